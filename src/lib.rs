@@ -1,0 +1,1 @@
+//! zkafka: a broker that mirrors classic, ZooKeeper-coordinated Apache Kafka 2.x.
