@@ -1,1 +1,78 @@
-fn main() {}
+//! The `zkafka` command: the broker (`server`) and the tools, named after Kafka's scripts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use zkafka::config::KafkaConfig;
+use zkafka::server::KafkaServer;
+
+#[derive(Parser)]
+#[command(
+    name = "zkafka",
+    version,
+    about = "A classic, ZooKeeper-coordinated Kafka broker in Rust"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a broker (kafka-server-start.sh): `zkafka server server.properties [--override k=v]...`
+    Server {
+        /// Path to server.properties
+        config: PathBuf,
+        /// Override a property, as kafka-server-start.sh's --override does
+        #[arg(long = "override", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    zkafka::logging::init();
+    match cli.command {
+        Command::Server { config, overrides } => run_server(config, overrides),
+    }
+}
+
+fn run_server(path: PathBuf, overrides: Vec<String>) -> ExitCode {
+    let config = match KafkaConfig::load(&path, &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "zkafka: invalid broker configuration in {}: {e}",
+                path.display()
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async move {
+        let server = match KafkaServer::startup(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(target: "kafka.server.KafkaServer", "Fatal error during KafkaServer startup. Prepare to shutdown: {e:#}");
+                return ExitCode::from(1);
+            }
+        };
+        wait_for_shutdown_signal().await;
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,401 @@
+//! The controller component (KafkaController.scala). Every broker runs one; the broker that
+//! holds `/controller` is the active controller. All state changes happen on one task that
+//! drains the event queue, so the controller's state needs no locks.
+
+pub mod channel;
+pub mod context;
+pub mod event;
+pub mod requests;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use zookeeper_client::EventType;
+
+use crate::cluster::Broker;
+use crate::config::KafkaConfig;
+use crate::server::apis::BrokerState;
+use crate::server::errors;
+use crate::zk::codec::BrokerRegistration;
+use crate::zk::{paths, KafkaZkClient, SessionEvent, ZkError, ZkResult};
+use channel::{ControllerChannelManager, ControllerRequest};
+use context::{diff_brokers, ControllerContext};
+use event::ControllerEvent;
+
+/// A handle to the controller component, held by the broker.
+#[derive(Clone)]
+pub struct ControllerHandle {
+    events: mpsc::UnboundedSender<ControllerEvent>,
+    /// The broker id currently named in `/controller` as last seen (-1 = none).
+    pub active_controller_id: Arc<AtomicI32>,
+}
+
+impl ControllerHandle {
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.events.send(ControllerEvent::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// State of the active controller; exists only while this broker holds `/controller`.
+struct ActiveController {
+    ctx: ControllerContext,
+    channels: ControllerChannelManager,
+    broker_watch: Option<JoinHandle<()>>,
+}
+
+impl Drop for ActiveController {
+    fn drop(&mut self) {
+        if let Some(w) = self.broker_watch.take() {
+            w.abort();
+        }
+    }
+}
+
+pub struct KafkaController {
+    config: Arc<KafkaConfig>,
+    zk: KafkaZkClient,
+    broker: Arc<BrokerState>,
+    registration: BrokerRegistration,
+    events: mpsc::UnboundedSender<ControllerEvent>,
+    active_controller_id: Arc<AtomicI32>,
+    controller_watch: Option<JoinHandle<()>>,
+    active: Option<ActiveController>,
+}
+
+impl KafkaController {
+    /// Starts the component: its event task, and the forwarding of ZooKeeper session events.
+    pub fn start(
+        config: Arc<KafkaConfig>,
+        zk: KafkaZkClient,
+        broker: Arc<BrokerState>,
+        registration: BrokerRegistration,
+    ) -> ControllerHandle {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let active_controller_id = Arc::new(AtomicI32::new(-1));
+        let controller = KafkaController {
+            config,
+            zk: zk.clone(),
+            broker,
+            registration,
+            events: tx.clone(),
+            active_controller_id: active_controller_id.clone(),
+            controller_watch: None,
+            active: None,
+        };
+        tokio::spawn(forward_session_events(zk, tx.clone()));
+        let _ = tx.send(ControllerEvent::Startup);
+        tokio::spawn(controller.run(rx));
+        ControllerHandle {
+            events: tx,
+            active_controller_id,
+        }
+    }
+
+    fn id(&self) -> i32 {
+        self.broker.broker_id
+    }
+
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<ControllerEvent>) {
+        while let Some(event) = rx.recv().await {
+            tracing::debug!(target: "kafka.controller.ControllerEventManager", "[Controller id={}] Processing {event:?} (state {})", self.id(), event.state());
+            if let ControllerEvent::Shutdown(done) = event {
+                self.on_controller_resignation();
+                if let Some(w) = self.controller_watch.take() {
+                    w.abort();
+                }
+                let _ = done.send(());
+                return;
+            }
+            let result = self.process(event).await;
+            self.handle_error(result).await;
+        }
+    }
+
+    async fn process(&mut self, event: ControllerEvent) -> ZkResult<()> {
+        match event {
+            ControllerEvent::Startup => {
+                self.watch_controller().await?;
+                self.elect().await
+            }
+            ControllerEvent::ControllerChange => {
+                self.watch_controller().await?;
+                self.maybe_resign().await
+            }
+            ControllerEvent::Reelect => {
+                self.watch_controller().await?;
+                self.maybe_resign().await?;
+                self.elect().await
+            }
+            ControllerEvent::Expire => {
+                self.active_controller_id.store(-1, Ordering::SeqCst);
+                self.on_controller_resignation();
+                Ok(())
+            }
+            ControllerEvent::RegisterBrokerAndReelect => self.register_broker_and_reelect().await,
+            ControllerEvent::BrokerChange => self.process_broker_change().await,
+            ControllerEvent::UpdateMetadataResponseReceived {
+                broker_id,
+                error_code,
+            } => {
+                if error_code != errors::NONE {
+                    tracing::error!(target: "kafka.controller.KafkaController", "[Controller id={}] Received error {error_code} in UpdateMetadata response from broker {broker_id}", self.id());
+                }
+                Ok(())
+            }
+            ControllerEvent::Shutdown(_) => unreachable!("handled in run"),
+        }
+    }
+
+    /// A fenced write failed or ZooKeeper misbehaved: resign as Kafka does, and retry the
+    /// election later if it was a transient error while electing.
+    async fn handle_error(&mut self, result: ZkResult<()>) {
+        match result {
+            Ok(()) => {}
+            Err(ZkError::ControllerMoved) => {
+                tracing::warn!(target: "kafka.controller.KafkaController", "[Controller id={}] Controller moved to another broker; resigning", self.id());
+                let _ = self.maybe_resign().await;
+            }
+            Err(e) if e.is(zookeeper_client::Error::SessionExpired) => {
+                tracing::warn!(target: "kafka.controller.KafkaController", "[Controller id={}] ZooKeeper session expired during processing: {e}", self.id());
+            }
+            Err(e) => {
+                tracing::error!(target: "kafka.controller.KafkaController", "[Controller id={}] Error processing event: {e}; will retry election in 1 s", self.id());
+                self.trigger_controller_move().await;
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let _ = events.send(ControllerEvent::Reelect);
+                });
+            }
+        }
+    }
+
+    /// Exists-watch on `/controller`: deletion → Reelect, creation/change → ControllerChange.
+    async fn watch_controller(&mut self) -> ZkResult<()> {
+        if let Some(old) = self.controller_watch.take() {
+            old.abort();
+        }
+        let client = self.zk.client();
+        let (stat, watcher) = client
+            .check_and_watch_stat(paths::CONTROLLER)
+            .await
+            .map_err(|e| ZkError::op(paths::CONTROLLER, e))?;
+        if stat.is_none() {
+            self.active_controller_id.store(-1, Ordering::SeqCst);
+        }
+        let events = self.events.clone();
+        self.controller_watch = Some(tokio::spawn(async move {
+            let fired = watcher.changed().await;
+            let event = match fired.event_type {
+                EventType::NodeDeleted => ControllerEvent::Reelect,
+                EventType::Session => return,
+                _ => ControllerEvent::ControllerChange,
+            };
+            let _ = events.send(event);
+        }));
+        Ok(())
+    }
+
+    /// Kafka's `elect`: take `/controller` and bump `/controller_epoch` in one multi.
+    async fn elect(&mut self) -> ZkResult<()> {
+        if let Some(id) = self.zk.get_controller_id().await? {
+            self.active_controller_id.store(id, Ordering::SeqCst);
+            if id != -1 {
+                tracing::debug!(target: "kafka.controller.KafkaController", "[Controller id={}] Broker {id} has been elected as the controller, so stopping the election process.", self.id());
+                return Ok(());
+            }
+        }
+        match self
+            .zk
+            .register_controller_and_increment_epoch(self.id(), now_ms())
+            .await
+        {
+            Ok((epoch, epoch_zk_version)) => {
+                self.active_controller_id.store(self.id(), Ordering::SeqCst);
+                tracing::info!(target: "kafka.controller.KafkaController",
+                    "[Controller id={}] {} successfully elected as the controller. Epoch incremented to {epoch} and epoch zk version is now {epoch_zk_version}",
+                    self.id(), self.id());
+                self.on_controller_failover(epoch, epoch_zk_version).await
+            }
+            Err(ZkError::ControllerMoved) => {
+                let winner = self.zk.get_controller_id().await?.unwrap_or(-1);
+                self.active_controller_id.store(winner, Ordering::SeqCst);
+                tracing::info!(target: "kafka.controller.KafkaController", "[Controller id={}] Broker {winner} was elected as controller instead of broker {}", self.id(), self.id());
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn maybe_resign(&mut self) -> ZkResult<()> {
+        let was_active = self.active.is_some();
+        let now = self.zk.get_controller_id().await?.unwrap_or(-1);
+        self.active_controller_id.store(now, Ordering::SeqCst);
+        if was_active && now != self.id() {
+            self.on_controller_resignation();
+        }
+        Ok(())
+    }
+
+    async fn register_broker_and_reelect(&mut self) -> ZkResult<()> {
+        let epoch = self.zk.register_broker(&self.registration).await?;
+        self.broker.broker_epoch.store(epoch, Ordering::SeqCst);
+        tracing::info!(target: "kafka.zk.KafkaZkClient", "Re-registered broker {} at path {} with broker epoch {epoch}", self.id(), paths::broker_id(self.id()));
+        self.watch_controller().await?;
+        self.maybe_resign().await?;
+        self.elect().await
+    }
+
+    /// Deletes `/controller` (fenced) when this broker is active, so that someone re-elects.
+    async fn trigger_controller_move(&mut self) {
+        if let Some(active) = self.active.as_ref() {
+            let version = active.ctx.epoch_zk_version;
+            self.on_controller_resignation();
+            if let Err(e) = self.zk.delete_controller(version).await {
+                tracing::warn!(target: "kafka.controller.KafkaController", "[Controller id={}] could not delete /controller while resigning: {e}", self.id());
+            }
+        }
+    }
+
+    /// Becoming the active controller (`onControllerFailover`): watch brokers, build the
+    /// context from ZooKeeper alone, and tell every broker who is alive.
+    async fn on_controller_failover(&mut self, epoch: i32, epoch_zk_version: i32) -> ZkResult<()> {
+        let (live_brokers, broker_watch) = self.watch_and_read_brokers().await?;
+        let mut channels = ControllerChannelManager::new(
+            self.id(),
+            self.config.inter_broker_listener_name.clone(),
+            Duration::from_millis(self.config.long("controller.socket.timeout.ms") as u64),
+            Duration::from_millis(self.config.long("request.timeout.ms") as u64),
+            self.events.clone(),
+        );
+        for (b, _) in live_brokers.values() {
+            channels.add_broker(b);
+        }
+        let ctx = ControllerContext {
+            epoch,
+            epoch_zk_version,
+            live_brokers,
+        };
+        tracing::info!(target: "kafka.controller.KafkaController", "[Controller id={}] Initialized live brokers: {}", self.id(), join_ids(&ctx.live_broker_ids()));
+        self.active = Some(ActiveController {
+            ctx,
+            channels,
+            broker_watch: Some(broker_watch),
+        });
+        self.send_update_metadata(&self.active_ids());
+        Ok(())
+    }
+
+    fn on_controller_resignation(&mut self) {
+        if self.active.take().is_some() {
+            tracing::info!(target: "kafka.controller.KafkaController", "[Controller id={}] Resigned", self.id());
+        }
+    }
+
+    fn active_ids(&self) -> Vec<i32> {
+        self.active
+            .as_ref()
+            .map(|a| a.ctx.live_broker_ids())
+            .unwrap_or_default()
+    }
+
+    /// Child watch on `/brokers/ids` (re-armed on every change) plus a read of every broker.
+    async fn watch_and_read_brokers(
+        &self,
+    ) -> ZkResult<(BTreeMap<i32, (Broker, i64)>, JoinHandle<()>)> {
+        let client = self.zk.client();
+        let (_, watcher) = client
+            .list_and_watch_children(paths::BROKER_IDS)
+            .await
+            .map_err(|e| ZkError::op(paths::BROKER_IDS, e))?;
+        let events = self.events.clone();
+        let task = tokio::spawn(async move {
+            if watcher.changed().await.event_type != EventType::Session {
+                let _ = events.send(ControllerEvent::BrokerChange);
+            }
+        });
+        let all = self.zk.get_all_brokers().await?;
+        Ok((
+            all.into_iter()
+                .map(|(reg, epoch)| (reg.broker.id, (reg.broker, epoch)))
+                .collect(),
+            task,
+        ))
+    }
+
+    /// `BrokerChange`: new, dead and bounced brokers (controller-behaviour.md §7.1).
+    async fn process_broker_change(&mut self) -> ZkResult<()> {
+        if self.active.is_none() {
+            return Ok(());
+        }
+        let (current, watch) = self.watch_and_read_brokers().await?;
+        let active = self.active.as_mut().expect("checked above");
+        if let Some(old) = active.broker_watch.replace(watch) {
+            old.abort();
+        }
+        let diff = diff_brokers(&active.ctx.live_brokers, &current);
+        tracing::info!(target: "kafka.controller.KafkaController",
+            "[Controller id={}] Newly added brokers: {}, deleted brokers: {}, bounced brokers: {}, all live brokers: {}",
+            self.broker.broker_id, join_ids(&diff.new), join_ids(&diff.dead), join_ids(&diff.bounced), join_ids(&current.keys().copied().collect::<Vec<_>>()));
+        for id in &diff.dead {
+            active.channels.remove_broker(*id);
+        }
+        for id in diff.new.iter().chain(&diff.bounced) {
+            active.channels.add_broker(&current[id].0);
+        }
+        active.ctx.live_brokers = current;
+        let everyone = active.ctx.live_broker_ids();
+        self.send_update_metadata(&everyone);
+        Ok(())
+    }
+
+    /// UpdateMetadata with the live brokers to each listed broker.
+    fn send_update_metadata(&self, targets: &[i32]) {
+        let Some(active) = self.active.as_ref() else {
+            return;
+        };
+        let version = requests::update_metadata_version(self.config.inter_broker_protocol_version);
+        for &id in targets {
+            let req = requests::update_metadata(
+                self.id(),
+                &active.ctx,
+                active.ctx.broker_epoch(id),
+                version,
+            );
+            active
+                .channels
+                .send(id, ControllerRequest::UpdateMetadata(req, version));
+        }
+    }
+}
+
+/// Turns ZooKeeper session events into controller events (Expire / RegisterBrokerAndReelect).
+async fn forward_session_events(zk: KafkaZkClient, events: mpsc::UnboundedSender<ControllerEvent>) {
+    let mut rx = zk.subscribe();
+    while let Ok(e) = rx.recv().await {
+        let event = match e {
+            SessionEvent::Expired => ControllerEvent::Expire,
+            SessionEvent::Initialized => ControllerEvent::RegisterBrokerAndReelect,
+        };
+        if events.send(event).is_err() {
+            return;
+        }
+    }
+}
+
+fn join_ids(ids: &[i32]) -> String {
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

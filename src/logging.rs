@@ -1,0 +1,88 @@
+//! Log lines in Kafka's log4j layout, `[yyyy-MM-dd HH:mm:ss,SSS] LEVEL message (logger)`, so
+//! that what a learner reads here looks like what a Kafka broker prints.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::EnvFilter;
+
+struct KafkaLayout;
+
+impl<S, N> FormatEvent<S, N> for KafkaLayout
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        write!(
+            w,
+            "[{}] {} ",
+            timestamp_utc(SystemTime::now()),
+            meta.level()
+        )?;
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w, " ({})", meta.target())
+    }
+}
+
+/// Installs the subscriber. `ZKAFKA_LOG` (EnvFilter syntax) overrides the default `info`.
+pub fn init() {
+    let filter = EnvFilter::try_from_env("ZKAFKA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .event_format(KafkaLayout)
+        .try_init();
+}
+
+/// `yyyy-MM-dd HH:mm:ss,SSS` in UTC.
+fn timestamp_utc(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (y, m, day) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{day:02} {:02}:{:02}:{:02},{:03}",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn formats_like_log4j() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_314_011_854);
+        assert_eq!(timestamp_utc(t), "2026-11-22 02:20:11,854");
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+}

@@ -1,0 +1,79 @@
+//! A minimal Kafka protocol client for broker-to-broker requests (the controller's
+//! ControllerChannelManager and, later, replica fetchers): one request in flight at a time.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use kafka_protocol::messages::{RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+
+use super::frame;
+
+/// Largest response a broker-to-broker client accepts (a fetch response is bounded by
+/// replica.fetch.response.max.bytes; this leaves headroom).
+const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+pub struct BrokerClient {
+    stream: BufWriter<TcpStream>,
+    client_id: StrBytes,
+    next_correlation_id: i32,
+    request_timeout: Duration,
+}
+
+impl BrokerClient {
+    pub async fn connect(
+        addr: &str,
+        client_id: &str,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+    ) -> anyhow::Result<BrokerClient> {
+        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| anyhow::anyhow!("connect to {addr} timed out"))??;
+        stream.set_nodelay(true)?;
+        Ok(BrokerClient {
+            stream: BufWriter::new(stream),
+            client_id: StrBytes::from_string(client_id.to_string()),
+            next_correlation_id: 0,
+            request_timeout,
+        })
+    }
+
+    /// Sends `req` at `version` and waits for its response.
+    pub async fn send<R>(&mut self, req: &R, version: i16) -> anyhow::Result<R::Response>
+    where
+        R: Request + Encodable + HeaderVersion,
+        R::Response: Decodable + HeaderVersion,
+    {
+        let correlation_id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
+        let mut buf = BytesMut::with_capacity(256);
+        buf.extend_from_slice(&[0; 4]);
+        RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(correlation_id)
+            .with_client_id(Some(self.client_id.clone()))
+            .encode(&mut buf, R::header_version(version))?;
+        req.encode(&mut buf, version)?;
+        let timeout = self.request_timeout;
+        tokio::time::timeout(timeout, async {
+            frame::write_frame(&mut self.stream, buf).await?;
+            self.stream.flush().await?;
+            let mut body = frame::read_frame(self.stream.get_mut(), MAX_RESPONSE_BYTES)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let header = ResponseHeader::decode(&mut body, R::Response::header_version(version))?;
+            anyhow::ensure!(
+                header.correlation_id == correlation_id,
+                "correlation id mismatch: sent {correlation_id}, got {}",
+                header.correlation_id
+            );
+            R::Response::decode(&mut body, version)
+        })
+        .await
+        .map_err(|_| anyhow::anyhow!("request timed out after {timeout:?}"))?
+    }
+}

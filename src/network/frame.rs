@@ -1,0 +1,59 @@
+//! Kafka's wire framing: a 4-byte big-endian size, then that many bytes.
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Why a connection's frame stream ended.
+#[derive(Debug)]
+pub enum FrameError {
+    /// The peer closed the connection between frames.
+    Closed,
+    /// The size prefix is negative or above the limit (Kafka's InvalidReceiveException).
+    InvalidSize {
+        size: i32,
+        max: usize,
+    },
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::Closed => f.write_str("connection closed"),
+            FrameError::InvalidSize { size, max } => write!(
+                f,
+                "Invalid receive (size = {size} larger than {max}, socket.request.max.bytes)"
+            ),
+            FrameError::Io(e) => write!(f, "I/O error: {e}"),
+        }
+    }
+}
+
+/// Reads one frame of at most `max` bytes. The size is checked before any buffer is allocated,
+/// so an oversized or garbage prefix costs nothing.
+pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<Bytes, FrameError> {
+    let mut size_buf = [0u8; 4];
+    match r.read_exact(&mut size_buf).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+        Err(e) => return Err(FrameError::Io(e)),
+    }
+    let size = i32::from_be_bytes(size_buf);
+    if size < 0 || size as usize > max {
+        return Err(FrameError::InvalidSize { size, max });
+    }
+    let mut buf = BytesMut::zeroed(size as usize);
+    r.read_exact(&mut buf).await.map_err(FrameError::Io)?;
+    Ok(buf.freeze())
+}
+
+/// Writes `body` (which must start with 4 reserved bytes) after patching in its size.
+pub async fn write_frame<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    mut body: BytesMut,
+) -> std::io::Result<()> {
+    debug_assert!(body.len() >= 4, "frame body must reserve the size prefix");
+    let size = (body.len() - 4) as i32;
+    body[..4].copy_from_slice(&size.to_be_bytes());
+    w.write_all(&body).await
+}

@@ -1,0 +1,177 @@
+//! The network layer (Kafka's SocketServer): one tokio listener per configured listener, one
+//! task per connection. Like Kafka, a connection processes one request at a time, so responses
+//! leave in request order; a request that cannot be parsed closes only its own connection.
+
+pub mod client;
+pub mod frame;
+pub mod request;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::cluster::EndPoint;
+use crate::server::apis::{Handled, KafkaApis};
+use request::{parse_request, RequestContext};
+
+/// Limits the network layer enforces (socket.request.max.bytes and friends).
+#[derive(Clone, Copy, Debug)]
+pub struct NetworkLimits {
+    pub socket_request_max_bytes: usize,
+}
+
+/// The bound listeners; stops accepting when the shutdown signal flips.
+pub struct SocketServer {
+    tasks: JoinSet<()>,
+    shutdown: watch::Sender<bool>,
+    pub bound: Vec<(EndPoint, SocketAddr)>,
+}
+
+impl SocketServer {
+    /// Binds every listener (port 0 picks a free port; `bound` reports the real one).
+    pub async fn bind(
+        listeners: &[EndPoint],
+    ) -> std::io::Result<(Vec<TcpListener>, Vec<(EndPoint, SocketAddr)>)> {
+        let mut out = Vec::new();
+        let mut bound = Vec::new();
+        for ep in listeners {
+            let host = if ep.host.is_empty() {
+                "0.0.0.0"
+            } else {
+                ep.host.as_str()
+            };
+            let l = TcpListener::bind((host, ep.port)).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot bind listener {ep}: {e}"))
+            })?;
+            bound.push((ep.clone(), l.local_addr()?));
+            out.push(l);
+        }
+        Ok((out, bound))
+    }
+
+    /// Starts accepting on already-bound listeners.
+    pub fn start(
+        listeners: Vec<TcpListener>,
+        bound: Vec<(EndPoint, SocketAddr)>,
+        apis: Arc<KafkaApis>,
+        limits: NetworkLimits,
+    ) -> SocketServer {
+        let (shutdown, rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for (listener, (ep, addr)) in listeners.into_iter().zip(bound.iter().cloned()) {
+            tracing::info!(target: "kafka.network.SocketServer", "Awaiting socket connections on {addr} ({})", ep.listener_name);
+            tasks.spawn(accept_loop(
+                listener,
+                ep.listener_name.clone(),
+                apis.clone(),
+                limits,
+                rx.clone(),
+            ));
+        }
+        SocketServer {
+            tasks,
+            shutdown,
+            bound,
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        self.tasks.shutdown().await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    listener_name: String,
+    apis: Arc<KafkaApis>,
+    limits: NetworkLimits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let ctx = ConnectionContext { peer, listener_name: listener_name.clone() };
+                    connections.spawn(serve_connection(stream, ctx, apis.clone(), limits));
+                }
+                Err(e) => {
+                    // Typically EMFILE: back off instead of spinning.
+                    tracing::warn!(target: "kafka.network.SocketServer", "accept failed on {listener_name}: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+}
+
+/// Who is on the other end of a connection.
+#[derive(Clone, Debug)]
+pub struct ConnectionContext {
+    pub peer: SocketAddr,
+    pub listener_name: String,
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    conn: ConnectionContext,
+    apis: Arc<KafkaApis>,
+    limits: NetworkLimits,
+) {
+    let (mut reader, writer) = stream.into_split();
+    let mut writer = BufWriter::new(writer);
+    loop {
+        let frame = match frame::read_frame(&mut reader, limits.socket_request_max_bytes).await {
+            Ok(f) => f,
+            Err(frame::FrameError::Closed) => break,
+            Err(e) => {
+                tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {e}", conn.peer, conn.listener_name);
+                break;
+            }
+        };
+        let (ctx, body) = match parse_request(frame, &conn) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {e}", conn.peer, conn.listener_name);
+                break;
+            }
+        };
+        let out = match apis.handle(&ctx, body).await {
+            Handled::Respond(response) => encode_response(&ctx, &response),
+            Handled::NoResponse => continue,
+            Handled::Close(why) => {
+                tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);
+                break;
+            }
+        };
+        let written = match out {
+            Ok(buf) => frame::write_frame(&mut writer, buf)
+                .await
+                .and(writer.flush().await),
+            Err(e) => {
+                tracing::error!(target: "kafka.network.Processor", "cannot encode {:?} response v{}: {e}", ctx.api_key, ctx.api_version());
+                break;
+            }
+        };
+        if written.is_err() {
+            break;
+        }
+    }
+}
+
+fn encode_response(ctx: &RequestContext, response: &request::Response) -> anyhow::Result<BytesMut> {
+    let mut buf = BytesMut::with_capacity(256);
+    buf.extend_from_slice(&[0; 4]);
+    request::encode_response_into(ctx, response, &mut buf)?;
+    Ok(buf)
+}

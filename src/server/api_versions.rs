@@ -1,0 +1,47 @@
+//! ApiVersions: the exact API version ranges this broker implements (never more).
+
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::{ApiKey, ApiVersionsResponse};
+
+use crate::server::errors;
+
+/// (API, min version, max version) for every request this broker handles. Ranges are Kafka
+/// 2.8's, limited to what is implemented here.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Metadata, 0, 11),
+    (ApiKey::UpdateMetadata, 4, 7),
+    (ApiKey::ApiVersions, 0, 3),
+];
+
+pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|&(_, lo, hi)| (lo, hi))
+}
+
+pub fn response() -> ApiVersionsResponse {
+    let api_keys = SUPPORTED
+        .iter()
+        .map(|&(key, lo, hi)| {
+            ApiVersion::default()
+                .with_api_key(key as i16)
+                .with_min_version(lo)
+                .with_max_version(hi)
+        })
+        .collect();
+    ApiVersionsResponse::default().with_api_keys(api_keys)
+}
+
+/// Kafka's answer to an ApiVersions version it does not know: v0 layout, UNSUPPORTED_VERSION,
+/// and the ApiVersions range so the client can retry with a version both sides speak.
+pub fn unsupported_version_response() -> ApiVersionsResponse {
+    let (lo, hi) = supported_range(ApiKey::ApiVersions).expect("ApiVersions is supported");
+    let only = ApiVersion::default()
+        .with_api_key(ApiKey::ApiVersions as i16)
+        .with_min_version(lo)
+        .with_max_version(hi);
+    ApiVersionsResponse::default()
+        .with_error_code(errors::UNSUPPORTED_VERSION)
+        .with_api_keys(vec![only])
+}

@@ -1,0 +1,81 @@
+//! KafkaApis: routes each decoded request to the handler of its API family.
+
+use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::Arc;
+
+use kafka_protocol::messages::{RequestKind, ResponseKind};
+
+use crate::config::KafkaConfig;
+use crate::metadata::MetadataCache;
+use crate::network::request::{RequestBody, RequestContext, Response};
+use crate::server::{api_versions, inter_broker, metadata};
+
+/// What the network layer does after a request was handled.
+pub enum Handled {
+    Respond(Box<Response>),
+    /// acks=0 produce: Kafka sends nothing back.
+    NoResponse,
+    /// The request is invalid in a way that ends the connection.
+    Close(String),
+}
+
+/// This broker's identity and the fencing state it checks controller requests against.
+pub struct BrokerState {
+    pub broker_id: i32,
+    pub cluster_id: String,
+    /// czxid of our `/brokers/ids/<id>` registration; changes when we re-register.
+    pub broker_epoch: AtomicI64,
+    /// Highest controller epoch accepted so far; older controllers are fenced off.
+    pub controller_epoch: AtomicI32,
+}
+
+impl BrokerState {
+    pub fn new(broker_id: i32, cluster_id: String) -> BrokerState {
+        BrokerState {
+            broker_id,
+            cluster_id,
+            broker_epoch: AtomicI64::new(-1),
+            controller_epoch: AtomicI32::new(0),
+        }
+    }
+
+    pub fn broker_epoch(&self) -> i64 {
+        self.broker_epoch.load(Ordering::SeqCst)
+    }
+}
+
+pub struct KafkaApis {
+    pub config: Arc<KafkaConfig>,
+    pub state: Arc<BrokerState>,
+    pub metadata_cache: Arc<MetadataCache>,
+}
+
+impl KafkaApis {
+    pub async fn handle(&self, ctx: &RequestContext, body: RequestBody) -> Handled {
+        let request = match body {
+            RequestBody::Decoded(r) => r,
+            RequestBody::UnsupportedApiVersions => {
+                let body = ResponseKind::ApiVersions(api_versions::unsupported_version_response());
+                let version_override = Some(0);
+                return Handled::Respond(Box::new(Response {
+                    body,
+                    version_override,
+                }));
+            }
+        };
+        let response = match *request {
+            RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::response()),
+            RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(self, ctx, &req)),
+            RequestKind::UpdateMetadata(req) => {
+                ResponseKind::UpdateMetadata(inter_broker::handle_update_metadata(self, &req))
+            }
+            other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
+        };
+        Handled::Respond(Box::new(response.into()))
+    }
+}
+
+fn api_name(r: &RequestKind) -> String {
+    let debug = format!("{r:?}");
+    debug.split('(').next().unwrap_or("?").to_string()
+}

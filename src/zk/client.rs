@@ -1,0 +1,554 @@
+//! `KafkaZkClient`: the broker's ZooKeeper session (re-created on expiry) and the znode
+//! operations Kafka's KafkaZkClient.scala performs, including controller-fenced writes.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use zookeeper_client as zkc;
+use zookeeper_client::{Acls, Client, CreateMode, CreateOptions, SessionState, Stat};
+
+use super::codec::{self, BrokerRegistration};
+use super::paths;
+
+pub type ZkResult<T> = Result<T, ZkError>;
+
+/// A ZooKeeper failure, with the znode it concerns.
+#[derive(Debug, Clone)]
+pub enum ZkError {
+    /// The operation on `path` failed with ZooKeeper error `source`.
+    Op { path: String, source: zkc::Error },
+    /// A controller-fenced write failed its `/controller_epoch` check: another controller exists.
+    ControllerMoved,
+    /// A znode's payload could not be decoded.
+    Decode(codec::DecodeError),
+}
+
+impl ZkError {
+    pub fn op(path: &str, source: impl Into<zkc::Error>) -> ZkError {
+        ZkError::Op {
+            path: path.to_string(),
+            source: source.into(),
+        }
+    }
+
+    pub fn code(&self) -> Option<&zkc::Error> {
+        match self {
+            ZkError::Op { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    pub fn is(&self, e: zkc::Error) -> bool {
+        self.code() == Some(&e)
+    }
+}
+
+impl std::fmt::Display for ZkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ZkError::Op { path, source } => write!(f, "ZooKeeper error on {path}: {source}"),
+            ZkError::ControllerMoved => {
+                f.write_str("controller moved: /controller_epoch check failed")
+            }
+            ZkError::Decode(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ZkError {}
+
+impl From<codec::DecodeError> for ZkError {
+    fn from(e: codec::DecodeError) -> Self {
+        ZkError::Decode(e)
+    }
+}
+
+/// Session lifecycle notifications (ZooKeeperClient.scala's state-change handlers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The session expired; components must drop session-bound state (e.g. resign controller).
+    Expired,
+    /// A new session is up; components re-register ephemerals and re-arm watches.
+    Initialized,
+}
+
+const OPEN: CreateOptions<'static> = CreateMode::Persistent.with_acls(Acls::anyone_all());
+const EPHEMERAL: CreateOptions<'static> = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
+const SEQUENTIAL: CreateOptions<'static> =
+    CreateMode::PersistentSequential.with_acls(Acls::anyone_all());
+
+/// The broker's ZooKeeper client. Cheap to clone; all clones share the current session.
+#[derive(Clone)]
+pub struct KafkaZkClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connect: String,
+    session_timeout: Duration,
+    connection_timeout: Duration,
+    current: RwLock<Client>,
+    events: broadcast::Sender<SessionEvent>,
+}
+
+impl KafkaZkClient {
+    /// Connects (creating the chroot first, as Kafka does) and starts session supervision.
+    pub async fn connect(
+        connect: &str,
+        session_timeout: Duration,
+        connection_timeout: Duration,
+    ) -> ZkResult<KafkaZkClient> {
+        let (ensemble, chroot) = paths::split_chroot(connect);
+        if let Some(chroot) = chroot {
+            let root = open_session(ensemble, session_timeout, connection_timeout).await?;
+            create_recursive(&root, chroot, b"", true).await?;
+        }
+        let client = open_session(connect, session_timeout, connection_timeout).await?;
+        let (events, _) = broadcast::channel(16);
+        let zk = KafkaZkClient {
+            inner: Arc::new(Inner {
+                connect: connect.to_string(),
+                session_timeout,
+                connection_timeout,
+                current: RwLock::new(client),
+                events,
+            }),
+        };
+        tokio::spawn(zk.clone().supervise_session());
+        Ok(zk)
+    }
+
+    /// The current session's client. Re-fetch after a `SessionEvent::Initialized`.
+    pub fn client(&self) -> Client {
+        self.inner.current.read().expect("zk lock").clone()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub fn session_id(&self) -> i64 {
+        self.client().session_id().0
+    }
+
+    pub fn session_timeout(&self) -> Duration {
+        self.inner.session_timeout
+    }
+
+    /// Waits for the session to expire, then builds a new one (ZooKeeperClient.reinitialize).
+    async fn supervise_session(self) {
+        loop {
+            let mut watcher = self.client().state_watcher();
+            let state = loop {
+                let s = watcher.changed().await;
+                if s.is_terminated() {
+                    break s;
+                }
+            };
+            if state != SessionState::Expired {
+                tracing::info!(target: "kafka.zookeeper", "[ZooKeeperClient] Session ended ({state}); not reconnecting");
+                return;
+            }
+            tracing::warn!(target: "kafka.zookeeper", "[ZooKeeperClient] Session expired; creating a new session to {}", self.inner.connect);
+            let _ = self.inner.events.send(SessionEvent::Expired);
+            let fresh = self.reconnect_forever().await;
+            tracing::info!(target: "kafka.zookeeper", "[ZooKeeperClient] New session established: 0x{:x}", fresh.session_id().0);
+            *self.inner.current.write().expect("zk lock") = fresh;
+            let _ = self.inner.events.send(SessionEvent::Initialized);
+        }
+    }
+
+    async fn reconnect_forever(&self) -> Client {
+        let i = &self.inner;
+        loop {
+            match open_session(&i.connect, i.session_timeout, i.connection_timeout).await {
+                Ok(c) => return c,
+                Err(e) => {
+                    tracing::warn!(target: "kafka.zookeeper", "[ZooKeeperClient] reconnect failed: {e}; retrying in 1 s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Closes the session so that our ephemeral znodes vanish at once.
+    pub async fn close(self) {
+        let mut watcher = self.client().state_watcher();
+        // Dropping every clone of the client makes the session send CloseSession.
+        let placeholder = self.client();
+        drop(placeholder);
+        let sole = Arc::try_unwrap(self.inner);
+        drop(sole);
+        let _ = tokio::time::timeout(Duration::from_secs(3), async {
+            while !watcher.changed().await.is_terminated() {}
+        })
+        .await;
+    }
+
+    // ---- generic helpers -------------------------------------------------------------------
+
+    pub async fn get_data(&self, path: &str) -> ZkResult<Option<(Vec<u8>, Stat)>> {
+        match self.client().get_data(path).await {
+            Ok(r) => Ok(Some(r)),
+            Err(zkc::Error::NoNode) => Ok(None),
+            Err(e) => Err(ZkError::op(path, e)),
+        }
+    }
+
+    pub async fn get_children(&self, path: &str) -> ZkResult<Vec<String>> {
+        match self.client().list_children(path).await {
+            Ok(c) => Ok(c),
+            Err(zkc::Error::NoNode) => Ok(vec![]),
+            Err(e) => Err(ZkError::op(path, e)),
+        }
+    }
+
+    /// Creates every missing persistent znode on the way to `path` (null data).
+    pub async fn make_sure_persistent_path_exists(&self, path: &str) -> ZkResult<()> {
+        create_recursive(&self.client(), path, b"", true).await
+    }
+
+    pub async fn create_top_level_paths(&self) -> ZkResult<()> {
+        for p in paths::PERSISTENT_PATHS {
+            self.make_sure_persistent_path_exists(p).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads `/cluster/id`, creating it with a fresh id when absent (a racing creator wins).
+    pub async fn get_or_create_cluster_id(&self) -> ZkResult<String> {
+        if let Some((data, _)) = self.get_data(paths::CLUSTER_ID).await? {
+            return Ok(codec::decode_cluster_id(paths::CLUSTER_ID, &data)?);
+        }
+        let id = generate_uuid_base64();
+        let payload = codec::encode_cluster_id(&id);
+        match create_recursive(&self.client(), paths::CLUSTER_ID, payload.as_bytes(), false).await {
+            Ok(()) => Ok(id),
+            Err(e) if e.is(zkc::Error::NodeExists) => {
+                let (data, _) = self
+                    .get_data(paths::CLUSTER_ID)
+                    .await?
+                    .ok_or_else(|| ZkError::op(paths::CLUSTER_ID, zkc::Error::NoNode))?;
+                Ok(codec::decode_cluster_id(paths::CLUSTER_ID, &data)?)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    // ---- broker registration -----------------------------------------------------------------
+
+    /// Registers `/brokers/ids/<id>` as Kafka 2.8 does (create empty ephemeral + setData in one
+    /// multi) and returns the broker epoch (the znode's czxid).
+    ///
+    /// A node left by this broker's previous, not yet expired session is waited out rather
+    /// than treated as a duplicate id; a node owned by a live other session is an error.
+    pub async fn register_broker(&self, reg: &BrokerRegistration) -> ZkResult<i64> {
+        let path = paths::broker_id(reg.broker.id);
+        let deadline = tokio::time::Instant::now() + self.inner.session_timeout * 2;
+        loop {
+            match self
+                .checked_ephemeral_create(&path, reg.encode().as_bytes())
+                .await
+            {
+                Ok(stat) => return Ok(stat.czxid),
+                Err(e)
+                    if e.is(zkc::Error::NodeExists) && tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::warn!(target: "kafka.zk.KafkaZkClient",
+                        "{path} exists and is owned by another session (a previous run of broker {}?); waiting for that session to expire",
+                        reg.broker.id);
+                    self.wait_until_gone(&path, deadline).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn checked_ephemeral_create(&self, path: &str, data: &[u8]) -> ZkResult<Stat> {
+        let client = self.client();
+        let mut multi = client.new_multi_writer();
+        multi
+            .add_create(path, b"", &EPHEMERAL)
+            .map_err(|e| ZkError::op(path, e))?;
+        multi
+            .add_set_data(path, data, Some(0))
+            .map_err(|e| ZkError::op(path, e))?;
+        match multi.commit().await {
+            Ok(_) => {}
+            Err(e) => {
+                let e: zkc::Error = e.into();
+                if e != zkc::Error::NodeExists {
+                    return Err(ZkError::op(path, e));
+                }
+                // Ours already (a retried request after connection loss)? Then accept it.
+                let (_, stat) = client
+                    .get_data(path)
+                    .await
+                    .map_err(|e| ZkError::op(path, e))?;
+                if stat.ephemeral_owner != client.session_id().0 {
+                    return Err(ZkError::op(path, zkc::Error::NodeExists));
+                }
+            }
+        }
+        let (_, stat) = client
+            .get_data(path)
+            .await
+            .map_err(|e| ZkError::op(path, e))?;
+        Ok(stat)
+    }
+
+    async fn wait_until_gone(&self, path: &str, deadline: tokio::time::Instant) -> ZkResult<()> {
+        let client = self.client();
+        match client.check_and_watch_stat(path).await {
+            Ok((None, _)) => Ok(()),
+            Ok((Some(_), watcher)) => {
+                let _ = tokio::time::timeout_at(deadline, watcher.changed()).await;
+                Ok(())
+            }
+            Err(e) => Err(ZkError::op(path, e)),
+        }
+    }
+
+    pub async fn get_broker(&self, id: i32) -> ZkResult<Option<(BrokerRegistration, Stat)>> {
+        let path = paths::broker_id(id);
+        match self.get_data(&path).await? {
+            Some((data, stat)) => Ok(Some((BrokerRegistration::decode(id, &path, &data)?, stat))),
+            None => Ok(None),
+        }
+    }
+
+    /// All registered brokers with their epochs (czxid). Undecodable entries are logged and
+    /// skipped so one bad znode cannot stop the controller.
+    pub async fn get_all_brokers(&self) -> ZkResult<Vec<(BrokerRegistration, i64)>> {
+        let mut out = Vec::new();
+        for child in self.get_children(paths::BROKER_IDS).await? {
+            let Ok(id) = child.parse::<i32>() else {
+                continue;
+            };
+            match self.get_broker(id).await {
+                Ok(Some((reg, stat))) => out.push((reg, stat.czxid)),
+                Ok(None) => {}
+                Err(ZkError::Decode(e)) => {
+                    tracing::error!(target: "kafka.zk.KafkaZkClient", "{e}; ignoring broker {id}")
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        out.sort_by_key(|(r, _)| r.broker.id);
+        Ok(out)
+    }
+
+    // ---- controller election and fencing ------------------------------------------------------
+
+    /// The current controller id, or `None` when there is none.
+    pub async fn get_controller_id(&self) -> ZkResult<Option<i32>> {
+        match self.get_data(paths::CONTROLLER).await? {
+            Some((data, _)) => Ok(Some(codec::decode_controller(paths::CONTROLLER, &data)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// `/controller_epoch` and its zkVersion, creating it with `0` when missing.
+    pub async fn get_or_create_controller_epoch(&self) -> ZkResult<(i32, i32)> {
+        if let Some((data, stat)) = self.get_data(paths::CONTROLLER_EPOCH).await? {
+            return Ok((
+                codec::decode_controller_epoch(paths::CONTROLLER_EPOCH, &data)?,
+                stat.version,
+            ));
+        }
+        match self
+            .client()
+            .create(paths::CONTROLLER_EPOCH, b"0", &OPEN)
+            .await
+        {
+            Ok(_) | Err(zkc::Error::NodeExists) => {}
+            Err(e) => return Err(ZkError::op(paths::CONTROLLER_EPOCH, e)),
+        }
+        let (data, stat) = self
+            .get_data(paths::CONTROLLER_EPOCH)
+            .await?
+            .ok_or_else(|| ZkError::op(paths::CONTROLLER_EPOCH, zkc::Error::NoNode))?;
+        Ok((
+            codec::decode_controller_epoch(paths::CONTROLLER_EPOCH, &data)?,
+            stat.version,
+        ))
+    }
+
+    /// The election multi: create ephemeral `/controller` and bump `/controller_epoch` atomically.
+    /// Returns the new (epoch, epochZkVersion), or `ControllerMoved` if someone else won.
+    pub async fn register_controller_and_increment_epoch(
+        &self,
+        broker_id: i32,
+        timestamp_ms: i64,
+    ) -> ZkResult<(i32, i32)> {
+        let (epoch, version) = self.get_or_create_controller_epoch().await?;
+        let new_epoch = epoch + 1;
+        let controller = codec::encode_controller(broker_id, timestamp_ms);
+        let client = self.client();
+        let mut multi = client.new_multi_writer();
+        multi
+            .add_create(paths::CONTROLLER, controller.as_bytes(), &EPHEMERAL)
+            .map_err(|e| ZkError::op(paths::CONTROLLER, e))?;
+        multi
+            .add_set_data(
+                paths::CONTROLLER_EPOCH,
+                new_epoch.to_string().as_bytes(),
+                Some(version),
+            )
+            .map_err(|e| ZkError::op(paths::CONTROLLER_EPOCH, e))?;
+        match multi.commit().await {
+            Ok(_) => Ok((new_epoch, version + 1)),
+            Err(e) => {
+                let e: zkc::Error = e.into();
+                if e != zkc::Error::NodeExists && e != zkc::Error::BadVersion {
+                    return Err(ZkError::op(paths::CONTROLLER, e));
+                }
+                // A retried multi after connection loss may have succeeded for us.
+                let owner = self.get_controller_id().await?;
+                let (cur, cur_version) = self.get_or_create_controller_epoch().await?;
+                if owner == Some(broker_id) && cur == new_epoch {
+                    Ok((cur, cur_version))
+                } else {
+                    Err(ZkError::ControllerMoved)
+                }
+            }
+        }
+    }
+
+    /// Deletes `/controller` guarded by the epoch check (used when resigning after an error).
+    pub async fn delete_controller(&self, epoch_zk_version: i32) -> ZkResult<()> {
+        let client = self.client();
+        let mut multi = client.new_multi_writer();
+        multi
+            .add_check_version(paths::CONTROLLER_EPOCH, epoch_zk_version)
+            .map_err(|e| ZkError::op(paths::CONTROLLER_EPOCH, e))?;
+        multi
+            .add_delete(paths::CONTROLLER, None)
+            .map_err(|e| ZkError::op(paths::CONTROLLER, e))?;
+        fenced_result(multi.commit().await, paths::CONTROLLER).map(|_| ())
+    }
+
+    /// Runs `ops` in one multi preceded by `check(/controller_epoch, epochZkVersion)`.
+    pub async fn fenced_multi(&self, epoch_zk_version: i32, ops: &[FencedOp]) -> ZkResult<()> {
+        let client = self.client();
+        let mut multi = client.new_multi_writer();
+        fn err(p: &str) -> impl Fn(zkc::Error) -> ZkError + '_ {
+            move |e| ZkError::op(p, e)
+        }
+        multi
+            .add_check_version(paths::CONTROLLER_EPOCH, epoch_zk_version)
+            .map_err(err(paths::CONTROLLER_EPOCH))?;
+        for op in ops {
+            match op {
+                FencedOp::Create { path, data } => {
+                    multi.add_create(path, data, &OPEN).map_err(err(path))?
+                }
+                FencedOp::SetData {
+                    path,
+                    data,
+                    version,
+                } => multi
+                    .add_set_data(path, data, *version)
+                    .map_err(err(path))?,
+                FencedOp::Delete { path, version } => {
+                    multi.add_delete(path, *version).map_err(err(path))?
+                }
+            }
+        }
+        let first = ops.first().map_or(paths::CONTROLLER_EPOCH, FencedOp::path);
+        fenced_result(multi.commit().await, first).map(|_| ())
+    }
+
+    /// Creates a persistent-sequential znode (notifications); returns its full path.
+    pub async fn create_sequential(&self, prefix: &str, data: &[u8]) -> ZkResult<String> {
+        let (_, seq) = self
+            .client()
+            .create(prefix, data, &SEQUENTIAL)
+            .await
+            .map_err(|e| ZkError::op(prefix, e))?;
+        Ok(format!("{prefix}{seq}"))
+    }
+}
+
+/// One write inside a controller-fenced multi.
+#[derive(Clone, Debug)]
+pub enum FencedOp {
+    Create {
+        path: String,
+        data: Vec<u8>,
+    },
+    SetData {
+        path: String,
+        data: Vec<u8>,
+        version: Option<i32>,
+    },
+    Delete {
+        path: String,
+        version: Option<i32>,
+    },
+}
+
+impl FencedOp {
+    pub fn path(&self) -> &str {
+        match self {
+            FencedOp::Create { path, .. }
+            | FencedOp::SetData { path, .. }
+            | FencedOp::Delete { path, .. } => path,
+        }
+    }
+}
+
+fn fenced_result<T>(r: Result<T, zkc::MultiWriteError>, path: &str) -> ZkResult<T> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(zkc::MultiWriteError::OperationFailed {
+            index: 0,
+            source: zkc::Error::BadVersion,
+        }) => Err(ZkError::ControllerMoved),
+        Err(e) => Err(ZkError::op(path, zkc::Error::from(e))),
+    }
+}
+
+async fn open_session(
+    connect: &str,
+    session_timeout: Duration,
+    connection_timeout: Duration,
+) -> ZkResult<Client> {
+    Client::connector()
+        .with_session_timeout(session_timeout)
+        .with_connection_timeout(connection_timeout)
+        .connect(connect)
+        .await
+        .map_err(|e| ZkError::op(connect, e))
+}
+
+/// Creates `path` and any missing parents as persistent znodes. With `ignore_exists`, an
+/// existing `path` is fine; parents always are.
+async fn create_recursive(
+    client: &Client,
+    path: &str,
+    data: &[u8],
+    ignore_exists: bool,
+) -> ZkResult<()> {
+    let mut prefix = String::new();
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        prefix.push('/');
+        prefix.push_str(part);
+        let last = i + 1 == parts.len();
+        let payload = if last { data } else { b"" };
+        match client.create(&prefix, payload, &OPEN).await {
+            Ok(_) => {}
+            Err(zkc::Error::NodeExists) if !last || ignore_exists => {}
+            Err(e) => return Err(ZkError::op(&prefix, e)),
+        }
+    }
+    Ok(())
+}
+
+/// A random UUID as URL-safe base64 without padding: Kafka's cluster and topic id format.
+pub fn generate_uuid_base64() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
+}

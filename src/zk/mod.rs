@@ -1,0 +1,7 @@
+//! ZooKeeper: znode paths, one codec per znode, and the broker's session and operations.
+
+pub mod client;
+pub mod codec;
+pub mod paths;
+
+pub use client::{FencedOp, KafkaZkClient, SessionEvent, ZkError, ZkResult};
