@@ -182,7 +182,7 @@ impl KafkaController {
         if let Some(old) = self.controller_watch.take() {
             old.abort();
         }
-        let client = self.zk.client();
+        let client = self.zk.client()?;
         let (stat, watcher) = client
             .check_and_watch_stat(paths::CONTROLLER)
             .await
@@ -310,7 +310,7 @@ impl KafkaController {
     async fn watch_and_read_brokers(
         &self,
     ) -> ZkResult<(BTreeMap<i32, (Broker, i64)>, JoinHandle<()>)> {
-        let client = self.zk.client();
+        let client = self.zk.client()?;
         let (_, watcher) = client
             .list_and_watch_children(paths::BROKER_IDS)
             .await

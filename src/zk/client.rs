@@ -88,7 +88,8 @@ struct Inner {
     connect: String,
     session_timeout: Duration,
     connection_timeout: Duration,
-    current: RwLock<Client>,
+    /// `None` once closed: dropping the last client clone is what ends the session.
+    current: RwLock<Option<Client>>,
     events: broadcast::Sender<SessionEvent>,
 }
 
@@ -111,7 +112,7 @@ impl KafkaZkClient {
                 connect: connect.to_string(),
                 session_timeout,
                 connection_timeout,
-                current: RwLock::new(client),
+                current: RwLock::new(Some(client)),
                 events,
             }),
         };
@@ -119,9 +120,15 @@ impl KafkaZkClient {
         Ok(zk)
     }
 
-    /// The current session's client. Re-fetch after a `SessionEvent::Initialized`.
-    pub fn client(&self) -> Client {
-        self.inner.current.read().expect("zk lock").clone()
+    /// The current session's client. Re-fetch after a `SessionEvent::Initialized`; fails
+    /// with `ClientClosed` after `close`.
+    pub fn client(&self) -> ZkResult<Client> {
+        self.inner
+            .current
+            .read()
+            .expect("zk lock")
+            .clone()
+            .ok_or_else(|| ZkError::op("/", zkc::Error::ClientClosed))
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
@@ -129,7 +136,7 @@ impl KafkaZkClient {
     }
 
     pub fn session_id(&self) -> i64 {
-        self.client().session_id().0
+        self.client().map_or(0, |c| c.session_id().0)
     }
 
     pub fn session_timeout(&self) -> Duration {
@@ -139,7 +146,9 @@ impl KafkaZkClient {
     /// Waits for the session to expire, then builds a new one (ZooKeeperClient.reinitialize).
     async fn supervise_session(self) {
         loop {
-            let mut watcher = self.client().state_watcher();
+            let Ok(client) = self.client() else { return };
+            let mut watcher = client.state_watcher();
+            drop(client);
             let state = loop {
                 let s = watcher.changed().await;
                 if s.is_terminated() {
@@ -154,7 +163,12 @@ impl KafkaZkClient {
             let _ = self.inner.events.send(SessionEvent::Expired);
             let fresh = self.reconnect_forever().await;
             tracing::info!(target: "kafka.zookeeper", "[ZooKeeperClient] New session established: 0x{:x}", fresh.session_id().0);
-            *self.inner.current.write().expect("zk lock") = fresh;
+            let mut current = self.inner.current.write().expect("zk lock");
+            if current.is_none() {
+                return; // closed while we were reconnecting
+            }
+            *current = Some(fresh);
+            drop(current);
             let _ = self.inner.events.send(SessionEvent::Initialized);
         }
     }
@@ -174,12 +188,12 @@ impl KafkaZkClient {
 
     /// Closes the session so that our ephemeral znodes vanish at once.
     pub async fn close(self) {
-        let mut watcher = self.client().state_watcher();
         // Dropping every clone of the client makes the session send CloseSession.
-        let placeholder = self.client();
-        drop(placeholder);
-        let sole = Arc::try_unwrap(self.inner);
-        drop(sole);
+        let Some(client) = self.inner.current.write().expect("zk lock").take() else {
+            return;
+        };
+        let mut watcher = client.state_watcher();
+        drop(client);
         let _ = tokio::time::timeout(Duration::from_secs(3), async {
             while !watcher.changed().await.is_terminated() {}
         })
@@ -189,7 +203,7 @@ impl KafkaZkClient {
     // ---- generic helpers -------------------------------------------------------------------
 
     pub async fn get_data(&self, path: &str) -> ZkResult<Option<(Vec<u8>, Stat)>> {
-        match self.client().get_data(path).await {
+        match self.client()?.get_data(path).await {
             Ok(r) => Ok(Some(r)),
             Err(zkc::Error::NoNode) => Ok(None),
             Err(e) => Err(ZkError::op(path, e)),
@@ -197,7 +211,7 @@ impl KafkaZkClient {
     }
 
     pub async fn get_children(&self, path: &str) -> ZkResult<Vec<String>> {
-        match self.client().list_children(path).await {
+        match self.client()?.list_children(path).await {
             Ok(c) => Ok(c),
             Err(zkc::Error::NoNode) => Ok(vec![]),
             Err(e) => Err(ZkError::op(path, e)),
@@ -206,7 +220,7 @@ impl KafkaZkClient {
 
     /// Creates every missing persistent znode on the way to `path` (null data).
     pub async fn make_sure_persistent_path_exists(&self, path: &str) -> ZkResult<()> {
-        create_recursive(&self.client(), path, b"", true).await
+        create_recursive(&self.client()?, path, b"", true).await
     }
 
     pub async fn create_top_level_paths(&self) -> ZkResult<()> {
@@ -223,7 +237,14 @@ impl KafkaZkClient {
         }
         let id = generate_uuid_base64();
         let payload = codec::encode_cluster_id(&id);
-        match create_recursive(&self.client(), paths::CLUSTER_ID, payload.as_bytes(), false).await {
+        match create_recursive(
+            &self.client()?,
+            paths::CLUSTER_ID,
+            payload.as_bytes(),
+            false,
+        )
+        .await
+        {
             Ok(()) => Ok(id),
             Err(e) if e.is(zkc::Error::NodeExists) => {
                 let (data, _) = self
@@ -266,7 +287,7 @@ impl KafkaZkClient {
     }
 
     async fn checked_ephemeral_create(&self, path: &str, data: &[u8]) -> ZkResult<Stat> {
-        let client = self.client();
+        let client = self.client()?;
         let mut multi = client.new_multi_writer();
         multi
             .add_create(path, b"", &EPHEMERAL)
@@ -299,7 +320,7 @@ impl KafkaZkClient {
     }
 
     async fn wait_until_gone(&self, path: &str, deadline: tokio::time::Instant) -> ZkResult<()> {
-        let client = self.client();
+        let client = self.client()?;
         match client.check_and_watch_stat(path).await {
             Ok((None, _)) => Ok(()),
             Ok((Some(_), watcher)) => {
@@ -358,7 +379,7 @@ impl KafkaZkClient {
             ));
         }
         match self
-            .client()
+            .client()?
             .create(paths::CONTROLLER_EPOCH, b"0", &OPEN)
             .await
         {
@@ -385,7 +406,7 @@ impl KafkaZkClient {
         let (epoch, version) = self.get_or_create_controller_epoch().await?;
         let new_epoch = epoch + 1;
         let controller = codec::encode_controller(broker_id, timestamp_ms);
-        let client = self.client();
+        let client = self.client()?;
         let mut multi = client.new_multi_writer();
         multi
             .add_create(paths::CONTROLLER, controller.as_bytes(), &EPHEMERAL)
@@ -418,7 +439,7 @@ impl KafkaZkClient {
 
     /// Deletes `/controller` guarded by the epoch check (used when resigning after an error).
     pub async fn delete_controller(&self, epoch_zk_version: i32) -> ZkResult<()> {
-        let client = self.client();
+        let client = self.client()?;
         let mut multi = client.new_multi_writer();
         multi
             .add_check_version(paths::CONTROLLER_EPOCH, epoch_zk_version)
@@ -431,7 +452,7 @@ impl KafkaZkClient {
 
     /// Runs `ops` in one multi preceded by `check(/controller_epoch, epochZkVersion)`.
     pub async fn fenced_multi(&self, epoch_zk_version: i32, ops: &[FencedOp]) -> ZkResult<()> {
-        let client = self.client();
+        let client = self.client()?;
         let mut multi = client.new_multi_writer();
         fn err(p: &str) -> impl Fn(zkc::Error) -> ZkError + '_ {
             move |e| ZkError::op(p, e)
@@ -463,7 +484,7 @@ impl KafkaZkClient {
     /// Creates a persistent-sequential znode (notifications); returns its full path.
     pub async fn create_sequential(&self, prefix: &str, data: &[u8]) -> ZkResult<String> {
         let (_, seq) = self
-            .client()
+            .client()?
             .create(prefix, data, &SEQUENTIAL)
             .await
             .map_err(|e| ZkError::op(prefix, e))?;

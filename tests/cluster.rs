@@ -1,0 +1,384 @@
+//! Cluster formation (issue 2), with a real ZooKeeper and real broker processes: registration
+//! znodes as Kafka 2.8 writes them, controller election and failover with epoch fencing,
+//! session expiry without restart, clean shutdown, and what a real client (kcat) sees.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(30);
+
+async fn get_json(
+    zk: &zookeeper_client::Client,
+    path: &str,
+) -> Option<(Value, zookeeper_client::Stat)> {
+    let (data, stat) = zk.get_data(path).await.ok()?;
+    Some((serde_json::from_slice(&data).unwrap_or(Value::Null), stat))
+}
+
+async fn controller_id(zk: &zookeeper_client::Client) -> Option<i64> {
+    get_json(zk, "/controller")
+        .await
+        .and_then(|(v, _)| v["brokerid"].as_i64())
+}
+
+async fn controller_epoch(zk: &zookeeper_client::Client) -> i64 {
+    let (data, _) = zk
+        .get_data("/controller_epoch")
+        .await
+        .expect("/controller_epoch");
+    String::from_utf8(data).unwrap().trim().parse().unwrap()
+}
+
+async fn start_cluster(zk_connect: &str, n: i32) -> Vec<Broker> {
+    let brokers: Vec<Broker> = (1..=n)
+        .map(|id| Broker::start(id, zk_connect, &[]))
+        .collect();
+    let zk = zk_client(zk_connect).await;
+    wait_until_msg(T, "all brokers registered", || async {
+        zk.list_children("/brokers/ids")
+            .await
+            .map(|c| c.len() == n as usize)
+            .unwrap_or(false)
+    })
+    .await;
+    wait_until_msg(T, "a controller elected", || async {
+        controller_id(&zk).await.is_some()
+    })
+    .await;
+    brokers
+}
+
+/// The brokers and controller that kcat (librdkafka) sees through `bootstrap`.
+async fn kcat_view(bootstrap: &str) -> (Vec<i32>, Option<i32>) {
+    let meta = kcat_metadata(bootstrap).await;
+    let brokers = parse_kcat_brokers(&meta);
+    let ids = brokers.iter().map(|b| b.id).collect();
+    (ids, brokers.iter().find(|b| b.controller).map(|b| b.id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brokers_register_as_kafka_2_8_and_one_controller_is_elected() {
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string_with_chroot("/kafka");
+    let brokers = start_cluster(&connect, 3).await;
+    let zk = zk_client(&connect).await;
+
+    for b in &brokers {
+        let (v, stat) = get_json(&zk, &format!("/brokers/ids/{}", b.id()))
+            .await
+            .expect("registration");
+        let obj = v.as_object().expect("registration is a JSON object");
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "endpoints",
+                "host",
+                "jmx_port",
+                "listener_security_protocol_map",
+                "port",
+                "timestamp",
+                "version"
+            ]
+        );
+        assert_eq!(v["version"], 4, "IBP 2.6 registers version 4");
+        assert_eq!(v["host"], "127.0.0.1");
+        assert_eq!(v["port"], b.port());
+        assert_eq!(v["jmx_port"], -1);
+        assert_eq!(
+            v["endpoints"],
+            serde_json::json!([format!("PLAINTEXT://127.0.0.1:{}", b.port())])
+        );
+        assert_eq!(
+            v["listener_security_protocol_map"],
+            serde_json::json!({"PLAINTEXT": "PLAINTEXT"})
+        );
+        let ts = v["timestamp"].as_str().expect("timestamp is a string");
+        assert!(ts.parse::<i64>().unwrap() > 1_600_000_000_000);
+        assert_ne!(stat.ephemeral_owner, 0, "registration is ephemeral");
+        assert_eq!(stat.version, 1, "create-then-setData multi, as Kafka 2.8");
+    }
+    let (ctrl, _) = get_json(&zk, "/controller").await.expect("/controller");
+    assert_eq!(ctrl["version"], 1);
+    assert!(ctrl["timestamp"].is_string());
+    assert_eq!(
+        controller_epoch(&zk).await,
+        1,
+        "first controller of a fresh cluster has epoch 1"
+    );
+    let (cid, _) = get_json(&zk, "/cluster/id").await.expect("/cluster/id");
+    assert_eq!(cid["version"], "1");
+    assert_eq!(cid["id"].as_str().unwrap().len(), 22);
+    for path in [
+        "/brokers/topics",
+        "/admin/delete_topics",
+        "/isr_change_notification",
+        "/config/changes",
+        "/config/topics",
+    ] {
+        assert!(
+            zk.check_stat(path).await.unwrap().is_some(),
+            "{path} created at startup"
+        );
+    }
+
+    let controller = ctrl["brokerid"].as_i64().unwrap() as i32;
+    for b in &brokers {
+        let bootstrap = b.bootstrap();
+        wait_until_msg(
+            T,
+            format!(
+                "broker {} lists 3 brokers and controller {controller}",
+                b.id()
+            ),
+            || {
+                let bootstrap = bootstrap.clone();
+                async move { kcat_view(&bootstrap).await == (vec![1, 2, 3], Some(controller)) }
+            },
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_failover_bumps_epoch_and_survivors_see_it() {
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string();
+    let mut brokers = start_cluster(&connect, 3).await;
+    let zk = zk_client(&connect).await;
+    let old = controller_id(&zk).await.unwrap() as i32;
+    let old_epoch = controller_epoch(&zk).await;
+
+    brokers.iter_mut().find(|b| b.id() == old).unwrap().kill9();
+    // The killed broker's session must expire (6 s) before its znodes vanish.
+    wait_until_msg(T, "a new controller", || async {
+        matches!(controller_id(&zk).await, Some(id) if id as i32 != old)
+    })
+    .await;
+    let new = controller_id(&zk).await.unwrap() as i32;
+    assert_eq!(
+        controller_epoch(&zk).await,
+        old_epoch + 1,
+        "each election bumps /controller_epoch by one"
+    );
+
+    let mut survivors: Vec<i32> = (1..=3).filter(|&id| id != old).collect();
+    survivors.sort();
+    for b in brokers.iter().filter(|b| b.id() != old) {
+        let bootstrap = b.bootstrap();
+        let expected = (survivors.clone(), Some(new));
+        wait_until_msg(T, format!("broker {} sees {expected:?}", b.id()), || {
+            let (bootstrap, expected) = (bootstrap.clone(), expected.clone());
+            async move { kcat_view(&bootstrap).await == expected }
+        })
+        .await;
+    }
+    let survivor = brokers.iter().find(|b| b.id() == new).unwrap();
+    assert!(survivor
+        .log_contents()
+        .contains("successfully elected as the controller"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_expiry_reregisters_and_reelects_without_restart() {
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string();
+    let brokers = start_cluster(&connect, 2).await;
+    let zk = zk_client(&connect).await;
+    let controller = controller_id(&zk).await.unwrap() as i32;
+    let victim = brokers.iter().find(|b| b.id() == controller).unwrap();
+    let (_, before) = zk
+        .get_data(&format!("/brokers/ids/{controller}"))
+        .await
+        .unwrap();
+    let epoch_before = controller_epoch(&zk).await;
+
+    // Freeze the controller past its 6 s session timeout: ZooKeeper expires the session.
+    victim.sigstop();
+    wait_until_msg(T, "the frozen broker's registration to expire", || async {
+        zk.check_stat(&format!("/brokers/ids/{controller}"))
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+    wait_until_msg(T, "the other broker to take over", || async {
+        matches!(controller_id(&zk).await, Some(id) if id as i32 != controller)
+    })
+    .await;
+    victim.sigcont();
+
+    let path = format!("/brokers/ids/{controller}");
+    let after = wait_for(T, || async {
+        zk.get_data(&path).await.ok().map(|(_, s)| s)
+    })
+    .await;
+    assert!(
+        after.czxid > before.czxid,
+        "re-registration gets a new broker epoch (czxid)"
+    );
+    assert!(controller_epoch(&zk).await > epoch_before);
+    let bootstrap = victim.bootstrap();
+    wait_until_msg(
+        T,
+        "the revived broker serves metadata with both brokers",
+        || {
+            let bootstrap = bootstrap.clone();
+            async move { kcat_view(&bootstrap).await.0 == vec![1, 2] }
+        },
+    )
+    .await;
+    assert!(victim.log_contents().contains("Session expired"));
+    assert!(victim.log_contents().contains("Re-registered broker"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_the_session_at_once_and_exits_zero() {
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string();
+    let mut brokers = start_cluster(&connect, 1).await;
+    let zk = zk_client(&connect).await;
+    brokers[0].sigterm();
+    let status = brokers[0]
+        .wait_exit(Duration::from_secs(10))
+        .expect("broker exits after SIGTERM");
+    assert!(status.success(), "exit status {status}");
+    // Gone well before the 6 s session timeout: the session was closed, not abandoned.
+    assert!(zk.check_stat("/brokers/ids/1").await.unwrap().is_none());
+    assert!(zk.check_stat("/controller").await.unwrap().is_none());
+}
+
+fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = (body.len() as i32).to_be_bytes().to_vec();
+    out.extend_from_slice(body);
+    out
+}
+
+/// ApiVersions v0 on `conn`; returns the response's error code.
+fn api_versions(conn: &mut TcpStream, correlation_id: i32) -> i16 {
+    let mut req = Vec::new();
+    req.extend_from_slice(&18i16.to_be_bytes());
+    req.extend_from_slice(&0i16.to_be_bytes());
+    req.extend_from_slice(&correlation_id.to_be_bytes());
+    req.extend_from_slice(&(-1i16).to_be_bytes());
+    conn.write_all(&frame(&req)).unwrap();
+    let mut size = [0u8; 4];
+    conn.read_exact(&mut size).unwrap();
+    let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
+    conn.read_exact(&mut body).unwrap();
+    assert_eq!(&body[..4], &correlation_id.to_be_bytes());
+    i16::from_be_bytes([body[4], body[5]])
+}
+
+/// Sends `bytes` on a fresh connection and reports whether the broker closed it.
+fn closed_after(addr: &str, bytes: &[u8]) -> bool {
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = c.write_all(bytes);
+    let mut buf = [0u8; 16];
+    matches!(c.read(&mut buf), Ok(0) | Err(_))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_close_only_their_own_connection() {
+    let ens = ZkEnsemble::start(1);
+    let brokers = start_cluster(&ens.connect_string(), 1).await;
+    let addr = brokers[0].bootstrap();
+    let mut good = TcpStream::connect(&addr).unwrap();
+    good.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(api_versions(&mut good, 1), 0);
+
+    let oversized = (200 * 1024 * 1024i32).to_be_bytes().to_vec();
+    let unknown_api = frame(&[0x03, 0xe7, 0, 0, 0, 0, 0, 1, 0xff, 0xff]);
+    let garbage = frame(b"\x00\x03\x00\x01\x00\x00\x00\x07this is not a metadata request");
+    // Metadata v1 claiming 2^31-1 topics: the decoder must not try to allocate them.
+    let hostile_count = frame(&[0, 3, 0, 1, 0, 0, 0, 7, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]);
+    let negative_size = (-5i32).to_be_bytes().to_vec();
+    for (what, bytes) in [
+        ("oversized", &oversized),
+        ("unknown API", &unknown_api),
+        ("garbage", &garbage),
+        ("hostile array count", &hostile_count),
+        ("negative size", &negative_size),
+    ] {
+        assert!(
+            closed_after(&addr, bytes),
+            "{what} frame must close its connection"
+        );
+        assert_eq!(
+            api_versions(&mut good, 2),
+            0,
+            "the good connection still works after a {what} frame"
+        );
+    }
+    // An ApiVersions version from the future gets Kafka's v0 UNSUPPORTED_VERSION answer.
+    let mut c = TcpStream::connect(&addr).unwrap();
+    c.write_all(&frame(&[0, 18, 0, 99, 0, 0, 0, 9, 0xff, 0xff, 0]))
+        .unwrap();
+    let mut resp = [0u8; 10];
+    c.read_exact(&mut resp).unwrap();
+    assert_eq!(
+        i16::from_be_bytes([resp[8], resp[9]]),
+        35,
+        "UNSUPPORTED_VERSION"
+    );
+    let log = brokers[0].log_contents();
+    assert!(
+        log.contains("socket.request.max.bytes"),
+        "oversized frame is logged with the config key"
+    );
+    assert!(log.contains("unknown API key 999"));
+    assert_eq!(kcat_view(&addr).await.0, vec![1]);
+}
+
+#[test]
+fn config_errors_name_the_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "broker.id=1\nlisteners=PLAINTEXT://127.0.0.1:0\n",
+            "zookeeper.connect",
+        ),
+        ("broker.id=x\nzookeeper.connect=127.0.0.1:1\n", "broker.id"),
+        (
+            "broker.id=1\nzookeeper.connect=127.0.0.1:1\nnum.io.threads=0\n",
+            "num.io.threads",
+        ),
+        (
+            "broker.id=1\nzookeeper.connect=127.0.0.1:1\nlisteners=PLAINTEXT://h:port\n",
+            "listeners",
+        ),
+        (
+            "broker.id=1\nzookeeper.connect=127.0.0.1:1\ndelete.topic.enable=maybe\n",
+            "delete.topic.enable",
+        ),
+    ];
+    for (text, key) in cases {
+        let path = dir.path().join("server.properties");
+        std::fs::write(&path, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkafka"))
+            .arg("server")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{key}: must exit non-zero");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(key),
+            "{key}: error must name the key, got: {stderr}"
+        );
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkafka"))
+        .args(["server", "/nonexistent/server.properties"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/server.properties"));
+}
