@@ -1,13 +1,16 @@
 //! zkafka: a broker that mirrors classic, ZooKeeper-coordinated Apache Kafka 2.x.
 //!
 //! Modules follow Kafka's own packages: `config`, `zk` (znode paths and codecs), `controller`,
-//! `network`, `server` (broker lifecycle and request handlers), `metadata` (the broker's
-//! metadata cache) and `cluster` (brokers and endpoints).
+//! `log` (segments, indexes, checkpoints, recovery, retention), `network`, `server` (broker
+//! lifecycle and request handlers), `metadata` (the broker's metadata cache), `cluster`
+//! (brokers and endpoints) and `admin` (the command-line tools).
 
+pub mod admin;
 pub mod alloc;
 pub mod cluster;
 pub mod config;
 pub mod controller;
+pub mod log;
 pub mod logging;
 pub mod metadata;
 pub mod network;

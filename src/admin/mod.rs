@@ -1,0 +1,3 @@
+//! Admin tools (kafka-dump-log.sh equivalent).
+
+pub mod dump_log;

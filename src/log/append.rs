@@ -1,0 +1,315 @@
+//! Append paths (Log.append, analyzeAndValidateRecords, LogValidator for v2 in place).
+//! Only batch headers are read, except for compacted topics (keys) and a configured
+//! `message.timestamp.difference.max.ms`, which need the records of uncompressed batches.
+
+use super::batch::{
+    be_i32, check_batch, parse_records, patch_for_leader, BatchHeader, LENGTH_OFFSET, LOG_OVERHEAD,
+};
+use super::config::{LogConfig, TimestampType};
+use super::errors::LogError;
+use super::partition_log::{AppendOrigin, Log, LogAppendInfo, LogInner};
+use super::util::now_ms;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Leader(AppendOrigin),
+    Follower,
+}
+
+/// Validated view of an append: batch positions/headers and the byte length of complete batches.
+struct Analysis {
+    batches: Vec<(usize, BatchHeader)>,
+    valid_bytes: usize,
+}
+
+/// Walks the batches, validating each; a trailing incomplete batch is ignored (as Kafka
+/// trims it). Any invalid batch rejects the whole append.
+fn analyze(records: &[u8], config: &LogConfig, mode: Mode, now: i64) -> Result<Analysis, LogError> {
+    let mut batches = Vec::new();
+    let mut pos = 0usize;
+    while records.len() - pos >= LOG_OVERHEAD {
+        let len = be_i32(records, pos + LENGTH_OFFSET);
+        if len < 14 {
+            return Err(LogError::CorruptMessage(format!(
+                "record size {len} is less than the minimum record overhead (14)"
+            )));
+        }
+        let size = len as usize + LOG_OVERHEAD;
+        if size > records.len() - pos {
+            break;
+        }
+        let batch = &records[pos..pos + size];
+        if let Mode::Leader(_) = mode {
+            if size > config.max_message_bytes.max(0) as usize {
+                return Err(LogError::MessageTooLarge {
+                    size,
+                    max: config.max_message_bytes as usize,
+                });
+            }
+        }
+        let h = check_batch(batch)?;
+        if let Mode::Leader(origin) = mode {
+            validate_leader_batch(batch, &h, config, origin, now)?;
+        }
+        batches.push((pos, h));
+        pos += size;
+    }
+    Ok(Analysis {
+        batches,
+        valid_bytes: pos,
+    })
+}
+
+/// LogValidator.validateBatch plus the record-level checks that config makes necessary.
+fn validate_leader_batch(
+    batch: &[u8],
+    h: &BatchHeader,
+    config: &LogConfig,
+    origin: AppendOrigin,
+    now: i64,
+) -> Result<(), LogError> {
+    if h.record_count <= 0 {
+        return Err(LogError::InvalidRecord(format!(
+            "invalid reported count for record batch: {}",
+            h.record_count
+        )));
+    }
+    if h.last_offset_delta as i64 + 1 != h.record_count as i64 {
+        return Err(LogError::InvalidRecord(format!(
+            "inconsistent batch offset range [0, {}] and count of records {}",
+            h.last_offset_delta, h.record_count
+        )));
+    }
+    if h.is_control() && origin == AppendOrigin::Client {
+        return Err(LogError::InvalidRecord(
+            "clients are not allowed to write control records".into(),
+        ));
+    }
+    if h.producer_id >= 0 && h.base_sequence < 0 {
+        return Err(LogError::InvalidRecord(format!(
+            "invalid sequence number {} for producer {}",
+            h.base_sequence, h.producer_id
+        )));
+    }
+    let check_ts = config.message_timestamp_type == TimestampType::CreateTime
+        && config.message_timestamp_difference_max_ms != i64::MAX
+        && !h.is_log_append_time();
+    let check_keys = config.cleanup_policy.compact;
+    if !check_ts && !check_keys {
+        return Ok(());
+    }
+    let max_diff = config.message_timestamp_difference_max_ms;
+    let ts_ok = |t: i64| t == -1 || (t - now).abs() <= max_diff;
+    if h.compression() != 0 {
+        // Records are compressed and no codec is linked: check what the header tells.
+        if check_ts && !(ts_ok(h.base_timestamp) && ts_ok(h.max_timestamp)) {
+            return Err(LogError::InvalidTimestamp(format!(
+                "batch timestamps [{}, {}] are out of range (now {now}, max diff {max_diff})",
+                h.base_timestamp, h.max_timestamp
+            )));
+        }
+        return Ok(());
+    }
+    let records = parse_records(batch).map_err(LogError::CorruptMessage)?;
+    for r in &records {
+        if check_keys && r.key.is_none() && !h.is_control() {
+            return Err(LogError::InvalidRecord(
+                "compacted topic cannot accept message without key".into(),
+            ));
+        }
+        let t = h.base_timestamp + r.timestamp_delta;
+        if check_ts && !ts_ok(t) {
+            return Err(LogError::InvalidTimestamp(format!(
+                "timestamp {t} of message with offset delta {} is out of range (now {now}, max diff {max_diff})",
+                r.offset_delta
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Log {
+    /// Producer append on the leader: validates, assigns offsets from the log end offset,
+    /// stamps `leader_epoch` (and LogAppendTime if configured), then writes.
+    pub fn append_as_leader(
+        &self,
+        records: &[u8],
+        leader_epoch: i32,
+    ) -> Result<LogAppendInfo, LogError> {
+        self.append_as_leader_with_origin(records, leader_epoch, AppendOrigin::Client)
+    }
+
+    pub fn append_as_leader_with_origin(
+        &self,
+        records: &[u8],
+        leader_epoch: i32,
+        origin: AppendOrigin,
+    ) -> Result<LogAppendInfo, LogError> {
+        let config = self.config();
+        let now = now_ms();
+        let analysis = analyze(records, &config, Mode::Leader(origin), now)?;
+        let valid = &records[..analysis.valid_bytes];
+        if valid.len() > config.segment_bytes as usize {
+            return Err(LogError::RecordListTooLarge {
+                size: valid.len(),
+                max: config.segment_bytes as usize,
+            });
+        }
+        let log_append_time =
+            (config.message_timestamp_type == TimestampType::LogAppendTime).then_some(now);
+        let mut g = self.lock();
+        let mut scratch = std::mem::take(&mut g.scratch);
+        scratch.clear();
+        scratch.extend_from_slice(valid);
+        let first_offset = g.log_end_offset;
+        let mut next = first_offset;
+        let mut info = empty_info(&g);
+        for (pos, h) in &analysis.batches {
+            let size = h.size();
+            patch_for_leader(
+                &mut scratch[*pos..*pos + size],
+                next,
+                leader_epoch,
+                log_append_time,
+            );
+            let last = next + h.last_offset_delta as i64;
+            if log_append_time.is_none() && h.max_timestamp > info.max_timestamp {
+                info.max_timestamp = h.max_timestamp;
+                info.offset_of_max_timestamp = last;
+            }
+            info.num_messages += h.record_count as i64;
+            next = last + 1;
+        }
+        if let Some(t) = log_append_time {
+            info.max_timestamp = t;
+            info.offset_of_max_timestamp = next - 1;
+            info.log_append_time = t;
+        }
+        info.first_offset = if analysis.batches.is_empty() {
+            -1
+        } else {
+            first_offset
+        };
+        info.last_offset = if analysis.batches.is_empty() {
+            -1
+        } else {
+            next - 1
+        };
+        info.num_batches = analysis.batches.len();
+        info.valid_bytes = analysis.valid_bytes;
+        info.last_leader_epoch = leader_epoch;
+        let epochs = [(leader_epoch, first_offset)];
+        let r = self.write_locked(&mut g, &config, &scratch, &info, &epochs, now);
+        g.scratch = scratch;
+        r.map(|_| info)
+    }
+
+    /// Replica append on a follower: the leader's offsets are kept; they must start at or
+    /// above the log end offset and increase.
+    pub fn append_as_follower(&self, records: &[u8]) -> Result<LogAppendInfo, LogError> {
+        let config = self.config();
+        let now = now_ms();
+        let analysis = analyze(records, &config, Mode::Follower, now)?;
+        let valid = &records[..analysis.valid_bytes];
+        if valid.len() > config.segment_bytes as usize {
+            return Err(LogError::RecordListTooLarge {
+                size: valid.len(),
+                max: config.segment_bytes as usize,
+            });
+        }
+        let mut g = self.lock();
+        let mut info = empty_info(&g);
+        let mut prev_last = g.log_end_offset - 1;
+        let mut epochs = Vec::new();
+        for (_, h) in &analysis.batches {
+            if h.base_offset <= prev_last {
+                return Err(LogError::OffsetsOutOfOrder(format!(
+                    "batch base offset {} is not above the previous offset {prev_last} (log end offset {})",
+                    h.base_offset, g.log_end_offset
+                )));
+            }
+            if h.max_timestamp > info.max_timestamp {
+                info.max_timestamp = h.max_timestamp;
+                info.offset_of_max_timestamp = h.last_offset();
+            }
+            if info.first_offset < 0 {
+                info.first_offset = h.base_offset;
+            }
+            info.num_messages += h.record_count as i64;
+            info.last_leader_epoch = h.partition_leader_epoch;
+            epochs.push((h.partition_leader_epoch, h.base_offset));
+            prev_last = h.last_offset();
+        }
+        info.last_offset = if analysis.batches.is_empty() {
+            -1
+        } else {
+            prev_last
+        };
+        info.num_batches = analysis.batches.len();
+        info.valid_bytes = analysis.valid_bytes;
+        self.write_locked(&mut g, &config, valid, &info, &epochs, now)?;
+        Ok(info)
+    }
+
+    /// Rolls if needed, appends, advances the log end offset, epoch cache and flush state.
+    fn write_locked(
+        &self,
+        g: &mut LogInner,
+        config: &LogConfig,
+        bytes: &[u8],
+        info: &LogAppendInfo,
+        epochs: &[(i32, i64)],
+        now: i64,
+    ) -> Result<(), LogError> {
+        if info.num_batches == 0 {
+            return Ok(());
+        }
+        if g.active().should_roll(
+            config,
+            bytes.len(),
+            info.max_timestamp,
+            info.last_offset,
+            now,
+        ) {
+            g.roll(config, Some(info.first_offset), &self.deleter)?;
+        }
+        assert!(
+            info.first_offset >= g.log_end_offset,
+            "offsets must strictly increase"
+        );
+        g.active_mut().append(
+            info.last_offset,
+            info.max_timestamp,
+            info.offset_of_max_timestamp,
+            bytes,
+        )?;
+        for &(epoch, start) in epochs {
+            if epoch >= 0 && g.epoch_cache.latest_epoch().is_none_or(|l| epoch > l) {
+                g.epoch_cache.assign(epoch, start)?;
+            }
+        }
+        g.log_end_offset = info.last_offset + 1;
+        g.unflushed_messages += info.num_messages;
+        if g.unflushed_messages >= config.flush_messages {
+            let leo = g.log_end_offset;
+            g.flush_up_to(leo)?;
+        }
+        g.check_invariants();
+        Ok(())
+    }
+}
+
+fn empty_info(g: &LogInner) -> LogAppendInfo {
+    LogAppendInfo {
+        first_offset: -1,
+        last_offset: -1,
+        max_timestamp: -1,
+        offset_of_max_timestamp: -1,
+        log_append_time: -1,
+        log_start_offset: g.log_start_offset,
+        num_messages: 0,
+        num_batches: 0,
+        valid_bytes: 0,
+        last_leader_epoch: -1,
+    }
+}

@@ -1,0 +1,440 @@
+//! Memory-mapped sparse indexes (AbstractIndex / OffsetIndex / TimeIndex).
+//!
+//! Files are preallocated to the max size (rounded down to the entry size) while the
+//! segment is active and trimmed to `entries * entry_size` when it is rolled or closed;
+//! an existing file's entry count is its length / entry size, as in Kafka.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use memmap2::MmapMut;
+
+use super::batch::{be_i32, be_i64, NO_TIMESTAMP};
+use super::errors::{IoContext, LogError};
+
+/// Shared mmap bookkeeping for both index kinds.
+struct IndexFile {
+    path: PathBuf,
+    file: File,
+    mmap: Option<MmapMut>,
+    entry_size: usize,
+    entries: usize,
+    max_entries: usize,
+}
+
+impl IndexFile {
+    fn open(path: &Path, max_index_size: usize, entry_size: usize) -> Result<IndexFile, LogError> {
+        // Only a file we create is preallocated; an existing (possibly trimmed) one keeps its length.
+        let newly_created = !path.exists();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .ctx(|| format!("open index {}", path.display()))?;
+        let len = file
+            .metadata()
+            .ctx(|| format!("stat {}", path.display()))?
+            .len() as usize;
+        let (len, entries) = if newly_created {
+            let l = max_index_size / entry_size * entry_size;
+            file.set_len(l as u64)
+                .ctx(|| format!("preallocate {}", path.display()))?;
+            (l, 0)
+        } else {
+            (len, len / entry_size)
+        };
+        let mut idx = IndexFile {
+            path: path.to_path_buf(),
+            file,
+            mmap: None,
+            entry_size,
+            entries,
+            max_entries: len / entry_size,
+        };
+        idx.remap(len)?;
+        Ok(idx)
+    }
+
+    fn remap(&mut self, len: usize) -> Result<(), LogError> {
+        self.mmap = None;
+        if len > 0 {
+            // SAFETY: the file is owned by this index; nobody truncates it while mapped.
+            let m = unsafe { MmapMut::map_mut(&self.file) }
+                .ctx(|| format!("mmap {}", self.path.display()))?;
+            self.mmap = Some(m);
+        }
+        Ok(())
+    }
+
+    fn buf(&self) -> &[u8] {
+        self.mmap.as_deref().unwrap_or(&[])
+    }
+
+    fn slot(&self, n: usize) -> &[u8] {
+        &self.buf()[n * self.entry_size..(n + 1) * self.entry_size]
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        assert!(
+            self.entries < self.max_entries,
+            "append to a full index {}",
+            self.path.display()
+        );
+        let at = self.entries * self.entry_size;
+        let m = self.mmap.as_mut().expect("non-empty index is mapped");
+        m[at..at + bytes.len()].copy_from_slice(bytes);
+        self.entries += 1;
+    }
+
+    /// Resizes the file (rounded down to whole entries); entries beyond the new size are dropped.
+    fn resize(&mut self, new_size: usize) -> Result<bool, LogError> {
+        let rounded = new_size / self.entry_size * self.entry_size;
+        let current = self.max_entries * self.entry_size;
+        if rounded == current {
+            return Ok(false);
+        }
+        self.mmap = None;
+        self.file
+            .set_len(rounded as u64)
+            .ctx(|| format!("resize {}", self.path.display()))?;
+        self.max_entries = rounded / self.entry_size;
+        self.entries = self.entries.min(self.max_entries);
+        self.remap(rounded)?;
+        Ok(true)
+    }
+
+    fn trim_to_valid_size(&mut self) -> Result<(), LogError> {
+        self.resize(self.entries * self.entry_size).map(|_| ())
+    }
+
+    fn flush(&self) -> Result<(), LogError> {
+        if let Some(m) = &self.mmap {
+            m.flush().ctx(|| format!("flush {}", self.path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Largest slot whose key is <= target (keys are non-decreasing), or None.
+    fn largest_lower_bound(&self, target: i64, key: impl Fn(&[u8]) -> i64) -> Option<usize> {
+        if self.entries == 0 || key(self.slot(0)) > target {
+            return None;
+        }
+        let (mut lo, mut hi) = (0usize, self.entries - 1);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if key(self.slot(mid)) <= target {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Some(lo)
+    }
+
+    fn rename(&mut self, to: &Path) -> Result<(), LogError> {
+        std::fs::rename(&self.path, to)
+            .ctx(|| format!("rename {} to {}", self.path.display(), to.display()))?;
+        self.path = to.to_path_buf();
+        Ok(())
+    }
+}
+
+/// Offset index: `int32 relativeOffset, int32 position` per entry.
+pub struct OffsetIndex {
+    f: IndexFile,
+    base_offset: i64,
+}
+
+pub const OFFSET_ENTRY_SIZE: usize = 8;
+pub const TIME_ENTRY_SIZE: usize = 12;
+
+impl OffsetIndex {
+    pub fn open(
+        path: &Path,
+        base_offset: i64,
+        max_index_size: usize,
+    ) -> Result<OffsetIndex, LogError> {
+        Ok(OffsetIndex {
+            f: IndexFile::open(path, max_index_size, OFFSET_ENTRY_SIZE)?,
+            base_offset,
+        })
+    }
+
+    pub fn entries(&self) -> usize {
+        self.f.entries
+    }
+    pub fn max_entries(&self) -> usize {
+        self.f.max_entries
+    }
+    pub fn is_full(&self) -> bool {
+        self.f.entries >= self.f.max_entries
+    }
+    pub fn path(&self) -> &Path {
+        &self.f.path
+    }
+
+    /// Entry n as (absolute offset, position).
+    pub fn entry(&self, n: usize) -> (i64, u32) {
+        let s = self.f.slot(n);
+        (self.base_offset + be_i32(s, 0) as i64, be_i32(s, 4) as u32)
+    }
+
+    pub fn last_offset(&self) -> i64 {
+        if self.f.entries == 0 {
+            self.base_offset
+        } else {
+            self.entry(self.f.entries - 1).0
+        }
+    }
+
+    /// Appends (offset, position); offsets must strictly increase.
+    pub fn append(&mut self, offset: i64, position: u32) -> Result<(), LogError> {
+        if self.f.entries > 0 && offset <= self.last_offset() {
+            return Err(LogError::Other(format!(
+                "attempt to append offset {offset} no larger than the last offset {} to {}",
+                self.last_offset(),
+                self.f.path.display()
+            )));
+        }
+        let rel = offset - self.base_offset;
+        assert!(
+            (0..=i32::MAX as i64).contains(&rel),
+            "offset {offset} does not fit index of base {}",
+            self.base_offset
+        );
+        let mut e = [0u8; OFFSET_ENTRY_SIZE];
+        e[..4].copy_from_slice(&(rel as i32).to_be_bytes());
+        e[4..].copy_from_slice(&(position as i32).to_be_bytes());
+        self.f.push(&e);
+        Ok(())
+    }
+
+    /// Greatest entry with offset <= target, or (base offset, 0).
+    pub fn lookup(&self, target: i64) -> (i64, u32) {
+        let rel = |s: &[u8]| be_i32(s, 0) as i64;
+        match self.f.largest_lower_bound(target - self.base_offset, rel) {
+            Some(n) => self.entry(n),
+            None => (self.base_offset, 0),
+        }
+    }
+
+    /// Removes entries with offset >= `offset`.
+    pub fn truncate_to(&mut self, offset: i64) {
+        let rel = |s: &[u8]| be_i32(s, 0) as i64;
+        let target = offset - self.base_offset;
+        self.f.entries = match self.f.largest_lower_bound(target, rel) {
+            None => 0,
+            Some(n) if rel(self.f.slot(n)) == target => n,
+            Some(n) => n + 1,
+        };
+    }
+
+    pub fn reset(&mut self) {
+        self.f.entries = 0;
+    }
+
+    /// Kafka's checks plus strict monotonicity; failure means "rebuild from the .log".
+    pub fn sanity_check(&self, log_size: u64) -> Result<(), String> {
+        let len = self.f.max_entries * OFFSET_ENTRY_SIZE;
+        if self.f.entries > 0 && self.last_offset() < self.base_offset {
+            return Err(format!(
+                "last offset {} below base offset {}",
+                self.last_offset(),
+                self.base_offset
+            ));
+        }
+        if !len.is_multiple_of(OFFSET_ENTRY_SIZE) {
+            return Err(format!(
+                "index length {len} is not a multiple of {OFFSET_ENTRY_SIZE}"
+            ));
+        }
+        let mut prev: Option<(i64, u32)> = None;
+        for n in 0..self.f.entries {
+            let (o, p) = self.entry(n);
+            if o < self.base_offset || p as u64 >= log_size.max(1) {
+                return Err(format!("entry {n} ({o}, {p}) out of range"));
+            }
+            if let Some((po, pp)) = prev {
+                if o <= po || p <= pp {
+                    return Err(format!("entry {n} ({o}, {p}) does not increase"));
+                }
+            }
+            prev = Some((o, p));
+        }
+        Ok(())
+    }
+
+    pub fn resize(&mut self, size: usize) -> Result<bool, LogError> {
+        self.f.resize(size)
+    }
+    pub fn trim_to_valid_size(&mut self) -> Result<(), LogError> {
+        self.f.trim_to_valid_size()
+    }
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.f.flush()
+    }
+    pub fn file(&self) -> &File {
+        &self.f.file
+    }
+    pub fn rename(&mut self, to: &Path) -> Result<(), LogError> {
+        self.f.rename(to)
+    }
+    pub fn all_entries(&self) -> Vec<(i64, u32)> {
+        (0..self.entries()).map(|n| self.entry(n)).collect()
+    }
+}
+
+/// Time index: `int64 timestamp, int32 relativeOffset` per entry.
+pub struct TimeIndex {
+    f: IndexFile,
+    base_offset: i64,
+}
+
+impl TimeIndex {
+    pub fn open(
+        path: &Path,
+        base_offset: i64,
+        max_index_size: usize,
+    ) -> Result<TimeIndex, LogError> {
+        Ok(TimeIndex {
+            f: IndexFile::open(path, max_index_size, TIME_ENTRY_SIZE)?,
+            base_offset,
+        })
+    }
+
+    pub fn entries(&self) -> usize {
+        self.f.entries
+    }
+    pub fn path(&self) -> &Path {
+        &self.f.path
+    }
+    /// The last slot is reserved for the entry written on roll/close.
+    pub fn is_full(&self) -> bool {
+        self.f.entries >= self.f.max_entries.saturating_sub(1)
+    }
+
+    /// Entry n as (timestamp, absolute offset).
+    pub fn entry(&self, n: usize) -> (i64, i64) {
+        let s = self.f.slot(n);
+        (be_i64(s, 0), self.base_offset + be_i32(s, 8) as i64)
+    }
+
+    /// (timestamp, offset) of the last entry, or (-1, base offset) when empty.
+    pub fn last_entry(&self) -> (i64, i64) {
+        if self.f.entries == 0 {
+            (NO_TIMESTAMP, self.base_offset)
+        } else {
+            self.entry(self.f.entries - 1)
+        }
+    }
+
+    /// Appends only when `timestamp` exceeds the last entry's (TimeIndex.maybeAppend).
+    pub fn maybe_append(
+        &mut self,
+        timestamp: i64,
+        offset: i64,
+        skip_full_check: bool,
+    ) -> Result<(), LogError> {
+        let (last_ts, last_off) = self.last_entry();
+        if self.f.entries != 0 && offset < last_off {
+            return Err(LogError::Other(format!(
+                "attempt to append offset {offset} below the last time index offset {last_off} to {}",
+                self.f.path.display()
+            )));
+        }
+        if timestamp <= last_ts {
+            return Ok(());
+        }
+        if !skip_full_check {
+            assert!(
+                !self.is_full(),
+                "append to a full time index {}",
+                self.f.path.display()
+            );
+        }
+        if self.f.entries >= self.f.max_entries {
+            return Ok(()); // no physical room left (tiny segment.index.bytes)
+        }
+        let rel = offset - self.base_offset;
+        assert!((0..=i32::MAX as i64).contains(&rel));
+        let mut e = [0u8; TIME_ENTRY_SIZE];
+        e[..8].copy_from_slice(&timestamp.to_be_bytes());
+        e[8..].copy_from_slice(&(rel as i32).to_be_bytes());
+        self.f.push(&e);
+        Ok(())
+    }
+
+    /// Greatest entry with timestamp <= target, or (-1, base offset).
+    pub fn lookup(&self, target: i64) -> (i64, i64) {
+        match self.f.largest_lower_bound(target, |s| be_i64(s, 0)) {
+            Some(n) => self.entry(n),
+            None => (NO_TIMESTAMP, self.base_offset),
+        }
+    }
+
+    /// Removes entries with offset >= `offset`.
+    pub fn truncate_to(&mut self, offset: i64) {
+        let rel = |s: &[u8]| be_i32(s, 8) as i64;
+        let target = offset - self.base_offset;
+        self.f.entries = match self.f.largest_lower_bound(target, rel) {
+            None => 0,
+            Some(n) if rel(self.f.slot(n)) == target => n,
+            Some(n) => n + 1,
+        };
+    }
+
+    pub fn reset(&mut self) {
+        self.f.entries = 0;
+    }
+
+    pub fn sanity_check(&self) -> Result<(), String> {
+        if self.f.entries == 0 {
+            return Ok(());
+        }
+        let (first_ts, _) = self.entry(0);
+        let (last_ts, last_off) = self.last_entry();
+        if last_ts < first_ts {
+            return Err(format!(
+                "last timestamp {last_ts} below first timestamp {first_ts}"
+            ));
+        }
+        if last_off < self.base_offset {
+            return Err(format!(
+                "last offset {last_off} below base offset {}",
+                self.base_offset
+            ));
+        }
+        let mut prev: Option<(i64, i64)> = None;
+        for n in 0..self.f.entries {
+            let (t, o) = self.entry(n);
+            if let Some((pt, po)) = prev {
+                if t <= pt || o < po {
+                    return Err(format!("entry {n} ({t}, {o}) does not increase"));
+                }
+            }
+            prev = Some((t, o));
+        }
+        Ok(())
+    }
+
+    pub fn resize(&mut self, size: usize) -> Result<bool, LogError> {
+        self.f.resize(size)
+    }
+    pub fn trim_to_valid_size(&mut self) -> Result<(), LogError> {
+        self.f.trim_to_valid_size()
+    }
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.f.flush()
+    }
+    pub fn file(&self) -> &File {
+        &self.f.file
+    }
+    pub fn rename(&mut self, to: &Path) -> Result<(), LogError> {
+        self.f.rename(to)
+    }
+    pub fn all_entries(&self) -> Vec<(i64, i64)> {
+        (0..self.entries()).map(|n| self.entry(n)).collect()
+    }
+}

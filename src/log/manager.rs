@@ -1,0 +1,546 @@
+//! LogManager: all partition logs over several log dirs, their checkpoint files, the
+//! clean-shutdown marker, `-delete` dirs and the periodic background tasks.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::checkpoint::{
+    OffsetCheckpointFile, LOG_START_OFFSET_CHECKPOINT_FILE, RECOVERY_POINT_CHECKPOINT_FILE,
+    REPLICATION_OFFSET_CHECKPOINT_FILE,
+};
+use super::config::LogConfig;
+use super::deleter::FileDeleter;
+use super::errors::{IoContext, LogError};
+use super::load::LoadParams;
+use super::partition_log::Log;
+use super::util::{now_ms, random_uuid_hex, DELETE_DIR_SUFFIX, FUTURE_DIR_SUFFIX};
+use super::TopicPartition;
+
+pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
+pub const LOCK_FILE: &str = ".lock";
+
+/// Broker-level settings of the log manager (broker-config.md §5).
+#[derive(Debug, Clone)]
+pub struct LogManagerConfig {
+    pub log_dirs: Vec<PathBuf>,
+    pub recovery_threads_per_data_dir: usize,
+    pub retention_check_interval_ms: i64,
+    /// `log.flush.scheduler.interval.ms`.
+    pub flush_check_interval_ms: i64,
+    pub flush_recovery_offset_checkpoint_interval_ms: i64,
+    pub flush_start_offset_checkpoint_interval_ms: i64,
+    /// Delay before the first retention run (Kafka: 30 s).
+    pub initial_task_delay_ms: i64,
+    /// `log.segment.delete.delay.ms`, used for `-delete` dirs.
+    pub file_delete_delay_ms: i64,
+}
+
+impl LogManagerConfig {
+    pub fn new(log_dirs: Vec<PathBuf>) -> LogManagerConfig {
+        LogManagerConfig {
+            log_dirs,
+            recovery_threads_per_data_dir: 1,
+            retention_check_interval_ms: 300_000,
+            flush_check_interval_ms: i64::MAX,
+            flush_recovery_offset_checkpoint_interval_ms: 60_000,
+            flush_start_offset_checkpoint_interval_ms: 60_000,
+            initial_task_delay_ms: 30_000,
+            file_delete_delay_ms: 60_000,
+        }
+    }
+}
+
+struct Scheduler {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    handle: JoinHandle<()>,
+}
+
+pub struct LogManager {
+    config: LogManagerConfig,
+    default_config: RwLock<LogConfig>,
+    topic_configs: RwLock<HashMap<String, LogConfig>>,
+    logs: RwLock<HashMap<TopicPartition, (usize, Arc<Log>)>>,
+    deleter: Arc<FileDeleter>,
+    _locks: Vec<File>,
+    scheduler: Mutex<Option<Scheduler>>,
+    create_lock: Mutex<()>,
+}
+
+fn read_checkpoint_or_empty(path: &Path) -> HashMap<TopicPartition, i64> {
+    match OffsetCheckpointFile::new(path).read() {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable checkpoint treated as empty");
+            HashMap::new()
+        }
+    }
+}
+
+impl LogManager {
+    /// Locks every log dir and loads all partition logs (recovering after an unclean stop).
+    pub fn startup(
+        config: LogManagerConfig,
+        default_config: LogConfig,
+        topic_configs: HashMap<String, LogConfig>,
+    ) -> Result<Arc<LogManager>, LogError> {
+        let deleter = Arc::new(FileDeleter::new());
+        let mut locks = Vec::new();
+        let mut logs = HashMap::new();
+        for (dir_idx, dir) in config.log_dirs.iter().enumerate() {
+            fs::create_dir_all(dir).ctx(|| format!("create log dir {}", dir.display()))?;
+            let lock = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(dir.join(LOCK_FILE))
+                .ctx(|| format!("open lock in {}", dir.display()))?;
+            lock.try_lock().map_err(|_| {
+                LogError::Other(format!(
+                    "failed to acquire lock on {}/.lock: another process holds it",
+                    dir.display()
+                ))
+            })?;
+            locks.push(lock);
+            // 2.8 deletes the marker before loading, so a crash while loading counts as unclean.
+            let marker = dir.join(CLEAN_SHUTDOWN_FILE);
+            let clean = marker.exists();
+            if clean {
+                fs::remove_file(&marker).ctx(|| format!("delete {}", marker.display()))?;
+            }
+            let recovery_points =
+                read_checkpoint_or_empty(&dir.join(RECOVERY_POINT_CHECKPOINT_FILE));
+            let start_offsets =
+                read_checkpoint_or_empty(&dir.join(LOG_START_OFFSET_CHECKPOINT_FILE));
+            let hws = read_checkpoint_or_empty(&dir.join(REPLICATION_OFFSET_CHECKPOINT_FILE));
+            let mut jobs = Vec::new();
+            for entry in fs::read_dir(dir).ctx(|| format!("list {}", dir.display()))? {
+                let entry = entry.ctx(|| format!("list {}", dir.display()))?;
+                if !entry.path().is_dir() {
+                    continue;
+                }
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.ends_with(DELETE_DIR_SUFFIX) {
+                    deleter.schedule(vec![entry.path()], config.file_delete_delay_ms);
+                    continue;
+                }
+                if name.ends_with(FUTURE_DIR_SUFFIX) {
+                    continue;
+                }
+                if let Some(tp) = TopicPartition::parse_dir_name(&name) {
+                    jobs.push((tp, entry.path()));
+                }
+            }
+            let threads = config.recovery_threads_per_data_dir.max(1);
+            let chunks: Vec<Vec<(TopicPartition, PathBuf)>> = (0..threads)
+                .map(|t| jobs.iter().skip(t).step_by(threads).cloned().collect())
+                .collect();
+            let defaults = default_config.clone();
+            let loaded: Vec<Result<Vec<(TopicPartition, Log)>, LogError>> =
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = chunks
+                        .into_iter()
+                        .map(|chunk| {
+                            let (deleter, topic_configs, defaults) =
+                                (&deleter, &topic_configs, &defaults);
+                            let (recovery_points, start_offsets) =
+                                (&recovery_points, &start_offsets);
+                            s.spawn(move || {
+                                let mut out = Vec::new();
+                                for (tp, path) in chunk {
+                                    let cfg = topic_configs
+                                        .get(&tp.topic)
+                                        .cloned()
+                                        .unwrap_or_else(|| defaults.clone());
+                                    let params = LoadParams {
+                                        recovery_point: recovery_points
+                                            .get(&tp)
+                                            .copied()
+                                            .unwrap_or(0),
+                                        log_start_offset: start_offsets.get(&tp).copied(),
+                                        had_clean_shutdown: clean,
+                                    };
+                                    let log =
+                                        Log::open(&path, tp.clone(), cfg, params, deleter.clone())?;
+                                    out.push((tp, log));
+                                }
+                                Ok(out)
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("log loading thread panicked"))
+                        .collect()
+                });
+            for batch in loaded {
+                for (tp, log) in batch? {
+                    if let Some(hw) = hws.get(&tp) {
+                        log.update_high_watermark(*hw);
+                    }
+                    if logs.insert(tp.clone(), (dir_idx, Arc::new(log))).is_some() {
+                        return Err(LogError::Other(format!(
+                            "duplicate log directories for {tp}"
+                        )));
+                    }
+                }
+            }
+            for f in [
+                RECOVERY_POINT_CHECKPOINT_FILE,
+                LOG_START_OFFSET_CHECKPOINT_FILE,
+                REPLICATION_OFFSET_CHECKPOINT_FILE,
+            ] {
+                OffsetCheckpointFile::new(dir.join(f)).ensure_exists()?;
+            }
+        }
+        Ok(Arc::new(LogManager {
+            config,
+            default_config: RwLock::new(default_config),
+            topic_configs: RwLock::new(topic_configs),
+            logs: RwLock::new(logs),
+            deleter,
+            _locks: locks,
+            scheduler: Mutex::new(None),
+            create_lock: Mutex::new(()),
+        }))
+    }
+
+    pub fn log_dirs(&self) -> &[PathBuf] {
+        &self.config.log_dirs
+    }
+    pub fn deleter(&self) -> &Arc<FileDeleter> {
+        &self.deleter
+    }
+
+    pub fn get_log(&self, tp: &TopicPartition) -> Option<Arc<Log>> {
+        self.logs
+            .read()
+            .expect("logs lock")
+            .get(tp)
+            .map(|(_, l)| l.clone())
+    }
+
+    pub fn all_logs(&self) -> Vec<(TopicPartition, Arc<Log>)> {
+        self.logs
+            .read()
+            .expect("logs lock")
+            .iter()
+            .map(|(tp, (_, l))| (tp.clone(), l.clone()))
+            .collect()
+    }
+
+    /// The log dir a partition lives in.
+    pub fn log_dir_of(&self, tp: &TopicPartition) -> Option<PathBuf> {
+        self.logs
+            .read()
+            .expect("logs lock")
+            .get(tp)
+            .map(|(d, _)| self.config.log_dirs[*d].clone())
+    }
+
+    /// Effective config for a topic (override or broker default).
+    pub fn config_for(&self, topic: &str) -> LogConfig {
+        self.topic_configs
+            .read()
+            .expect("configs lock")
+            .get(topic)
+            .cloned()
+            .unwrap_or_else(|| self.default_config.read().expect("config lock").clone())
+    }
+
+    /// Applies a new topic config to the topic's existing logs and future ones.
+    pub fn update_topic_config(&self, topic: &str, config: LogConfig) {
+        self.topic_configs
+            .write()
+            .expect("configs lock")
+            .insert(topic.to_string(), config.clone());
+        for (tp, log) in self.all_logs() {
+            if tp.topic == topic {
+                log.update_config(config.clone());
+            }
+        }
+    }
+
+    pub fn update_default_config(&self, config: LogConfig) {
+        *self.default_config.write().expect("config lock") = config;
+    }
+
+    /// Returns the log, creating it in the log dir holding the fewest partitions.
+    pub fn get_or_create_log(
+        &self,
+        tp: &TopicPartition,
+        config: Option<LogConfig>,
+    ) -> Result<Arc<Log>, LogError> {
+        if let Some(l) = self.get_log(tp) {
+            return Ok(l);
+        }
+        let _guard = self.create_lock.lock().expect("create lock");
+        if let Some(l) = self.get_log(tp) {
+            return Ok(l);
+        }
+        let mut counts = vec![0usize; self.config.log_dirs.len()];
+        for (d, _) in self.logs.read().expect("logs lock").values() {
+            counts[*d] += 1;
+        }
+        let dir_idx = (0..counts.len())
+            .min_by_key(|i| (counts[*i], *i))
+            .ok_or_else(|| LogError::Other("no log dirs".into()))?;
+        let config = config.unwrap_or_else(|| self.config_for(&tp.topic));
+        let path = self.config.log_dirs[dir_idx].join(tp.dir_name());
+        let log = Arc::new(Log::open(
+            &path,
+            tp.clone(),
+            config,
+            LoadParams::default(),
+            self.deleter.clone(),
+        )?);
+        super::util::fsync_dir(&self.config.log_dirs[dir_idx])?;
+        self.logs
+            .write()
+            .expect("logs lock")
+            .insert(tp.clone(), (dir_idx, log.clone()));
+        tracing::info!(partition = %tp, dir = %path.display(), "created log");
+        Ok(log)
+    }
+
+    /// Topic deletion: renames the dir to `<topic>-<partition>.<uuid>-delete` and removes
+    /// it after `file.delete.delay.ms`; checkpoints are rewritten without it.
+    pub fn async_delete(&self, tp: &TopicPartition) -> Result<Option<PathBuf>, LogError> {
+        let Some((dir_idx, log)) = self.logs.write().expect("logs lock").remove(tp) else {
+            return Ok(None);
+        };
+        let uuid = random_uuid_hex();
+        // Keep the whole name within 255 bytes by shortening the topic part.
+        let suffix = format!("-{}.{uuid}{DELETE_DIR_SUFFIX}", tp.partition);
+        let max_topic = 255usize.saturating_sub(suffix.len());
+        let topic: String = tp.topic.chars().take(max_topic).collect();
+        let target = self.config.log_dirs[dir_idx].join(format!("{topic}{suffix}"));
+        log.rename_dir(&target)?;
+        super::util::fsync_dir(&self.config.log_dirs[dir_idx])?;
+        self.deleter
+            .schedule(vec![target.clone()], log.config().file_delete_delay_ms);
+        self.checkpoint_recovery_points()?;
+        self.checkpoint_log_start_offsets()?;
+        Ok(Some(target))
+    }
+
+    fn logs_by_dir(&self) -> Vec<Vec<(TopicPartition, Arc<Log>)>> {
+        let mut v = vec![Vec::new(); self.config.log_dirs.len()];
+        for (tp, (d, l)) in self.logs.read().expect("logs lock").iter() {
+            v[*d].push((tp.clone(), l.clone()));
+        }
+        for dir in &mut v {
+            dir.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        v
+    }
+
+    pub fn checkpoint_recovery_points(&self) -> Result<(), LogError> {
+        for (i, logs) in self.logs_by_dir().into_iter().enumerate() {
+            let entries: Vec<(TopicPartition, i64)> = logs
+                .iter()
+                .map(|(tp, l)| (tp.clone(), l.recovery_point()))
+                .collect();
+            OffsetCheckpointFile::new(self.config.log_dirs[i].join(RECOVERY_POINT_CHECKPOINT_FILE))
+                .write(&entries)?;
+        }
+        Ok(())
+    }
+
+    /// Lists only logs whose start offset is above their first segment's base offset.
+    pub fn checkpoint_log_start_offsets(&self) -> Result<(), LogError> {
+        for (i, logs) in self.logs_by_dir().into_iter().enumerate() {
+            let entries: Vec<(TopicPartition, i64)> = logs
+                .iter()
+                .filter_map(|(tp, l)| {
+                    let first = l.segment_base_offsets().first().copied().unwrap_or(0);
+                    let lso = l.log_start_offset();
+                    (lso > first).then(|| (tp.clone(), lso))
+                })
+                .collect();
+            OffsetCheckpointFile::new(
+                self.config.log_dirs[i].join(LOG_START_OFFSET_CHECKPOINT_FILE),
+            )
+            .write(&entries)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `replication-offset-checkpoint` in each dir for the given partitions hosted there.
+    pub fn checkpoint_high_watermarks(
+        &self,
+        hws: &HashMap<TopicPartition, i64>,
+    ) -> Result<(), LogError> {
+        let mut per_dir: Vec<Vec<(TopicPartition, i64)>> =
+            vec![Vec::new(); self.config.log_dirs.len()];
+        {
+            let logs = self.logs.read().expect("logs lock");
+            for (tp, hw) in hws {
+                if let Some((d, _)) = logs.get(tp) {
+                    per_dir[*d].push((tp.clone(), *hw));
+                }
+            }
+        }
+        for (i, mut entries) in per_dir.into_iter().enumerate() {
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            OffsetCheckpointFile::new(
+                self.config.log_dirs[i].join(REPLICATION_OFFSET_CHECKPOINT_FILE),
+            )
+            .write(&entries)?;
+        }
+        Ok(())
+    }
+
+    /// High watermarks from every dir's `replication-offset-checkpoint`.
+    pub fn read_high_watermarks(&self) -> Result<HashMap<TopicPartition, i64>, LogError> {
+        let mut out = HashMap::new();
+        for d in &self.config.log_dirs {
+            out.extend(
+                OffsetCheckpointFile::new(d.join(REPLICATION_OFFSET_CHECKPOINT_FILE)).read()?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// One retention pass over all logs; returns segments deleted.
+    pub fn cleanup_logs(&self, now: i64) -> usize {
+        let mut n = 0;
+        for (tp, log) in self.all_logs() {
+            match log.delete_old_segments(now) {
+                Ok(k) => n += k,
+                Err(e) => tracing::error!(partition = %tp, error = %e, "retention failed"),
+            }
+        }
+        n
+    }
+
+    /// `flush.ms` checks over all logs.
+    pub fn flush_dirty_logs(&self, now: i64) {
+        for (tp, log) in self.all_logs() {
+            if let Err(e) = log.flush_if_due(now) {
+                tracing::error!(partition = %tp, error = %e, "flush failed");
+            }
+        }
+    }
+
+    /// Starts the background thread running retention, flush, checkpoint and delete tasks.
+    pub fn start_background_tasks(self: &Arc<Self>) {
+        let mut slot = self.scheduler.lock().expect("scheduler lock");
+        if slot.is_some() {
+            return;
+        }
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let (me, stop2) = (Arc::downgrade(self), stop.clone());
+        let c = self.config.clone();
+        let handle = std::thread::Builder::new()
+            .name("kafka-scheduler".into())
+            .spawn(move || {
+                let start = now_ms();
+                let interval = |ms: i64| ms.max(1);
+                // (next due, period) per task: retention, flush, recovery ckpt, start-offset ckpt, deletes.
+                let mut due = [
+                    (
+                        start.saturating_add(c.initial_task_delay_ms),
+                        interval(c.retention_check_interval_ms),
+                    ),
+                    (
+                        start.saturating_add(c.initial_task_delay_ms),
+                        interval(c.flush_check_interval_ms),
+                    ),
+                    (
+                        start.saturating_add(c.initial_task_delay_ms),
+                        interval(c.flush_recovery_offset_checkpoint_interval_ms),
+                    ),
+                    (
+                        start.saturating_add(c.initial_task_delay_ms),
+                        interval(c.flush_start_offset_checkpoint_interval_ms),
+                    ),
+                    (start, 1000),
+                ];
+                loop {
+                    let now = now_ms();
+                    let Some(m) = me.upgrade() else { return };
+                    for (i, (next, period)) in due.iter_mut().enumerate() {
+                        if now < *next {
+                            continue;
+                        }
+                        *next = now.saturating_add(*period);
+                        let r = match i {
+                            0 => {
+                                m.cleanup_logs(now);
+                                Ok(())
+                            }
+                            1 => {
+                                m.flush_dirty_logs(now);
+                                Ok(())
+                            }
+                            2 => m.checkpoint_recovery_points(),
+                            3 => m.checkpoint_log_start_offsets(),
+                            _ => {
+                                m.deleter.run_due(now);
+                                Ok(())
+                            }
+                        };
+                        if let Err(e) = r {
+                            tracing::error!(error = %e, "log manager task failed");
+                        }
+                    }
+                    drop(m);
+                    let wait = due
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .min()
+                        .unwrap_or(now + 1000)
+                        .saturating_sub(now_ms())
+                        .clamp(1, 1000);
+                    let (lock, cv) = &*stop2;
+                    let stopped = lock.lock().expect("stop lock");
+                    if *stopped {
+                        return;
+                    }
+                    let (stopped, _) = cv
+                        .wait_timeout(stopped, Duration::from_millis(wait as u64))
+                        .expect("stop lock");
+                    if *stopped {
+                        return;
+                    }
+                }
+            })
+            .expect("spawn scheduler");
+        *slot = Some(Scheduler { stop, handle });
+    }
+
+    fn stop_background_tasks(&self) {
+        if let Some(s) = self.scheduler.lock().expect("scheduler lock").take() {
+            *s.stop.0.lock().expect("stop lock") = true;
+            s.stop.1.notify_all();
+            let _ = s.handle.join();
+        }
+    }
+
+    /// Clean shutdown: stop tasks, flush and close every log, write checkpoints, then
+    /// create `.kafka_cleanshutdown` in each dir.
+    pub fn shutdown(&self) -> Result<(), LogError> {
+        self.stop_background_tasks();
+        for (_, log) in self.all_logs() {
+            log.close()?;
+        }
+        self.checkpoint_recovery_points()?;
+        self.checkpoint_log_start_offsets()?;
+        for d in &self.config.log_dirs {
+            let marker = d.join(CLEAN_SHUTDOWN_FILE);
+            File::create(&marker).ctx(|| format!("create {}", marker.display()))?;
+            super::util::fsync_dir(d)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LogManager {
+    fn drop(&mut self) {
+        self.stop_background_tasks();
+    }
+}

@@ -1,0 +1,75 @@
+//! Kafka's segmented log, byte-compatible with Kafka's on-disk format
+//! (see shared/reference/replication-and-storage.md §1–8).
+
+mod append;
+pub mod batch;
+pub mod bench;
+pub mod checkpoint;
+pub mod config;
+pub mod deleter;
+pub mod epoch_cache;
+pub mod errors;
+pub mod index;
+mod load;
+pub mod manager;
+pub mod meta_properties;
+pub mod partition_log;
+mod read;
+mod retention;
+pub mod segment;
+pub mod util;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+pub use checkpoint::{CheckpointFile, OffsetCheckpointFile};
+pub use config::{CleanupPolicy, ConfigError, LogConfig, TimestampType};
+pub use deleter::FileDeleter;
+pub use epoch_cache::{EpochEntry, LeaderEpochFileCache};
+pub use errors::LogError;
+pub use load::LoadParams;
+pub use manager::{LogManager, LogManagerConfig};
+pub use meta_properties::{read_meta_properties, write_meta_properties, MetaProperties};
+pub use partition_log::{
+    AppendOrigin, Log, LogAppendInfo, LogOffsetMetadata, TimestampAndOffset, EARLIEST_TIMESTAMP,
+    LATEST_TIMESTAMP,
+};
+pub use read::{FetchDataInfo, FileSlice};
+
+/// A topic partition; its log directory is `<topic>-<partition>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> TopicPartition {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+
+    /// Directory name `<topic>-<partition>` (Log.logDirName).
+    pub fn dir_name(&self) -> String {
+        format!("{}-{}", self.topic, self.partition)
+    }
+
+    /// Parses `<topic>-<partition>` by splitting at the last `-`.
+    pub fn parse_dir_name(name: &str) -> Option<TopicPartition> {
+        let (topic, part) = name.rsplit_once('-')?;
+        if topic.is_empty() || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(TopicPartition::new(topic, part.parse().ok()?))
+    }
+}
+
+impl fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}

@@ -1,0 +1,541 @@
+//! One segment: `<base>.log` plus its `.index` and `.timeindex` (LogSegment.scala).
+
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::{Mmap, MmapOptions};
+
+use super::batch::{check_batch, BatchHeader, HeaderIter, NO_TIMESTAMP};
+use super::config::LogConfig;
+use super::epoch_cache::LeaderEpochFileCache;
+use super::errors::{IoContext, LogError};
+use super::index::{OffsetIndex, TimeIndex};
+use super::util::{
+    now_ms, segment_path, with_suffix, DELETED_FILE_SUFFIX, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX,
+    TIME_INDEX_FILE_SUFFIX,
+};
+
+/// Log progress while recovering every this many bytes.
+const RECOVERY_PROGRESS_BYTES: usize = 256 << 20;
+
+/// A contiguous byte range of one batch-aligned segment file region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentRange {
+    pub position: u64,
+    pub length: u64,
+    /// Base offset of the first batch in the range.
+    pub first_batch_base_offset: i64,
+}
+
+pub struct LogSegment {
+    base_offset: i64,
+    log_path: PathBuf,
+    file: Arc<File>,
+    size: u64,
+    /// Read-only map used to walk batch headers without syscalls; covers at least `size`.
+    read_map: Option<Mmap>,
+    map_hint: usize,
+    pub(crate) offset_index: OffsetIndex,
+    pub(crate) time_index: TimeIndex,
+    index_interval_bytes: u64,
+    bytes_since_last_index_entry: u64,
+    max_timestamp_so_far: i64,
+    offset_of_max_timestamp: i64,
+    rolling_based_timestamp: Option<i64>,
+    created_ms: i64,
+    roll_jitter_ms: i64,
+}
+
+impl LogSegment {
+    /// Opens (or creates) the segment files. A new `.log` is preallocated when configured.
+    pub fn open(
+        dir: &Path,
+        base_offset: i64,
+        config: &LogConfig,
+        file_already_exists: bool,
+    ) -> Result<LogSegment, LogError> {
+        let log_path = segment_path(dir, base_offset, LOG_FILE_SUFFIX);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(!file_already_exists)
+            .truncate(false)
+            .open(&log_path)
+            .ctx(|| format!("open segment {}", log_path.display()))?;
+        let mut size = file
+            .metadata()
+            .ctx(|| format!("stat {}", log_path.display()))?
+            .len();
+        if !file_already_exists && config.preallocate {
+            file.set_len(config.segment_bytes as u64)
+                .ctx(|| format!("preallocate {}", log_path.display()))?;
+            size = 0;
+        }
+        let max_index = config.segment_index_bytes.max(0) as usize;
+        let offset_index = OffsetIndex::open(
+            &segment_path(dir, base_offset, INDEX_FILE_SUFFIX),
+            base_offset,
+            max_index,
+        )?;
+        let time_index = TimeIndex::open(
+            &segment_path(dir, base_offset, TIME_INDEX_FILE_SUFFIX),
+            base_offset,
+            max_index,
+        )?;
+        let (max_ts, max_ts_offset) = time_index.last_entry();
+        let mut seg = LogSegment {
+            base_offset,
+            log_path,
+            file: Arc::new(file),
+            size,
+            read_map: None,
+            map_hint: config.segment_bytes.max(1) as usize,
+            offset_index,
+            time_index,
+            index_interval_bytes: config.index_interval_bytes.max(0) as u64,
+            bytes_since_last_index_entry: 0,
+            max_timestamp_so_far: max_ts,
+            offset_of_max_timestamp: max_ts_offset,
+            rolling_based_timestamp: None,
+            created_ms: now_ms(),
+            roll_jitter_ms: config.random_segment_jitter(),
+        };
+        seg.rolling_based_timestamp = seg.first_batch_header()?.map(|h| h.max_timestamp);
+        Ok(seg)
+    }
+
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+    pub fn file(&self) -> &Arc<File> {
+        &self.file
+    }
+    pub fn max_timestamp_so_far(&self) -> i64 {
+        self.max_timestamp_so_far
+    }
+    pub fn offset_of_max_timestamp(&self) -> i64 {
+        self.offset_of_max_timestamp
+    }
+
+    /// Bytes `[0, size)` of the `.log`, through the read-only map.
+    pub fn view(&mut self) -> Result<&[u8], LogError> {
+        let size = self.size as usize;
+        if size == 0 {
+            return Ok(&[]);
+        }
+        if self.read_map.as_ref().is_none_or(|m| m.len() < size) {
+            let len = size.max(self.map_hint);
+            // SAFETY: only bytes below `size` are touched; they exist in the file, which this
+            // segment alone writes or truncates (under the log's lock).
+            let m = unsafe { MmapOptions::new().len(len).map(&*self.file) }
+                .ctx(|| format!("mmap {}", self.log_path.display()))?;
+            self.read_map = Some(m);
+        }
+        Ok(&self.read_map.as_ref().expect("mapped")[..size])
+    }
+
+    fn first_batch_header(&mut self) -> Result<Option<BatchHeader>, LogError> {
+        Ok(HeaderIter::new(self.view()?).next().map(|(_, h)| h))
+    }
+
+    /// Appends already validated batches whose last offset is `largest_offset`.
+    pub fn append(
+        &mut self,
+        largest_offset: i64,
+        largest_timestamp: i64,
+        offset_of_max_timestamp: i64,
+        records: &[u8],
+    ) -> Result<(), LogError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        assert!(
+            self.can_convert_to_relative_offset(largest_offset),
+            "offset {largest_offset} does not fit segment {}",
+            self.base_offset
+        );
+        let position = self.size;
+        self.file
+            .write_all_at(records, position)
+            .ctx(|| format!("append to {}", self.log_path.display()))?;
+        self.size += records.len() as u64;
+        if position == 0 {
+            self.rolling_based_timestamp = Some(largest_timestamp);
+        }
+        if largest_timestamp > self.max_timestamp_so_far {
+            self.max_timestamp_so_far = largest_timestamp;
+            self.offset_of_max_timestamp = offset_of_max_timestamp;
+        }
+        // Sparse indexing: one entry per `index.interval.bytes`, pointing at this append's start.
+        if self.bytes_since_last_index_entry > self.index_interval_bytes {
+            self.offset_index.append(largest_offset, position as u32)?;
+            self.time_index.maybe_append(
+                self.max_timestamp_so_far,
+                self.offset_of_max_timestamp,
+                false,
+            )?;
+            self.bytes_since_last_index_entry = 0;
+        }
+        self.bytes_since_last_index_entry += records.len() as u64;
+        Ok(())
+    }
+
+    pub fn can_convert_to_relative_offset(&self, offset: i64) -> bool {
+        let rel = offset - self.base_offset;
+        (0..=i32::MAX as i64).contains(&rel)
+    }
+
+    /// LogSegment.shouldRoll for an append of `size` bytes.
+    pub fn should_roll(
+        &self,
+        config: &LogConfig,
+        size: usize,
+        max_ts: i64,
+        last_offset: i64,
+        now: i64,
+    ) -> bool {
+        let time_waited = match self.rolling_based_timestamp {
+            Some(ts) if ts >= 0 => max_ts - ts,
+            _ => now - self.created_ms,
+        };
+        let time_due = self.size > 0 && time_waited > config.max_segment_ms() - self.roll_jitter_ms;
+        self.size > (config.segment_bytes as u64).saturating_sub(size as u64)
+            || time_due
+            || self.offset_index.is_full()
+            || self.time_index.is_full()
+            || !self.can_convert_to_relative_offset(last_offset)
+    }
+
+    /// Position and header of the first batch whose last offset >= `offset`.
+    pub fn translate_offset(
+        &mut self,
+        offset: i64,
+    ) -> Result<Option<(usize, BatchHeader)>, LogError> {
+        let (_, start) = self.offset_index.lookup(offset);
+        let view = self.view()?;
+        let from = (start as usize).min(view.len());
+        Ok(HeaderIter::new(&view[from..])
+            .find(|(_, h)| h.last_offset() >= offset)
+            .map(|(p, h)| (p + from, h)))
+    }
+
+    /// Whole batches starting with the one holding `start_offset`: at most `max_size` bytes
+    /// (but at least one batch with `min_one_message`), only batches ending below `max_offset`.
+    /// `None` when no batch in this segment reaches `start_offset`.
+    pub fn read(
+        &mut self,
+        start_offset: i64,
+        max_size: usize,
+        max_offset: Option<i64>,
+        min_one_message: bool,
+    ) -> Result<Option<SegmentRange>, LogError> {
+        let Some((pos, first)) = self.translate_offset(start_offset)? else {
+            return Ok(None);
+        };
+        let view = self.view()?;
+        let mut len = 0usize;
+        for (_, h) in HeaderIter::new(&view[pos..]) {
+            if max_offset.is_some_and(|m| h.last_offset() >= m) {
+                break;
+            }
+            if len + h.size() > max_size && !(len == 0 && min_one_message) {
+                break;
+            }
+            len += h.size();
+        }
+        Ok(Some(SegmentRange {
+            position: pos as u64,
+            length: len as u64,
+            first_batch_base_offset: first.base_offset,
+        }))
+    }
+
+    /// Next offset after the last batch (or the base offset when empty).
+    pub fn read_next_offset(&mut self) -> Result<i64, LogError> {
+        let (_, start) = self.offset_index.lookup(i64::MAX);
+        let base = self.base_offset;
+        let view = self.view()?;
+        let from = (start as usize).min(view.len());
+        Ok(HeaderIter::new(&view[from..])
+            .last()
+            .map(|(_, h)| h.last_offset() + 1)
+            .unwrap_or(base))
+    }
+
+    /// Rebuilds the indexes by validating every batch; truncates at the first invalid
+    /// byte. Returns the number of bytes truncated.
+    pub fn recover(
+        &mut self,
+        mut epoch_cache: Option<&mut LeaderEpochFileCache>,
+    ) -> Result<u64, LogError> {
+        self.offset_index.reset();
+        self.time_index.reset();
+        self.max_timestamp_so_far = NO_TIMESTAMP;
+        self.offset_of_max_timestamp = self.base_offset;
+        self.size = self
+            .file
+            .metadata()
+            .ctx(|| format!("stat {}", self.log_path.display()))?
+            .len();
+        let interval = self.index_interval_bytes as usize;
+        let base = self.base_offset;
+        let path = self.log_path.clone();
+        let total = self.size as usize;
+        let view = self.view()?;
+        let mut valid = 0usize;
+        let mut last_index_entry = 0usize;
+        let mut prev_last = base - 1;
+        let mut max_ts = NO_TIMESTAMP;
+        let mut max_ts_offset = base;
+        let mut entries: Vec<(i64, u32, i64, i64)> = Vec::new();
+        let mut epochs: Vec<(i32, i64)> = Vec::new();
+        let mut next_progress = RECOVERY_PROGRESS_BYTES;
+        while valid < view.len() {
+            let h = match check_batch(&view[valid..]) {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!(segment = %path.display(), position = valid, error = %e, "invalid batch found during recovery; truncating");
+                    break;
+                }
+            };
+            if h.base_offset <= prev_last || h.last_offset() - base > i32::MAX as i64 {
+                tracing::warn!(segment = %path.display(), position = valid, base_offset = h.base_offset, "out-of-order or out-of-range offsets during recovery; truncating");
+                break;
+            }
+            if h.max_timestamp > max_ts {
+                max_ts = h.max_timestamp;
+                max_ts_offset = h.last_offset();
+            }
+            if valid - last_index_entry > interval {
+                entries.push((h.last_offset(), valid as u32, max_ts, max_ts_offset));
+                last_index_entry = valid;
+            }
+            if h.partition_leader_epoch >= 0 {
+                epochs.push((h.partition_leader_epoch, h.base_offset));
+            }
+            prev_last = h.last_offset();
+            valid += h.size();
+            if valid >= next_progress {
+                tracing::info!(segment = %path.display(), recovered_bytes = valid, total_bytes = total, "recovering segment ({}%)", valid * 100 / total.max(1));
+                next_progress += RECOVERY_PROGRESS_BYTES;
+            }
+        }
+        let first_ts = HeaderIter::new(&view[..valid])
+            .next()
+            .map(|(_, h)| h.max_timestamp);
+        for (off, pos, ts, ts_off) in entries {
+            if self.offset_index.is_full() || self.time_index.is_full() {
+                break;
+            }
+            self.offset_index.append(off, pos)?;
+            self.time_index.maybe_append(ts, ts_off, false)?;
+        }
+        if let Some(cache) = epoch_cache {
+            for (epoch, start) in epochs {
+                if cache.latest_epoch().is_none_or(|l| epoch > l) {
+                    cache.assign(epoch, start)?;
+                }
+            }
+        }
+        let truncated = (total - valid) as u64;
+        if truncated > 0 {
+            self.file
+                .set_len(valid as u64)
+                .ctx(|| format!("truncate {}", path.display()))?;
+        }
+        self.size = valid as u64;
+        self.max_timestamp_so_far = max_ts;
+        self.offset_of_max_timestamp = max_ts_offset;
+        self.rolling_based_timestamp = first_ts;
+        self.bytes_since_last_index_entry = (valid - last_index_entry) as u64;
+        self.offset_index.trim_to_valid_size()?;
+        self.time_index.maybe_append(max_ts, max_ts_offset, true)?;
+        self.time_index.trim_to_valid_size()?;
+        Ok(truncated)
+    }
+
+    /// Drops every batch whose last offset >= `offset`; returns bytes removed.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<u64, LogError> {
+        let Some((pos, _)) = self.translate_offset(offset)? else {
+            return Ok(0);
+        };
+        self.offset_index.truncate_to(offset);
+        self.time_index.truncate_to(offset);
+        let removed = self.size - pos as u64;
+        self.file
+            .set_len(pos as u64)
+            .ctx(|| format!("truncate {}", self.log_path.display()))?;
+        self.size = pos as u64;
+        self.bytes_since_last_index_entry = 0;
+        // Recompute the timestamps exactly from the remaining headers (rare path).
+        let (mut max_ts, mut max_off) = (NO_TIMESTAMP, self.base_offset);
+        let mut first = None;
+        for (_, h) in HeaderIter::new(self.view()?) {
+            first.get_or_insert(h.max_timestamp);
+            if h.max_timestamp > max_ts {
+                max_ts = h.max_timestamp;
+                max_off = h.last_offset();
+            }
+        }
+        self.max_timestamp_so_far = max_ts;
+        self.offset_of_max_timestamp = max_off;
+        self.rolling_based_timestamp = first;
+        if self.size == 0 {
+            self.created_ms = now_ms();
+        }
+        Ok(removed)
+    }
+
+    /// Roll/close: final time-index entry, indexes and a preallocated `.log` trimmed.
+    pub fn on_became_inactive(&mut self) -> Result<(), LogError> {
+        self.time_index.maybe_append(
+            self.max_timestamp_so_far,
+            self.offset_of_max_timestamp,
+            true,
+        )?;
+        self.offset_index.trim_to_valid_size()?;
+        self.time_index.trim_to_valid_size()?;
+        let len = self
+            .file
+            .metadata()
+            .ctx(|| format!("stat {}", self.log_path.display()))?
+            .len();
+        if len != self.size {
+            self.file
+                .set_len(self.size)
+                .ctx(|| format!("trim {}", self.log_path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Re-extends the indexes of the active segment to the max index size.
+    pub fn resize_indexes(&mut self, size: usize) -> Result<(), LogError> {
+        self.offset_index.resize(size)?;
+        self.time_index.resize(size)?;
+        Ok(())
+    }
+
+    /// Index sanity check on load; a failure means the indexes must be rebuilt.
+    pub fn sanity_check(&self) -> Result<(), String> {
+        self.offset_index.sanity_check(self.size)?;
+        self.time_index.sanity_check()?;
+        let (_, last) = self.time_index.last_entry();
+        if self.time_index.entries() > 0 && last < self.base_offset {
+            return Err("time index offset below base".into());
+        }
+        Ok(())
+    }
+
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.file
+            .sync_all()
+            .ctx(|| format!("fsync {}", self.log_path.display()))?;
+        self.offset_index.flush()?;
+        self.time_index.flush()?;
+        Ok(())
+    }
+
+    /// Handles to fsync from another thread (the async flush after a roll).
+    pub fn flush_handles(&self) -> Result<Vec<File>, LogError> {
+        let mut v = vec![self.file.try_clone().ctx(|| "dup segment fd".to_string())?];
+        v.push(
+            self.offset_index
+                .file()
+                .try_clone()
+                .ctx(|| "dup index fd".to_string())?,
+        );
+        v.push(
+            self.time_index
+                .file()
+                .try_clone()
+                .ctx(|| "dup time index fd".to_string())?,
+        );
+        Ok(v)
+    }
+
+    /// Max record timestamp, or the file's mtime when the segment has no timestamps.
+    pub fn largest_timestamp(&self) -> i64 {
+        if self.max_timestamp_so_far >= 0 {
+            return self.max_timestamp_so_far;
+        }
+        fs::metadata(&self.log_path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+
+    /// First `(timestamp, offset)` at or after `ts` with offset >= `starting_offset`.
+    /// Uncompressed batches are resolved per record; compressed ones at batch level.
+    pub fn find_offset_by_timestamp(
+        &mut self,
+        ts: i64,
+        starting_offset: i64,
+    ) -> Result<Option<(i64, i64, i32)>, LogError> {
+        let (_, ts_off) = self.time_index.lookup(ts);
+        let (_, pos) = self.offset_index.lookup(ts_off.max(starting_offset));
+        let view = self.view()?;
+        let from = (pos as usize).min(view.len());
+        for (p, h) in HeaderIter::new(&view[from..]) {
+            if h.max_timestamp < ts || h.last_offset() < starting_offset {
+                continue;
+            }
+            let batch = &view[from + p..from + p + h.size()];
+            if h.compression() == 0 && !h.is_log_append_time() {
+                if let Ok(records) = super::batch::parse_records(batch) {
+                    for r in records {
+                        let (t, o) = (
+                            h.base_timestamp + r.timestamp_delta,
+                            h.base_offset + r.offset_delta as i64,
+                        );
+                        if t >= ts && o >= starting_offset {
+                            return Ok(Some((t, o, h.partition_leader_epoch)));
+                        }
+                    }
+                    continue;
+                }
+            }
+            return Ok(Some((
+                h.max_timestamp,
+                h.base_offset.max(starting_offset),
+                h.partition_leader_epoch,
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Renames the three files to `*.deleted`; returns the new paths for delayed removal.
+    pub fn rename_to_deleted(&mut self) -> Result<Vec<PathBuf>, LogError> {
+        let mut out = Vec::new();
+        let new_log = with_suffix(&self.log_path, DELETED_FILE_SUFFIX);
+        fs::rename(&self.log_path, &new_log)
+            .ctx(|| format!("rename {}", self.log_path.display()))?;
+        self.log_path = new_log.clone();
+        out.push(new_log);
+        let oi = with_suffix(self.offset_index.path(), DELETED_FILE_SUFFIX);
+        self.offset_index.rename(&oi)?;
+        out.push(oi);
+        let ti = with_suffix(self.time_index.path(), DELETED_FILE_SUFFIX);
+        self.time_index.rename(&ti)?;
+        out.push(ti);
+        Ok(out)
+    }
+
+    /// Paths of the segment's files (for immediate deletion).
+    pub fn paths(&self) -> Vec<PathBuf> {
+        vec![
+            self.log_path.clone(),
+            self.offset_index.path().to_path_buf(),
+            self.time_index.path().to_path_buf(),
+        ]
+    }
+}
