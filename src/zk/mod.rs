@@ -3,5 +3,7 @@
 pub mod client;
 pub mod codec;
 pub mod paths;
+pub mod topics;
 
 pub use client::{FencedOp, KafkaZkClient, SessionEvent, ZkError, ZkResult};
+pub use topics::{on_watch, UpdateOutcome};
