@@ -368,7 +368,8 @@ zk_node_name() {
   if [[ -n "$id" ]]; then
     printf 'zookeeper-%s\n' "$id"
   else
-    printf 'zookeeper-%s\n' "$(basename "${cfg%.*}")"
+    id="$(basename "${cfg%.*}")"
+    printf 'zookeeper-%s\n' "${id#zoo-}"
   fi
 }
 
