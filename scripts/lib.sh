@@ -208,8 +208,8 @@ pid_matches() {
   local pid="$1" marker="$2" cmdline
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
-  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-  [[ "$cmdline" == *"$marker"* ]]
+  cmdline="$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)" || return 1
+  [[ "$cmdline" == *"$marker "* ]]
 }
 
 # pidfile_running PIDFILE MARKER: print the pid if the process in PIDFILE is
@@ -226,19 +226,24 @@ pidfile_running() {
   return 1
 }
 
-# find_pids MARKER...: pids of processes whose command line contains all MARKERs.
+# find_pids MARKER...: pids of processes whose command line contains all
+# MARKERs and that were started for this ZKAFKA_DATA_DIR (their environment
+# has it: lib.sh exports it), so two clusters with different data dirs never
+# stop each other's processes.
 find_pids() {
   local d pid cmdline m ok
   for d in /proc/[0-9]*; do
     pid="${d#/proc/}"
     [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
-    cmdline="$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" || continue
+    cmdline="$({ tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null)" || continue
     [[ -n "$cmdline" ]] || continue
     ok=1
     for m in "$@"; do
-      [[ "$cmdline" == *"$m"* ]] || { ok=0; break; }
+      [[ "$cmdline" == *"$m "* ]] || { ok=0; break; }
     done
-    ((ok)) && printf '%s\n' "$pid"
+    ((ok)) || continue
+    grep -qzxF "ZKAFKA_DATA_DIR=$ZKAFKA_DATA_DIR" "$d/environ" 2>/dev/null || continue
+    printf '%s\n' "$pid"
   done
   return 0
 }
@@ -363,7 +368,8 @@ zk_node_name() {
   if [[ -n "$id" ]]; then
     printf 'zookeeper-%s\n' "$id"
   else
-    printf 'zookeeper-%s\n' "$(basename "${cfg%.*}")"
+    id="$(basename "${cfg%.*}")"
+    printf 'zookeeper-%s\n' "${id#zoo-}"
   fi
 }
 
