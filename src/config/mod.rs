@@ -198,11 +198,12 @@ impl KafkaConfig {
         let text = self.string(key).unwrap_or_else(|| DEFAULT_IBP.into());
         let v = ApiVersion::parse(&text)
             .ok_or_else(|| ConfigError::invalid(key, &text, "not a Kafka version"))?;
-        if v < ApiVersion(2, 1, 0) || v >= ApiVersion(2, 7, 2) {
+        // The request versions and ISR path below are fixed by this range (2.6's wire format).
+        if v < ApiVersion(2, 6, 0) || v >= ApiVersion(2, 7, 2) {
             return Err(ConfigError::invalid(
                 key,
                 &text,
-                "zkafka implements the classic ZooKeeper ISR path: use a version from 2.1 to 2.7-IV1",
+                "zkafka implements the classic ZooKeeper ISR path of IBP 2.6: use 2.6, 2.7-IV0 or 2.7-IV1",
             ));
         }
         self.inter_broker_protocol_version = v;

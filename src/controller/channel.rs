@@ -5,18 +5,22 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use kafka_protocol::messages::UpdateMetadataRequest;
+use kafka_protocol::messages::{LeaderAndIsrRequest, StopReplicaRequest, UpdateMetadataRequest};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::event::ControllerEvent;
+use super::requests;
 use crate::cluster::Broker;
+use crate::log::TopicPartition;
 use crate::network::client::BrokerClient;
 
-/// A request from the controller to one broker, with the version to send it at.
+/// A request from the controller to one broker (sent at the versions in `requests`).
 #[derive(Debug)]
 pub enum ControllerRequest {
-    UpdateMetadata(UpdateMetadataRequest, i16),
+    LeaderAndIsr(LeaderAndIsrRequest),
+    UpdateMetadata(UpdateMetadataRequest),
+    StopReplica(StopReplicaRequest),
 }
 
 struct BrokerChannel {
@@ -143,14 +147,53 @@ impl RequestSendThread {
             );
         }
         let client = conn.as_mut().expect("connected above");
-        match request {
-            ControllerRequest::UpdateMetadata(req, version) => {
-                let resp = client.send(req, *version).await?;
-                Ok(ControllerEvent::UpdateMetadataResponseReceived {
-                    broker_id: self.broker_id,
+        let broker_id = self.broker_id;
+        Ok(match request {
+            ControllerRequest::LeaderAndIsr(req) => {
+                let resp = client.send(req, requests::LEADER_AND_ISR_VERSION).await?;
+                let partition_errors = resp
+                    .topics
+                    .iter()
+                    .flat_map(|t| t.partition_errors.iter())
+                    .chain(resp.partition_errors.iter())
+                    .map(|e| {
+                        (
+                            TopicPartition::new(e.topic_name.0.as_str(), e.partition_index),
+                            e.error_code,
+                        )
+                    })
+                    .collect();
+                ControllerEvent::LeaderAndIsrResponseReceived {
+                    broker_id,
                     error_code: resp.error_code,
-                })
+                    partition_errors,
+                }
             }
-        }
+            ControllerRequest::UpdateMetadata(req) => {
+                let resp = client.send(req, requests::UPDATE_METADATA_VERSION).await?;
+                ControllerEvent::UpdateMetadataResponseReceived {
+                    broker_id,
+                    error_code: resp.error_code,
+                }
+            }
+            ControllerRequest::StopReplica(req) => {
+                let resp = client.send(req, requests::STOP_REPLICA_VERSION).await?;
+                let partition_errors = resp
+                    .partition_errors
+                    .iter()
+                    .map(|e| {
+                        (
+                            TopicPartition::new(e.topic_name.0.as_str(), e.partition_index),
+                            e.error_code,
+                        )
+                    })
+                    .collect();
+                ControllerEvent::StopReplicaResponseReceived {
+                    broker_id,
+                    error_code: resp.error_code,
+                    partition_errors,
+                }
+            }
+        })
     }
 }

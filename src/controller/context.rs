@@ -1,9 +1,32 @@
 //! ControllerContext: the active controller's cached view of the cluster, owned by the event
-//! task alone (no locks).
+//! task alone (no locks). Rebuilt from ZooKeeper on every failover.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cluster::Broker;
+use crate::log::TopicPartition;
+use crate::zk::codec::PartitionState;
+
+/// Partition states of Kafka's PartitionStateMachine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartitionStateKind {
+    NonExistent,
+    New,
+    Online,
+    Offline,
+}
+
+/// Replica states of Kafka's ReplicaStateMachine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplicaState {
+    New,
+    Online,
+    Offline,
+    DeletionStarted,
+    DeletionSuccessful,
+    DeletionIneligible,
+    NonExistent,
+}
 
 #[derive(Debug, Default)]
 pub struct ControllerContext {
@@ -12,6 +35,16 @@ pub struct ControllerContext {
     pub epoch_zk_version: i32,
     /// Live brokers with their broker epochs (czxid of their registration).
     pub live_brokers: BTreeMap<i32, (Broker, i64)>,
+    /// Replica assignment per partition (first = preferred leader).
+    pub assignments: BTreeMap<TopicPartition, Vec<i32>>,
+    /// Leader, ISR, epochs and zkVersion per partition, as last read or written.
+    pub leadership: BTreeMap<TopicPartition, PartitionState>,
+    pub partition_states: BTreeMap<TopicPartition, PartitionStateKind>,
+    pub replica_states: BTreeMap<(TopicPartition, i32), ReplicaState>,
+    /// Topics queued for deletion, and those whose deletion cannot progress right now.
+    pub topics_to_delete: BTreeSet<String>,
+    pub topics_ineligible_for_deletion: BTreeSet<String>,
+    pub topics_deletion_started: BTreeSet<String>,
 }
 
 impl ControllerContext {
@@ -21,6 +54,58 @@ impl ControllerContext {
 
     pub fn broker_epoch(&self, id: i32) -> i64 {
         self.live_brokers.get(&id).map_or(-1, |(_, e)| *e)
+    }
+
+    pub fn is_replica_online(&self, broker: i32) -> bool {
+        self.live_brokers.contains_key(&broker)
+    }
+
+    pub fn all_topics(&self) -> BTreeSet<String> {
+        self.assignments.keys().map(|tp| tp.topic.clone()).collect()
+    }
+
+    pub fn partitions_of(&self, topic: &str) -> Vec<TopicPartition> {
+        self.assignments
+            .keys()
+            .filter(|tp| tp.topic == topic)
+            .cloned()
+            .collect()
+    }
+
+    pub fn replicas(&self, tp: &TopicPartition) -> &[i32] {
+        self.assignments.get(tp).map_or(&[], Vec::as_slice)
+    }
+
+    /// Partitions with a replica on `broker`.
+    pub fn partitions_on_broker(&self, broker: i32) -> Vec<TopicPartition> {
+        self.assignments
+            .iter()
+            .filter(|(_, r)| r.contains(&broker))
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+
+    pub fn is_being_deleted(&self, topic: &str) -> bool {
+        self.topics_to_delete.contains(topic)
+    }
+
+    /// Assigned replicas that are not on a live broker (UpdateMetadata `OfflineReplicas`).
+    pub fn offline_replicas(&self, tp: &TopicPartition) -> Vec<i32> {
+        self.replicas(tp)
+            .iter()
+            .copied()
+            .filter(|r| !self.is_replica_online(*r))
+            .collect()
+    }
+
+    pub fn remove_topic(&mut self, topic: &str) {
+        self.assignments.retain(|tp, _| tp.topic != topic);
+        self.leadership.retain(|tp, _| tp.topic != topic);
+        self.partition_states.retain(|tp, _| tp.topic != topic);
+        self.replica_states.retain(|(tp, _), _| tp.topic != topic);
+        self.topics_to_delete.remove(topic);
+        self.topics_ineligible_for_deletion.remove(topic);
+        self.topics_deletion_started.remove(topic);
     }
 }
 

@@ -3,6 +3,8 @@
 
 use tokio::sync::oneshot;
 
+use crate::log::TopicPartition;
+
 #[derive(Debug)]
 pub enum ControllerEvent {
     /// The component started: watch `/controller`, then try to win it.
@@ -17,8 +19,28 @@ pub enum ControllerEvent {
     RegisterBrokerAndReelect,
     /// Children of `/brokers/ids` changed.
     BrokerChange,
+    /// Children of `/brokers/topics` changed (topic creation).
+    TopicChange,
+    /// `/brokers/topics/<t>` changed (partitions added).
+    PartitionModifications(String),
+    /// Children of `/admin/delete_topics` changed.
+    TopicDeletion,
+    /// Children of `/isr_change_notification` changed: leaders changed ISRs.
+    IsrChangeNotification,
     /// A broker answered an UpdateMetadata.
     UpdateMetadataResponseReceived { broker_id: i32, error_code: i16 },
+    /// A broker answered a LeaderAndIsr.
+    LeaderAndIsrResponseReceived {
+        broker_id: i32,
+        error_code: i16,
+        partition_errors: Vec<(TopicPartition, i16)>,
+    },
+    /// A broker answered a StopReplica (drives topic deletion).
+    StopReplicaResponseReceived {
+        broker_id: i32,
+        error_code: i16,
+        partition_errors: Vec<(TopicPartition, i16)>,
+    },
     /// Stop the component (broker shutdown); resigns if active.
     Shutdown(oneshot::Sender<()>),
 }
@@ -30,7 +52,11 @@ impl ControllerEvent {
             Self::Startup | Self::ControllerChange | Self::Reelect => "ControllerChange",
             Self::Expire | Self::RegisterBrokerAndReelect => "ControllerChange",
             Self::BrokerChange => "BrokerChange",
+            Self::TopicChange | Self::PartitionModifications(_) => "TopicChange",
+            Self::TopicDeletion | Self::StopReplicaResponseReceived { .. } => "TopicDeletion",
+            Self::IsrChangeNotification => "IsrChange",
             Self::UpdateMetadataResponseReceived { .. } => "UpdateMetadataResponseReceived",
+            Self::LeaderAndIsrResponseReceived { .. } => "LeaderAndIsrResponseReceived",
             Self::Shutdown(_) => "ControllerShutdown",
         }
     }

@@ -2,12 +2,16 @@
 //! holds `/controller` is the active controller. All state changes happen on one task that
 //! drains the event queue, so the controller's state needs no locks.
 
+pub mod active;
+pub mod batch;
 pub mod channel;
 pub mod context;
+pub mod election;
 pub mod event;
 pub mod requests;
+pub mod state_machine;
+mod topics;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,14 +20,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use zookeeper_client::EventType;
 
-use crate::cluster::Broker;
 use crate::config::KafkaConfig;
 use crate::server::apis::BrokerState;
 use crate::server::errors;
 use crate::zk::codec::BrokerRegistration;
 use crate::zk::{paths, KafkaZkClient, SessionEvent, ZkError, ZkResult};
-use channel::{ControllerChannelManager, ControllerRequest};
-use context::{diff_brokers, ControllerContext};
+use active::ActiveController;
 use event::ControllerEvent;
 
 /// A handle to the controller component, held by the broker.
@@ -39,21 +41,6 @@ impl ControllerHandle {
         let (tx, rx) = oneshot::channel();
         if self.events.send(ControllerEvent::Shutdown(tx)).is_ok() {
             let _ = rx.await;
-        }
-    }
-}
-
-/// State of the active controller; exists only while this broker holds `/controller`.
-struct ActiveController {
-    ctx: ControllerContext,
-    channels: ControllerChannelManager,
-    broker_watch: Option<JoinHandle<()>>,
-}
-
-impl Drop for ActiveController {
-    fn drop(&mut self) {
-        if let Some(w) = self.broker_watch.take() {
-            w.abort();
         }
     }
 }
@@ -139,7 +126,6 @@ impl KafkaController {
                 Ok(())
             }
             ControllerEvent::RegisterBrokerAndReelect => self.register_broker_and_reelect().await,
-            ControllerEvent::BrokerChange => self.process_broker_change().await,
             ControllerEvent::UpdateMetadataResponseReceived {
                 broker_id,
                 error_code,
@@ -150,6 +136,10 @@ impl KafkaController {
                 Ok(())
             }
             ControllerEvent::Shutdown(_) => unreachable!("handled in run"),
+            other => match self.active.as_mut() {
+                Some(active) => process_active(active, other).await,
+                None => Ok(()), // only the active controller acts on these
+            },
         }
     }
 
@@ -264,32 +254,18 @@ impl KafkaController {
         }
     }
 
-    /// Becoming the active controller (`onControllerFailover`): watch brokers, build the
-    /// context from ZooKeeper alone, and tell every broker who is alive.
+    /// Becoming the active controller (`onControllerFailover`).
     async fn on_controller_failover(&mut self, epoch: i32, epoch_zk_version: i32) -> ZkResult<()> {
-        let (live_brokers, broker_watch) = self.watch_and_read_brokers().await?;
-        let mut channels = ControllerChannelManager::new(
+        let active = ActiveController::failover(
             self.id(),
-            self.config.inter_broker_listener_name.clone(),
-            Duration::from_millis(self.config.long("controller.socket.timeout.ms") as u64),
-            Duration::from_millis(self.config.long("request.timeout.ms") as u64),
-            self.events.clone(),
-        );
-        for (b, _) in live_brokers.values() {
-            channels.add_broker(b);
-        }
-        let ctx = ControllerContext {
             epoch,
             epoch_zk_version,
-            live_brokers,
-        };
-        tracing::info!(target: "kafka.controller.KafkaController", "[Controller id={}] Initialized live brokers: {}", self.id(), join_ids(&ctx.live_broker_ids()));
-        self.active = Some(ActiveController {
-            ctx,
-            channels,
-            broker_watch: Some(broker_watch),
-        });
-        self.send_update_metadata(&self.active_ids());
+            self.zk.clone(),
+            self.config.clone(),
+            self.events.clone(),
+        )
+        .await?;
+        self.active = Some(active);
         Ok(())
     }
 
@@ -298,80 +274,38 @@ impl KafkaController {
             tracing::info!(target: "kafka.controller.KafkaController", "[Controller id={}] Resigned", self.id());
         }
     }
+}
 
-    fn active_ids(&self) -> Vec<i32> {
-        self.active
-            .as_ref()
-            .map(|a| a.ctx.live_broker_ids())
-            .unwrap_or_default()
-    }
-
-    /// Child watch on `/brokers/ids` (re-armed on every change) plus a read of every broker.
-    async fn watch_and_read_brokers(
-        &self,
-    ) -> ZkResult<(BTreeMap<i32, (Broker, i64)>, JoinHandle<()>)> {
-        let client = self.zk.client()?;
-        let (_, watcher) = client
-            .list_and_watch_children(paths::BROKER_IDS)
-            .await
-            .map_err(|e| ZkError::op(paths::BROKER_IDS, e))?;
-        let events = self.events.clone();
-        let task = tokio::spawn(async move {
-            if watcher.changed().await.event_type != EventType::Session {
-                let _ = events.send(ControllerEvent::BrokerChange);
-            }
-        });
-        let all = self.zk.get_all_brokers().await?;
-        Ok((
-            all.into_iter()
-                .map(|(reg, epoch)| (reg.broker.id, (reg.broker, epoch)))
-                .collect(),
-            task,
-        ))
-    }
-
-    /// `BrokerChange`: new, dead and bounced brokers (controller-behaviour.md §7.1).
-    async fn process_broker_change(&mut self) -> ZkResult<()> {
-        if self.active.is_none() {
-            return Ok(());
+/// Events only the active controller handles.
+async fn process_active(active: &mut ActiveController, event: ControllerEvent) -> ZkResult<()> {
+    match event {
+        ControllerEvent::BrokerChange => active.on_broker_change().await,
+        ControllerEvent::TopicChange => active.on_topic_change().await,
+        ControllerEvent::PartitionModifications(topic) => {
+            active.on_partition_modifications(&topic).await
         }
-        let (current, watch) = self.watch_and_read_brokers().await?;
-        let active = self.active.as_mut().expect("checked above");
-        if let Some(old) = active.broker_watch.replace(watch) {
-            old.abort();
+        ControllerEvent::TopicDeletion => active.on_topic_deletion().await,
+        ControllerEvent::IsrChangeNotification => active.on_isr_change_notification().await,
+        ControllerEvent::LeaderAndIsrResponseReceived {
+            broker_id,
+            error_code,
+            partition_errors,
+        } => {
+            active.on_leader_and_isr_response(broker_id, error_code, &partition_errors);
+            Ok(())
         }
-        let diff = diff_brokers(&active.ctx.live_brokers, &current);
-        tracing::info!(target: "kafka.controller.KafkaController",
-            "[Controller id={}] Newly added brokers: {}, deleted brokers: {}, bounced brokers: {}, all live brokers: {}",
-            self.broker.broker_id, join_ids(&diff.new), join_ids(&diff.dead), join_ids(&diff.bounced), join_ids(&current.keys().copied().collect::<Vec<_>>()));
-        for id in &diff.dead {
-            active.channels.remove_broker(*id);
-        }
-        for id in diff.new.iter().chain(&diff.bounced) {
-            active.channels.add_broker(&current[id].0);
-        }
-        active.ctx.live_brokers = current;
-        let everyone = active.ctx.live_broker_ids();
-        self.send_update_metadata(&everyone);
-        Ok(())
-    }
-
-    /// UpdateMetadata with the live brokers to each listed broker.
-    fn send_update_metadata(&self, targets: &[i32]) {
-        let Some(active) = self.active.as_ref() else {
-            return;
-        };
-        let version = requests::update_metadata_version(self.config.inter_broker_protocol_version);
-        for &id in targets {
-            let req = requests::update_metadata(
-                self.id(),
-                &active.ctx,
-                active.ctx.broker_epoch(id),
-                version,
-            );
+        ControllerEvent::StopReplicaResponseReceived {
+            broker_id,
+            error_code,
+            partition_errors,
+        } => {
             active
-                .channels
-                .send(id, ControllerRequest::UpdateMetadata(req, version));
+                .on_stop_replica_response(broker_id, error_code, &partition_errors)
+                .await
+        }
+        other => {
+            tracing::error!(target: "kafka.controller.KafkaController", "unexpected event {other:?} for the active controller");
+            Ok(())
         }
     }
 }
@@ -388,10 +322,6 @@ async fn forward_session_events(zk: KafkaZkClient, events: mpsc::UnboundedSender
             return;
         }
     }
-}
-
-fn join_ids(ids: &[i32]) -> String {
-    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
 }
 
 pub fn now_ms() -> i64 {

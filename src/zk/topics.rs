@@ -50,7 +50,10 @@ impl KafkaZkClient {
         }
     }
 
-    pub async fn get_partition_state(&self, tp: &TopicPartition) -> ZkResult<Option<PartitionState>> {
+    pub async fn get_partition_state(
+        &self,
+        tp: &TopicPartition,
+    ) -> ZkResult<Option<PartitionState>> {
         let path = paths::partition_state(&tp.topic, tp.partition);
         match self.get_data(&path).await? {
             Some((data, stat)) => Ok(Some(PartitionState::decode(&path, &data, stat.version)?)),
@@ -68,7 +71,10 @@ impl KafkaZkClient {
     ) -> ZkResult<()> {
         let base = format!("{}/partitions", paths::topic(&tp.topic));
         for parent in [base.clone(), format!("{base}/{}", tp.partition)] {
-            let op = FencedOp::Create { path: parent, data: vec![] };
+            let op = FencedOp::Create {
+                path: parent,
+                data: vec![],
+            };
             match self.fenced_multi(epoch_zk_version, &[op]).await {
                 Ok(()) => {}
                 Err(e) if e.is(zkc::Error::NodeExists) => {}
@@ -76,7 +82,10 @@ impl KafkaZkClient {
             }
         }
         let path = paths::partition_state(&tp.topic, tp.partition);
-        let op = FencedOp::Create { path, data: state.encode().into_bytes() };
+        let op = FencedOp::Create {
+            path,
+            data: state.encode().into_bytes(),
+        };
         self.fenced_multi(epoch_zk_version, &[op]).await
     }
 
@@ -92,11 +101,18 @@ impl KafkaZkClient {
         let data = state.encode().into_bytes();
         let result = match epoch_zk_version {
             Some(v) => {
-                let op = FencedOp::SetData { path: path.clone(), data, version: Some(state.zk_version) };
+                let op = FencedOp::SetData {
+                    path: path.clone(),
+                    data,
+                    version: Some(state.zk_version),
+                };
                 self.fenced_multi(v, &[op]).await
             }
             None => {
-                let set = self.client()?.set_data(&path, &data, Some(state.zk_version)).await;
+                let set = self
+                    .client()?
+                    .set_data(&path, &data, Some(state.zk_version))
+                    .await;
                 set.map(|_| ()).map_err(|e| ZkError::op(&path, e))
             }
         };
@@ -126,7 +142,10 @@ impl KafkaZkClient {
         order.push(format!("{}/{topic}", paths::CONFIG_TOPICS));
         order.push(format!("{}/{topic}", paths::DELETE_TOPICS));
         for path in order {
-            let op = FencedOp::Delete { path, version: None };
+            let op = FencedOp::Delete {
+                path,
+                version: None,
+            };
             match self.fenced_multi(epoch_zk_version, &[op]).await {
                 Ok(()) => {}
                 Err(e) if e.is(zkc::Error::NoNode) => {}
@@ -137,7 +156,10 @@ impl KafkaZkClient {
     }
 
     /// Children of a notification path (sorted), with a child watch.
-    pub async fn get_children_and_watch(&self, path: &str) -> ZkResult<(Vec<String>, OneshotWatcher)> {
+    pub async fn get_children_and_watch(
+        &self,
+        path: &str,
+    ) -> ZkResult<(Vec<String>, OneshotWatcher)> {
         let (mut children, watcher) = self
             .client()?
             .list_and_watch_children(path)
@@ -149,7 +171,10 @@ impl KafkaZkClient {
 
     /// Deletes a processed notification or request znode, fenced by the controller epoch.
     pub async fn delete_fenced(&self, epoch_zk_version: i32, path: &str) -> ZkResult<()> {
-        let op = FencedOp::Delete { path: path.to_string(), version: None };
+        let op = FencedOp::Delete {
+            path: path.to_string(),
+            version: None,
+        };
         match self.fenced_multi(epoch_zk_version, &[op]).await {
             Err(e) if e.is(zkc::Error::NoNode) => Ok(()),
             other => other,
@@ -157,7 +182,10 @@ impl KafkaZkClient {
     }
 
     /// A topic's config overrides from `/config/topics/<t>` (empty when absent).
-    pub async fn get_topic_config(&self, topic: &str) -> ZkResult<std::collections::BTreeMap<String, String>> {
+    pub async fn get_topic_config(
+        &self,
+        topic: &str,
+    ) -> ZkResult<std::collections::BTreeMap<String, String>> {
         let path = format!("{}/{topic}", paths::CONFIG_TOPICS);
         match self.get_data(&path).await? {
             Some((data, _)) => Ok(codec::decode_entity_config(&path, &data)?),
