@@ -28,6 +28,27 @@ enum Command {
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Print the contents of log segments and indexes (kafka-dump-log.sh)
+    DumpLog {
+        /// Comma-separated .log, .index or .timeindex files
+        #[arg(long, value_delimiter = ',', required = true)]
+        files: Vec<PathBuf>,
+        /// Print each record's key and payload
+        #[arg(long)]
+        print_data_log: bool,
+    },
+    /// Benchmark log appends and reads against the raw disk (prints MB/s and ratios)
+    BenchLog {
+        /// Directory on the disk to measure
+        #[arg(long, default_value = "/tmp/zkafka-bench-log")]
+        dir: PathBuf,
+        /// Bytes to write in total, in MiB
+        #[arg(long, default_value_t = 1024)]
+        total_mib: u64,
+        /// Batch size in KiB
+        #[arg(long, default_value_t = 16)]
+        batch_kib: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -35,6 +56,34 @@ fn main() -> ExitCode {
     zkafka::logging::init();
     match cli.command {
         Command::Server { config, overrides } => run_server(config, overrides),
+        Command::DumpLog {
+            files,
+            print_data_log,
+        } => report(zkafka::admin::dump_log::dump_files(
+            &files,
+            print_data_log,
+            &mut std::io::stdout().lock(),
+        )),
+        Command::BenchLog {
+            dir,
+            total_mib,
+            batch_kib,
+        } => report(zkafka::log::bench::run_log_bench(
+            &dir,
+            total_mib << 20,
+            batch_kib << 10,
+            &mut std::io::stdout().lock(),
+        )),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zkafka: {e:#}");
+            ExitCode::from(1)
+        }
     }
 }
 

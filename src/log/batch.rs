@@ -345,3 +345,80 @@ pub fn patch_for_leader(
         }
     }
 }
+
+fn put_varlong(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+/// One record for `build_batch`: (timestamp, key, value, headers).
+pub type SimpleRecord<'a> = (
+    i64,
+    Option<&'a [u8]>,
+    Option<&'a [u8]>,
+    &'a [(&'a [u8], Option<&'a [u8]>)],
+);
+
+/// Builds an uncompressed v2 batch with a valid CRC (producer id/epoch/sequence unset).
+/// Used by the bench, tests and coordinators that write their own records.
+pub fn build_batch(
+    base_offset: i64,
+    partition_leader_epoch: i32,
+    records: &[SimpleRecord<'_>],
+) -> Vec<u8> {
+    let base_ts = records.first().map(|r| r.0).unwrap_or(NO_TIMESTAMP);
+    let max_ts = records.iter().map(|r| r.0).max().unwrap_or(NO_TIMESTAMP);
+    let mut body = Vec::new();
+    for (i, (ts, key, value, headers)) in records.iter().enumerate() {
+        let mut r = vec![0u8];
+        put_varlong(&mut r, ts - base_ts);
+        put_varlong(&mut r, i as i64);
+        for field in [key, value] {
+            match field {
+                Some(b) => {
+                    put_varlong(&mut r, b.len() as i64);
+                    r.extend_from_slice(b);
+                }
+                None => put_varlong(&mut r, -1),
+            }
+        }
+        put_varlong(&mut r, headers.len() as i64);
+        for (hk, hv) in headers.iter() {
+            put_varlong(&mut r, hk.len() as i64);
+            r.extend_from_slice(hk);
+            match hv {
+                Some(v) => {
+                    put_varlong(&mut r, v.len() as i64);
+                    r.extend_from_slice(v);
+                }
+                None => put_varlong(&mut r, -1),
+            }
+        }
+        put_varlong(&mut body, r.len() as i64);
+        body.extend_from_slice(&r);
+    }
+    let mut b = Vec::with_capacity(RECORD_BATCH_OVERHEAD + body.len());
+    b.extend_from_slice(&base_offset.to_be_bytes());
+    b.extend_from_slice(
+        &((RECORD_BATCH_OVERHEAD - LOG_OVERHEAD + body.len()) as i32).to_be_bytes(),
+    );
+    b.extend_from_slice(&partition_leader_epoch.to_be_bytes());
+    b.push(2);
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&0i16.to_be_bytes());
+    b.extend_from_slice(&(records.len() as i32 - 1).max(0).to_be_bytes());
+    b.extend_from_slice(&base_ts.to_be_bytes());
+    b.extend_from_slice(&max_ts.to_be_bytes());
+    b.extend_from_slice(&(-1i64).to_be_bytes());
+    b.extend_from_slice(&(-1i16).to_be_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    b.extend_from_slice(&(records.len() as i32).to_be_bytes());
+    b.extend_from_slice(&body);
+    let crc = compute_crc(&b);
+    b[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+    b
+}

@@ -115,7 +115,7 @@ pub fn parse_checkpoint(
     }
     if out.len() != expected {
         return Err(bad(
-            out.len() + 2,
+            expected.min(out.len()) + 3,
             format!(
                 "expected {expected} entries in checkpoint file, but found {}",
                 out.len()

@@ -274,7 +274,7 @@ impl LogSegment {
     /// byte. Returns the number of bytes truncated.
     pub fn recover(
         &mut self,
-        mut epoch_cache: Option<&mut LeaderEpochFileCache>,
+        epoch_cache: Option<&mut LeaderEpochFileCache>,
     ) -> Result<u64, LogError> {
         self.offset_index.reset();
         self.time_index.reset();

@@ -908,3 +908,5 @@ pub fn parse_kcat_brokers(metadata: &str) -> Vec<KcatBroker> {
         })
         .collect()
 }
+
+pub mod log_util;

@@ -1,0 +1,155 @@
+//! Crash recovery: cut the last batch at every byte and flip bytes in it; recovery keeps
+//! every complete valid batch before the damage and nothing after; rebuilt indexes equal
+//! the indexes of a cleanly closed log holding the same batches.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::log_util::*;
+use zkafka::log::{LoadParams, LogConfig};
+
+fn cfg() -> LogConfig {
+    LogConfig {
+        index_interval_bytes: 150,
+        segment_index_bytes: 4096,
+        ..LogConfig::default()
+    }
+}
+
+/// Writes `n` single-batch appends, closes cleanly; returns (.log, .index, .timeindex) bytes
+/// and the start position of the last batch.
+fn build(dir: &Path, n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>, usize) {
+    let log = open_log(dir, cfg());
+    for i in 0..n {
+        log.append_as_leader(
+            &encode_batch(1 + i % 3, 20 + (i * 7) % 50, 1000 + i as i64 * 10, "k"),
+            1,
+        )
+        .unwrap();
+    }
+    log.close().unwrap();
+    let read = |s: &str| fs::read(dir.join(format!("00000000000000000000{s}"))).unwrap();
+    let data = read(".log");
+    let last = scan(&data).last().unwrap().0;
+    (data, read(".index"), read(".timeindex"), last)
+}
+
+fn recover_copy(src_log: &[u8], dir: &Path) -> (i64, Vec<u8>, Vec<u8>, Vec<u8>) {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join("00000000000000000000.log"), src_log).unwrap();
+    // Stale, preallocated-looking index garbage must not be trusted.
+    fs::write(dir.join("00000000000000000000.index"), vec![0u8; 4096]).unwrap();
+    fs::write(dir.join("00000000000000000000.timeindex"), vec![0u8; 4092]).unwrap();
+    let log = open_with(
+        dir,
+        cfg(),
+        LoadParams {
+            recovery_point: 0,
+            log_start_offset: None,
+            had_clean_shutdown: false,
+        },
+    );
+    let leo = log.log_end_offset();
+    log.close().unwrap();
+    let read = |s: &str| fs::read(dir.join(format!("00000000000000000000{s}"))).unwrap();
+    (leo, read(".log"), read(".index"), read(".timeindex"))
+}
+
+#[test]
+fn cut_at_every_byte_of_the_last_batch() {
+    let root = tempfile::tempdir().unwrap();
+    let (full, index, tindex, last_pos) = build(&root.path().join("full"), 40);
+    let (prefix, pindex, ptindex, _) = build(&root.path().join("prefix"), 39);
+    assert_eq!(&full[..last_pos], &prefix[..]);
+    assert!(index.len() >= 16, "test needs several index entries");
+    let last_base = scan(&full).last().unwrap().1;
+
+    // Intact log: recovery rebuilds exactly the indexes of the clean close.
+    let (leo, data, i2, t2) = recover_copy(&full, &root.path().join("intact"));
+    assert_eq!(
+        (leo, data.len()),
+        (scan(&full).last().unwrap().2 + 1, full.len())
+    );
+    assert_eq!((i2, t2), (index.clone(), tindex.clone()));
+
+    for cut in last_pos..full.len() {
+        let dir = root.path().join(format!("cut{cut}"));
+        let (leo, data, i2, t2) = recover_copy(&full[..cut], &dir);
+        assert_eq!(leo, last_base, "cut at {cut}");
+        assert_eq!(data, prefix, "cut at {cut}");
+        assert_eq!((i2, t2), (pindex.clone(), ptindex.clone()), "cut at {cut}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn flipped_bytes_drop_the_damaged_batch_and_everything_after() {
+    let root = tempfile::tempdir().unwrap();
+    let (full, _, _, last_pos) = build(&root.path().join("full"), 12);
+    let batches = scan(&full);
+    // baseOffset (0..8) and partitionLeaderEpoch (12..16) are outside the CRC in Kafka's
+    // format, so only the covered bytes, the length and the magic are flipped.
+    for pos in last_pos..full.len() {
+        let rel = pos - last_pos;
+        if rel < 8 || (12..16).contains(&rel) {
+            continue;
+        }
+        let mut damaged = full.clone();
+        damaged[pos] ^= 0x5a;
+        let dir = root.path().join(format!("flip{pos}"));
+        let (leo, data, _, _) = recover_copy(&damaged, &dir);
+        assert_eq!(leo, batches.last().unwrap().1, "flip at {pos}");
+        assert_eq!(&data[..], &full[..last_pos], "flip at {pos}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+    // Damage in a middle batch removes it and all later batches.
+    let (mid_pos, mid_base, ..) = batches[5];
+    let mut damaged = full.clone();
+    damaged[mid_pos + 40] ^= 1;
+    let (leo, data, _, _) = recover_copy(&damaged, &root.path().join("mid"));
+    assert_eq!(leo, mid_base);
+    assert_eq!(&data[..], &full[..mid_pos]);
+}
+
+#[test]
+fn corruption_in_a_middle_segment_deletes_later_segments() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("t-0");
+    let c = LogConfig {
+        segment_bytes: 600,
+        file_delete_delay_ms: 0,
+        ..cfg()
+    };
+    let log = open_log(&dir, c.clone());
+    for i in 0..20 {
+        log.append_as_leader(&encode_batch(2, 40, 1000 + i, "k"), 0)
+            .unwrap();
+    }
+    let bases = log.segment_base_offsets();
+    assert!(bases.len() >= 3);
+    log.close().unwrap();
+    drop(log);
+    let seg2 = dir.join(format!("{:020}.log", bases[1]));
+    let mut bytes = fs::read(&seg2).unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0xff;
+    fs::write(&seg2, &bytes).unwrap();
+    let log = open_with(
+        &dir,
+        c,
+        LoadParams {
+            recovery_point: bases[1],
+            log_start_offset: None,
+            had_clean_shutdown: false,
+        },
+    );
+    assert_eq!(log.segment_base_offsets(), bases[..2].to_vec());
+    let batches = scan(&fs::read(&seg2).unwrap());
+    assert_eq!(log.log_end_offset(), batches.last().unwrap().2 + 1);
+    assert_eq!(log.recovery_point(), bases[1]);
+    log.deleter().run_all();
+    assert!(!dir.join(format!("{:020}.log", bases[2])).exists());
+    assert!(!dir.join(format!("{:020}.log.deleted", bases[2])).exists());
+}
