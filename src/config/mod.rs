@@ -272,6 +272,77 @@ impl KafkaConfig {
             .expect("validated in resolve_listeners")
     }
 
+    /// The broker's log defaults as topic-level keys (LogConfig's "server default property"
+    /// mapping), with Kafka's precedence among the ms/minutes/hours synonyms.
+    pub fn log_config_props(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let mut put = |topic_key: &str, v: Option<String>| {
+            if let Some(v) = v {
+                out.insert(topic_key.to_string(), v);
+            }
+        };
+        let hours = |k: &str| self.opt_i64(k).map(|h| (h * 3_600_000).to_string());
+        let minutes = |k: &str| self.opt_i64(k).map(|m| (m * 60_000).to_string());
+        put(
+            "segment.ms",
+            self.string("log.roll.ms")
+                .or_else(|| hours("log.roll.hours")),
+        );
+        put(
+            "segment.jitter.ms",
+            self.string("log.roll.jitter.ms")
+                .or_else(|| hours("log.roll.jitter.hours")),
+        );
+        put(
+            "retention.ms",
+            self.string("log.retention.ms")
+                .or_else(|| minutes("log.retention.minutes"))
+                .or_else(|| hours("log.retention.hours")),
+        );
+        put(
+            "flush.ms",
+            self.string("log.flush.interval.ms")
+                .or_else(|| self.string("log.flush.scheduler.interval.ms")),
+        );
+        for (topic_key, broker_key) in [
+            ("segment.bytes", "log.segment.bytes"),
+            ("segment.index.bytes", "log.index.size.max.bytes"),
+            ("index.interval.bytes", "log.index.interval.bytes"),
+            ("retention.bytes", "log.retention.bytes"),
+            ("file.delete.delay.ms", "log.segment.delete.delay.ms"),
+            ("flush.messages", "log.flush.interval.messages"),
+            ("max.message.bytes", "message.max.bytes"),
+            ("cleanup.policy", "log.cleanup.policy"),
+            ("compression.type", "compression.type"),
+            ("delete.retention.ms", "log.cleaner.delete.retention.ms"),
+            ("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms"),
+            ("max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms"),
+            (
+                "min.cleanable.dirty.ratio",
+                "log.cleaner.min.cleanable.ratio",
+            ),
+            ("message.timestamp.type", "log.message.timestamp.type"),
+            (
+                "message.timestamp.difference.max.ms",
+                "log.message.timestamp.difference.max.ms",
+            ),
+            ("message.format.version", "log.message.format.version"),
+            (
+                "message.downconversion.enable",
+                "log.message.downconversion.enable",
+            ),
+            ("min.insync.replicas", "min.insync.replicas"),
+            ("preallocate", "log.preallocate"),
+            (
+                "unclean.leader.election.enable",
+                "unclean.leader.election.enable",
+            ),
+        ] {
+            put(topic_key, self.string(broker_key));
+        }
+        out
+    }
+
     /// Whether `/brokers/ids` registrations use version 5 (`features`), IBP ≥ 2.7-IV0.
     pub fn registration_version(&self) -> i32 {
         if self.inter_broker_protocol_version >= ApiVersion(2, 7, 0) {
@@ -373,6 +444,25 @@ mod tests {
         p.push(("not.a.kafka.key", "1"));
         let c = KafkaConfig::from_props(&props(&p)).unwrap();
         assert_eq!(c.unknown_keys, vec!["not.a.kafka.key".to_string()]);
+    }
+
+    #[test]
+    fn log_defaults_follow_kafka_precedence() {
+        let mut p = base();
+        p.push(("log.retention.minutes", "2"));
+        p.push(("log.roll.hours", "1"));
+        p.push(("log.segment.bytes", "1024"));
+        let c = KafkaConfig::from_props(&props(&p)).unwrap();
+        let l = c.log_config_props();
+        assert_eq!(
+            l["retention.ms"], "120000",
+            "minutes win over the hours default"
+        );
+        assert_eq!(l["segment.ms"], "3600000");
+        assert_eq!(l["segment.bytes"], "1024");
+        let log = crate::log::LogConfig::from_props(&l).unwrap();
+        assert_eq!(log.segment_bytes, 1024);
+        assert_eq!(log.retention_ms, 120000);
     }
 
     #[test]

@@ -6,12 +6,32 @@ use std::sync::{Arc, RwLock};
 
 use crate::cluster::Broker;
 
+/// One partition as the controller last described it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionMetadata {
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub isr: Vec<i32>,
+    pub replicas: Vec<i32>,
+    pub offline_replicas: Vec<i32>,
+}
+
 /// One consistent view of the cluster; replaced whole on every UpdateMetadata.
 #[derive(Clone, Debug, Default)]
 pub struct MetadataSnapshot {
     pub brokers: BTreeMap<i32, Broker>,
     pub controller_id: Option<i32>,
+    pub topics: BTreeMap<String, BTreeMap<i32, PartitionMetadata>>,
 }
+
+impl MetadataSnapshot {
+    pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionMetadata> {
+        self.topics.get(topic)?.get(&partition)
+    }
+}
+
+/// Leader sentinel the controller sends for partitions of a topic being deleted.
+const LEADER_DURING_DELETE: i32 = -2;
 
 #[derive(Default)]
 pub struct MetadataCache {
@@ -24,12 +44,33 @@ impl MetadataCache {
         self.snapshot.read().expect("metadata lock").clone()
     }
 
-    /// Applies an UpdateMetadata: the live broker list is replaced, the controller adopted.
-    pub fn update_brokers(&self, controller_id: i32, brokers: Vec<Broker>) {
+    /// Applies an UpdateMetadata: brokers replaced, controller adopted, partitions upserted
+    /// (or removed when their leader is -2, i.e. their topic is being deleted).
+    pub fn update(
+        &self,
+        controller_id: i32,
+        brokers: Vec<Broker>,
+        partitions: Vec<(String, i32, PartitionMetadata)>,
+    ) -> Vec<(String, i32)> {
         let mut guard = self.snapshot.write().expect("metadata lock");
         let mut next = (**guard).clone();
         next.brokers = brokers.into_iter().map(|b| (b.id, b)).collect();
         next.controller_id = (controller_id >= 0).then_some(controller_id);
+        let mut deleted = Vec::new();
+        for (topic, p, meta) in partitions {
+            if meta.leader == LEADER_DURING_DELETE {
+                if let Some(parts) = next.topics.get_mut(&topic) {
+                    parts.remove(&p);
+                    if parts.is_empty() {
+                        next.topics.remove(&topic);
+                    }
+                }
+                deleted.push((topic, p));
+            } else {
+                next.topics.entry(topic).or_default().insert(p, meta);
+            }
+        }
         *guard = Arc::new(next);
+        deleted
     }
 }

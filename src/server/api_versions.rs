@@ -9,7 +9,9 @@ use crate::server::errors;
 /// 2.8's, limited to what is implemented here.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Metadata, 0, 11),
-    (ApiKey::UpdateMetadata, 4, 7),
+    (ApiKey::LeaderAndIsr, 0, 4),
+    (ApiKey::StopReplica, 0, 3),
+    (ApiKey::UpdateMetadata, 3, 6),
     (ApiKey::ApiVersions, 0, 3),
 ];
 

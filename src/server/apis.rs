@@ -8,6 +8,7 @@ use kafka_protocol::messages::{RequestKind, ResponseKind};
 use crate::config::KafkaConfig;
 use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
+use crate::replica::ReplicaManager;
 use crate::server::{api_versions, inter_broker, metadata};
 
 /// What the network layer does after a request was handled.
@@ -48,6 +49,7 @@ pub struct KafkaApis {
     pub config: Arc<KafkaConfig>,
     pub state: Arc<BrokerState>,
     pub metadata_cache: Arc<MetadataCache>,
+    pub replica_manager: Arc<ReplicaManager>,
 }
 
 impl KafkaApis {
@@ -65,9 +67,17 @@ impl KafkaApis {
         };
         let response = match *request {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::response()),
-            RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(self, ctx, &req)),
+            RequestKind::Metadata(req) => {
+                ResponseKind::Metadata(metadata::handle(self, ctx, &req).await)
+            }
             RequestKind::UpdateMetadata(req) => {
                 ResponseKind::UpdateMetadata(inter_broker::handle_update_metadata(self, &req))
+            }
+            RequestKind::LeaderAndIsr(req) => {
+                ResponseKind::LeaderAndIsr(inter_broker::handle_leader_and_isr(self, &req).await)
+            }
+            RequestKind::StopReplica(req) => {
+                ResponseKind::StopReplica(inter_broker::handle_stop_replica(self, &req))
             }
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };

@@ -3,9 +3,16 @@
 
 use std::sync::atomic::Ordering;
 
-use kafka_protocol::messages::{UpdateMetadataRequest, UpdateMetadataResponse};
+use kafka_protocol::messages::leader_and_isr_response::LeaderAndIsrPartitionError;
+use kafka_protocol::messages::stop_replica_response::StopReplicaPartitionError;
+use kafka_protocol::messages::{
+    LeaderAndIsrRequest, LeaderAndIsrResponse, StopReplicaRequest, StopReplicaResponse, TopicName,
+    UpdateMetadataRequest, UpdateMetadataResponse,
+};
+use kafka_protocol::protocol::StrBytes;
 
 use crate::cluster::{Broker, EndPoint, SecurityProtocol};
+use crate::metadata::PartitionMetadata;
 use crate::server::apis::{BrokerState, KafkaApis};
 use crate::server::errors;
 
@@ -70,10 +77,84 @@ pub fn handle_update_metadata(
                 .collect(),
         })
         .collect();
+    let partitions: Vec<(String, i32, PartitionMetadata)> = req
+        .topic_states
+        .iter()
+        .flat_map(|t| {
+            t.partition_states
+                .iter()
+                .map(move |p| (t.topic_name.0.to_string(), p))
+        })
+        .chain(
+            req.ungrouped_partition_states
+                .iter()
+                .map(|p| (p.topic_name.0.to_string(), p)),
+        )
+        .map(|(topic, p)| {
+            let meta = PartitionMetadata {
+                leader: p.leader.0,
+                leader_epoch: p.leader_epoch,
+                isr: p.isr.iter().map(|b| b.0).collect(),
+                replicas: p.replicas.iter().map(|b| b.0).collect(),
+                offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
+            };
+            (topic, p.partition_index, meta)
+        })
+        .collect();
     let ids: Vec<String> = brokers.iter().map(|b| b.id.to_string()).collect();
     tracing::info!(target: "state.change.logger",
-        "[Broker id={}] Cached live brokers [{}] and controller {controller_id} from UpdateMetadata (controller epoch {})",
-        apis.state.broker_id, ids.join(","), req.controller_epoch);
-    apis.metadata_cache.update_brokers(controller_id, brokers);
+        "[Broker id={}] Cached live brokers [{}], controller {controller_id} and {} partition states from UpdateMetadata (controller epoch {})",
+        apis.state.broker_id, ids.join(","), partitions.len(), req.controller_epoch);
+    apis.metadata_cache
+        .update(controller_id, brokers, partitions);
     UpdateMetadataResponse::default().with_error_code(errors::NONE)
+}
+
+pub async fn handle_leader_and_isr(
+    apis: &KafkaApis,
+    req: &LeaderAndIsrRequest,
+) -> LeaderAndIsrResponse {
+    if let Err(code) = check_fencing(
+        &apis.state,
+        req.controller_id.0,
+        req.controller_epoch,
+        req.broker_epoch,
+    ) {
+        return LeaderAndIsrResponse::default().with_error_code(code);
+    }
+    let results = apis.replica_manager.become_leader_or_follower(req).await;
+    // v4 answers per partition with the topic name; v5 (topic ids) is not spoken here.
+    let partition_errors = results
+        .into_iter()
+        .map(|(tp, code)| {
+            LeaderAndIsrPartitionError::default()
+                .with_topic_name(TopicName(StrBytes::from_string(tp.topic)))
+                .with_partition_index(tp.partition)
+                .with_error_code(code)
+        })
+        .collect::<Vec<_>>();
+    LeaderAndIsrResponse::default().with_partition_errors(partition_errors)
+}
+
+pub fn handle_stop_replica(apis: &KafkaApis, req: &StopReplicaRequest) -> StopReplicaResponse {
+    if let Err(code) = check_fencing(
+        &apis.state,
+        req.controller_id.0,
+        req.controller_epoch,
+        req.broker_epoch,
+    ) {
+        return StopReplicaResponse::default().with_error_code(code);
+    }
+    let partition_errors = apis
+        .replica_manager
+        .stop_replicas(req)
+        .into_iter()
+        .map(|(tp, code)| {
+            StopReplicaPartitionError::default()
+                .with_topic_name(TopicName(StrBytes::from_string(tp.topic)))
+                .with_partition_index(tp.partition)
+                .with_error_code(code)
+        })
+        .collect();
+    StopReplicaResponse::default().with_partition_errors(partition_errors)
 }

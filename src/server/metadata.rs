@@ -1,21 +1,66 @@
-//! Metadata requests: brokers and controller from the metadata cache, topics from it too.
+//! Metadata requests: brokers, controller and topic partitions from the metadata cache.
 
-use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponseTopic};
-use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::metadata::{MetadataSnapshot, PartitionMetadata};
 use crate::network::request::RequestContext;
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
-pub fn handle(apis: &KafkaApis, ctx: &RequestContext, req: &MetadataRequest) -> MetadataResponse {
+/// Topics whose names mark them internal (Topic.java).
+pub fn is_internal(topic: &str) -> bool {
+    topic == "__consumer_offsets" || topic == "__transaction_state"
+}
+
+pub async fn handle(
+    apis: &KafkaApis,
+    ctx: &RequestContext,
+    req: &MetadataRequest,
+) -> MetadataResponse {
+    let requested = requested_topics(req, ctx.api_version());
+    let auto_create = apis.config.boolean("auto.create.topics.enable")
+        && (ctx.api_version() < 4 || req.allow_auto_topic_creation);
+    if let (Some(names), true) = (&requested, auto_create) {
+        let snapshot = apis.metadata_cache.snapshot();
+        let missing: Vec<&String> = names
+            .iter()
+            .filter(|n| !snapshot.topics.contains_key(*n))
+            .collect();
+        for name in missing {
+            super::admin::auto_create_topic(apis, name).await;
+        }
+    }
     let snapshot = apis.metadata_cache.snapshot();
-    // Each broker is described by its endpoint on the listener this request arrived on.
-    let brokers = snapshot
+    let listener = &ctx.conn.listener_name;
+    let topics = match requested {
+        None => snapshot
+            .topics
+            .keys()
+            .map(|t| describe_topic(&snapshot, t, listener, auto_create))
+            .collect(),
+        Some(names) => names
+            .iter()
+            .map(|t| describe_topic(&snapshot, t, listener, auto_create))
+            .collect(),
+    };
+    MetadataResponse::default()
+        .with_brokers(brokers(&snapshot, listener))
+        .with_cluster_id(Some(StrBytes::from_string(apis.state.cluster_id.clone())))
+        .with_controller_id(BrokerId(snapshot.controller_id.unwrap_or(-1)))
+        .with_topics(topics)
+}
+
+/// Each broker is described by its endpoint on the listener this request arrived on.
+fn brokers(snapshot: &MetadataSnapshot, listener: &str) -> Vec<MetadataResponseBroker> {
+    snapshot
         .brokers
         .values()
         .filter_map(|b| {
-            let ep = b.endpoint(&ctx.conn.listener_name)?;
+            let ep = b.endpoint(listener)?;
             Some(
                 MetadataResponseBroker::default()
                     .with_node_id(BrokerId(b.id))
@@ -24,27 +69,82 @@ pub fn handle(apis: &KafkaApis, ctx: &RequestContext, req: &MetadataRequest) -> 
                     .with_rack(b.rack.clone().map(StrBytes::from_string)),
             )
         })
-        .collect();
-    let topics = requested_topics(req)
-        .into_iter()
-        .map(|name| {
-            MetadataResponseTopic::default()
-                .with_error_code(errors::UNKNOWN_TOPIC_OR_PARTITION)
-                .with_name(Some(name.into()))
-        })
-        .collect();
-    MetadataResponse::default()
-        .with_brokers(brokers)
-        .with_cluster_id(Some(StrBytes::from_string(apis.state.cluster_id.clone())))
-        .with_controller_id(BrokerId(snapshot.controller_id.unwrap_or(-1)))
-        .with_topics(topics)
+        .collect()
 }
 
-/// The topic names a request names explicitly (none when it asks for all topics).
-fn requested_topics(req: &MetadataRequest) -> Vec<StrBytes> {
-    req.topics
+fn describe_topic(
+    snapshot: &MetadataSnapshot,
+    topic: &str,
+    listener: &str,
+    auto_created: bool,
+) -> MetadataResponseTopic {
+    let name = Some(TopicName(StrBytes::from_string(topic.to_string())));
+    let Some(partitions) = snapshot.topics.get(topic) else {
+        // An auto-created topic has no leaders yet: clients retry on LEADER_NOT_AVAILABLE.
+        let code = if auto_created && valid_name(topic) {
+            errors::LEADER_NOT_AVAILABLE
+        } else {
+            errors::UNKNOWN_TOPIC_OR_PARTITION
+        };
+        return MetadataResponseTopic::default()
+            .with_error_code(code)
+            .with_name(name);
+    };
+    let partitions = partitions
         .iter()
-        .flatten()
-        .filter_map(|t| t.name.as_ref().map(|n| n.0.clone()))
-        .collect()
+        .map(|(p, meta)| describe_partition(snapshot, *p, meta, listener))
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(name)
+        .with_is_internal(is_internal(topic))
+        .with_partitions(partitions)
+}
+
+fn describe_partition(
+    snapshot: &MetadataSnapshot,
+    p: i32,
+    meta: &PartitionMetadata,
+    listener: &str,
+) -> MetadataResponsePartition {
+    let leader_alive = snapshot
+        .brokers
+        .get(&meta.leader)
+        .is_some_and(|b| b.endpoint(listener).is_some());
+    let (code, leader) = if leader_alive {
+        (errors::NONE, meta.leader)
+    } else {
+        (errors::LEADER_NOT_AVAILABLE, -1)
+    };
+    let ids = |v: &[i32]| v.iter().copied().map(BrokerId).collect::<Vec<_>>();
+    MetadataResponsePartition::default()
+        .with_error_code(code)
+        .with_partition_index(p)
+        .with_leader_id(BrokerId(leader))
+        .with_leader_epoch(meta.leader_epoch)
+        .with_replica_nodes(ids(&meta.replicas))
+        .with_isr_nodes(ids(&meta.isr))
+        .with_offline_replicas(ids(&meta.offline_replicas))
+}
+
+fn valid_name(topic: &str) -> bool {
+    !topic.is_empty()
+        && topic.len() <= 249
+        && topic != "."
+        && topic != ".."
+        && topic
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// The topic names a request names, or `None` when it asks for all topics (v0: empty list).
+fn requested_topics(req: &MetadataRequest, version: i16) -> Option<Vec<String>> {
+    match &req.topics {
+        None => None,
+        Some(list) if list.is_empty() && version == 0 => None,
+        Some(list) => Some(
+            list.iter()
+                .filter_map(|t| t.name.as_ref().map(|n| n.0.to_string()))
+                .collect(),
+        ),
+    }
 }

@@ -1,5 +1,6 @@
 //! The broker: startup in KafkaServer's order, the request handlers, and shutdown.
 
+pub mod admin;
 pub mod api_versions;
 pub mod apis;
 pub mod errors;
@@ -15,8 +16,14 @@ use anyhow::Context;
 use crate::cluster::Broker;
 use crate::config::KafkaConfig;
 use crate::controller::{now_ms, ControllerHandle, KafkaController};
+use std::collections::HashMap;
+
+use crate::log::{
+    read_meta_properties, write_meta_properties, LogConfig, LogManager, LogManagerConfig,
+};
 use crate::metadata::MetadataCache;
 use crate::network::{NetworkLimits, SocketServer};
+use crate::replica::ReplicaManager;
 use crate::zk::codec::BrokerRegistration;
 use crate::zk::{paths, KafkaZkClient};
 use apis::{BrokerState, KafkaApis};
@@ -27,6 +34,9 @@ pub struct KafkaServer {
     zk: KafkaZkClient,
     socket_server: SocketServer,
     controller: ControllerHandle,
+    replica_manager: Arc<ReplicaManager>,
+    log_manager: Arc<LogManager>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl KafkaServer {
@@ -53,16 +63,26 @@ impl KafkaServer {
         let cluster_id = zk.get_or_create_cluster_id().await?;
         tracing::info!(target: "kafka.server.KafkaServer", "Cluster ID = {cluster_id}");
         prepare_log_dirs(&config)?;
+        check_meta_properties(&config, &cluster_id)?;
+        let log_manager = start_log_manager(&config, &zk).await?;
 
         let (listeners, bound) = SocketServer::bind(&config.listeners).await?;
         let mut config = config;
         adopt_bound_ports(&mut config, &bound);
         let config = Arc::new(config);
         let state = Arc::new(BrokerState::new(id, cluster_id));
+        let replica_manager = ReplicaManager::new(
+            config.clone(),
+            state.clone(),
+            log_manager.clone(),
+            zk.clone(),
+        );
+        let background = vec![replica_manager.start_background_tasks()];
         let apis = Arc::new(KafkaApis {
             config: config.clone(),
             state: state.clone(),
             metadata_cache: Arc::new(MetadataCache::default()),
+            replica_manager: replica_manager.clone(),
         });
         let limits = NetworkLimits {
             socket_request_max_bytes: config.long("socket.request.max.bytes") as usize,
@@ -83,6 +103,9 @@ impl KafkaServer {
             zk,
             socket_server,
             controller,
+            replica_manager,
+            log_manager,
+            background,
         })
     }
 
@@ -98,6 +121,18 @@ impl KafkaServer {
         tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] shutting down");
         self.controller.shutdown().await;
         self.socket_server.shutdown().await;
+        for task in &self.background {
+            task.abort();
+        }
+        let (replicas, logs) = (self.replica_manager.clone(), self.log_manager.clone());
+        let closed = tokio::task::spawn_blocking(move || {
+            replicas.checkpoint_high_watermarks();
+            logs.shutdown()
+        })
+        .await;
+        if let Ok(Err(e)) = closed {
+            tracing::error!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] log manager shutdown failed: {e}");
+        }
         self.zk.close().await;
         tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] shut down completed");
     }
@@ -127,6 +162,66 @@ fn prepare_log_dirs(config: &KafkaConfig) -> anyhow::Result<()> {
             .with_context(|| format!("cannot create log dir {} (log.dirs)", dir.display()))?;
     }
     Ok(())
+}
+
+/// Every log dir's meta.properties must name this broker and cluster; missing ones are written.
+fn check_meta_properties(config: &KafkaConfig, cluster_id: &str) -> anyhow::Result<()> {
+    for dir in &config.log_dirs {
+        if let Some(meta) = read_meta_properties(dir)? {
+            if meta.broker_id != config.broker_id {
+                anyhow::bail!(
+                    "Configured broker.id {} doesn't match stored broker.id {} in meta.properties in {}. \
+                     If you moved your data, make sure your configured broker.id matches.",
+                    config.broker_id, meta.broker_id, dir.display()
+                );
+            }
+            if let Some(stored) = meta.cluster_id.as_deref().filter(|c| *c != cluster_id) {
+                anyhow::bail!(
+                    "The Cluster ID {cluster_id} doesn't match stored clusterId Some({stored}) in meta.properties in {}. \
+                     The broker is trying to join the wrong cluster. Configured zookeeper.connect may be wrong.",
+                    dir.display()
+                );
+            }
+        }
+        write_meta_properties(dir, config.broker_id, cluster_id)?;
+    }
+    Ok(())
+}
+
+/// Loads every log (recovering after an unclean shutdown) with each topic's config.
+async fn start_log_manager(
+    config: &KafkaConfig,
+    zk: &KafkaZkClient,
+) -> anyhow::Result<Arc<LogManager>> {
+    let defaults = LogConfig::from_props(&config.log_config_props())
+        .map_err(|e| anyhow::anyhow!("invalid log default in the broker config: {e}"))?;
+    let mut topic_configs = HashMap::new();
+    for topic in zk.get_children(paths::CONFIG_TOPICS).await? {
+        let overrides = zk.get_topic_config(&topic).await?;
+        match defaults.with_overrides(&overrides) {
+            Ok(c) => {
+                topic_configs.insert(topic, c);
+            }
+            Err(e) => {
+                tracing::error!(target: "kafka.server.KafkaServer", "invalid config in /config/topics/{topic}: {e}; using broker defaults")
+            }
+        }
+    }
+    let mut lm = LogManagerConfig::new(config.log_dirs.clone());
+    lm.recovery_threads_per_data_dir =
+        config.int("num.recovery.threads.per.data.dir").max(1) as usize;
+    lm.retention_check_interval_ms = config.long("log.retention.check.interval.ms");
+    lm.flush_check_interval_ms = config.long("log.flush.scheduler.interval.ms");
+    lm.flush_recovery_offset_checkpoint_interval_ms =
+        config.long("log.flush.offset.checkpoint.interval.ms");
+    lm.flush_start_offset_checkpoint_interval_ms =
+        config.long("log.flush.start.offset.checkpoint.interval.ms");
+    lm.file_delete_delay_ms = config.long("log.segment.delete.delay.ms");
+    let manager =
+        tokio::task::spawn_blocking(move || LogManager::startup(lm, defaults, topic_configs))
+            .await??;
+    manager.start_background_tasks();
+    Ok(manager)
 }
 
 /// A listener configured with port 0 advertises the port it actually bound.

@@ -1,0 +1,303 @@
+//! `ReplicaManager` (server/ReplicaManager.scala): the partitions this broker hosts, how they
+//! become leaders or followers on the controller's word, and the high-watermark checkpoint.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use kafka_protocol::messages::{LeaderAndIsrRequest, StopReplicaRequest};
+
+use super::partition::{LeaderAndIsr, Partition};
+use super::purgatory::Purgatory;
+use crate::config::KafkaConfig;
+use crate::log::{LogConfig, LogManager, TopicPartition};
+use crate::server::apis::BrokerState;
+use crate::server::errors;
+use crate::zk::KafkaZkClient;
+
+/// Leader epoch values in StopReplica that bypass the epoch check.
+const EPOCH_DURING_DELETE: i32 = -2;
+const NO_EPOCH: i32 = -1;
+
+pub struct ReplicaManager {
+    pub config: Arc<KafkaConfig>,
+    pub state: Arc<BrokerState>,
+    pub log_manager: Arc<LogManager>,
+    pub zk: KafkaZkClient,
+    partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    /// acks=all produce requests waiting for the high watermark.
+    pub produce_purgatory: Purgatory,
+    /// Long-poll fetches waiting for data.
+    pub fetch_purgatory: Purgatory,
+}
+
+/// What one partition of a LeaderAndIsr request asks for.
+struct PartitionRequest {
+    tp: TopicPartition,
+    state: LeaderAndIsr,
+}
+
+impl ReplicaManager {
+    pub fn new(
+        config: Arc<KafkaConfig>,
+        state: Arc<BrokerState>,
+        log_manager: Arc<LogManager>,
+        zk: KafkaZkClient,
+    ) -> Arc<ReplicaManager> {
+        Arc::new(ReplicaManager {
+            config,
+            state,
+            log_manager,
+            zk,
+            partitions: RwLock::new(HashMap::new()),
+            produce_purgatory: Purgatory::new("Produce"),
+            fetch_purgatory: Purgatory::new("Fetch"),
+        })
+    }
+
+    pub fn broker_id(&self) -> i32 {
+        self.state.broker_id
+    }
+
+    pub fn get_partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
+        self.partitions
+            .read()
+            .expect("partitions lock")
+            .get(tp)
+            .cloned()
+    }
+
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions
+            .read()
+            .expect("partitions lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The partition if this broker leads it, else the error a client should get.
+    pub fn leader_partition(&self, tp: &TopicPartition) -> Result<Arc<Partition>, i16> {
+        match self.get_partition(tp) {
+            Some(p) if p.is_leader() => Ok(p),
+            Some(_) => Err(errors::NOT_LEADER_OR_FOLLOWER),
+            None => Err(errors::UNKNOWN_TOPIC_OR_PARTITION),
+        }
+    }
+
+    /// Wakes waiting produce and fetch requests after `tp` changed.
+    pub fn complete_delayed_requests(&self, tp: &TopicPartition) {
+        self.produce_purgatory.check_and_complete(tp);
+        self.fetch_purgatory.check_and_complete(tp);
+    }
+
+    /// LeaderAndIsr (becomeLeaderOrFollower). Epoch fencing was checked by the caller; returns
+    /// per-partition error codes.
+    pub async fn become_leader_or_follower(
+        &self,
+        req: &LeaderAndIsrRequest,
+    ) -> Vec<(TopicPartition, i16)> {
+        let requests: Vec<PartitionRequest> = req
+            .topic_states
+            .iter()
+            .flat_map(|t| {
+                t.partition_states
+                    .iter()
+                    .map(move |p| (t.topic_name.0.to_string(), p))
+            })
+            .chain(
+                req.ungrouped_partition_states
+                    .iter()
+                    .map(|p| (p.topic_name.0.to_string(), p)),
+            )
+            .map(|(topic, p)| PartitionRequest {
+                tp: TopicPartition::new(topic, p.partition_index),
+                state: LeaderAndIsr {
+                    leader: p.leader.0,
+                    leader_epoch: p.leader_epoch,
+                    isr: p.isr.iter().map(|b| b.0).collect(),
+                    replicas: p.replicas.iter().map(|b| b.0).collect(),
+                    zk_version: p.partition_epoch,
+                    controller_epoch: p.controller_epoch,
+                },
+            })
+            .collect();
+        let mut results = Vec::with_capacity(requests.len());
+        for r in requests {
+            let code = self.apply_leader_and_isr(&r, req.controller_id.0).await;
+            results.push((r.tp, code));
+        }
+        results
+    }
+
+    async fn apply_leader_and_isr(&self, r: &PartitionRequest, controller_id: i32) -> i16 {
+        let me = self.broker_id();
+        if !r.state.replicas.contains(&me) {
+            return errors::UNKNOWN_TOPIC_OR_PARTITION;
+        }
+        let partition = self.get_or_create_partition(&r.tp);
+        let current = partition.leader_epoch();
+        if partition.log().is_some() && r.state.leader_epoch <= current {
+            tracing::info!(target: "state.change.logger",
+                "[Broker id={me}] Ignoring LeaderAndIsr from controller {controller_id} for {}: leader epoch {} is not newer than the current {current}",
+                r.tp, r.state.leader_epoch);
+            return errors::STALE_CONTROLLER_EPOCH;
+        }
+        let log = match self.get_or_create_log(&r.tp).await {
+            Ok(log) => log,
+            Err(code) => return code,
+        };
+        let now = crate::controller::now_ms();
+        if r.state.leader == me {
+            match partition.make_leader(r.state.clone(), log, now) {
+                Ok(_) => tracing::info!(target: "state.change.logger",
+                    "[Broker id={me}] {} became leader at leader epoch {} with ISR {:?}, log end offset {}, high watermark {}",
+                    r.tp, r.state.leader_epoch, r.state.isr, partition.log().map_or(-1, |l| l.log_end_offset()), partition.log().map_or(-1, |l| l.high_watermark())),
+                Err(e) => return e.error_code(),
+            }
+        } else {
+            partition.make_follower(r.state.clone(), log);
+            tracing::info!(target: "state.change.logger",
+                "[Broker id={me}] {} became follower of leader {} at leader epoch {}",
+                r.tp, r.state.leader, r.state.leader_epoch);
+        }
+        self.complete_delayed_requests(&r.tp);
+        errors::NONE
+    }
+
+    fn get_or_create_partition(&self, tp: &TopicPartition) -> Arc<Partition> {
+        if let Some(p) = self.get_partition(tp) {
+            return p;
+        }
+        let mut all = self.partitions.write().expect("partitions lock");
+        all.entry(tp.clone())
+            .or_insert_with(|| Arc::new(Partition::new(tp.clone(), self.broker_id())))
+            .clone()
+    }
+
+    /// Opens or creates the partition's log with its topic's config from ZooKeeper.
+    async fn get_or_create_log(&self, tp: &TopicPartition) -> Result<Arc<crate::log::Log>, i16> {
+        if let Some(log) = self.log_manager.get_log(tp) {
+            return Ok(log);
+        }
+        let config = self.topic_log_config(&tp.topic).await;
+        self.log_manager.get_or_create_log(tp, Some(config.clone())).map_err(|e| {
+            tracing::error!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Cannot create log for {tp}: {e}", self.broker_id());
+            errors::KAFKA_STORAGE_ERROR
+        })
+    }
+
+    /// Broker log defaults overlaid with `/config/topics/<t>`; remembered by the LogManager.
+    pub async fn topic_log_config(&self, topic: &str) -> LogConfig {
+        let overrides = match self.zk.get_topic_config(topic).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(target: "kafka.server.ReplicaManager", "cannot read /config/topics/{topic}: {e}; using broker defaults");
+                BTreeMap::new()
+            }
+        };
+        let defaults = self.log_manager.config_for("");
+        let config = match defaults.with_overrides(&overrides) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(target: "kafka.server.ReplicaManager", "invalid config in /config/topics/{topic}: {e}; using broker defaults");
+                defaults
+            }
+        };
+        self.log_manager.update_topic_config(topic, config.clone());
+        config
+    }
+
+    /// StopReplica v3 (stopReplicas): stop serving, and delete the log when asked.
+    pub fn stop_replicas(&self, req: &StopReplicaRequest) -> Vec<(TopicPartition, i16)> {
+        let mut results = Vec::new();
+        let states = req.topic_states.iter().flat_map(|t| {
+            t.partition_states.iter().map(move |p| {
+                (
+                    TopicPartition::new(t.topic_name.0.as_str(), p.partition_index),
+                    p.leader_epoch,
+                    p.delete_partition,
+                )
+            })
+        });
+        let legacy = req.topics.iter().flat_map(|t| {
+            t.partition_indexes.iter().map(move |p| {
+                (
+                    TopicPartition::new(t.name.0.as_str(), *p),
+                    NO_EPOCH,
+                    req.delete_partitions,
+                )
+            })
+        });
+        let ungrouped = req.ungrouped_partitions.iter().map(|p| {
+            (
+                TopicPartition::new(p.topic_name.0.as_str(), p.partition_index),
+                NO_EPOCH,
+                req.delete_partitions,
+            )
+        });
+        for (tp, epoch, delete) in states.chain(legacy).chain(ungrouped) {
+            let code = match self.get_partition(&tp) {
+                Some(p)
+                    if epoch != EPOCH_DURING_DELETE
+                        && epoch != NO_EPOCH
+                        && epoch <= p.leader_epoch() =>
+                {
+                    errors::FENCED_LEADER_EPOCH
+                }
+                _ => self.stop_partition(&tp, delete),
+            };
+            results.push((tp, code));
+        }
+        results
+    }
+
+    fn stop_partition(&self, tp: &TopicPartition, delete: bool) -> i16 {
+        if delete {
+            self.partitions.write().expect("partitions lock").remove(tp);
+            match self.log_manager.async_delete(tp) {
+                Ok(Some(dir)) => {
+                    tracing::info!(target: "state.change.logger", "[Broker id={}] Deleted log of {tp} (renamed to {} for deletion)", self.broker_id(), dir.display())
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(target: "kafka.server.ReplicaManager", "cannot delete log of {tp}: {e}");
+                    return errors::KAFKA_STORAGE_ERROR;
+                }
+            }
+        }
+        self.complete_delayed_requests(tp);
+        errors::NONE
+    }
+
+    /// Writes every hosted partition's high watermark to `replication-offset-checkpoint`.
+    pub fn checkpoint_high_watermarks(&self) {
+        let hws: HashMap<TopicPartition, i64> = self
+            .all_partitions()
+            .iter()
+            .filter_map(|p| Some((p.tp.clone(), p.log()?.high_watermark())))
+            .collect();
+        if let Err(e) = self.log_manager.checkpoint_high_watermarks(&hws) {
+            tracing::error!(target: "kafka.server.ReplicaManager", "cannot checkpoint high watermarks: {e}");
+        }
+    }
+
+    /// Background duties: the high-watermark checkpoint (replica.high.watermark.checkpoint.interval.ms).
+    pub fn start_background_tasks(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        let every = Duration::from_millis(
+            self.config
+                .long("replica.high.watermark.checkpoint.interval.ms")
+                .max(100) as u64,
+        );
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let m = me.clone();
+                let _ = tokio::task::spawn_blocking(move || m.checkpoint_high_watermarks()).await;
+            }
+        })
+    }
+}

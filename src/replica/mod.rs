@@ -1,0 +1,9 @@
+//! Replication on the broker side: hosted partitions and their leader/follower state, the high
+//! watermark, and the purgatory where acks=all produce and long-poll fetch requests wait.
+
+pub mod manager;
+pub mod partition;
+pub mod purgatory;
+
+pub use manager::ReplicaManager;
+pub use partition::Partition;

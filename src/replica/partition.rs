@@ -1,0 +1,236 @@
+//! `Partition` (cluster/Partition.scala): one partition hosted on this broker — its log, whether
+//! this broker leads or follows it, the ISR, and (as leader) what each follower has fetched.
+//! The high watermark lives in the log; the leader moves it to the smallest log end offset
+//! of the ISR.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::log::{Log, LogAppendInfo, LogError, TopicPartition};
+use crate::server::errors;
+
+/// What the leader knows about one follower (Replica.scala).
+#[derive(Clone, Debug, Default)]
+pub struct FollowerState {
+    pub log_end_offset: i64,
+    pub log_start_offset: i64,
+    /// Last time the follower had fetched up to the leader's log end offset.
+    pub last_caught_up_time_ms: i64,
+    pub last_fetch_leader_log_end_offset: i64,
+    pub last_fetch_time_ms: i64,
+}
+
+/// Leadership and ISR as the controller (or, for ISR changes, the leader) last set them.
+#[derive(Clone, Debug, Default)]
+pub struct LeaderAndIsr {
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub isr: Vec<i32>,
+    pub replicas: Vec<i32>,
+    pub zk_version: i32,
+    /// Epoch of the controller whose LeaderAndIsr made this state (written back with ISR changes).
+    pub controller_epoch: i32,
+}
+
+pub struct PartitionInner {
+    pub log: Option<Arc<Log>>,
+    pub state: LeaderAndIsr,
+    /// Log end offset at which the current leader epoch started (leader only).
+    pub leader_epoch_start_offset: i64,
+    pub followers: BTreeMap<i32, FollowerState>,
+}
+
+pub struct Partition {
+    pub tp: TopicPartition,
+    pub local_broker_id: i32,
+    inner: Mutex<PartitionInner>,
+}
+
+impl Partition {
+    pub fn new(tp: TopicPartition, local_broker_id: i32) -> Partition {
+        let inner = PartitionInner {
+            log: None,
+            state: LeaderAndIsr {
+                leader: -1,
+                ..Default::default()
+            },
+            leader_epoch_start_offset: -1,
+            followers: BTreeMap::new(),
+        };
+        Partition {
+            tp,
+            local_broker_id,
+            inner: Mutex::new(inner),
+        }
+    }
+
+    /// The partition's state; never held across an await.
+    pub fn lock(&self) -> MutexGuard<'_, PartitionInner> {
+        self.inner.lock().expect("partition lock")
+    }
+
+    pub fn log(&self) -> Option<Arc<Log>> {
+        self.lock().log.clone()
+    }
+
+    pub fn leader_epoch(&self) -> i32 {
+        self.lock().state.leader_epoch
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.lock().state.leader == self.local_broker_id
+    }
+
+    /// Becomes leader (Partition.makeLeader): adopts the state, starts a new leader epoch at
+    /// the log end offset, and resets what it knows of followers. Returns whether leadership
+    /// is new (as opposed to an ISR/epoch refresh while already leading).
+    pub fn make_leader(
+        &self,
+        state: LeaderAndIsr,
+        log: Arc<Log>,
+        now_ms: i64,
+    ) -> Result<bool, LogError> {
+        let mut inner = self.lock();
+        let was_leader = inner.state.leader == self.local_broker_id;
+        let leo = log.log_end_offset();
+        if log.latest_epoch().is_none_or(|e| e < state.leader_epoch) {
+            log.assign_epoch_start_offset(state.leader_epoch, leo)?;
+        }
+        let followers = state
+            .replicas
+            .iter()
+            .filter(|r| **r != self.local_broker_id)
+            .map(|r| {
+                let caught_up = if state.isr.contains(r) { now_ms } else { 0 };
+                let fs = FollowerState {
+                    log_end_offset: -1,
+                    log_start_offset: -1,
+                    last_caught_up_time_ms: caught_up,
+                    ..Default::default()
+                };
+                (*r, fs)
+            })
+            .collect();
+        inner.followers = followers;
+        inner.leader_epoch_start_offset = leo;
+        inner.state = state;
+        inner.log = Some(log);
+        drop(inner);
+        self.maybe_increment_high_watermark();
+        Ok(!was_leader)
+    }
+
+    /// Becomes a follower of `state.leader` (Partition.makeFollower). Returns whether the
+    /// leader changed, i.e. whether fetching must (re)start.
+    pub fn make_follower(&self, state: LeaderAndIsr, log: Arc<Log>) -> bool {
+        let mut inner = self.lock();
+        let changed =
+            inner.state.leader != state.leader || inner.state.leader_epoch != state.leader_epoch;
+        inner.followers.clear();
+        inner.leader_epoch_start_offset = -1;
+        inner.state = state;
+        inner.log = Some(log);
+        changed
+    }
+
+    /// Appends a producer's batches as leader; acks=-1 first checks min.insync.replicas.
+    pub fn append_records_to_leader(
+        &self,
+        records: &[u8],
+        required_acks: i16,
+    ) -> Result<LogAppendInfo, i16> {
+        let inner = self.lock();
+        if inner.state.leader != self.local_broker_id {
+            return Err(errors::NOT_LEADER_OR_FOLLOWER);
+        }
+        let log = inner.log.clone().ok_or(errors::NOT_LEADER_OR_FOLLOWER)?;
+        let min_isr = log.config().min_insync_replicas as usize;
+        if required_acks == -1 && inner.state.isr.len() < min_isr {
+            tracing::warn!(target: "kafka.cluster.Partition", "[Partition {} broker={}] Rejecting produce with acks=all: ISR {:?} is smaller than min.insync.replicas={min_isr}", self.tp, self.local_broker_id, inner.state.isr);
+            return Err(errors::NOT_ENOUGH_REPLICAS);
+        }
+        let epoch = inner.state.leader_epoch;
+        // The lock is held through the append so a concurrent leader change cannot interleave.
+        let info = log
+            .append_as_leader(records, epoch)
+            .map_err(|e| e.error_code())?;
+        drop(inner);
+        self.maybe_increment_high_watermark();
+        Ok(info)
+    }
+
+    /// Leader: HW = smallest log end offset among the ISR (never moves back).
+    pub fn maybe_increment_high_watermark(&self) -> Option<i64> {
+        let inner = self.lock();
+        let log = inner.log.as_ref()?;
+        if inner.state.leader != self.local_broker_id {
+            return None;
+        }
+        let mut hw = log.log_end_offset();
+        for r in inner
+            .state
+            .isr
+            .iter()
+            .filter(|r| **r != self.local_broker_id)
+        {
+            let leo = inner.followers.get(r).map_or(-1, |f| f.log_end_offset);
+            // A follower whose position is unknown holds the HW where it is.
+            hw = hw.min(leo.max(log.high_watermark()));
+        }
+        log.maybe_increment_high_watermark(hw)
+    }
+
+    /// Leader: records what a follower's fetch says about it (Partition.updateFollowerFetchState)
+    /// and moves the high watermark. Returns whether the high watermark moved.
+    /// ISR expansion (a caught-up follower rejoining) is decided by the replication code.
+    pub fn update_follower_fetch_state(
+        &self,
+        replica_id: i32,
+        fetch_offset: i64,
+        log_start_offset: i64,
+        now_ms: i64,
+    ) -> bool {
+        {
+            let mut inner = self.lock();
+            let leader_leo = match inner.log.as_ref() {
+                Some(log) if inner.state.leader == self.local_broker_id => log.log_end_offset(),
+                _ => return false,
+            };
+            let Some(f) = inner.followers.get_mut(&replica_id) else {
+                return false;
+            };
+            // Caught up if it reached the leader's end now, or the end as of its previous fetch.
+            if fetch_offset >= leader_leo {
+                f.last_caught_up_time_ms = now_ms;
+            } else if fetch_offset >= f.last_fetch_leader_log_end_offset {
+                f.last_caught_up_time_ms = f.last_caught_up_time_ms.max(f.last_fetch_time_ms);
+            }
+            f.log_end_offset = fetch_offset;
+            f.log_start_offset = log_start_offset;
+            f.last_fetch_leader_log_end_offset = leader_leo;
+            f.last_fetch_time_ms = now_ms;
+        }
+        self.maybe_increment_high_watermark().is_some()
+    }
+
+    /// Whether every ISR member has `required_offset` (acks=all), or the error to answer:
+    /// None while waiting.
+    pub fn check_enough_replicas_reached(&self, required_offset: i64) -> Option<Result<(), i16>> {
+        let inner = self.lock();
+        let Some(log) = inner.log.as_ref() else {
+            return Some(Err(errors::NOT_LEADER_OR_FOLLOWER));
+        };
+        if inner.state.leader != self.local_broker_id {
+            return Some(Err(errors::NOT_LEADER_OR_FOLLOWER));
+        }
+        if log.high_watermark() >= required_offset {
+            let min_isr = log.config().min_insync_replicas as usize;
+            return Some(if inner.state.isr.len() >= min_isr {
+                Ok(())
+            } else {
+                Err(errors::NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+            });
+        }
+        None
+    }
+}

@@ -1,0 +1,132 @@
+//! Delayed-operation purgatory (DelayedOperationPurgatory.scala), reduced to its essence:
+//! operations that wait (acks=all produce, long-poll fetch) watch partition keys, and whoever
+//! changes a partition (append, high watermark move) wakes that key's watchers, which then
+//! re-check their own completion condition.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::log::TopicPartition;
+
+pub struct Purgatory {
+    name: &'static str,
+    watchers: Mutex<HashMap<TopicPartition, Vec<Weak<Notify>>>>,
+}
+
+impl Purgatory {
+    pub fn new(name: &'static str) -> Purgatory {
+        Purgatory {
+            name,
+            watchers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Registers one waiter on every key; it stays registered while the returned Arc lives.
+    pub fn watch<'a>(&self, keys: impl IntoIterator<Item = &'a TopicPartition>) -> Arc<Notify> {
+        let waker = Arc::new(Notify::new());
+        let mut w = self.watchers.lock().expect("purgatory lock");
+        for key in keys {
+            w.entry(key.clone())
+                .or_default()
+                .push(Arc::downgrade(&waker));
+        }
+        waker
+    }
+
+    /// Wakes every operation watching `key` (and forgets finished ones).
+    pub fn check_and_complete(&self, key: &TopicPartition) {
+        let mut w = self.watchers.lock().expect("purgatory lock");
+        let Some(list) = w.get_mut(key) else { return };
+        list.retain(|weak| match weak.upgrade() {
+            Some(n) => {
+                n.notify_one();
+                true
+            }
+            None => false,
+        });
+        if list.is_empty() {
+            w.remove(key);
+        }
+    }
+
+    /// Number of keys with live watchers (for logs and tests).
+    pub fn watched_keys(&self) -> usize {
+        self.watchers.lock().expect("purgatory lock").len()
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// Runs `try_complete` until it yields a value, waking on `waker`, or gives up at `timeout`
+/// and returns what `on_expire` makes of it.
+pub async fn wait_until_complete<T>(
+    waker: &Notify,
+    timeout: Duration,
+    mut try_complete: impl FnMut() -> Option<T>,
+    on_expire: impl FnOnce() -> T,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(done) = try_complete() {
+            return done;
+        }
+        // notify_one stores a permit, so a wake-up between the check and here is not lost.
+        if tokio::time::timeout_at(deadline, waker.notified())
+            .await
+            .is_err()
+        {
+            return try_complete().unwrap_or_else(on_expire);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn wakes_watchers_of_the_key_only() {
+        let p = Arc::new(Purgatory::new("test"));
+        let a = TopicPartition::new("t", 0);
+        let b = TopicPartition::new("t", 1);
+        let waker = p.watch([&a]);
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (p2, a2, done2) = (p.clone(), a.clone(), done.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            p2.check_and_complete(&b);
+            done2.store(true, std::sync::atomic::Ordering::SeqCst);
+            p2.check_and_complete(&a2);
+        });
+        let flag = done.clone();
+        let got = wait_until_complete(
+            &waker,
+            Duration::from_secs(5),
+            || {
+                flag.load(std::sync::atomic::Ordering::SeqCst)
+                    .then_some("completed")
+            },
+            || "expired",
+        )
+        .await;
+        assert_eq!(got, "completed");
+        drop(waker);
+        p.check_and_complete(&a);
+        assert_eq!(p.watched_keys(), 0, "finished operations are forgotten");
+    }
+
+    #[tokio::test]
+    async fn expires_at_the_timeout() {
+        let p = Purgatory::new("test");
+        let waker = p.watch([&TopicPartition::new("t", 0)]);
+        let start = tokio::time::Instant::now();
+        let got = wait_until_complete(&waker, Duration::from_millis(50), || None::<u8>, || 7).await;
+        assert_eq!(got, 7);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+    }
+}
