@@ -4,6 +4,7 @@
 //! `network`, `server` (broker lifecycle and request handlers), `metadata` (the broker's
 //! metadata cache) and `cluster` (brokers and endpoints).
 
+pub mod admin;
 pub mod alloc;
 pub mod cluster;
 pub mod config;
