@@ -9,6 +9,9 @@ use crate::server::errors;
 /// 2.8's, limited to what is implemented here.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Metadata, 0, 11),
+    (ApiKey::CreateTopics, 0, 6),
+    (ApiKey::DeleteTopics, 0, 5),
+    (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::LeaderAndIsr, 0, 4),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 3, 6),

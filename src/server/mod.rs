@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api_versions;
 pub mod apis;
+pub mod config_changes;
 pub mod errors;
 pub mod inter_broker;
 pub mod metadata;
@@ -77,7 +78,10 @@ impl KafkaServer {
             log_manager.clone(),
             zk.clone(),
         );
-        let background = vec![replica_manager.start_background_tasks()];
+        let background = vec![
+            replica_manager.start_background_tasks(),
+            config_changes::start(zk.clone(), replica_manager.clone()),
+        ];
         let apis = Arc::new(KafkaApis {
             config: config.clone(),
             state: state.clone(),
