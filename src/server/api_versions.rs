@@ -12,6 +12,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateTopics, 0, 6),
     (ApiKey::DeleteTopics, 0, 5),
     (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::DescribeConfigs, 0, 3),
     (ApiKey::LeaderAndIsr, 0, 4),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 3, 6),

@@ -76,6 +76,9 @@ impl KafkaApis {
             RequestKind::CreateTopics(req) => {
                 ResponseKind::CreateTopics(self.handle_create_topics(&req, ctx.api_version()).await)
             }
+            RequestKind::DescribeConfigs(req) => ResponseKind::DescribeConfigs(
+                self.handle_describe_configs(&req, ctx.api_version()).await,
+            ),
             RequestKind::DeleteTopics(req) => {
                 ResponseKind::DeleteTopics(self.handle_delete_topics(&req).await)
             }

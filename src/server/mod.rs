@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_versions;
 pub mod apis;
 pub mod config_changes;
+pub mod describe_configs;
 pub mod errors;
 pub mod inter_broker;
 pub mod metadata;
