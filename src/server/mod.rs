@@ -4,8 +4,12 @@ pub mod admin;
 pub mod api_versions;
 pub mod apis;
 pub mod errors;
+pub mod fetch;
+mod fetch_response;
 pub mod inter_broker;
+pub mod list_offsets;
 pub mod metadata;
+pub mod produce;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

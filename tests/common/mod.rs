@@ -909,4 +909,5 @@ pub fn parse_kcat_brokers(metadata: &str) -> Vec<KcatBroker> {
         .collect()
 }
 
+pub mod data_util;
 pub mod log_util;
