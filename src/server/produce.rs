@@ -13,7 +13,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 
-use crate::log::batch::{be_i32, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET};
+use crate::log::batch::{be_i32, ATTRIBUTES_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET};
 use crate::log::TopicPartition;
 use crate::network::request::RequestContext;
 use crate::record::legacy;
@@ -205,6 +205,17 @@ fn prepare_records<'a>(
                 format!("produce requests with version {version} are only allowed to contain record batches with magic version 2"),
             ));
         }
+    }
+    // zstd arrived with produce v7 (KIP-110); older requests may not use it.
+    let zstd = |at: usize| {
+        buf.get(at + ATTRIBUTES_OFFSET + 1)
+            .is_some_and(|a| a & 0x07 == 4)
+    };
+    if version < 7 && magic == Some(2) && zstd(0) {
+        return Err((
+            errors::UNSUPPORTED_COMPRESSION_TYPE,
+            format!("produce requests with version {version} may not use zstd compression"),
+        ));
     }
     match magic {
         Some(0) | Some(1) => legacy::convert_to_v2(&buf[..pos], config)
