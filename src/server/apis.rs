@@ -76,6 +76,18 @@ impl KafkaApis {
             RequestKind::UpdateMetadata(req) => {
                 ResponseKind::UpdateMetadata(inter_broker::handle_update_metadata(self, &req))
             }
+            RequestKind::CreateTopics(req) => {
+                ResponseKind::CreateTopics(self.handle_create_topics(&req, ctx.api_version()).await)
+            }
+            RequestKind::DescribeConfigs(req) => ResponseKind::DescribeConfigs(
+                self.handle_describe_configs(&req, ctx.api_version()).await,
+            ),
+            RequestKind::DeleteTopics(req) => {
+                ResponseKind::DeleteTopics(self.handle_delete_topics(&req).await)
+            }
+            RequestKind::CreatePartitions(req) => {
+                ResponseKind::CreatePartitions(self.handle_create_partitions(&req).await)
+            }
             RequestKind::LeaderAndIsr(req) => {
                 ResponseKind::LeaderAndIsr(inter_broker::handle_leader_and_isr(self, &req).await)
             }

@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod api_versions;
 pub mod apis;
+pub mod config_changes;
+pub mod describe_configs;
 pub mod errors;
 pub mod fetch;
 mod fetch_response;
@@ -81,7 +83,10 @@ impl KafkaServer {
             log_manager.clone(),
             zk.clone(),
         );
-        let background = vec![replica_manager.start_background_tasks()];
+        let background = vec![
+            replica_manager.start_background_tasks(),
+            config_changes::start(zk.clone(), replica_manager.clone()),
+        ];
         let apis = Arc::new(KafkaApis {
             config: config.clone(),
             state: state.clone(),
