@@ -8,7 +8,6 @@ pub mod assignment;
 pub mod describe;
 pub mod dump_log;
 pub mod error;
-pub mod log_config;
 pub mod topic_name;
 pub mod topics;
 pub mod topics_args;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::assignment::Assignment;
 use super::error::{AdminError, AdminResult};
-use super::log_config::{validate_topic_config_names, validate_topic_configs};
+use super::zk_admin::{validate_topic_config_names, validate_topic_configs};
 
 /// `zkafka topics ...`: Kafka 2.8's `kafka-topics.sh` with `--zookeeper`.
 #[derive(clap::Args, Debug, Default, Clone)]

@@ -17,9 +17,21 @@ use crate::zk::codec::{
 };
 use crate::zk::{paths, KafkaZkClient, ZkError, ZkResult};
 
-pub use super::log_config::{
-    topic_config_names, validate_topic_config_names, validate_topic_configs,
-};
+pub use crate::log::config_def::topic_config_names;
+
+/// `LogConfig.validate` with the admin error (INVALID_CONFIG) a handler or the tool reports.
+pub fn validate_topic_configs(configs: &BTreeMap<String, String>) -> AdminResult<()> {
+    crate::log::config_def::validate_topic_configs(configs)
+        .map_err(|e| AdminError::InvalidConfig(e.message))
+}
+
+/// `LogConfig.validateNames` with the admin error.
+pub fn validate_topic_config_names<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> AdminResult<()> {
+    crate::log::config_def::validate_topic_config_names(names)
+        .map_err(|e| AdminError::InvalidConfig(e.message))
+}
 pub use super::topic_name::validate_topic_name;
 
 /// Prefix of the sequential config change notifications.

@@ -4,6 +4,7 @@
 pub mod manager;
 pub mod partition;
 pub mod purgatory;
+pub mod read;
 
 pub use manager::ReplicaManager;
 pub use partition::Partition;

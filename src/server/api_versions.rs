@@ -8,6 +8,9 @@ use crate::server::errors;
 /// (API, min version, max version) for every request this broker handles. Ranges are Kafka
 /// 2.8's, limited to what is implemented here.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 0, 8),
+    (ApiKey::Fetch, 0, 12),
+    (ApiKey::ListOffsets, 0, 6),
     (ApiKey::Metadata, 0, 11),
     (ApiKey::CreateTopics, 0, 6),
     (ApiKey::DeleteTopics, 0, 5),

@@ -10,11 +10,14 @@ use crate::coordinator::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
-use crate::server::{api_versions, inter_broker, metadata};
+use crate::server::{api_versions, fetch, inter_broker, list_offsets, metadata, produce};
 
 /// What the network layer does after a request was handled.
 pub enum Handled {
     Respond(Box<Response>),
+    /// A response already encoded by its handler (Fetch writes record bytes straight from
+    /// the log into the frame): 4 reserved size bytes, the response header, then the body.
+    Encoded(bytes::BytesMut),
     /// acks=0 produce: Kafka sends nothing back.
     NoResponse,
     /// The request is invalid in a way that ends the connection.
@@ -92,6 +95,11 @@ impl KafkaApis {
             }
             RequestKind::StopReplica(req) => {
                 ResponseKind::StopReplica(inter_broker::handle_stop_replica(self, &req))
+            }
+            RequestKind::Produce(req) => return produce::handle(self, ctx, req).await,
+            RequestKind::Fetch(req) => return fetch::handle(self, ctx, req).await,
+            RequestKind::ListOffsets(req) => {
+                ResponseKind::ListOffsets(list_offsets::handle(self, ctx, &req))
             }
             // Group coordinator APIs (src/server/groups.rs).
             RequestKind::FindCoordinator(req) => {

@@ -9,8 +9,8 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::admin::log_config::topic_config_names;
 use crate::config::def::{Type, BROKER_CONFIGS};
+use crate::log::config_def::topic_config_names;
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 

@@ -6,9 +6,13 @@ pub mod apis;
 pub mod config_changes;
 pub mod describe_configs;
 pub mod errors;
+pub mod fetch;
+mod fetch_response;
 pub mod groups;
 pub mod inter_broker;
+pub mod list_offsets;
 pub mod metadata;
+pub mod produce;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
