@@ -4,7 +4,8 @@
 //! - `records`: the exact key/value schemas of `__consumer_offsets` records
 //! - `member`, `group`: one member, one group and its state machine
 //! - `metadata_manager`: partition ownership, load/unload, appends
-//! - `join`: JoinGroup/SyncGroup and the rebalance; `coordinator`: everything else + timers
+//! - `join`: JoinGroup and the rebalance; `sync`: SyncGroup; `offsets`: commit/fetch/delete
+//!   and expiry of offsets; `coordinator`: heartbeats, leaving, describe/list/delete, timers
 
 // Named after Kafka's GroupCoordinator.scala, which the brief's module map also uses.
 #[allow(clippy::module_inception)]
@@ -14,7 +15,9 @@ pub mod group;
 pub mod join;
 pub mod member;
 pub mod metadata_manager;
+pub mod offsets;
 pub mod records;
+pub mod sync;
 
 pub use coordinator::{CoordinatorConfig, GroupCoordinator};
 pub use metadata_manager::{java_abs_hash, GROUP_METADATA_TOPIC_NAME};
