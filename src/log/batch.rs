@@ -355,6 +355,44 @@ fn put_varlong(out: &mut Vec<u8>, v: i64) {
     out.push(z as u8);
 }
 
+/// Appends one v2 record (length-prefixed; attributes 0) to `out`. Shared by `build_batch`
+/// and the log cleaner, which re-encodes surviving records with their original deltas.
+pub fn encode_record(
+    out: &mut Vec<u8>,
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[(&[u8], Option<&[u8]>)],
+) {
+    let mut r = vec![0u8];
+    put_varlong(&mut r, timestamp_delta);
+    put_varlong(&mut r, offset_delta as i64);
+    for field in [key, value] {
+        match field {
+            Some(b) => {
+                put_varlong(&mut r, b.len() as i64);
+                r.extend_from_slice(b);
+            }
+            None => put_varlong(&mut r, -1),
+        }
+    }
+    put_varlong(&mut r, headers.len() as i64);
+    for (hk, hv) in headers.iter() {
+        put_varlong(&mut r, hk.len() as i64);
+        r.extend_from_slice(hk);
+        match hv {
+            Some(v) => {
+                put_varlong(&mut r, v.len() as i64);
+                r.extend_from_slice(v);
+            }
+            None => put_varlong(&mut r, -1),
+        }
+    }
+    put_varlong(out, r.len() as i64);
+    out.extend_from_slice(&r);
+}
+
 /// One record for `build_batch`: (timestamp, key, value, headers).
 pub type SimpleRecord<'a> = (
     i64,
@@ -374,32 +412,7 @@ pub fn build_batch(
     let max_ts = records.iter().map(|r| r.0).max().unwrap_or(NO_TIMESTAMP);
     let mut body = Vec::new();
     for (i, (ts, key, value, headers)) in records.iter().enumerate() {
-        let mut r = vec![0u8];
-        put_varlong(&mut r, ts - base_ts);
-        put_varlong(&mut r, i as i64);
-        for field in [key, value] {
-            match field {
-                Some(b) => {
-                    put_varlong(&mut r, b.len() as i64);
-                    r.extend_from_slice(b);
-                }
-                None => put_varlong(&mut r, -1),
-            }
-        }
-        put_varlong(&mut r, headers.len() as i64);
-        for (hk, hv) in headers.iter() {
-            put_varlong(&mut r, hk.len() as i64);
-            r.extend_from_slice(hk);
-            match hv {
-                Some(v) => {
-                    put_varlong(&mut r, v.len() as i64);
-                    r.extend_from_slice(v);
-                }
-                None => put_varlong(&mut r, -1),
-            }
-        }
-        put_varlong(&mut body, r.len() as i64);
-        body.extend_from_slice(&r);
+        encode_record(&mut body, ts - base_ts, i as i32, *key, *value, headers);
     }
     let mut b = Vec::with_capacity(RECORD_BATCH_OVERHEAD + body.len());
     b.extend_from_slice(&base_offset.to_be_bytes());

@@ -153,6 +153,7 @@ impl Log {
 fn clean_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
     let mut logs = Vec::new();
     let mut indexes = Vec::new();
+    let mut swapped = Vec::new();
     for entry in fs::read_dir(dir).ctx(|| format!("list {}", dir.display()))? {
         let entry = entry.ctx(|| format!("list {}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().to_string();
@@ -172,6 +173,7 @@ fn clean_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
                         let _ = fs::remove_file(segment_path(dir, b, suffix));
                     }
                     logs.push(b);
+                    swapped.push(b);
                 }
             } else {
                 fs::remove_file(&path).ctx(|| format!("delete {}", path.display()))?;
@@ -188,11 +190,38 @@ fn clean_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
     }
     logs.sort_unstable();
     logs.dedup();
+    for b in swapped {
+        drop_segments_replaced_by_swap(dir, b, &mut logs)?;
+    }
     for (b, path) in indexes {
-        if logs.binary_search(&b).is_err() {
+        if logs.binary_search(&b).is_err() && path.exists() {
             tracing::warn!(path = %path.display(), "deleting index without a log file");
             fs::remove_file(&path).ctx(|| format!("delete {}", path.display()))?;
         }
     }
     Ok(logs)
+}
+
+/// A promoted cleaner swap file replaces every segment whose base offset falls inside its
+/// offset range; any still present (the crash came before they were renamed `.deleted`)
+/// would duplicate offsets, so they go (Log.completeSwapOperations).
+fn drop_segments_replaced_by_swap(dir: &Path, base: i64, logs: &mut Vec<i64>) -> Result<(), LogError> {
+    let path = segment_path(dir, base, LOG_FILE_SUFFIX);
+    let bytes = fs::read(&path).ctx(|| format!("read {}", path.display()))?;
+    let next = super::batch::HeaderIter::new(&bytes)
+        .last()
+        .map(|(_, h)| h.last_offset() + 1)
+        .unwrap_or(base);
+    let doomed: Vec<i64> = logs.iter().copied().filter(|o| *o > base && *o < next).collect();
+    for o in &doomed {
+        tracing::info!(dir = %dir.display(), base_offset = o, swap_base_offset = base, "deleting segment replaced by a completed cleaner swap");
+        for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] {
+            let p = segment_path(dir, *o, suffix);
+            if p.exists() {
+                fs::remove_file(&p).ctx(|| format!("delete {}", p.display()))?;
+            }
+        }
+    }
+    logs.retain(|o| !doomed.contains(o));
+    Ok(())
 }

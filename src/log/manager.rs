@@ -9,9 +9,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::checkpoint::{
-    OffsetCheckpointFile, LOG_START_OFFSET_CHECKPOINT_FILE, RECOVERY_POINT_CHECKPOINT_FILE,
+    OffsetCheckpointFile, CLEANER_OFFSET_CHECKPOINT_FILE, LOG_START_OFFSET_CHECKPOINT_FILE, RECOVERY_POINT_CHECKPOINT_FILE,
     REPLICATION_OFFSET_CHECKPOINT_FILE,
 };
+use super::cleaner_manager::{LogCleaner, LogCleanerConfig};
 use super::config::LogConfig;
 use super::deleter::FileDeleter;
 use super::errors::{IoContext, LogError};
@@ -37,6 +38,8 @@ pub struct LogManagerConfig {
     pub initial_task_delay_ms: i64,
     /// `log.segment.delete.delay.ms`, used for `-delete` dirs.
     pub file_delete_delay_ms: i64,
+    /// `log.cleaner.*`: compaction threads, started with the background tasks.
+    pub cleaner: LogCleanerConfig,
 }
 
 impl LogManagerConfig {
@@ -50,6 +53,7 @@ impl LogManagerConfig {
             flush_start_offset_checkpoint_interval_ms: 60_000,
             initial_task_delay_ms: 30_000,
             file_delete_delay_ms: 60_000,
+            cleaner: LogCleanerConfig::default(),
         }
     }
 }
@@ -67,6 +71,7 @@ pub struct LogManager {
     deleter: Arc<FileDeleter>,
     _locks: Vec<File>,
     scheduler: Mutex<Option<Scheduler>>,
+    cleaner: Mutex<Option<Arc<LogCleaner>>>,
     create_lock: Mutex<()>,
 }
 
@@ -204,6 +209,7 @@ impl LogManager {
             deleter,
             _locks: locks,
             scheduler: Mutex::new(None),
+            cleaner: Mutex::new(None),
             create_lock: Mutex::new(()),
         }))
     }
@@ -426,8 +432,56 @@ impl LogManager {
         }
     }
 
-    /// Starts the background thread running retention, flush, checkpoint and delete tasks.
+    /// All logs with the log dir each lives in (what the cleaner works through).
+    pub fn all_logs_with_dirs(&self) -> Vec<(TopicPartition, Arc<Log>, PathBuf)> {
+        self.logs
+            .read()
+            .expect("logs lock")
+            .iter()
+            .map(|(tp, (d, l))| (tp.clone(), l.clone(), self.config.log_dirs[*d].clone()))
+            .collect()
+    }
+
+    /// The log cleaner, when `log.cleaner.enable` started it.
+    pub fn cleaner(&self) -> Option<Arc<LogCleaner>> {
+        self.cleaner.lock().expect("cleaner lock").clone()
+    }
+
+    /// Starts the log cleaner threads (LogManager.startup does so when enabled).
+    fn start_cleaner(self: &Arc<Self>) {
+        let mut slot = self.cleaner.lock().expect("cleaner lock");
+        if slot.is_some() || !self.config.cleaner.enable {
+            return;
+        }
+        for d in &self.config.log_dirs {
+            // Kafka's checkpoint files create themselves empty when the cleaner starts.
+            if let Err(e) =
+                OffsetCheckpointFile::new(d.join(CLEANER_OFFSET_CHECKPOINT_FILE)).ensure_exists()
+            {
+                tracing::error!(error = %e, "cannot create the cleaner checkpoint");
+            }
+        }
+        let me = Arc::downgrade(self);
+        let lister = Box::new(move || {
+            me.upgrade()
+                .map(|m| m.all_logs_with_dirs())
+                .unwrap_or_default()
+        });
+        let cleaner = Arc::new(LogCleaner::new(self.config.cleaner.clone(), lister));
+        cleaner.startup();
+        *slot = Some(cleaner);
+    }
+
+    fn stop_cleaner(&self) {
+        if let Some(c) = self.cleaner.lock().expect("cleaner lock").take() {
+            c.shutdown();
+        }
+    }
+
+    /// Starts the background thread running retention, flush, checkpoint and delete tasks,
+    /// and the log cleaner.
     pub fn start_background_tasks(self: &Arc<Self>) {
+        self.start_cleaner();
         let mut slot = self.scheduler.lock().expect("scheduler lock");
         if slot.is_some() {
             return;
@@ -524,6 +578,7 @@ impl LogManager {
     /// Clean shutdown: stop tasks, flush and close every log, write checkpoints, then
     /// create `.kafka_cleanshutdown` in each dir.
     pub fn shutdown(&self) -> Result<(), LogError> {
+        self.stop_cleaner();
         self.stop_background_tasks();
         for (_, log) in self.all_logs() {
             log.close()?;
@@ -541,6 +596,7 @@ impl LogManager {
 
 impl Drop for LogManager {
     fn drop(&mut self) {
+        self.stop_cleaner();
         self.stop_background_tasks();
     }
 }

@@ -5,6 +5,9 @@ mod append;
 pub mod batch;
 pub mod bench;
 pub mod checkpoint;
+pub mod clean_batch;
+pub mod cleaner;
+pub mod cleaner_manager;
 pub mod config;
 pub mod config_def;
 pub mod deleter;
@@ -14,10 +17,12 @@ pub mod index;
 mod load;
 pub mod manager;
 pub mod meta_properties;
+pub mod offset_map;
 pub mod partition_log;
 mod read;
 mod retention;
 pub mod segment;
+pub mod swap;
 pub mod util;
 
 #[cfg(test)]
@@ -26,6 +31,8 @@ mod tests;
 use std::fmt;
 
 pub use checkpoint::{CheckpointFile, OffsetCheckpointFile};
+pub use cleaner::{CleanResult, Cleaner, CleanerSettings};
+pub use cleaner_manager::{LogCleaner, LogCleanerConfig};
 pub use config::{CleanupPolicy, ConfigError, LogConfig, TimestampType};
 pub use deleter::FileDeleter;
 pub use epoch_cache::{EpochEntry, LeaderEpochFileCache};

@@ -31,7 +31,7 @@ pub struct SegmentRange {
 
 pub struct LogSegment {
     base_offset: i64,
-    log_path: PathBuf,
+    pub(super) log_path: PathBuf,
     file: Arc<File>,
     size: u64,
     /// Read-only map used to walk batch headers without syscalls; covers at least `size`.
@@ -56,7 +56,18 @@ impl LogSegment {
         config: &LogConfig,
         file_already_exists: bool,
     ) -> Result<LogSegment, LogError> {
-        let log_path = segment_path(dir, base_offset, LOG_FILE_SUFFIX);
+        Self::open_with_suffix(dir, base_offset, config, file_already_exists, "")
+    }
+
+    /// `open` with `suffix` appended to every file name (the cleaner's `.cleaned` segments).
+    pub fn open_with_suffix(
+        dir: &Path,
+        base_offset: i64,
+        config: &LogConfig,
+        file_already_exists: bool,
+        suffix: &str,
+    ) -> Result<LogSegment, LogError> {
+        let log_path = with_suffix(&segment_path(dir, base_offset, LOG_FILE_SUFFIX), suffix);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -75,12 +86,12 @@ impl LogSegment {
         }
         let max_index = config.segment_index_bytes.max(0) as usize;
         let offset_index = OffsetIndex::open(
-            &segment_path(dir, base_offset, INDEX_FILE_SUFFIX),
+            &with_suffix(&segment_path(dir, base_offset, INDEX_FILE_SUFFIX), suffix),
             base_offset,
             max_index,
         )?;
         let time_index = TimeIndex::open(
-            &segment_path(dir, base_offset, TIME_INDEX_FILE_SUFFIX),
+            &with_suffix(&segment_path(dir, base_offset, TIME_INDEX_FILE_SUFFIX), suffix),
             base_offset,
             max_index,
         )?;

@@ -230,11 +230,31 @@ async fn start_log_manager(
     lm.flush_start_offset_checkpoint_interval_ms =
         config.long("log.flush.start.offset.checkpoint.interval.ms");
     lm.file_delete_delay_ms = config.long("log.segment.delete.delay.ms");
+    lm.cleaner = log_cleaner_config(config);
     let manager =
         tokio::task::spawn_blocking(move || LogManager::startup(lm, defaults, topic_configs))
             .await??;
     manager.start_background_tasks();
     Ok(manager)
+}
+
+/// `log.cleaner.*` for the LogManager's cleaner threads.
+fn log_cleaner_config(config: &KafkaConfig) -> crate::log::LogCleanerConfig {
+    let double = |k: &str, d: f64| {
+        config
+            .string(k)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(d)
+    };
+    crate::log::LogCleanerConfig {
+        enable: config.boolean("log.cleaner.enable"),
+        threads: config.int("log.cleaner.threads").max(0) as usize,
+        dedupe_buffer_size: config.long("log.cleaner.dedupe.buffer.size"),
+        io_buffer_size: config.int("log.cleaner.io.buffer.size").max(0) as usize,
+        io_buffer_load_factor: double("log.cleaner.io.buffer.load.factor", 0.9),
+        backoff_ms: config.long("log.cleaner.backoff.ms"),
+        max_message_bytes: config.int("message.max.bytes").max(0) as usize,
+    }
 }
 
 /// The group coordinator, hooked to leadership changes of `__consumer_offsets` partitions.
