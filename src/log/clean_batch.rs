@@ -54,11 +54,7 @@ pub fn for_each_batch(
         if at == 0 {
             // Not even one batch fits: grow the buffer like Kafka's growBuffers.
             let blen = if buf.len() >= LOG_OVERHEAD {
-                i32::from_be_bytes(
-                    buf[LENGTH_OFFSET..LENGTH_OFFSET + 4]
-                        .try_into()
-                        .expect("4"),
-                )
+                i32::from_be_bytes(buf[LENGTH_OFFSET..LENGTH_OFFSET + 4].try_into().expect("4"))
             } else {
                 -1
             };
@@ -134,7 +130,11 @@ pub fn for_each_record(
     let owned = uncompressed_view(batch, h)?;
     let plain = owned.as_deref().unwrap_or(batch);
     for r in parse_records(plain)? {
-        f(h.base_offset + r.offset_delta as i64, r.key, r.value.is_some());
+        f(
+            h.base_offset + r.offset_delta as i64,
+            r.key,
+            r.value.is_some(),
+        );
     }
     Ok(())
 }

@@ -294,7 +294,12 @@ impl Cleaner {
                     };
                     if let Some(bytes) = out {
                         let oh = super::batch::BatchHeader::parse(&bytes);
-                        cleaned.append(oh.last_offset(), oh.max_timestamp, oh.last_offset(), &bytes)?;
+                        cleaned.append(
+                            oh.last_offset(),
+                            oh.max_timestamp,
+                            oh.last_offset(),
+                            &bytes,
+                        )?;
                     }
                     Ok(true)
                 },
@@ -305,8 +310,8 @@ impl Cleaner {
 }
 
 fn remove_leftovers(snap: &LogSnapshot, base: i64, suffix: &str) {
-    use super::util::{segment_path, with_suffix, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX};
     use super::util::TIME_INDEX_FILE_SUFFIX;
+    use super::util::{segment_path, with_suffix, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX};
     for s in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] {
         let _ = fs::remove_file(with_suffix(&segment_path(&snap.dir, base, s), suffix));
     }
@@ -327,7 +332,8 @@ pub fn group_segments_by_size<'a>(
     while i < segments.len() {
         let first = segments[i];
         let mut group = vec![first];
-        let (mut size, mut oi, mut ti) = (first.size, first.offset_index_bytes, first.time_index_bytes);
+        let (mut size, mut oi, mut ti) =
+            (first.size, first.offset_index_bytes, first.time_index_bytes);
         i += 1;
         while let Some(next) = segments.get(i) {
             let last_offset = next.next_offset.min(first_uncleanable) - 1;

@@ -84,7 +84,12 @@ pub struct LogCleaner {
 
 /// Kafka's cleanableOffsets: `[first dirty, first uncleanable)` and whether a segment is
 /// past `max.compaction.lag.ms`. An invalid checkpoint falls back to the log start offset.
-pub fn cleanable_offsets(snap: &LogSnapshot, log: &Log, checkpoint: Option<i64>, now: i64) -> (i64, i64, bool) {
+pub fn cleanable_offsets(
+    snap: &LogSnapshot,
+    log: &Log,
+    checkpoint: Option<i64>,
+    now: i64,
+) -> (i64, i64, bool) {
     let config = log.config();
     let start = snap.log_start_offset;
     let first_dirty = match checkpoint {
@@ -228,7 +233,9 @@ impl Shared {
         for d in dirs {
             match OffsetCheckpointFile::new(d.join(CLEANER_OFFSET_CHECKPOINT_FILE)).read() {
                 Ok(m) => out.extend(m),
-                Err(e) => tracing::warn!(target: "kafka.log.LogCleaner", error = %e, "unreadable cleaner checkpoint ignored"),
+                Err(e) => {
+                    tracing::warn!(target: "kafka.log.LogCleaner", error = %e, "unreadable cleaner checkpoint ignored")
+                }
             }
         }
         out
@@ -267,8 +274,13 @@ impl Shared {
             // Kafka: strictly above the minimum ratio (so an all-clean log never qualifies),
             // or anything dirty once max.compaction.lag.ms has passed.
             let eligible = ltc.dirty_bytes > 0
-                && (ltc.needs_compaction_now || ltc.dirty_ratio() > config.min_cleanable_dirty_ratio);
-            if eligible && best.as_ref().is_none_or(|b| ltc.dirty_ratio() > b.dirty_ratio()) {
+                && (ltc.needs_compaction_now
+                    || ltc.dirty_ratio() > config.min_cleanable_dirty_ratio);
+            if eligible
+                && best
+                    .as_ref()
+                    .is_none_or(|b| ltc.dirty_ratio() > b.dirty_ratio())
+            {
                 best = Some(ltc);
             }
         }
@@ -299,7 +311,12 @@ impl Shared {
     }
 
     /// Rewrites the dir's checkpoint with the logs still hosted there plus `tp`'s offset.
-    fn update_checkpoint(&self, dir: &PathBuf, tp: &TopicPartition, offset: i64) -> Result<(), LogError> {
+    fn update_checkpoint(
+        &self,
+        dir: &PathBuf,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(), LogError> {
         let file = OffsetCheckpointFile::new(dir.join(CLEANER_OFFSET_CHECKPOINT_FILE));
         let hosted: HashSet<TopicPartition> = (self.logs)()
             .into_iter()

@@ -205,14 +205,22 @@ fn clean_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
 /// A promoted cleaner swap file replaces every segment whose base offset falls inside its
 /// offset range; any still present (the crash came before they were renamed `.deleted`)
 /// would duplicate offsets, so they go (Log.completeSwapOperations).
-fn drop_segments_replaced_by_swap(dir: &Path, base: i64, logs: &mut Vec<i64>) -> Result<(), LogError> {
+fn drop_segments_replaced_by_swap(
+    dir: &Path,
+    base: i64,
+    logs: &mut Vec<i64>,
+) -> Result<(), LogError> {
     let path = segment_path(dir, base, LOG_FILE_SUFFIX);
     let bytes = fs::read(&path).ctx(|| format!("read {}", path.display()))?;
     let next = super::batch::HeaderIter::new(&bytes)
         .last()
         .map(|(_, h)| h.last_offset() + 1)
         .unwrap_or(base);
-    let doomed: Vec<i64> = logs.iter().copied().filter(|o| *o > base && *o < next).collect();
+    let doomed: Vec<i64> = logs
+        .iter()
+        .copied()
+        .filter(|o| *o > base && *o < next)
+        .collect();
     for o in &doomed {
         tracing::info!(dir = %dir.display(), base_offset = o, swap_base_offset = base, "deleting segment replaced by a completed cleaner swap");
         for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] {

@@ -91,7 +91,10 @@ impl LogSegment {
             max_index,
         )?;
         let time_index = TimeIndex::open(
-            &with_suffix(&segment_path(dir, base_offset, TIME_INDEX_FILE_SUFFIX), suffix),
+            &with_suffix(
+                &segment_path(dir, base_offset, TIME_INDEX_FILE_SUFFIX),
+                suffix,
+            ),
             base_offset,
             max_index,
         )?;
