@@ -154,7 +154,7 @@ impl LogCleaner {
                 .expect("spawn cleaner thread");
             threads.push(h);
         }
-        tracing::info!(target: "kafka.log.LogCleaner", threads = n, "Starting the log cleaner");
+        tracing::info!(target: "kafka.log.LogCleaner", "Starting the log cleaner with {n} threads");
     }
 
     /// Stops and joins the threads; a pass in progress finishes first.
