@@ -544,3 +544,92 @@ async fn broker_compacts_a_topic_end_to_end_with_kcat() {
     let ckpt = fs::read_to_string(broker.log_dir().join("cleaner-offset-checkpoint")).unwrap();
     assert!(ckpt.contains("compacted 0 "), "{ckpt}");
 }
+
+#[test]
+fn a_full_dedupe_buffer_cleans_part_of_the_dirty_section_per_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("t-0");
+    let log = new_log(&dir, compact_config());
+    let written = fill(&log);
+    let active_base = *log.segment_base_offsets().last().unwrap();
+    // Room for 4 of the 6 keys: each pass stops where the map filled up.
+    let mut cleaner = Cleaner::new(CleanerSettings {
+        dedupe_buffer_bytes: 4 * zkafka::log::offset_map::BYTES_PER_ENTRY,
+        load_factor: 1.0,
+        ..CleanerSettings::default()
+    });
+    let mut first_dirty = 0;
+    let mut passes = 0;
+    while first_dirty < active_base {
+        let r = cleaner.clean(&log, first_dirty, i64::MAX).unwrap();
+        assert!(r.end_offset > first_dirty, "progress: {r:?}");
+        assert!(r.end_offset < active_base || passes > 0);
+        first_dirty = r.end_offset;
+        passes += 1;
+        assert!(passes < 100);
+    }
+    assert!(passes > 1, "the map bound forced several passes");
+    // Every pass kept what it could not judge, so nothing newer was ever lost.
+    let got = all_records(&dir);
+    let mut latest: HashMap<Option<String>, Rec> = HashMap::new();
+    for r in &written {
+        latest.insert(r.1.clone(), r.clone());
+    }
+    for r in latest.values() {
+        assert!(got.contains(r), "newest {r:?} kept");
+    }
+    assert!(got.len() < written.len());
+}
+
+fn lister(log: Arc<Log>, dir: PathBuf) -> Box<zkafka::log::cleaner_manager::LogLister> {
+    Box::new(move || vec![(TopicPartition::new("t", 0), log.clone(), dir.clone())])
+}
+
+#[test]
+fn compaction_lags_and_dirty_ratio_choose_what_is_cleaned() {
+    let now = zkafka::log::util::now_ms();
+    // min.compaction.lag.ms: records younger than the lag stay dirty.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("t-0");
+    let young = LogConfig {
+        min_compaction_lag_ms: 3_600_000,
+        min_cleanable_dirty_ratio: 0.0,
+        ..compact_config()
+    };
+    let log = Arc::new(new_log(&dir, young));
+    for i in 0..20 {
+        log.append_as_leader(&batch(&[("k", Some(&format!("{i:040}")))], now), 0)
+            .unwrap();
+    }
+    log.update_high_watermark(log.log_end_offset());
+    assert!(log.num_segments() > 2);
+    let cleaner = zkafka::log::LogCleaner::new(
+        zkafka::log::LogCleanerConfig::default(),
+        lister(log.clone(), tmp.path().to_path_buf()),
+    );
+    assert!(cleaner.clean_once().unwrap().is_none(), "all too young");
+
+    // Ratio 1.0 can never be exceeded, but max.compaction.lag.ms forces the pass.
+    log.update_config(LogConfig {
+        min_cleanable_dirty_ratio: 1.0,
+        ..compact_config()
+    });
+    assert!(
+        cleaner.clean_once().unwrap().is_none(),
+        "ratio not exceeded"
+    );
+    log.update_config(LogConfig {
+        min_cleanable_dirty_ratio: 1.0,
+        max_compaction_lag_ms: 1,
+        ..compact_config()
+    });
+    std::thread::sleep(Duration::from_millis(5));
+    let (tp, r) = cleaner.clean_once().unwrap().expect("forced by max lag");
+    assert_eq!(tp, TopicPartition::new("t", 0));
+    assert!(r.segments_cleaned > 0 && r.stats.records_kept < r.stats.records_read);
+    assert_eq!(
+        cleaner.checkpoints()[&tp],
+        r.end_offset,
+        "cleaner-offset-checkpoint written"
+    );
+}
