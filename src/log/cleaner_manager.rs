@@ -172,6 +172,23 @@ impl LogCleaner {
         self.shared.clean_one(&mut cleaner, 0)
     }
 
+    /// After a truncation to `offset`, a checkpoint above it would mark new, never mapped
+    /// records as clean: lower it (LogCleanerManager.maybeTruncateCheckpoint).
+    pub fn maybe_truncate_checkpoint(
+        &self,
+        dir: &PathBuf,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(), LogError> {
+        let _g = self.shared.in_progress.lock().expect("cleaner lock");
+        let file = OffsetCheckpointFile::new(dir.join(CLEANER_OFFSET_CHECKPOINT_FILE));
+        let current = file.read().unwrap_or_default();
+        if current.get(tp).is_some_and(|o| *o > offset) {
+            self.shared.update_checkpoint(dir, tp, offset)?;
+        }
+        Ok(())
+    }
+
     /// Cleaner checkpoints of all dirs.
     pub fn checkpoints(&self) -> HashMap<TopicPartition, i64> {
         let _g = self.shared.in_progress.lock().expect("cleaner lock");
