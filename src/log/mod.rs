@@ -20,8 +20,6 @@ mod retention;
 pub mod segment;
 pub mod util;
 
-#[cfg(test)]
-mod tests;
 
 use std::fmt;
 
