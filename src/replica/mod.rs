@@ -1,9 +1,14 @@
 //! Replication on the broker side: hosted partitions and their leader/follower state, the high
 //! watermark, and the purgatory where acks=all produce and long-poll fetch requests wait.
 
+pub mod fetcher;
+pub mod follower;
+pub mod isr;
+pub mod leader_fetch;
 pub mod manager;
 pub mod partition;
 pub mod purgatory;
+pub mod truncation;
 
 pub use manager::ReplicaManager;
 pub use partition::Partition;

@@ -8,9 +8,14 @@ use crate::server::errors;
 /// (API, min version, max version) for every request this broker handles. Ranges are Kafka
 /// 2.8's, limited to what is implemented here.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    // INTERIM Produce/Fetch (replication testing, src/server/interim_data_path.rs).
+    (ApiKey::Produce, 3, 8),
+    (ApiKey::Fetch, 4, 11),
     (ApiKey::Metadata, 0, 11),
+    (ApiKey::OffsetForLeaderEpoch, 0, 3),
     (ApiKey::LeaderAndIsr, 0, 4),
     (ApiKey::StopReplica, 0, 3),
+    (ApiKey::ControlledShutdown, 0, 3),
     (ApiKey::UpdateMetadata, 3, 6),
     (ApiKey::ApiVersions, 0, 3),
 ];
