@@ -910,3 +910,4 @@ pub fn parse_kcat_brokers(metadata: &str) -> Vec<KcatBroker> {
 }
 
 pub mod log_util;
+pub mod repl;
