@@ -195,6 +195,9 @@ async fn divergent_tail_is_truncated_to_the_new_leaders_epoch_end() {
     // (long before replica.lag.time.max.ms could shrink the ISR).
     by_id(&mut brokers, 2).sigstop();
     by_id(&mut brokers, 3).sigstop();
+    // Let the followers' pending long-poll fetches (replica.fetch.wait.max.ms = 500) be
+    // answered empty first, so no fetch response can carry the new batches to them.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     for i in 5..8 {
         assert_eq!(produce(&mut c, "d", 0, 1, &[b"lost".to_vec(), val(i)]).await.unwrap().0, 0);
     }
