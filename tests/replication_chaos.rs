@@ -22,11 +22,19 @@ const ROUNDS: usize = 20;
 type Acks = Arc<Mutex<Vec<(i32, i64, Vec<u8>)>>>;
 
 async fn leader_of(zk: &zookeeper_client::Client, p: i32) -> Option<i32> {
-    partition_state(zk, "chaos", p).await.map(|s| s.leader).filter(|l| *l > 0)
+    partition_state(zk, "chaos", p)
+        .await
+        .map(|s| s.leader)
+        .filter(|l| *l > 0)
 }
 
 /// One acks=all producer: value i goes to partition i % 3, retried until acknowledged.
-async fn produce_loop(connect: String, ports: BTreeMap<i32, u16>, stop: Arc<AtomicBool>, acks: Acks) {
+async fn produce_loop(
+    connect: String,
+    ports: BTreeMap<i32, u16>,
+    stop: Arc<AtomicBool>,
+    acks: Acks,
+) {
     let zk = zk_client(&connect).await;
     let mut i = 0u64;
     while !stop.load(Ordering::SeqCst) {
@@ -69,12 +77,19 @@ async fn no_acknowledged_record_is_lost_under_leader_and_controller_kills() {
     let ens = ZkEnsemble::start(1);
     let connect = ens.connect_string_with_chroot("/kafka");
     let props = [("replica.lag.time.max.ms", "3000")];
-    let mut brokers: Vec<Broker> = (1..=3).map(|id| Broker::start(id, &connect, &props)).collect();
+    let mut brokers: Vec<Broker> = (1..=3)
+        .map(|id| Broker::start(id, &connect, &props))
+        .collect();
     for b in &mut brokers {
         b.wait_listening(T);
     }
     let zk = zk_client(&connect).await;
-    wait_until(T, || async { zk.list_children("/brokers/ids").await.is_ok_and(|c| c.len() == 3) }).await;
+    wait_until(T, || async {
+        zk.list_children("/brokers/ids")
+            .await
+            .is_ok_and(|c| c.len() == 3)
+    })
+    .await;
     let assignment: Vec<(i32, &[i32])> = vec![(0, &[1, 2, 3]), (1, &[2, 3, 1]), (2, &[3, 1, 2])];
     create_topic(&zk, "chaos", &assignment, &[("min.insync.replicas", "2")]).await;
     let full_isrs = || async {
@@ -91,7 +106,12 @@ async fn no_acknowledged_record_is_lost_under_leader_and_controller_kills() {
     let ports: BTreeMap<i32, u16> = brokers.iter().map(|b| (b.id(), b.port())).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let acks: Acks = Arc::default();
-    let producer = tokio::spawn(produce_loop(connect.clone(), ports, stop.clone(), acks.clone()));
+    let producer = tokio::spawn(produce_loop(
+        connect.clone(),
+        ports,
+        stop.clone(),
+        acks.clone(),
+    ));
 
     let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ std::process::id() as u64;
     let start = Instant::now();
@@ -105,7 +125,7 @@ async fn no_acknowledged_record_is_lost_under_leader_and_controller_kills() {
             .and_then(|(d, _)| serde_json::from_slice::<serde_json::Value>(&d).ok())
             .and_then(|v| v["brokerid"].as_i64())
             .map(|v| v as i32);
-        let victim = if xorshift(&mut seed) % 3 == 0 {
+        let victim = if xorshift(&mut seed).is_multiple_of(3) {
             controller.unwrap_or(1)
         } else {
             let p = (xorshift(&mut seed) % PARTITIONS as u64) as i32;
@@ -121,24 +141,47 @@ async fn no_acknowledged_record_is_lost_under_leader_and_controller_kills() {
             v
         };
         let killed = Instant::now();
-        brokers.iter_mut().find(|b| b.id() == victim).unwrap().kill9();
+        brokers
+            .iter_mut()
+            .find(|b| b.id() == victim)
+            .unwrap()
+            .kill9();
         // Death is noticed when its ZooKeeper session expires (6 s).
-        wait_until_msg(T, format!("round {round}: broker {victim} deregistered"), || async {
-            zk.get_data(&format!("/brokers/ids/{victim}")).await.is_err()
-        })
+        wait_until_msg(
+            T,
+            format!("round {round}: broker {victim} deregistered"),
+            || async {
+                zk.get_data(&format!("/brokers/ids/{victim}"))
+                    .await
+                    .is_err()
+            },
+        )
         .await;
-        wait_until_msg(T, format!("round {round}: leaders moved off {victim}"), || async {
-            for p in &led {
-                if leader_of(&zk, *p).await.is_none_or(|l| l == victim) {
-                    return false;
+        wait_until_msg(
+            T,
+            format!("round {round}: leaders moved off {victim}"),
+            || async {
+                for p in &led {
+                    if leader_of(&zk, *p).await.is_none_or(|l| l == victim) {
+                        return false;
+                    }
                 }
-            }
-            true
-        })
+                true
+            },
+        )
         .await;
         failovers.push(killed.elapsed().as_millis());
-        brokers.iter_mut().find(|b| b.id() == victim).unwrap().restart();
-        wait_until_msg(T, format!("round {round}: ISRs full again after restarting {victim}"), full_isrs).await;
+        brokers
+            .iter_mut()
+            .find(|b| b.id() == victim)
+            .unwrap()
+            .restart();
+        wait_until_msg(
+            T,
+            format!("round {round}: ISRs full again after restarting {victim}"),
+            full_isrs,
+        )
+        .await;
         eprintln!(
             "round {round}: killed broker {victim} (controller {controller:?}, leading {led:?}); leaders moved after {} ms; {} acks so far",
             failovers.last().unwrap(),
@@ -156,12 +199,20 @@ async fn no_acknowledged_record_is_lost_under_leader_and_controller_kills() {
         failovers.iter().sum::<u128>() / failovers.len() as u128,
         failovers.iter().max().unwrap()
     );
-    assert!(acks.len() > 100, "the producer made progress: {} acks", acks.len());
+    assert!(
+        acks.len() > 100,
+        "the producer made progress: {} acks",
+        acks.len()
+    );
 
     wait_until_msg(T, "all ISRs full at the end", full_isrs).await;
     for p in 0..PARTITIONS {
         let leader = leader_of(&zk, p).await.unwrap();
-        let addr = brokers.iter().find(|b| b.id() == leader).unwrap().bootstrap();
+        let addr = brokers
+            .iter()
+            .find(|b| b.id() == leader)
+            .unwrap()
+            .bootstrap();
         let mut c = client(&addr).await.unwrap();
         let mut stored = BTreeMap::new();
         let (mut offset, mut hw) = (0, 0);
@@ -180,14 +231,23 @@ async fn no_acknowledged_record_is_lost_under_leader_and_controller_kills() {
         }
         let mut last = -1;
         for (_, o, v) in acks.iter().filter(|a| a.0 == p) {
-            assert!(*o > last, "chaos-{p}: acknowledged offsets out of order ({last} then {o})");
+            assert!(
+                *o > last,
+                "chaos-{p}: acknowledged offsets out of order ({last} then {o})"
+            );
             last = *o;
-            assert_eq!(stored.get(o), Some(v), "chaos-{p}: acknowledged record at offset {o} lost or changed");
+            assert_eq!(
+                stored.get(o),
+                Some(v),
+                "chaos-{p}: acknowledged record at offset {o} lost or changed"
+            );
         }
         let dirs: Vec<&Path> = brokers.iter().map(|b| b.log_dir()).collect();
-        wait_until_msg(T, format!("chaos-{p} replicas identical below HW {hw}"), || async {
-            replicas_identical_below(&dirs, "chaos", p, hw).is_ok()
-        })
+        wait_until_msg(
+            T,
+            format!("chaos-{p} replicas identical below HW {hw}"),
+            || async { replicas_identical_below(&dirs, "chaos", p, hw).is_ok() },
+        )
         .await;
     }
 }

@@ -10,7 +10,7 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::{BrokerId, FetchRequest, ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use serde_json::Value;
-use zkafka::log::batch::{build_batch, parse_records, BatchHeader};
+use zkafka::log::batch::{build_batch, parse_records, BatchHeader, SimpleRecord};
 use zkafka::network::client::BrokerClient;
 
 /// Creates a topic the way `kafka-topics.sh --zookeeper` does: config first, then assignment.
@@ -20,7 +20,8 @@ pub async fn create_topic(
     assignment: &[(i32, &[i32])],
     config: &[(&str, &str)],
 ) {
-    let opts = zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
+    let opts =
+        zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
     let cfg: serde_json::Map<String, Value> = config
         .iter()
         .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
@@ -71,7 +72,13 @@ pub async fn partition_state(
 }
 
 pub async fn client(addr: &str) -> anyhow::Result<BrokerClient> {
-    BrokerClient::connect(addr, "repl-test", Duration::from_secs(3), Duration::from_secs(40)).await
+    BrokerClient::connect(
+        addr,
+        "repl-test",
+        Duration::from_secs(3),
+        Duration::from_secs(40),
+    )
+    .await
 }
 
 /// Produce v7 of one batch holding `values`; returns (error code, base offset).
@@ -85,7 +92,7 @@ pub async fn produce(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;
-    let recs: Vec<(i64, Option<&[u8]>, Option<&[u8]>, &[(&[u8], Option<&[u8]>)])> = values
+    let recs: Vec<SimpleRecord<'_>> = values
         .iter()
         .map(|v| (now, None, Some(v.as_slice()), &[][..]))
         .collect();
@@ -153,7 +160,10 @@ pub fn records_of(buf: &[u8]) -> Vec<(i64, Vec<u8>)> {
     let mut out = Vec::new();
     for (base, _, b) in split_batches(buf) {
         for r in parse_records(&b).expect("parse records") {
-            out.push((base + r.offset_delta as i64, r.value.unwrap_or_default().to_vec()));
+            out.push((
+                base + r.offset_delta as i64,
+                r.value.unwrap_or_default().to_vec(),
+            ));
         }
     }
     out
@@ -179,7 +189,12 @@ pub fn disk_batches(log_dir: &Path, topic: &str, partition: i32) -> Vec<(i64, i6
 }
 
 /// Batches below `hw` on disk at each log dir are identical (same bytes, same offsets).
-pub fn replicas_identical_below(log_dirs: &[&Path], topic: &str, partition: i32, hw: i64) -> Result<(), String> {
+pub fn replicas_identical_below(
+    log_dirs: &[&Path],
+    topic: &str,
+    partition: i32,
+    hw: i64,
+) -> Result<(), String> {
     let lists: Vec<Vec<(i64, i64, Vec<u8>)>> = log_dirs
         .iter()
         .map(|d| {
@@ -192,7 +207,9 @@ pub fn replicas_identical_below(log_dirs: &[&Path], topic: &str, partition: i32,
     for (i, l) in lists.iter().enumerate() {
         let covered = l.last().map_or(0, |b| b.1 + 1);
         if covered != hw {
-            return Err(format!("replica {i} covers offsets below {covered}, HW is {hw}"));
+            return Err(format!(
+                "replica {i} covers offsets below {covered}, HW is {hw}"
+            ));
         }
         if *l != lists[0] {
             return Err(format!("replica {i} differs from replica 0 below HW {hw}"));
