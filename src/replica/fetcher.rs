@@ -10,16 +10,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::offset_for_leader_epoch_request::{
-    OffsetForLeaderPartition, OffsetForLeaderTopic,
-};
-use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest, TopicName};
+use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::partition::Partition;
-use super::truncation::{self, TruncationDecision};
+use super::truncation;
 use crate::config::KafkaConfig;
 use crate::controller::now_ms;
 use crate::log::TopicPartition;
@@ -28,7 +25,6 @@ use crate::server::errors;
 
 /// Request versions a 2.8 broker sends at inter.broker.protocol.version 2.6.
 const FETCH_VERSION: i16 = 11;
-const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 3;
 
 /// Where a source broker listens (from LeaderAndIsr `LiveLeaders`, inter-broker listener).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,24 +35,24 @@ pub struct LeaderEndpoint {
 }
 
 /// A partition a fetcher serves (PartitionFetchState).
-struct FetchState {
+pub(super) struct FetchState {
     partition: Arc<Partition>,
     leader_epoch: i32,
-    fetch_offset: i64,
+    pub(super) fetch_offset: i64,
     /// Needs OffsetsForLeaderEpoch-based truncation before it may fetch.
-    truncating: bool,
+    pub(super) truncating: bool,
     delayed_until_ms: i64,
 }
 
 /// Fetch settings from the broker config (replica.fetch.*).
 #[derive(Clone, Debug)]
-struct FetchSettings {
-    broker_id: i32,
+pub(super) struct FetchSettings {
+    pub(super) broker_id: i32,
     max_bytes: i32,
     min_bytes: i32,
     wait_max_ms: i32,
     response_max_bytes: i32,
-    backoff_ms: i64,
+    pub(super) backoff_ms: i64,
     socket_timeout: Duration,
 }
 
@@ -203,7 +199,7 @@ impl ReplicaFetcherManager {
     }
 }
 
-type States = Arc<Mutex<BTreeMap<TopicPartition, FetchState>>>;
+pub(super) type States = Arc<Mutex<BTreeMap<TopicPartition, FetchState>>>;
 
 async fn run_fetcher(
     name: String,
@@ -227,7 +223,7 @@ async fn run_fetcher(
             }
         }
         let c = client.as_mut().expect("connected");
-        let result = match truncation_round(&s, &states, c).await {
+        let result = match truncation::truncation_round(&s, &states, c).await {
             Ok(true) => Ok(()),
             Ok(false) => match fetch_round(&s, &states, c).await {
                 Ok(true) => Ok(()),
@@ -249,7 +245,10 @@ async fn run_fetcher(
 }
 
 /// Partitions (with their leader epoch and our latest epoch) ready for an action.
-fn ready(states: &States, truncating: bool) -> Vec<(TopicPartition, Arc<Partition>, i32, i64)> {
+pub(super) fn ready(
+    states: &States,
+    truncating: bool,
+) -> Vec<(TopicPartition, Arc<Partition>, i32, i64)> {
     let now = now_ms();
     let map = states.lock().expect("fetch states");
     map.iter()
@@ -266,7 +265,7 @@ fn ready(states: &States, truncating: bool) -> Vec<(TopicPartition, Arc<Partitio
 }
 
 /// Updates a partition's fetch state if it is still fetched at `leader_epoch`.
-fn update(
+pub(super) fn update(
     states: &States,
     tp: &TopicPartition,
     leader_epoch: i32,
@@ -278,119 +277,10 @@ fn update(
     }
 }
 
-fn delay(states: &States, tp: &TopicPartition, leader_epoch: i32, backoff_ms: i64) {
+pub(super) fn delay(states: &States, tp: &TopicPartition, leader_epoch: i32, backoff_ms: i64) {
     update(states, tp, leader_epoch, |st| {
         st.delayed_until_ms = now_ms() + backoff_ms
     });
-}
-
-/// One OffsetsForLeaderEpoch round for partitions in the Truncating state. Returns whether
-/// there were any.
-async fn truncation_round(
-    s: &FetchSettings,
-    states: &States,
-    client: &mut BrokerClient,
-) -> anyhow::Result<bool> {
-    let todo = ready(states, true);
-    if todo.is_empty() {
-        return Ok(false);
-    }
-    let mut with_epochs = Vec::new();
-    for (tp, p, epoch, _) in todo {
-        let Some(pos) = p.follower_position(epoch) else {
-            continue;
-        };
-        match pos.latest_epoch {
-            Some(latest) => with_epochs.push((tp, p, epoch, latest)),
-            None => {
-                // No epoch cache (new or legacy log): the high watermark is all we know.
-                finish_truncation(
-                    s,
-                    states,
-                    &tp,
-                    &p,
-                    epoch,
-                    TruncationDecision {
-                        offset: pos.high_watermark,
-                        completed: true,
-                        why: "no local leader epochs; truncating to the high watermark".into(),
-                    },
-                )?;
-            }
-        }
-    }
-    if with_epochs.is_empty() {
-        return Ok(true);
-    }
-    let mut by_topic: BTreeMap<String, Vec<OffsetForLeaderPartition>> = BTreeMap::new();
-    for (tp, _, epoch, latest) in &with_epochs {
-        by_topic.entry(tp.topic.clone()).or_default().push(
-            OffsetForLeaderPartition::default()
-                .with_partition(tp.partition)
-                .with_current_leader_epoch(*epoch)
-                .with_leader_epoch(*latest),
-        );
-    }
-    let req = OffsetForLeaderEpochRequest::default()
-        .with_replica_id(BrokerId(s.broker_id))
-        .with_topics(
-            by_topic
-                .into_iter()
-                .map(|(t, parts)| {
-                    OffsetForLeaderTopic::default()
-                        .with_topic(TopicName(StrBytes::from_string(t)))
-                        .with_partitions(parts)
-                })
-                .collect(),
-        );
-    let resp = client.send(&req, OFFSET_FOR_LEADER_EPOCH_VERSION).await?;
-    for t in resp.topics {
-        for r in t.partitions {
-            let tp = TopicPartition::new(t.topic.0.as_str(), r.partition);
-            let Some((_, p, epoch, _)) = with_epochs.iter().find(|w| w.0 == tp) else {
-                continue;
-            };
-            if r.error_code != errors::NONE {
-                tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] OffsetsForLeaderEpoch for {tp} at leader epoch {epoch} failed with error {}; retrying after {} ms", s.broker_id, r.error_code, s.backoff_ms);
-                delay(states, &tp, *epoch, s.backoff_ms);
-                continue;
-            }
-            let Some(pos) = p.follower_position(*epoch) else {
-                continue;
-            };
-            let decision = truncation::decide(
-                r.leader_epoch,
-                r.end_offset,
-                |e| p.local_end_offset_for_epoch(e).unwrap_or((-1, -1)),
-                pos.high_watermark,
-                pos.log_end_offset,
-            );
-            finish_truncation(s, states, &tp, p, *epoch, decision)?;
-        }
-    }
-    Ok(true)
-}
-
-fn finish_truncation(
-    s: &FetchSettings,
-    states: &States,
-    tp: &TopicPartition,
-    p: &Partition,
-    epoch: i32,
-    d: TruncationDecision,
-) -> anyhow::Result<()> {
-    match p.truncate_as_follower(epoch, d.offset, &d.why) {
-        Ok(Some(leo)) => update(states, tp, epoch, |st| {
-            st.fetch_offset = leo;
-            st.truncating = !d.completed;
-        }),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::error!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Cannot truncate {tp} to {}: {e}", s.broker_id, d.offset);
-            delay(states, tp, epoch, s.backoff_ms);
-        }
-    }
-    Ok(())
 }
 
 /// One Fetch round for partitions in the Fetching state. Returns whether there were any.

@@ -12,3 +12,6 @@ pub mod truncation;
 
 pub use manager::ReplicaManager;
 pub use partition::Partition;
+
+#[cfg(test)]
+mod tests;

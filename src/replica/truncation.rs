@@ -71,6 +71,137 @@ pub fn decide(
     }
 }
 
+// ---------------------------------------------------------------- the fetcher's Truncating state
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
+use kafka_protocol::messages::{BrokerId, OffsetForLeaderEpochRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use super::fetcher::{delay, ready, update, FetchSettings, States};
+use super::partition::Partition;
+use crate::log::TopicPartition;
+use crate::network::client::BrokerClient;
+use crate::server::errors;
+
+/// OffsetsForLeaderEpoch version sent at inter.broker.protocol.version ≥ 2.3-IV1.
+const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 3;
+
+/// One OffsetsForLeaderEpoch round for partitions in the Truncating state. Returns whether
+/// there were any.
+pub(super) async fn truncation_round(
+    s: &FetchSettings,
+    states: &States,
+    client: &mut BrokerClient,
+) -> anyhow::Result<bool> {
+    let todo = ready(states, true);
+    if todo.is_empty() {
+        return Ok(false);
+    }
+    let mut with_epochs = Vec::new();
+    let mut acted = false;
+    for (tp, p, epoch, _) in todo {
+        let Some(pos) = p.follower_position(epoch) else {
+            continue;
+        };
+        acted = true;
+        match pos.latest_epoch {
+            Some(latest) => with_epochs.push((tp, p, epoch, latest)),
+            None => {
+                // No epoch cache (new or legacy log): the high watermark is all we know.
+                finish_truncation(
+                    s,
+                    states,
+                    &tp,
+                    &p,
+                    epoch,
+                    TruncationDecision {
+                        offset: pos.high_watermark,
+                        completed: true,
+                        why: "no local leader epochs; truncating to the high watermark".into(),
+                    },
+                )?;
+            }
+        }
+    }
+    if with_epochs.is_empty() {
+        // Only stale entries (superseded by a LeaderAndIsr) means nothing was done.
+        return Ok(acted);
+    }
+    let mut by_topic: BTreeMap<String, Vec<OffsetForLeaderPartition>> = BTreeMap::new();
+    for (tp, _, epoch, latest) in &with_epochs {
+        by_topic.entry(tp.topic.clone()).or_default().push(
+            OffsetForLeaderPartition::default()
+                .with_partition(tp.partition)
+                .with_current_leader_epoch(*epoch)
+                .with_leader_epoch(*latest),
+        );
+    }
+    let req = OffsetForLeaderEpochRequest::default()
+        .with_replica_id(BrokerId(s.broker_id))
+        .with_topics(
+            by_topic
+                .into_iter()
+                .map(|(t, parts)| {
+                    OffsetForLeaderTopic::default()
+                        .with_topic(TopicName(StrBytes::from_string(t)))
+                        .with_partitions(parts)
+                })
+                .collect(),
+        );
+    let resp = client.send(&req, OFFSET_FOR_LEADER_EPOCH_VERSION).await?;
+    for t in resp.topics {
+        for r in t.partitions {
+            let tp = TopicPartition::new(t.topic.0.as_str(), r.partition);
+            let Some((_, p, epoch, _)) = with_epochs.iter().find(|w| w.0 == tp) else {
+                continue;
+            };
+            if r.error_code != errors::NONE {
+                tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] OffsetsForLeaderEpoch for {tp} at leader epoch {epoch} failed with error {}; retrying after {} ms", s.broker_id, r.error_code, s.backoff_ms);
+                delay(states, &tp, *epoch, s.backoff_ms);
+                continue;
+            }
+            let Some(pos) = p.follower_position(*epoch) else {
+                continue;
+            };
+            let decision = decide(
+                r.leader_epoch,
+                r.end_offset,
+                |e| p.local_end_offset_for_epoch(e).unwrap_or((-1, -1)),
+                pos.high_watermark,
+                pos.log_end_offset,
+            );
+            finish_truncation(s, states, &tp, p, *epoch, decision)?;
+        }
+    }
+    Ok(true)
+}
+
+fn finish_truncation(
+    s: &FetchSettings,
+    states: &States,
+    tp: &TopicPartition,
+    p: &Partition,
+    epoch: i32,
+    d: TruncationDecision,
+) -> anyhow::Result<()> {
+    match p.truncate_as_follower(epoch, d.offset, &d.why) {
+        Ok(Some(leo)) => update(states, tp, epoch, |st| {
+            st.fetch_offset = leo;
+            st.truncating = !d.completed;
+        }),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Cannot truncate {tp} to {}: {e}", s.broker_id, d.offset);
+            delay(states, tp, epoch, s.backoff_ms);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
