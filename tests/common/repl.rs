@@ -140,6 +140,30 @@ pub async fn fetch(
     ))
 }
 
+/// OffsetForLeaderEpoch v3 for one partition: (error, leader epoch, end offset).
+pub async fn offset_for_leader_epoch(
+    client: &mut BrokerClient,
+    topic: &str,
+    partition: i32,
+    current_leader_epoch: i32,
+    leader_epoch: i32,
+) -> anyhow::Result<(i16, i32, i64)> {
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    let req = kafka_protocol::messages::OffsetForLeaderEpochRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![OffsetForLeaderTopic::default()
+            .with_topic(TopicName(StrBytes::from_string(topic.into())))
+            .with_partitions(vec![OffsetForLeaderPartition::default()
+                .with_partition(partition)
+                .with_current_leader_epoch(current_leader_epoch)
+                .with_leader_epoch(leader_epoch)])]);
+    let resp = client.send(&req, 3).await?;
+    let p = &resp.topics[0].partitions[0];
+    Ok((p.error_code, p.leader_epoch, p.end_offset))
+}
+
 /// Splits concatenated v2 batches into `(base offset, last offset, bytes)`.
 pub fn split_batches(mut buf: &[u8]) -> Vec<(i64, i64, Vec<u8>)> {
     let mut out = Vec::new();
