@@ -184,7 +184,12 @@ pub fn start_isr_tasks(
     rm: &Arc<ReplicaManager>,
     proposals: UnboundedReceiver<IsrProposal>,
 ) -> Vec<JoinHandle<()>> {
-    let changes = Arc::new(Mutex::new(IsrChangeSet::default()));
+    // As Kafka: the 60 s maximum delay counts from start-up, so changes in the first minute
+    // wait for a 5 s quiet period and later ones after a long calm go out at the next check.
+    let changes = Arc::new(Mutex::new(IsrChangeSet {
+        last_propagation_ms: now_ms(),
+        ..Default::default()
+    }));
     vec![
         tokio::spawn(write_isr_changes(rm.clone(), proposals, changes.clone())),
         tokio::spawn(expire_lagging_replicas(rm.clone())),
