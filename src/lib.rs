@@ -14,6 +14,7 @@ pub mod log;
 pub mod logging;
 pub mod metadata;
 pub mod network;
+pub mod record;
 pub mod replica;
 pub mod server;
 pub mod zk;

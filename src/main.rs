@@ -49,11 +49,15 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         batch_kib: usize,
     },
+    /// Create, delete, describe, or change a topic (kafka-topics.sh --zookeeper)
+    Topics(zkafka::admin::topics::TopicsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    zkafka::logging::init();
+    if !matches!(cli.command, Command::Topics(_)) {
+        zkafka::logging::init();
+    }
     match cli.command {
         Command::Server { config, overrides } => run_server(config, overrides),
         Command::DumpLog {
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
             batch_kib << 10,
             &mut std::io::stdout().lock(),
         )),
+        Command::Topics(args) => run_topics(args),
     }
 }
 
@@ -85,6 +90,19 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn run_topics(args: zkafka::admin::topics::TopicsArgs) -> ExitCode {
+    // Like Kafka's tools-log4j.properties: only warnings, on stderr, so stdout is the output.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    ExitCode::from(runtime.block_on(zkafka::admin::topics::run(args)))
 }
 
 fn run_server(path: PathBuf, overrides: Vec<String>) -> ExitCode {

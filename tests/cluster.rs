@@ -382,3 +382,104 @@ fn config_errors_name_the_bad_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/server.properties"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_after_kill9_waits_out_the_stale_registration() {
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string();
+    let mut brokers = start_cluster(&connect, 1).await;
+    let zk = zk_client(&connect).await;
+    let (_, old) = zk.get_data("/brokers/ids/1").await.unwrap();
+    brokers[0].kill9();
+    brokers[0].restart();
+    // The old session's znode is still there; the new process must wait, not crash.
+    wait_until_msg(T, "re-registration under a new session", || async {
+        matches!(zk.get_data("/brokers/ids/1").await, Ok((_, s)) if s.ephemeral_owner != old.ephemeral_owner)
+    })
+    .await;
+    assert!(
+        brokers[0].is_running(),
+        "the restarted broker is still running"
+    );
+    assert!(brokers[0]
+        .log_contents()
+        .contains("waiting for that session to expire"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_properties_of_another_cluster_refuses_to_start() {
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string();
+    let mut brokers = start_cluster(&connect, 1).await;
+    brokers[0].sigterm();
+    brokers[0]
+        .wait_exit(Duration::from_secs(10))
+        .expect("clean exit");
+    let meta = brokers[0].log_dir().join("meta.properties");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    assert!(
+        text.contains("broker.id=1") && text.contains("version=0") && text.contains("cluster.id=")
+    );
+    let other: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("cluster.id=") {
+                "cluster.id=AAAAAAAAAAAAAAAAAAAAAA".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&meta, other + "\n").unwrap();
+    brokers[0].restart();
+    let status = brokers[0]
+        .wait_exit(T)
+        .expect("a cluster id mismatch stops the broker");
+    assert!(!status.success());
+    let log = brokers[0].log_contents();
+    assert!(
+        log.contains("doesn't match stored clusterId") && log.contains("meta.properties"),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_from_a_stale_controller_are_fenced() {
+    use kafka_protocol::messages::{BrokerId, UpdateMetadataRequest};
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string();
+    let mut brokers = start_cluster(&connect, 2).await;
+    let zk = zk_client(&connect).await;
+    // Force a second election so the brokers have seen controller epoch 2.
+    let first = controller_id(&zk).await.unwrap() as i32;
+    brokers
+        .iter_mut()
+        .find(|b| b.id() == first)
+        .unwrap()
+        .restart();
+    wait_until_msg(T, "controller epoch 2", || async {
+        controller_epoch(&zk).await >= 2
+    })
+    .await;
+    let survivor = brokers.iter().find(|b| b.id() != first).unwrap();
+    let bootstrap = survivor.bootstrap();
+    wait_until_msg(T, "survivor caught up with the new epoch", || {
+        let b = bootstrap.clone();
+        async move { kcat_view(&b).await.0.len() == 2 }
+    })
+    .await;
+    let mut c = zkafka::network::client::BrokerClient::connect(&bootstrap, "old-controller", T, T)
+        .await
+        .unwrap();
+    let stale = UpdateMetadataRequest::default()
+        .with_controller_id(BrokerId(first))
+        .with_controller_epoch(1);
+    let resp = c.send(&stale, 6).await.unwrap();
+    assert_eq!(resp.error_code, 11, "STALE_CONTROLLER_EPOCH");
+    assert_eq!(
+        kcat_view(&bootstrap).await.0.len(),
+        2,
+        "the stale request changed nothing"
+    );
+}

@@ -1,3 +1,16 @@
-//! Admin tools (kafka-dump-log.sh equivalent).
+//! The command-line tools and the topic administration they share with the broker:
+//! `dump-log` (kafka-dump-log.sh), and topic administration through ZooKeeper as Kafka 2.8's
+//! `kafka.admin` / `AdminZkClient` do — replica assignment, topic-name and topic-config
+//! validation, the znode writes of topic create / partition increase / delete / config change,
+//! and the `zkafka topics` tool (`kafka-topics.sh --zookeeper`).
 
+pub mod assignment;
+pub mod describe;
 pub mod dump_log;
+pub mod error;
+pub mod topic_name;
+pub mod topics;
+pub mod topics_args;
+pub mod zk_admin;
+
+pub use error::{AdminError, AdminResult};

@@ -63,6 +63,8 @@ pub struct KafkaConfig {
     values: BTreeMap<&'static str, Option<String>>,
     /// Keys that were supplied but are not broker configs (logged, as Kafka does).
     pub unknown_keys: Vec<String>,
+    /// Keys given in the file or as overrides (DescribeConfigs reports them as static).
+    supplied: std::collections::BTreeSet<String>,
 }
 
 impl KafkaConfig {
@@ -111,6 +113,7 @@ impl KafkaConfig {
             rack: None,
             values,
             unknown_keys,
+            supplied: props.keys().cloned().collect(),
         };
         cfg.resolve_structure()?;
         Ok(cfg)
@@ -229,6 +232,10 @@ impl KafkaConfig {
             ));
         }
         Ok(dirs)
+    }
+
+    pub fn was_supplied(&self, key: &str) -> bool {
+        self.supplied.contains(key)
     }
 
     /// The raw effective value of a known key.

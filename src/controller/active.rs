@@ -230,15 +230,7 @@ impl ActiveController {
         batch.add_update_metadata(&existing, []);
         let with_leaders: Vec<TopicPartition> = self.ctx.leadership.keys().cloned().collect();
         batch.add_update_metadata(new, with_leaders);
-        let replicas: Vec<(TopicPartition, i32)> = new
-            .iter()
-            .flat_map(|b| {
-                self.ctx
-                    .partitions_on_broker(*b)
-                    .into_iter()
-                    .map(move |tp| (tp, *b))
-            })
-            .collect();
+        let replicas = self.ctx.replicas_on_brokers(new);
         self.machines(&mut batch)
             .replicas_to(&replicas, ReplicaState::Online)
             .await?;
@@ -250,15 +242,7 @@ impl ActiveController {
     /// `onBrokerFailure`: partitions led by the dead go offline and get new leaders; the dead
     /// replicas leave the ISRs.
     async fn on_broker_failure(&mut self, dead: &[i32]) -> ZkResult<()> {
-        let replicas: Vec<(TopicPartition, i32)> = dead
-            .iter()
-            .flat_map(|b| {
-                self.ctx
-                    .partitions_on_broker(*b)
-                    .into_iter()
-                    .map(move |tp| (tp, *b))
-            })
-            .collect();
+        let replicas = self.ctx.replicas_on_brokers(dead);
         let leaderless: Vec<TopicPartition> = self
             .ctx
             .leadership

@@ -92,6 +92,18 @@ impl ControllerContext {
             .collect()
     }
 
+    /// Every (partition, broker) replica hosted on one of `brokers`.
+    pub fn replicas_on_brokers(&self, brokers: &[i32]) -> Vec<(TopicPartition, i32)> {
+        brokers
+            .iter()
+            .flat_map(|b| {
+                self.partitions_on_broker(*b)
+                    .into_iter()
+                    .map(move |tp| (tp, *b))
+            })
+            .collect()
+    }
+
     pub fn is_being_deleted(&self, topic: &str) -> bool {
         self.topics_to_delete.contains(topic)
     }

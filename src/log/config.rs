@@ -84,62 +84,36 @@ impl Default for LogConfig {
     }
 }
 
-/// A topic config override that could not be applied; names the key.
+/// A topic config override that could not be applied: the key at fault and Kafka's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub key: String,
-    pub value: String,
-    pub reason: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Invalid value {} for configuration {}: {}",
-            self.value, self.key, self.reason
-        )
+        f.write_str(&self.message)
     }
 }
 
 impl std::error::Error for ConfigError {}
 
-/// Every topic-level config name Kafka 2.8 accepts.
-pub const TOPIC_CONFIG_NAMES: &[&str] = &[
-    "cleanup.policy",
-    "compression.type",
-    "delete.retention.ms",
-    "file.delete.delay.ms",
-    "flush.messages",
-    "flush.ms",
-    "follower.replication.throttled.replicas",
-    "index.interval.bytes",
-    "leader.replication.throttled.replicas",
-    "max.compaction.lag.ms",
-    "max.message.bytes",
-    "message.downconversion.enable",
-    "message.format.version",
-    "message.timestamp.difference.max.ms",
-    "message.timestamp.type",
-    "min.cleanable.dirty.ratio",
-    "min.compaction.lag.ms",
-    "min.insync.replicas",
-    "preallocate",
-    "retention.bytes",
-    "retention.ms",
-    "segment.bytes",
-    "segment.index.bytes",
-    "segment.jitter.ms",
-    "segment.ms",
-    "unclean.leader.election.enable",
-];
-
 fn err(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        key: key.to_string(),
-        value: value.to_string(),
-        reason: reason.into(),
-    }
+    let reason = reason.into();
+    ConfigError::new(
+        key,
+        format!("Invalid value {value} for configuration {key}: {reason}"),
+    )
 }
 
 fn parse_long(key: &str, v: &str, min: Option<i64>) -> Result<i64, ConfigError> {
@@ -196,6 +170,8 @@ impl LogConfig {
         &self,
         props: &BTreeMap<String, String>,
     ) -> Result<LogConfig, ConfigError> {
+        // Kafka's validation (names, types, ranges, messages) first; `set` then only parses.
+        super::config_def::validate_topic_configs(props)?;
         let mut c = self.clone();
         for (k, v) in props {
             c.set(k, v)?;

@@ -41,25 +41,6 @@ fn escape(s: &str, is_key: bool) -> String {
     out
 }
 
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut it = s.chars();
-    while let Some(c) = it.next() {
-        if c == '\\' {
-            match it.next() {
-                Some('t') => out.push('\t'),
-                Some('n') => out.push('\n'),
-                Some('r') => out.push('\r'),
-                Some(o) => out.push(o),
-                None => {}
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Renders the file content at `epoch_ms` (key order as Kafka 2.8 writes it).
 pub fn render_meta_properties(broker_id: i32, cluster_id: Option<&str>, epoch_ms: i64) -> String {
     let mut s = format!("#\n#{}\n", java_date_string(epoch_ms));
@@ -81,51 +62,6 @@ pub fn write_meta_properties(dir: &Path, broker_id: i32, cluster_id: &str) -> Re
     atomic_write(&dir.join(META_PROPERTIES_FILE), text.as_bytes())
 }
 
-/// Parses Java Properties text (the subset Kafka writes; continuation lines are not used).
-pub fn parse_properties(path: &Path, text: &str) -> Result<BTreeMap<String, String>, LogError> {
-    let mut map = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let l = line.trim_start();
-        if l.is_empty() || l.starts_with('#') || l.starts_with('!') {
-            continue;
-        }
-        // The key ends at the first unescaped '=', ':' or whitespace.
-        let bytes = l.as_bytes();
-        let mut k_end = None;
-        let mut j = 0;
-        while j < bytes.len() {
-            match bytes[j] {
-                b'\\' => j += 1,
-                b'=' | b':' | b' ' | b'\t' => {
-                    k_end = Some(j);
-                    break;
-                }
-                _ => {}
-            }
-            j += 1;
-        }
-        let (k, rest) = match k_end {
-            Some(e) => (&l[..e], &l[e..]),
-            None => (l, ""),
-        };
-        let rest = rest.trim_start();
-        let rest = rest
-            .strip_prefix('=')
-            .or_else(|| rest.strip_prefix(':'))
-            .unwrap_or(rest)
-            .trim_start();
-        if k.is_empty() {
-            return Err(LogError::MalformedFile {
-                path: path.to_path_buf(),
-                line: i + 1,
-                reason: "empty key".into(),
-            });
-        }
-        map.insert(unescape(k), unescape(rest));
-    }
-    Ok(map)
-}
-
 /// Reads `<dir>/meta.properties`; `Ok(None)` when the file does not exist (first start).
 pub fn read_meta_properties(dir: &Path) -> Result<Option<MetaProperties>, LogError> {
     let path = dir.join(META_PROPERTIES_FILE);
@@ -134,7 +70,7 @@ pub fn read_meta_properties(dir: &Path) -> Result<Option<MetaProperties>, LogErr
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(LogError::io(format!("read {}", path.display()), e)),
     };
-    let raw = parse_properties(&path, &text)?;
+    let raw = crate::config::properties::parse(&text);
     let line_of = |key: &str| {
         text.lines()
             .position(|l| l.trim_start().starts_with(key))

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
+pub mod config_def;
 pub mod deleter;
 pub mod epoch_cache;
 pub mod errors;

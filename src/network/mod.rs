@@ -148,6 +148,7 @@ async fn serve_connection(
         };
         let out = match apis.handle(&ctx, body).await {
             Handled::Respond(response) => encode_response(&ctx, &response),
+            Handled::Encoded(buf) => Ok(buf),
             Handled::NoResponse => continue,
             Handled::Close(why) => {
                 tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);

@@ -4,10 +4,10 @@
 pub mod fetcher;
 pub mod follower;
 pub mod isr;
-pub mod leader_fetch;
 pub mod manager;
 pub mod partition;
 pub mod purgatory;
+pub mod read;
 pub mod truncation;
 
 pub use manager::ReplicaManager;

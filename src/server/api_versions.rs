@@ -8,11 +8,15 @@ use crate::server::errors;
 /// (API, min version, max version) for every request this broker handles. Ranges are Kafka
 /// 2.8's, limited to what is implemented here.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    // INTERIM Produce/Fetch (replication testing, src/server/interim_data_path.rs).
-    (ApiKey::Produce, 3, 8),
-    (ApiKey::Fetch, 4, 11),
+    (ApiKey::Produce, 0, 8),
+    (ApiKey::Fetch, 0, 12),
+    (ApiKey::ListOffsets, 0, 6),
     (ApiKey::Metadata, 0, 11),
     (ApiKey::OffsetForLeaderEpoch, 0, 3),
+    (ApiKey::CreateTopics, 0, 6),
+    (ApiKey::DeleteTopics, 0, 5),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::DescribeConfigs, 0, 3),
     (ApiKey::LeaderAndIsr, 0, 4),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::ControlledShutdown, 0, 3),

@@ -11,13 +11,16 @@ use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
 use crate::server::{
-    api_versions, controlled_shutdown, inter_broker, interim_data_path, metadata,
-    offset_for_leader_epoch,
+    api_versions, controlled_shutdown, fetch, inter_broker, list_offsets, metadata,
+    offset_for_leader_epoch, produce,
 };
 
 /// What the network layer does after a request was handled.
 pub enum Handled {
     Respond(Box<Response>),
+    /// A response already encoded by its handler (Fetch writes record bytes straight from
+    /// the log into the frame): 4 reserved size bytes, the response header, then the body.
+    Encoded(bytes::BytesMut),
     /// acks=0 produce: Kafka sends nothing back.
     NoResponse,
     /// The request is invalid in a way that ends the connection.
@@ -80,6 +83,18 @@ impl KafkaApis {
             RequestKind::UpdateMetadata(req) => {
                 ResponseKind::UpdateMetadata(inter_broker::handle_update_metadata(self, &req))
             }
+            RequestKind::CreateTopics(req) => {
+                ResponseKind::CreateTopics(self.handle_create_topics(&req, ctx.api_version()).await)
+            }
+            RequestKind::DescribeConfigs(req) => ResponseKind::DescribeConfigs(
+                self.handle_describe_configs(&req, ctx.api_version()).await,
+            ),
+            RequestKind::DeleteTopics(req) => {
+                ResponseKind::DeleteTopics(self.handle_delete_topics(&req).await)
+            }
+            RequestKind::CreatePartitions(req) => {
+                ResponseKind::CreatePartitions(self.handle_create_partitions(&req).await)
+            }
             RequestKind::LeaderAndIsr(req) => {
                 ResponseKind::LeaderAndIsr(inter_broker::handle_leader_and_isr(self, &req).await)
             }
@@ -92,15 +107,10 @@ impl KafkaApis {
             RequestKind::ControlledShutdown(req) => {
                 ResponseKind::ControlledShutdown(controlled_shutdown::handle(self, &req).await)
             }
-            // INTERIM (replication testing): replaced by the data path's handlers at merge.
-            RequestKind::Produce(req) => {
-                match interim_data_path::handle_produce(self, &req).await {
-                    Some(r) => ResponseKind::Produce(r),
-                    None => return Handled::NoResponse,
-                }
-            }
-            RequestKind::Fetch(req) => {
-                ResponseKind::Fetch(interim_data_path::handle_fetch(self, &req).await)
+            RequestKind::Produce(req) => return produce::handle(self, ctx, req).await,
+            RequestKind::Fetch(req) => return fetch::handle(self, ctx, req).await,
+            RequestKind::ListOffsets(req) => {
+                ResponseKind::ListOffsets(list_offsets::handle(self, ctx, &req))
             }
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };

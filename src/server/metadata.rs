@@ -1,5 +1,7 @@
 //! Metadata requests: brokers, controller and topic partitions from the metadata cache.
 
+use std::collections::BTreeMap;
+
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
@@ -24,28 +26,30 @@ pub async fn handle(
     let requested = requested_topics(req, ctx.api_version());
     let auto_create = apis.config.boolean("auto.create.topics.enable")
         && (ctx.api_version() < 4 || req.allow_auto_topic_creation);
-    if let (Some(names), true) = (&requested, auto_create) {
+    // A missing topic's error: LEADER_NOT_AVAILABLE once auto-created (clients retry),
+    // the creation error when that failed, else UNKNOWN_TOPIC_OR_PARTITION.
+    let mut missing_codes: BTreeMap<String, i16> = BTreeMap::new();
+    if let Some(names) = &requested {
         let snapshot = apis.metadata_cache.snapshot();
-        let missing: Vec<&String> = names
-            .iter()
-            .filter(|n| !snapshot.topics.contains_key(*n))
-            .collect();
-        for name in missing {
-            super::admin::auto_create_topic(apis, name).await;
+        for topic in names.iter().filter(|n| !snapshot.topics.contains_key(*n)) {
+            let code = if !auto_create {
+                errors::UNKNOWN_TOPIC_OR_PARTITION
+            } else if !valid_name(topic) {
+                errors::INVALID_TOPIC_EXCEPTION
+            } else {
+                let created = super::admin::auto_create_topic(apis, topic).await;
+                created.map_or_else(|c| c, |()| errors::LEADER_NOT_AVAILABLE)
+            };
+            missing_codes.insert(topic.clone(), code);
         }
     }
     let snapshot = apis.metadata_cache.snapshot();
     let listener = &ctx.conn.listener_name;
-    let topics = match requested {
-        None => snapshot
-            .topics
-            .keys()
-            .map(|t| describe_topic(&snapshot, t, listener, auto_create))
-            .collect(),
-        Some(names) => names
-            .iter()
-            .map(|t| describe_topic(&snapshot, t, listener, auto_create))
-            .collect(),
+    let describe =
+        |t: &String| describe_topic(&snapshot, t, listener, missing_codes.get(t).copied());
+    let topics = match &requested {
+        None => snapshot.topics.keys().map(describe).collect(),
+        Some(names) => names.iter().map(describe).collect(),
     };
     MetadataResponse::default()
         .with_brokers(brokers(&snapshot, listener))
@@ -76,16 +80,11 @@ fn describe_topic(
     snapshot: &MetadataSnapshot,
     topic: &str,
     listener: &str,
-    auto_created: bool,
+    missing_code: Option<i16>,
 ) -> MetadataResponseTopic {
     let name = Some(TopicName(StrBytes::from_string(topic.to_string())));
     let Some(partitions) = snapshot.topics.get(topic) else {
-        // An auto-created topic has no leaders yet: clients retry on LEADER_NOT_AVAILABLE.
-        let code = if auto_created && valid_name(topic) {
-            errors::LEADER_NOT_AVAILABLE
-        } else {
-            errors::UNKNOWN_TOPIC_OR_PARTITION
-        };
+        let code = missing_code.unwrap_or(errors::UNKNOWN_TOPIC_OR_PARTITION);
         return MetadataResponseTopic::default()
             .with_error_code(code)
             .with_name(name);

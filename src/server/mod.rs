@@ -3,12 +3,17 @@
 pub mod admin;
 pub mod api_versions;
 pub mod apis;
+pub mod config_changes;
 pub mod controlled_shutdown;
+pub mod describe_configs;
 pub mod errors;
+pub mod fetch;
+mod fetch_response;
 pub mod inter_broker;
-pub mod interim_data_path;
+pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
+pub mod produce;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -81,7 +86,8 @@ impl KafkaServer {
             log_manager.clone(),
             zk.clone(),
         );
-        let background = replica_manager.start_background_tasks();
+        let mut background = replica_manager.start_background_tasks();
+        background.push(config_changes::start(zk.clone(), replica_manager.clone()));
         let controller_slot = Arc::new(OnceLock::new());
         let apis = Arc::new(KafkaApis {
             controller: controller_slot.clone(),

@@ -909,5 +909,6 @@ pub fn parse_kcat_brokers(metadata: &str) -> Vec<KcatBroker> {
         .collect()
 }
 
+pub mod data_util;
 pub mod log_util;
 pub mod repl;

@@ -1,0 +1,201 @@
+//! `kafka-topics.sh --describe` output in Kafka 2.8's format (zookeeper-layout.md §9), as pure
+//! functions over already-read znode data so the formatting is testable without ZooKeeper.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One partition as `--describe` sees it: assignment plus (optional) state znode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionView {
+    pub partition: i32,
+    /// `None` when the state znode is missing or its leader is -1.
+    pub leader: Option<i32>,
+    pub replicas: Vec<i32>,
+    /// Empty when the state znode is missing.
+    pub isr: Vec<i32>,
+}
+
+impl PartitionView {
+    /// Kafka's `leaderOpt`: only -1 means "no leader"; any other id is shown as is.
+    pub fn new(partition: i32, replicas: Vec<i32>, state: Option<(i32, Vec<i32>)>) -> Self {
+        let (leader, isr) = match state {
+            Some((leader, isr)) => ((leader != -1).then_some(leader), isr),
+            None => (None, Vec::new()),
+        };
+        PartitionView {
+            partition,
+            leader,
+            replicas,
+            isr,
+        }
+    }
+
+    pub fn is_under_replicated(&self) -> bool {
+        self.isr.len() < self.replicas.len()
+    }
+
+    /// No leader, or a leader that is not registered under `/brokers/ids`.
+    pub fn is_unavailable(&self, live_brokers: &BTreeSet<i32>) -> bool {
+        !self.leader.is_some_and(|l| live_brokers.contains(&l))
+    }
+}
+
+/// A topic as `--describe` sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicView {
+    pub name: String,
+    pub topic_id: Option<String>,
+    /// Sorted by partition id.
+    pub partitions: Vec<PartitionView>,
+    pub configs: BTreeMap<String, String>,
+    pub marked_for_deletion: bool,
+}
+
+/// The `--describe` report switches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DescribeFilter {
+    pub under_replicated: bool,
+    pub unavailable: bool,
+    pub topics_with_overrides: bool,
+}
+
+fn join(ids: &[i32]) -> String {
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The lines (each ending in `\n`) that `--describe` prints for one topic.
+pub fn describe_topic(
+    topic: &TopicView,
+    filter: DescribeFilter,
+    live_brokers: &BTreeSet<i32>,
+) -> String {
+    let marked = if topic.marked_for_deletion {
+        "\tMarkedForDeletion: true"
+    } else {
+        ""
+    };
+    // The report switches turn the topic header off; --topics-with-overrides turns the
+    // partition lines off and keeps only topics that have overrides.
+    let describe_configs = !filter.under_replicated && !filter.unavailable;
+    let describe_partitions = !filter.topics_with_overrides;
+    let mut out = String::new();
+    if describe_configs && (!filter.topics_with_overrides || !topic.configs.is_empty()) {
+        out.push_str(&format!("Topic: {}", topic.name));
+        if let Some(id) = &topic.topic_id {
+            out.push_str(&format!("\tTopicId: {id}"));
+        }
+        let rf = topic.partitions.first().map_or(0, |p| p.replicas.len());
+        let configs: Vec<String> = topic
+            .configs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        out.push_str(&format!(
+            "\tPartitionCount: {}\tReplicationFactor: {rf}\tConfigs: {}{marked}\n",
+            topic.partitions.len(),
+            configs.join(",")
+        ));
+    }
+    if describe_partitions {
+        for p in &topic.partitions {
+            let show = describe_configs
+                || (filter.under_replicated && p.is_under_replicated())
+                || (filter.unavailable && p.is_unavailable(live_brokers));
+            if !show {
+                continue;
+            }
+            let leader = p
+                .leader
+                .map_or_else(|| "none".to_string(), |l| l.to_string());
+            out.push_str(&format!(
+                "\tTopic: {}\tPartition: {}\tLeader: {leader}\tReplicas: {}\tIsr: {}{marked}\n",
+                topic.name,
+                p.partition,
+                join(&p.replicas),
+                join(&p.isr)
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn orders() -> TopicView {
+        TopicView {
+            name: "orders".into(),
+            topic_id: Some("hhGwnQ0gRxOqd8tRBXW5Jw".into()),
+            partitions: vec![
+                PartitionView::new(0, vec![1, 2], Some((1, vec![1, 2]))),
+                PartitionView::new(1, vec![2, 1], Some((-1, vec![2]))),
+            ],
+            configs: [("retention.ms".to_string(), "86400000".to_string())].into(),
+            marked_for_deletion: false,
+        }
+    }
+
+    fn live() -> BTreeSet<i32> {
+        [1, 2].into()
+    }
+
+    #[test]
+    fn kafka_2_8_layout_example() {
+        assert_eq!(
+            describe_topic(&orders(), DescribeFilter::default(), &live()),
+            "Topic: orders\tTopicId: hhGwnQ0gRxOqd8tRBXW5Jw\tPartitionCount: 2\tReplicationFactor: 2\tConfigs: retention.ms=86400000\n\
+             \tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1,2\n\
+             \tTopic: orders\tPartition: 1\tLeader: none\tReplicas: 2,1\tIsr: 2\n"
+        );
+    }
+
+    #[test]
+    fn no_id_no_state_and_marked_for_deletion() {
+        let t = TopicView {
+            name: "t1".into(),
+            topic_id: None,
+            partitions: vec![PartitionView::new(0, vec![3, 1], None)],
+            configs: BTreeMap::new(),
+            marked_for_deletion: true,
+        };
+        assert_eq!(
+            describe_topic(&t, DescribeFilter::default(), &live()),
+            "Topic: t1\tPartitionCount: 1\tReplicationFactor: 2\tConfigs: \tMarkedForDeletion: true\n\
+             \tTopic: t1\tPartition: 0\tLeader: none\tReplicas: 3,1\tIsr: \tMarkedForDeletion: true\n"
+        );
+    }
+
+    #[test]
+    fn report_filters() {
+        let mut t = orders();
+        t.partitions
+            .push(PartitionView::new(2, vec![3, 1], Some((3, vec![3, 1]))));
+        let under = DescribeFilter {
+            under_replicated: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            describe_topic(&t, under, &live()),
+            "\tTopic: orders\tPartition: 1\tLeader: none\tReplicas: 2,1\tIsr: 2\n"
+        );
+        let unavailable = DescribeFilter {
+            unavailable: true,
+            ..Default::default()
+        };
+        // Partition 1 has no leader; partition 2's leader (3) is not registered.
+        let text = describe_topic(&t, unavailable, &live());
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains("Partition: 1\t") && text.contains("Partition: 2\t"));
+        let overrides = DescribeFilter {
+            topics_with_overrides: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            describe_topic(&t, overrides, &live()).lines().count(),
+            1,
+            "header only"
+        );
+        t.configs.clear();
+        assert_eq!(describe_topic(&t, overrides, &live()), "");
+    }
+}

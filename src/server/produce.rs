@@ -1,0 +1,276 @@
+//! Produce (KafkaApis.handleProduceRequest, ReplicaManager.appendRecords, DelayedProduce):
+//! per-partition validation, leader appends, and the acks=all wait for the high watermark.
+//!
+//! Magic-2 batches go to the log as the client sent them: only their headers and CRC are
+//! checked (by the log), never their records. Legacy message sets (magic 0/1, from produce
+//! v0–v2 clients) are converted to v2 first, as Kafka 2.8 does with its default
+//! `log.message.format.version`.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
+
+use crate::log::batch::{be_i32, ATTRIBUTES_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET};
+use crate::log::TopicPartition;
+use crate::network::request::RequestContext;
+use crate::record::legacy;
+use crate::replica::purgatory::wait_until_complete;
+use crate::server::apis::{Handled, KafkaApis};
+use crate::server::errors;
+
+/// Upper bound on how long an acks=all request may wait, whatever its timeout says.
+const MAX_PRODUCE_WAIT: Duration = Duration::from_secs(300);
+
+/// One partition's outcome, in request order.
+struct PartitionResult {
+    index: i32,
+    error_code: i16,
+    base_offset: i64,
+    log_append_time: i64,
+    log_start_offset: i64,
+    /// acks=all: the offset the high watermark must reach (last appended offset + 1).
+    required_offset: Option<i64>,
+}
+
+impl PartitionResult {
+    fn error(index: i32, error_code: i16) -> PartitionResult {
+        PartitionResult {
+            index,
+            error_code,
+            base_offset: -1,
+            log_append_time: -1,
+            log_start_offset: -1,
+            required_offset: None,
+        }
+    }
+}
+
+pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest) -> Handled {
+    let version = ctx.api_version();
+    let acks = req.acks;
+    let mut topics: Vec<(kafka_protocol::messages::TopicName, Vec<PartitionResult>)> =
+        Vec::with_capacity(req.topic_data.len());
+    let valid_acks = matches!(acks, -1..=1);
+    for topic in req.topic_data {
+        let name = topic.name.0.to_string();
+        let results = topic
+            .partition_data
+            .into_iter()
+            .map(|p| {
+                if !valid_acks {
+                    return PartitionResult::error(p.index, errors::INVALID_REQUIRED_ACKS);
+                }
+                let tp = TopicPartition::new(name.as_str(), p.index);
+                append_partition(apis, &tp, version, acks, p.records.unwrap_or_default())
+            })
+            .collect();
+        topics.push((topic.name, results));
+    }
+    if acks == -1 {
+        await_replication(apis, &mut topics, req.timeout_ms).await;
+    }
+    if acks == 0 {
+        // Kafka sends nothing for acks=0; when something failed it closes the connection so
+        // the client learns of it (and refreshes its metadata) rather than losing data silently.
+        let failed = topics
+            .iter()
+            .flat_map(|(_, ps)| ps.iter())
+            .find(|p| p.error_code != errors::NONE);
+        return match failed {
+            Some(p) => Handled::Close(format!(
+                "acks=0 produce failed with error {} for partition {}",
+                p.error_code, p.index
+            )),
+            None => Handled::NoResponse,
+        };
+    }
+    let responses = topics
+        .into_iter()
+        .map(|(name, ps)| {
+            let partition_responses = ps
+                .into_iter()
+                .map(|p| {
+                    PartitionProduceResponse::default()
+                        .with_index(p.index)
+                        .with_error_code(p.error_code)
+                        .with_base_offset(p.base_offset)
+                        .with_log_append_time_ms(p.log_append_time)
+                        .with_log_start_offset(p.log_start_offset)
+                })
+                .collect();
+            TopicProduceResponse::default()
+                .with_name(name)
+                .with_partition_responses(partition_responses)
+        })
+        .collect();
+    let body = ProduceResponse::default().with_responses(responses);
+    Handled::Respond(Box::new(ResponseKind::Produce(body).into()))
+}
+
+/// Validates, converts if needed, and appends one partition's records as leader.
+fn append_partition(
+    apis: &KafkaApis,
+    tp: &TopicPartition,
+    version: i16,
+    acks: i16,
+    records: Bytes,
+) -> PartitionResult {
+    let rm = &apis.replica_manager;
+    let known = apis
+        .metadata_cache
+        .snapshot()
+        .partition(&tp.topic, tp.partition)
+        .is_some();
+    let view = match rm.leader_view(tp, None, known) {
+        Ok(v) => v,
+        Err(code) => return PartitionResult::error(tp.partition, code),
+    };
+    let records = match prepare_records(version, &records, &view.log.config()) {
+        Ok(r) => r,
+        Err((code, why)) => {
+            tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing append operation on partition {tp}: {why}", rm.broker_id());
+            return PartitionResult::error(tp.partition, code);
+        }
+    };
+    match view.partition.append_records_to_leader(&records, acks) {
+        Ok(info) => {
+            // Appends wake long-poll fetches; a moved high watermark may complete acks=all.
+            rm.complete_delayed_requests(tp);
+            PartitionResult {
+                index: tp.partition,
+                error_code: errors::NONE,
+                base_offset: info.first_offset,
+                log_append_time: info.log_append_time,
+                log_start_offset: info.log_start_offset,
+                required_offset: (info.last_offset >= 0).then_some(info.last_offset + 1),
+            }
+        }
+        Err(code) => {
+            tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing append operation on partition {tp}: error code {code}", rm.broker_id());
+            PartitionResult::error(tp.partition, code)
+        }
+    }
+}
+
+/// ProduceRequest.validateRecords plus legacy conversion. From v3 on a request carries
+/// exactly one magic-2 batch; older requests carry message sets of one magic, which are
+/// converted to v2 batches here.
+fn prepare_records<'a>(
+    version: i16,
+    records: &'a Bytes,
+    config: &crate::log::LogConfig,
+) -> Result<Cow<'a, [u8]>, (i16, String)> {
+    let buf: &[u8] = records;
+    let mut pos = 0usize;
+    let mut count = 0usize;
+    let mut magic: Option<i8> = None;
+    // Walks the framing like Kafka's ByteBufferLogInputStream: a trailing partial entry is
+    // ignored, a size below the smallest legal message is corrupt.
+    while buf.len() - pos >= LOG_OVERHEAD {
+        let len = be_i32(buf, pos + LENGTH_OFFSET);
+        if len < 14 {
+            return Err((
+                errors::CORRUPT_MESSAGE,
+                format!("record size {len} is less than the minimum record overhead (14)"),
+            ));
+        }
+        let size = LOG_OVERHEAD + len as usize;
+        if size > buf.len() - pos {
+            break;
+        }
+        let m = buf[pos + MAGIC_OFFSET] as i8;
+        if magic.is_some_and(|prev| prev != m) {
+            return Err((
+                errors::INVALID_RECORD,
+                "all batches of a produce request must have the same magic".into(),
+            ));
+        }
+        magic = Some(m);
+        count += 1;
+        pos += size;
+    }
+    if version >= 3 {
+        if count != 1 {
+            return Err((
+                errors::INVALID_RECORD,
+                format!("produce requests with version {version} must contain exactly one record batch, got {count}"),
+            ));
+        }
+        if magic != Some(2) {
+            return Err((
+                errors::INVALID_RECORD,
+                format!("produce requests with version {version} are only allowed to contain record batches with magic version 2"),
+            ));
+        }
+    }
+    // zstd arrived with produce v7 (KIP-110); older requests may not use it.
+    let zstd = |at: usize| {
+        buf.get(at + ATTRIBUTES_OFFSET + 1)
+            .is_some_and(|a| a & 0x07 == 4)
+    };
+    if version < 7 && magic == Some(2) && zstd(0) {
+        return Err((
+            errors::UNSUPPORTED_COMPRESSION_TYPE,
+            format!("produce requests with version {version} may not use zstd compression"),
+        ));
+    }
+    match magic {
+        Some(0) | Some(1) => legacy::convert_to_v2(&buf[..pos], config)
+            .map(Cow::Owned)
+            .map_err(|e| (e.error_code(), e.to_string())),
+        _ => Ok(Cow::Borrowed(buf)),
+    }
+}
+
+/// DelayedProduce: waits until every appended partition's high watermark reaches its last
+/// offset + 1 (or fails), or the request's timeout passes (REQUEST_TIMED_OUT).
+async fn await_replication(
+    apis: &KafkaApis,
+    topics: &mut [(kafka_protocol::messages::TopicName, Vec<PartitionResult>)],
+    timeout_ms: i32,
+) {
+    let rm = &apis.replica_manager;
+    let mut pending = Vec::new();
+    for (ti, (name, ps)) in topics.iter().enumerate() {
+        for (pi, p) in ps.iter().enumerate() {
+            if let (Some(required), errors::NONE) = (p.required_offset, p.error_code) {
+                let tp = TopicPartition::new(name.0.as_str(), p.index);
+                pending.push((ti, pi, tp, required));
+            }
+        }
+    }
+    if pending.is_empty() {
+        return;
+    }
+    let waker = rm
+        .produce_purgatory
+        .watch(pending.iter().map(|(_, _, tp, _)| tp));
+    let timeout = Duration::from_millis(timeout_ms.max(0) as u64).min(MAX_PRODUCE_WAIT);
+    let mut outcome: Vec<Option<i16>> = vec![None; pending.len()];
+    wait_until_complete(
+        &waker,
+        timeout,
+        || {
+            for (i, (_, _, tp, required)) in pending.iter().enumerate() {
+                if outcome[i].is_some() {
+                    continue;
+                }
+                outcome[i] = match rm.get_partition(tp) {
+                    None => Some(errors::NOT_LEADER_OR_FOLLOWER),
+                    Some(p) => p
+                        .check_enough_replicas_reached(*required)
+                        .map(|r| r.err().unwrap_or(errors::NONE)),
+                };
+            }
+            outcome.iter().all(Option::is_some).then_some(())
+        },
+        || (),
+    )
+    .await;
+    for ((ti, pi, _, _), code) in pending.iter().zip(outcome) {
+        topics[*ti].1[*pi].error_code = code.unwrap_or(errors::REQUEST_TIMED_OUT);
+    }
+}

@@ -1,0 +1,383 @@
+//! The data path at the protocol level, with typed requests over raw connections: long-poll
+//! fetches, offset range errors, leader-epoch fencing, bad produce input (nothing appended,
+//! broker keeps serving), acks=0 and acks=all.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use common::data_util::*;
+use common::*;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    ApiKey, FetchRequest, FetchResponse, ListOffsetsRequest, ProduceRequest, RequestHeader,
+    ResponseHeader,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use zkafka::log::batch::build_batch;
+use zkafka::network::client::BrokerClient;
+
+fn batch(n: usize, value_len: usize) -> Bytes {
+    let value = vec![b'v'; value_len];
+    let recs: Vec<_> = (0..n)
+        .map(|i| {
+            (
+                1_700_000_000_000 + i as i64,
+                Some(&b"k"[..]),
+                Some(&value[..]),
+                &[][..],
+            )
+        })
+        .collect();
+    Bytes::from(build_batch(0, -1, &recs))
+}
+
+fn produce_req(
+    topic: &str,
+    partition: i32,
+    acks: i16,
+    timeout_ms: i32,
+    records: Bytes,
+) -> ProduceRequest {
+    ProduceRequest::default()
+        .with_acks(acks)
+        .with_timeout_ms(timeout_ms)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(topic_name(topic))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(records))])])
+}
+
+/// Produce v8; returns (error code, base offset).
+async fn produce(
+    c: &mut BrokerClient,
+    topic: &str,
+    acks: i16,
+    timeout_ms: i32,
+    records: Bytes,
+) -> (i16, i64) {
+    let r = c
+        .send(&produce_req(topic, 0, acks, timeout_ms, records), 8)
+        .await
+        .expect("Produce");
+    let p = &r.responses[0].partition_responses[0];
+    (p.error_code, p.base_offset)
+}
+
+fn fetch_req(
+    topic: &str,
+    offset: i64,
+    epoch: i32,
+    max_wait_ms: i32,
+    replica_id: i32,
+) -> FetchRequest {
+    FetchRequest::default()
+        .with_replica_id(replica_id.into())
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(topic_name(topic))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(offset)
+                .with_current_leader_epoch(epoch)
+                .with_partition_max_bytes(1 << 20)])])
+}
+
+async fn fetch(c: &mut BrokerClient, req: &FetchRequest, version: i16) -> FetchResponse {
+    c.send(req, version).await.expect("Fetch")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_poll_range_errors_and_epochs() {
+    let (zk, broker) = single_broker(&[]);
+    create_topic(
+        &zk.connect_string(),
+        &broker.bootstrap(),
+        "lp",
+        1,
+        &[1],
+        &[],
+    )
+    .await;
+    let mut c = client(&broker).await;
+    let mut waiter = client(&broker).await;
+
+    // Nothing to read: a 300 ms long poll expires empty, not earlier.
+    let started = Instant::now();
+    let r = fetch(&mut waiter, &fetch_req("lp", 0, -1, 300, -1), 12).await;
+    assert!(started.elapsed() >= Duration::from_millis(290));
+    assert_eq!(r.session_id, 0, "answered sessionless");
+    let p = &r.responses[0].partitions[0];
+    assert_eq!((p.error_code, p.high_watermark), (0, 0));
+    assert!(p.records.as_ref().unwrap().is_empty());
+
+    // A 10 s long poll returns as soon as a produce lands.
+    let handle = tokio::spawn(async move {
+        let started = Instant::now();
+        let r = fetch(&mut waiter, &fetch_req("lp", 0, 0, 10_000, -1), 12).await;
+        (r, Instant::now(), started)
+    });
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let sent = batch(5, 100);
+    let produced_at = Instant::now();
+    assert_eq!(produce(&mut c, "lp", 1, 5000, sent.clone()).await, (0, 0));
+    let (r, returned_at, started) = handle.await.unwrap();
+    let latency = returned_at.duration_since(produced_at);
+    eprintln!(
+        "long poll answered {latency:?} after the produce ({:?} in total)",
+        returned_at - started
+    );
+    assert!(
+        latency < Duration::from_millis(1000),
+        "fetch took {latency:?} after the produce"
+    );
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(
+        (
+            p.error_code,
+            p.high_watermark,
+            p.last_stable_offset,
+            p.log_start_offset
+        ),
+        (0, 5, 5, 0)
+    );
+    let got = p.records.as_ref().unwrap();
+    assert_eq!(got.len(), sent.len(), "the stored batch comes back whole");
+    assert_eq!(got[12..16], 0i32.to_be_bytes(), "leader epoch stamped");
+    assert_eq!(got[21..], sent[21..], "record bytes untouched");
+
+    // Every Fetch version answers; beyond the log end and below its start is out of range.
+    for v in 0..=12 {
+        let r = fetch(&mut c, &fetch_req("lp", 0, -1, 0, -1), v).await;
+        assert_eq!(
+            r.responses[0].partitions[0].records.as_ref().unwrap().len(),
+            sent.len(),
+            "v{v}"
+        );
+    }
+    for offset in [6, 100, -1] {
+        let r = fetch(&mut c, &fetch_req("lp", offset, -1, 0, -1), 12).await;
+        assert_eq!(
+            r.responses[0].partitions[0].error_code, 1,
+            "offset {offset}: OFFSET_OUT_OF_RANGE"
+        );
+    }
+    // At the log end: nothing, no error.
+    let r = fetch(&mut c, &fetch_req("lp", 5, -1, 0, -1), 12).await;
+    assert_eq!(r.responses[0].partitions[0].error_code, 0);
+    // Leader epoch from the future: UNKNOWN_LEADER_EPOCH (75).
+    let r = fetch(&mut c, &fetch_req("lp", 0, 7, 0, -1), 12).await;
+    assert_eq!(r.responses[0].partitions[0].error_code, 75);
+    // A topic nobody has: UNKNOWN_TOPIC_OR_PARTITION.
+    let r = fetch(&mut c, &fetch_req("nope", 0, -1, 0, -1), 12).await;
+    assert_eq!(r.responses[0].partitions[0].error_code, 3);
+
+    // ListOffsets: every version, by timestamp, and v0's offset list.
+    assert_eq!(
+        list_offset(&mut c, "lp", 0, 1_700_000_000_003).await,
+        (0, 3, 0)
+    );
+    assert_eq!(list_offset(&mut c, "lp", 0, 1_800_000_000_000).await.1, -1);
+    for v in 0..=6 {
+        let req = ListOffsetsRequest::default()
+            .with_replica_id((-1).into())
+            .with_topics(vec![
+                kafka_protocol::messages::list_offsets_request::ListOffsetsTopic::default()
+                    .with_name(topic_name("lp"))
+                    .with_partitions(vec![
+                    kafka_protocol::messages::list_offsets_request::ListOffsetsPartition::default()
+                        .with_timestamp(-1)
+                        .with_max_num_offsets(if v == 0 { 10 } else { 1 }),
+                ]),
+            ]);
+        let r = c.send(&req, v).await.expect("ListOffsets");
+        let p = &r.topics[0].partitions[0];
+        assert_eq!(p.error_code, 0);
+        if v == 0 {
+            assert_eq!(p.old_style_offsets, vec![5, 0]);
+        } else {
+            assert_eq!(p.offset, 5, "v{v}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_produce_input_appends_nothing() {
+    let (zk, broker) = single_broker(&[("auto.create.topics.enable", "false")]);
+    let zk_connect = zk.connect_string();
+    create_topic(
+        &zk_connect,
+        &broker.bootstrap(),
+        "bad",
+        1,
+        &[1],
+        &[("max.message.bytes", "2000")],
+    )
+    .await;
+    create_topic(
+        &zk_connect,
+        &broker.bootstrap(),
+        "isr2",
+        1,
+        &[1],
+        &[("min.insync.replicas", "2")],
+    )
+    .await;
+    let mut c = client(&broker).await;
+    assert_eq!(produce(&mut c, "bad", 1, 5000, batch(2, 10)).await, (0, 0));
+
+    let mut corrupt = BytesMut::from(&batch(2, 10)[..]);
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0xff;
+    let mut two = BytesMut::from(&batch(1, 10)[..]);
+    two.extend_from_slice(&batch(1, 10));
+    let cases: Vec<(&str, &str, i16, Bytes, i16)> = vec![
+        ("missing topic", "missing", 1, batch(1, 10), 3),
+        ("oversized batch", "bad", 1, batch(3, 1000), 10),
+        ("bad CRC", "bad", 1, corrupt.freeze(), 2),
+        ("acks=2", "bad", 2, batch(1, 10), 21),
+        ("two batches in v8", "bad", 1, two.freeze(), 87),
+        (
+            "garbage",
+            "bad",
+            1,
+            Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]),
+            2,
+        ),
+        (
+            "min.insync.replicas=2, acks=all",
+            "isr2",
+            -1,
+            batch(1, 10),
+            19,
+        ),
+    ];
+    for (what, topic, acks, records, want) in cases {
+        let (err, base) = produce(&mut c, topic, acks, 1000, records).await;
+        assert_eq!((err, base), (want, -1), "{what}");
+    }
+    assert_eq!(
+        list_offset(&mut c, "bad", 0, -1).await,
+        (0, 2, 0),
+        "nothing appended"
+    );
+    assert_eq!(
+        list_offset(&mut c, "isr2", 0, -1).await.1,
+        0,
+        "nothing appended"
+    );
+    // Still serving, and acks=1 with min.insync.replicas=2 is fine.
+    assert_eq!(produce(&mut c, "bad", 1, 5000, batch(1, 10)).await, (0, 2));
+    assert_eq!(produce(&mut c, "isr2", 1, 5000, batch(1, 10)).await, (0, 0));
+}
+
+async fn write_request<R: Encodable + HeaderVersion>(
+    s: &mut tokio::net::TcpStream,
+    key: ApiKey,
+    v: i16,
+    corr: i32,
+    req: &R,
+) {
+    let mut buf = BytesMut::new();
+    buf.extend_from_slice(&[0; 4]);
+    RequestHeader::default()
+        .with_request_api_key(key as i16)
+        .with_request_api_version(v)
+        .with_correlation_id(corr)
+        .with_client_id(Some(StrBytes::from_static_str("raw")))
+        .encode(&mut buf, R::header_version(v))
+        .unwrap();
+    req.encode(&mut buf, v).unwrap();
+    let size = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    s.write_all(&buf).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_zero_and_acks_all() {
+    let (zk, b1) = single_broker(&[]);
+    let zk_connect = zk.connect_string();
+    // Broker 2 keeps its ZooKeeper session while stopped, so it stays in the ISR.
+    let mut b2 = Broker::start(2, &zk_connect, &[("zookeeper.session.timeout.ms", "30000")]);
+    b2.wait_listening(Duration::from_secs(30));
+    create_topic(&zk_connect, &b1.bootstrap(), "a0", 1, &[1], &[]).await;
+    create_topic(&zk_connect, &b1.bootstrap(), "all", 1, &[1, 2], &[]).await;
+
+    // acks=0: no response at all; the next request's answer is the first thing read.
+    let mut s = tokio::net::TcpStream::connect(b1.bootstrap())
+        .await
+        .unwrap();
+    write_request(
+        &mut s,
+        ApiKey::Produce,
+        8,
+        1,
+        &produce_req("a0", 0, 0, 1000, batch(3, 10)),
+    )
+    .await;
+    let lo = ListOffsetsRequest::default()
+        .with_replica_id((-1).into())
+        .with_topics(vec![
+            kafka_protocol::messages::list_offsets_request::ListOffsetsTopic::default()
+                .with_name(topic_name("a0"))
+                .with_partitions(vec![
+                    kafka_protocol::messages::list_offsets_request::ListOffsetsPartition::default()
+                        .with_timestamp(-1),
+                ]),
+        ]);
+    write_request(&mut s, ApiKey::ListOffsets, 5, 2, &lo).await;
+    let size = s.read_i32().await.unwrap();
+    let mut body = vec![0; size as usize];
+    s.read_exact(&mut body).await.unwrap();
+    let mut body = Bytes::from(body);
+    let h =
+        ResponseHeader::decode(&mut body, ApiKey::ListOffsets.response_header_version(5)).unwrap();
+    assert_eq!(h.correlation_id, 2, "no response to the acks=0 produce");
+    let r = kafka_protocol::messages::ListOffsetsResponse::decode(&mut body, 5).unwrap();
+    assert_eq!(r.topics[0].partitions[0].offset, 3);
+
+    // acks=all with a follower that does not fetch: REQUEST_TIMED_OUT, data written.
+    b2.sigstop();
+    let mut c = client(&b1).await;
+    let started = Instant::now();
+    assert_eq!(produce(&mut c, "all", -1, 500, batch(2, 10)).await, (7, 0));
+    assert!(started.elapsed() >= Duration::from_millis(450));
+    // Acting as follower 2, our fetch at the leader's log end completes a waiting acks=all.
+    let mut waiting = client(&b1).await;
+    let pending =
+        tokio::spawn(async move { produce(&mut waiting, "all", -1, 20_000, batch(1, 10)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !pending.is_finished(),
+        "acks=all must wait for the follower"
+    );
+    let r = fetch(&mut c, &fetch_req("all", 0, 0, 0, 2), 12).await;
+    let stored = batch(2, 10).len() + batch(1, 10).len();
+    assert_eq!(
+        r.responses[0].partitions[0].records.as_ref().unwrap().len(),
+        stored,
+        "followers read past the HW"
+    );
+    assert_eq!(
+        list_offset(&mut c, "all", 0, -1).await.1,
+        0,
+        "consumers see the HW"
+    );
+    fetch(&mut c, &fetch_req("all", 3, 0, 0, 2), 12).await;
+    assert_eq!(
+        list_offset(&mut c, "all", 0, -1).await.1,
+        3,
+        "HW follows the follower"
+    );
+    let (err, base) = tokio::time::timeout(Duration::from_secs(5), pending)
+        .await
+        .expect("acks=all completes")
+        .unwrap();
+    assert_eq!((err, base), (0, 2));
+    b2.sigcont();
+}
