@@ -412,3 +412,77 @@ async fn controlled_shutdown_moves_leadership_before_exit() {
         took.as_millis()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_behind_the_leaders_log_start_restarts_there() {
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string_with_chroot("/kafka");
+    let mut brokers = cluster(
+        &connect,
+        &[
+            ("zookeeper.session.timeout.ms", "30000"),
+            ("log.retention.check.interval.ms", "500"),
+        ],
+    )
+    .await;
+    let zk = zk_client(&connect).await;
+    // Tiny segments and retention: the leader deletes old data quickly.
+    create_topic(
+        &zk,
+        "r",
+        &[(0, &[1, 2, 3])],
+        &[("segment.bytes", "1000"), ("retention.bytes", "1500")],
+    )
+    .await;
+    wait_state(&zk, "r", 0, "ISR [1,2,3]", |s| {
+        s.leader == 1 && s.isr.len() == 3
+    })
+    .await;
+    wait_until(T, || async {
+        produce(
+            &mut client(&brokers[0].bootstrap()).await.unwrap(),
+            "r",
+            0,
+            1,
+            &[val(0)],
+        )
+        .await
+        .is_ok_and(|r| r.0 == 0)
+    })
+    .await;
+    by_id(&mut brokers, 3).sigstop();
+    wait_state(&zk, "r", 0, "ISR [1,2]", |s| s.isr == vec![1, 2]).await;
+    let mut c = client(&brokers[0].bootstrap()).await.unwrap();
+    for i in 0..60 {
+        assert_eq!(
+            produce(&mut c, "r", 0, -1, &[vec![b'x'; 200], val(i)])
+                .await
+                .unwrap()
+                .0,
+            0
+        );
+    }
+    let leader_start = wait_for(T, || async {
+        let first = disk_batches(brokers[0].log_dir(), "r", 0)
+            .first()
+            .map(|b| b.0)?;
+        (first > 10).then_some(first)
+    })
+    .await;
+    by_id(&mut brokers, 3).sigcont();
+    wait_state(&zk, "r", 0, "3 back in the ISR", |s| s.isr.len() == 3).await;
+    let log3 = by_id(&mut brokers, 3).log_contents();
+    assert!(
+        log3.contains("Truncated r-0 fully"),
+        "full truncation logged"
+    );
+    let first3 = disk_batches(by_id(&mut brokers, 3).log_dir(), "r", 0)
+        .first()
+        .map(|b| b.0)
+        .unwrap();
+    assert!(
+        first3 >= leader_start,
+        "follower restarted at or after the leader's start {leader_start}, has {first3}"
+    );
+    eprintln!("follower 3 restarted its log at {first3} (leader start was {leader_start} when it resumed)");
+}

@@ -15,6 +15,7 @@ use kafka_protocol::protocol::StrBytes;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use super::out_of_range;
 use super::partition::Partition;
 use super::truncation;
 use crate::config::KafkaConfig;
@@ -372,11 +373,16 @@ async fn fetch_round(
                     }
                 }
                 errors::OFFSET_OUT_OF_RANGE => {
-                    tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Fetch offset {offset} of {tp} is out of range on the leader; truncating again", s.broker_id);
-                    update(states, &tp, *epoch, |st| {
-                        st.truncating = true;
-                        st.delayed_until_ms = now_ms() + s.backoff_ms;
-                    });
+                    tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Fetch offset {offset} of {tp} is out of range on the leader; asking it for its offsets", s.broker_id);
+                    if let Err(e) =
+                        out_of_range::handle_out_of_range(s, states, client, &tp, p, *epoch).await
+                    {
+                        tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Cannot resolve the out-of-range fetch offset of {tp}: {e}; truncating again after {} ms", s.broker_id, s.backoff_ms);
+                        update(states, &tp, *epoch, |st| {
+                            st.truncating = true;
+                            st.delayed_until_ms = now_ms() + s.backoff_ms;
+                        });
+                    }
                 }
                 code => {
                     tracing::info!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Error {code} fetching {tp} at leader epoch {epoch}; retrying after {} ms", s.broker_id, s.backoff_ms);

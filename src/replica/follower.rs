@@ -102,4 +102,26 @@ impl Partition {
         }
         Ok(Some(log.log_end_offset()))
     }
+
+    /// Deletes the whole local log and restarts it empty at `offset` (the leader's log start
+    /// offset, when retention removed everything we would still need to fetch).
+    pub fn truncate_fully_as_follower(
+        &self,
+        leader_epoch: i32,
+        offset: i64,
+    ) -> Result<bool, LogError> {
+        let inner = self.lock();
+        let Some(log) = inner.log.clone() else {
+            return Ok(false);
+        };
+        if inner.state.leader == self.local_broker_id || inner.state.leader_epoch != leader_epoch {
+            return Ok(false);
+        }
+        let (old_start, old_leo) = (log.log_start_offset(), log.log_end_offset());
+        log.truncate_fully_and_start_at(offset)?;
+        tracing::info!(target: "kafka.log.Log",
+            "[ReplicaFetcher broker={}] Truncated {} fully at leader epoch {leader_epoch} (leader {}): offsets [{old_start}, {old_leo}) -> empty log starting at {offset} (the leader's log start offset is past our log end)",
+            self.local_broker_id, self.tp, inner.state.leader);
+        Ok(true)
+    }
 }

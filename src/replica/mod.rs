@@ -5,6 +5,7 @@ pub mod fetcher;
 pub mod follower;
 pub mod isr;
 pub mod manager;
+mod out_of_range;
 pub mod partition;
 pub mod purgatory;
 pub mod read;
