@@ -10,6 +10,7 @@ pub mod alloc;
 pub mod cluster;
 pub mod config;
 pub mod controller;
+pub mod coordinator;
 pub mod log;
 pub mod logging;
 pub mod metadata;

@@ -51,11 +51,13 @@ enum Command {
     },
     /// Create, delete, describe, or change a topic (kafka-topics.sh --zookeeper)
     Topics(zkafka::admin::topics::TopicsArgs),
+    /// List, describe, reset offsets of, or delete consumer groups (kafka-consumer-groups.sh)
+    ConsumerGroups(zkafka::admin::consumer_groups::ConsumerGroupsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Topics(_)) {
+    if !matches!(cli.command, Command::Topics(_) | Command::ConsumerGroups(_)) {
         zkafka::logging::init();
     }
     match cli.command {
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
             &mut std::io::stdout().lock(),
         )),
         Command::Topics(args) => run_topics(args),
+        Command::ConsumerGroups(args) => run_tool(zkafka::admin::consumer_groups::run(args)),
     }
 }
 
@@ -103,6 +106,19 @@ fn run_topics(args: zkafka::admin::topics::TopicsArgs) -> ExitCode {
         .build()
         .expect("tokio runtime");
     ExitCode::from(runtime.block_on(zkafka::admin::topics::run(args)))
+}
+
+/// Runs a Kafka-client tool: warnings only, on stderr, so stdout is the tool's output.
+fn run_tool(tool: impl std::future::Future<Output = u8>) -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    ExitCode::from(runtime.block_on(tool))
 }
 
 fn run_server(path: PathBuf, overrides: Vec<String>) -> ExitCode {

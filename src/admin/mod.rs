@@ -5,9 +5,11 @@
 //! and the `zkafka topics` tool (`kafka-topics.sh --zookeeper`).
 
 pub mod assignment;
+pub mod consumer_groups;
 pub mod describe;
 pub mod dump_log;
 pub mod error;
+pub mod group_client;
 pub mod topic_name;
 pub mod topics;
 pub mod topics_args;

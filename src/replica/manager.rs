@@ -2,7 +2,7 @@
 //! become leaders or followers on the controller's word, and the high-watermark checkpoint.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use kafka_protocol::messages::{LeaderAndIsrRequest, StopReplicaRequest};
@@ -37,7 +37,13 @@ pub struct ReplicaManager {
     /// ISR changes decided by partitions we lead, for the ISR writer task.
     isr_tx: UnboundedSender<IsrProposal>,
     isr_rx: Mutex<Option<UnboundedReceiver<IsrProposal>>>,
+    leadership_listener: OnceLock<LeadershipListener>,
 }
+
+/// Told which partitions this broker now leads (`true`) or no longer leads (`false`) after
+/// a LeaderAndIsr or a deleting StopReplica (Kafka's onLeadershipChange callback, which the
+/// group coordinator uses to load and unload `__consumer_offsets` partitions).
+pub type LeadershipListener = Box<dyn Fn(&[(TopicPartition, bool)]) + Send + Sync>;
 
 /// What one partition of a LeaderAndIsr request asks for.
 struct PartitionRequest {
@@ -64,6 +70,7 @@ impl ReplicaManager {
             partitions: RwLock::new(HashMap::new()),
             produce_purgatory: Purgatory::new("Produce"),
             fetch_purgatory: Purgatory::new("Fetch"),
+            leadership_listener: OnceLock::new(),
         })
     }
 
@@ -153,7 +160,27 @@ impl ReplicaManager {
                 .await;
             results.push((r.tp, code));
         }
+        self.notify_leadership_change(&results);
         results
+    }
+
+    /// Registers the one listener for leadership changes (the group coordinator).
+    pub fn set_leadership_listener(&self, listener: LeadershipListener) {
+        let _ = self.leadership_listener.set(listener);
+    }
+
+    /// Tells the listener the outcome of a LeaderAndIsr: every partition applied without error
+    /// is now led by us or followed.
+    fn notify_leadership_change(&self, results: &[(TopicPartition, i16)]) {
+        let Some(listener) = self.leadership_listener.get() else {
+            return;
+        };
+        let changes: Vec<(TopicPartition, bool)> = results
+            .iter()
+            .filter(|(_, code)| *code == errors::NONE)
+            .filter_map(|(tp, _)| Some((tp.clone(), self.get_partition(tp)?.is_leader())))
+            .collect();
+        listener(&changes);
     }
 
     async fn apply_leader_and_isr(
@@ -313,6 +340,9 @@ impl ReplicaManager {
         self.fetcher_manager
             .remove_partitions(std::slice::from_ref(tp));
         if delete {
+            if let Some(listener) = self.leadership_listener.get() {
+                listener(&[(tp.clone(), false)]);
+            }
             self.partitions.write().expect("partitions lock").remove(tp);
             match self.log_manager.async_delete(tp) {
                 Ok(Some(dir)) => {

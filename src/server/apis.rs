@@ -7,6 +7,7 @@ use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 use crate::config::KafkaConfig;
 use crate::controller::ControllerHandle;
+use crate::coordinator::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
@@ -60,6 +61,7 @@ pub struct KafkaApis {
     /// This broker's controller component (set once it started); ControlledShutdown goes
     /// to its event queue.
     pub controller: Arc<OnceLock<ControllerHandle>>,
+    pub group_coordinator: GroupCoordinator,
 }
 
 impl KafkaApis {
@@ -111,6 +113,36 @@ impl KafkaApis {
             RequestKind::Fetch(req) => return fetch::handle(self, ctx, req).await,
             RequestKind::ListOffsets(req) => {
                 ResponseKind::ListOffsets(list_offsets::handle(self, ctx, &req))
+            }
+            // Group coordinator APIs (src/server/groups.rs).
+            RequestKind::FindCoordinator(req) => {
+                ResponseKind::FindCoordinator(self.handle_find_coordinator(ctx, &req).await)
+            }
+            RequestKind::JoinGroup(req) => {
+                ResponseKind::JoinGroup(self.handle_join_group(ctx, &req).await)
+            }
+            RequestKind::SyncGroup(req) => {
+                ResponseKind::SyncGroup(self.handle_sync_group(ctx, &req).await)
+            }
+            RequestKind::Heartbeat(req) => ResponseKind::Heartbeat(self.handle_heartbeat(&req)),
+            RequestKind::LeaveGroup(req) => {
+                ResponseKind::LeaveGroup(self.handle_leave_group(ctx, &req))
+            }
+            RequestKind::OffsetCommit(req) => {
+                ResponseKind::OffsetCommit(self.handle_offset_commit(ctx, &req).await)
+            }
+            RequestKind::OffsetFetch(req) => {
+                ResponseKind::OffsetFetch(self.handle_offset_fetch(ctx, &req))
+            }
+            RequestKind::DescribeGroups(req) => {
+                ResponseKind::DescribeGroups(self.handle_describe_groups(&req))
+            }
+            RequestKind::ListGroups(req) => ResponseKind::ListGroups(self.handle_list_groups(&req)),
+            RequestKind::DeleteGroups(req) => {
+                ResponseKind::DeleteGroups(self.handle_delete_groups(&req).await)
+            }
+            RequestKind::OffsetDelete(req) => {
+                ResponseKind::OffsetDelete(self.handle_offset_delete(&req))
             }
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };

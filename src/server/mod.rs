@@ -9,6 +9,7 @@ pub mod describe_configs;
 pub mod errors;
 pub mod fetch;
 mod fetch_response;
+pub mod groups;
 pub mod inter_broker;
 pub mod list_offsets;
 pub mod metadata;
@@ -86,8 +87,10 @@ impl KafkaServer {
             log_manager.clone(),
             zk.clone(),
         );
+        let group_coordinator = start_group_coordinator(&config, &zk, &replica_manager).await?;
         let mut background = replica_manager.start_background_tasks();
         background.push(config_changes::start(zk.clone(), replica_manager.clone()));
+        background.push(group_coordinator.start());
         let controller_slot = Arc::new(OnceLock::new());
         let apis = Arc::new(KafkaApis {
             controller: controller_slot.clone(),
@@ -95,6 +98,7 @@ impl KafkaServer {
             state: state.clone(),
             metadata_cache: Arc::new(MetadataCache::default()),
             replica_manager: replica_manager.clone(),
+            group_coordinator,
         });
         let limits = NetworkLimits {
             socket_request_max_bytes: config.long("socket.request.max.bytes") as usize,
@@ -247,6 +251,41 @@ async fn start_log_manager(
             .await??;
     manager.start_background_tasks();
     Ok(manager)
+}
+
+/// The group coordinator, hooked to leadership changes of `__consumer_offsets` partitions.
+/// Its partition count is the topic's in ZooKeeper if it exists, else the configured one
+/// (Kafka's KafkaServer does the same, so all brokers agree once the topic exists).
+async fn start_group_coordinator(
+    config: &Arc<KafkaConfig>,
+    zk: &KafkaZkClient,
+    replica_manager: &Arc<ReplicaManager>,
+) -> anyhow::Result<crate::coordinator::GroupCoordinator> {
+    use crate::coordinator::{CoordinatorConfig, GroupCoordinator, GROUP_METADATA_TOPIC_NAME};
+    let coordinator_config = CoordinatorConfig::from_broker(config);
+    let partitions = match zk.get_topic_assignment(GROUP_METADATA_TOPIC_NAME).await? {
+        Some(a) if !a.partitions.is_empty() => a.partitions.len() as i32,
+        _ => coordinator_config.num_partitions,
+    };
+    let coordinator =
+        GroupCoordinator::new(coordinator_config, replica_manager.clone(), partitions);
+    let hook = coordinator.clone();
+    replica_manager.set_leadership_listener(Box::new(move |changes| {
+        let ours = changes
+            .iter()
+            .filter(|(tp, _)| tp.topic == GROUP_METADATA_TOPIC_NAME);
+        let led: Vec<i32> = ours
+            .clone()
+            .filter(|(_, l)| *l)
+            .map(|(tp, _)| tp.partition)
+            .collect();
+        let resigned: Vec<i32> = ours
+            .filter(|(_, l)| !*l)
+            .map(|(tp, _)| tp.partition)
+            .collect();
+        hook.on_leadership_change(&led, &resigned);
+    }));
+    Ok(coordinator)
 }
 
 /// A listener configured with port 0 advertises the port it actually bound.

@@ -91,6 +91,38 @@ def consume(bootstrap, topic, count):
         sys.exit(f"consumed only {got} of {count} records")
 
 
+def group_consume(bootstrap, topic, group, count, idle_s):
+    """Consume as a member of `group` (subscribe: the broker's group coordinator assigns
+    partitions) until `count` records or `idle_s` seconds without records; commit; close.
+    Prints one JSON line per record and a final {"done": n}."""
+    c = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=200,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=1000,
+    )
+    got = 0
+    last = time.time()
+    out = sys.stdout
+    while got < count and time.time() - last < idle_s:
+        batch = c.poll(timeout_ms=500)
+        for tp, msgs in batch.items():
+            for m in msgs:
+                out.write(json.dumps({"p": m.partition, "o": m.offset,
+                                      "v": m.value.decode() if m.value is not None else None}) + "\n")
+                got += 1
+                last = time.time()
+        if batch:
+            c.commit()
+    c.commit()
+    c.close()
+    out.write(json.dumps({"done": got}) + "\n")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "produce":
@@ -98,5 +130,7 @@ if __name__ == "__main__":
                 sys.argv[6] if len(sys.argv) > 6 else None)
     elif cmd == "consume":
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif cmd == "group-consume":
+        group_consume(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]))
     else:
         sys.exit(f"unknown command {cmd}")

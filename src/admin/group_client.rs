@@ -1,0 +1,331 @@
+//! The Kafka client calls `zkafka consumer-groups` makes (what Kafka's AdminClient does for
+//! ConsumerGroupCommand): metadata, ListGroups on every broker, FindCoordinator,
+//! DescribeGroups, OffsetFetch/OffsetCommit on the coordinator, ListOffsets on leaders.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+
+use crate::network::client::BrokerClient;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn sb(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
+
+pub struct Cluster {
+    /// broker id → "host:port"
+    pub brokers: BTreeMap<i32, String>,
+    /// topic → partition → leader id
+    pub leaders: BTreeMap<String, BTreeMap<i32, i32>>,
+}
+
+async fn connect(addr: &str) -> anyhow::Result<BrokerClient> {
+    BrokerClient::connect(addr, "consumer-groups", TIMEOUT, TIMEOUT)
+        .await
+        .with_context(|| format!("cannot connect to {addr}"))
+}
+
+impl Cluster {
+    /// Metadata from the first reachable bootstrap server.
+    pub async fn discover(bootstrap: &str) -> anyhow::Result<Cluster> {
+        let mut last = anyhow!("no bootstrap server given");
+        for addr in bootstrap
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            let attempt = async {
+                let mut c = connect(addr).await?;
+                c.send(&MetadataRequest::default().with_topics(None), 1)
+                    .await
+            };
+            match attempt.await {
+                Ok(m) => {
+                    let brokers = m
+                        .brokers
+                        .iter()
+                        .map(|b| (b.node_id.0, format!("{}:{}", b.host, b.port)))
+                        .collect();
+                    let leaders = m
+                        .topics
+                        .iter()
+                        .filter_map(|t| {
+                            let name = t.name.as_ref()?.to_string();
+                            let ps = t
+                                .partitions
+                                .iter()
+                                .map(|p| (p.partition_index, p.leader_id.0))
+                                .collect();
+                            Some((name, ps))
+                        })
+                        .collect();
+                    return Ok(Cluster { brokers, leaders });
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Every group on every broker as (id, protocol type, state).
+    pub async fn list_groups(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for addr in self.brokers.values() {
+            let mut c = connect(addr).await?;
+            let r = c.send(&ListGroupsRequest::default(), 3).await?;
+            if r.error_code != 0 && r.error_code != 14 {
+                bail!(
+                    "ListGroups from {addr} failed with error code {}",
+                    r.error_code
+                );
+            }
+            out.extend(
+                r.groups
+                    .iter()
+                    .map(|g| (g.group_id.to_string(), g.protocol_type.to_string())),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The coordinator of `group` as (id, "host:port"), retrying while it is not available.
+    pub async fn coordinator(&self, group: &str) -> anyhow::Result<(i32, String)> {
+        let addr = self
+            .brokers
+            .values()
+            .next()
+            .ok_or_else(|| anyhow!("no brokers"))?;
+        let mut c = connect(addr).await?;
+        for _ in 0..100 {
+            let r = c
+                .send(&FindCoordinatorRequest::default().with_key(sb(group)), 2)
+                .await?;
+            if r.error_code == 0 {
+                return Ok((r.node_id.0, format!("{}:{}", r.host, r.port)));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!("The coordinator is not available.")
+    }
+
+    pub async fn describe(
+        &self,
+        coordinator: &str,
+        group: &str,
+    ) -> anyhow::Result<describe_groups_response::DescribedGroup> {
+        let mut c = connect(coordinator).await?;
+        for _ in 0..100 {
+            let r = c
+                .send(
+                    &DescribeGroupsRequest::default().with_groups(vec![GroupId(sb(group))]),
+                    3,
+                )
+                .await?;
+            let g = r
+                .groups
+                .into_iter()
+                .next()
+                .ok_or_else(|| anyhow!("empty answer"))?;
+            if g.error_code == 14 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            if g.error_code != 0 {
+                bail!("DescribeGroups failed with error code {}", g.error_code);
+            }
+            return Ok(g);
+        }
+        bail!("The coordinator is loading and hence can't process requests.")
+    }
+
+    /// Committed offsets of the group: (topic, partition) → offset.
+    pub async fn committed(
+        &self,
+        coordinator: &str,
+        group: &str,
+    ) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
+        let mut c = connect(coordinator).await?;
+        let r = c
+            .send(
+                &OffsetFetchRequest::default()
+                    .with_group_id(GroupId(sb(group)))
+                    .with_topics(None),
+                3,
+            )
+            .await?;
+        if r.error_code != 0 {
+            bail!("OffsetFetch failed with error code {}", r.error_code);
+        }
+        Ok(r.topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .filter(|p| p.committed_offset >= 0)
+                    .map(move |p| ((t.name.to_string(), p.partition_index), p.committed_offset))
+            })
+            .collect())
+    }
+
+    /// ListOffsets on each partition's leader: -1 latest, -2 earliest, else by timestamp
+    /// (partitions without such an offset map to the log end offset, as Kafka's tool does).
+    pub async fn list_offsets(
+        &self,
+        partitions: &[(String, i32)],
+        timestamp: i64,
+    ) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
+        let mut by_leader: BTreeMap<i32, Vec<&(String, i32)>> = BTreeMap::new();
+        for tp in partitions {
+            let leader = self
+                .leaders
+                .get(&tp.0)
+                .and_then(|ps| ps.get(&tp.1))
+                .copied()
+                .unwrap_or(-1);
+            by_leader.entry(leader).or_default().push(tp);
+        }
+        let mut out = BTreeMap::new();
+        for (leader, tps) in by_leader {
+            let Some(addr) = self.brokers.get(&leader) else {
+                continue;
+            };
+            let mut topics: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+            for (t, p) in tps {
+                topics.entry(t).or_default().push(*p);
+            }
+            let req = ListOffsetsRequest::default()
+                .with_replica_id(BrokerId(-1))
+                .with_topics(
+                    topics
+                        .iter()
+                        .map(|(t, ps)| {
+                            ListOffsetsTopic::default()
+                                .with_name(TopicName(sb(t)))
+                                .with_partitions(
+                                    ps.iter()
+                                        .map(|p| {
+                                            ListOffsetsPartition::default()
+                                                .with_partition_index(*p)
+                                                .with_timestamp(timestamp)
+                                        })
+                                        .collect(),
+                                )
+                        })
+                        .collect(),
+                );
+            let r = connect(addr).await?.send(&req, 1).await?;
+            for t in &r.topics {
+                for p in &t.partitions {
+                    if p.error_code == 0 && p.offset >= 0 {
+                        out.insert((t.name.to_string(), p.partition_index), p.offset);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// OffsetCommit as a non-member (generation -1), as the tool's --execute does.
+    pub async fn commit(
+        &self,
+        coordinator: &str,
+        group: &str,
+        offsets: &BTreeMap<(String, i32), i64>,
+    ) -> anyhow::Result<()> {
+        let mut topics: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
+        for ((t, p), o) in offsets {
+            topics.entry(t).or_default().push(
+                OffsetCommitRequestPartition::default()
+                    .with_partition_index(*p)
+                    .with_committed_offset(*o)
+                    .with_committed_metadata(Some(sb(""))),
+            );
+        }
+        let req = OffsetCommitRequest::default()
+            .with_group_id(GroupId(sb(group)))
+            .with_generation_id_or_member_epoch(-1)
+            .with_member_id(sb(""))
+            .with_retention_time_ms(-1)
+            .with_topics(
+                topics
+                    .into_iter()
+                    .map(|(t, ps)| {
+                        OffsetCommitRequestTopic::default()
+                            .with_name(TopicName(sb(t)))
+                            .with_partitions(ps)
+                    })
+                    .collect(),
+            );
+        let r = connect(coordinator).await?.send(&req, 2).await?;
+        for t in &r.topics {
+            for p in &t.partitions {
+                if p.error_code != 0 {
+                    bail!(
+                        "committing {}-{} failed with error code {}",
+                        t.name.as_str(),
+                        p.partition_index,
+                        p.error_code
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn delete_group(&self, coordinator: &str, group: &str) -> anyhow::Result<i16> {
+        let r = connect(coordinator)
+            .await?
+            .send(
+                &DeleteGroupsRequest::default().with_groups_names(vec![GroupId(sb(group))]),
+                1,
+            )
+            .await?;
+        Ok(r.results.first().map_or(0, |g| g.error_code))
+    }
+}
+
+/// A consumer-protocol assignment: topic → partitions (empty for anything unreadable).
+pub fn parse_assignment(b: &[u8]) -> BTreeMap<String, Vec<i32>> {
+    let mut out = BTreeMap::new();
+    let mut at = 2;
+    let i32_at = |at: usize| -> Option<i32> {
+        Some(i32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    let Some(n) = i32_at(at) else { return out };
+    at += 4;
+    for _ in 0..n.max(0) {
+        let Some(len) = b
+            .get(at..at + 2)
+            .map(|s| i16::from_be_bytes([s[0], s[1]]).max(0) as usize)
+        else {
+            break;
+        };
+        at += 2;
+        let Some(topic) = b
+            .get(at..at + len)
+            .map(|s| String::from_utf8_lossy(s).to_string())
+        else {
+            break;
+        };
+        at += len;
+        let Some(count) = i32_at(at) else { break };
+        at += 4;
+        let mut ps = Vec::new();
+        for _ in 0..count.max(0) {
+            let Some(p) = i32_at(at) else { break };
+            at += 4;
+            ps.push(p);
+        }
+        out.insert(topic, ps);
+    }
+    out
+}
