@@ -20,7 +20,6 @@ mod retention;
 pub mod segment;
 pub mod util;
 
-
 use std::fmt;
 
 pub use checkpoint::{CheckpointFile, OffsetCheckpointFile};
