@@ -199,6 +199,7 @@ impl ActiveController {
         for id in diff.dead.iter().chain(&diff.bounced) {
             self.channels.remove_broker(*id);
             self.ctx.live_brokers.remove(id);
+            self.ctx.shutting_down.remove(id);
         }
         let failed: Vec<i32> = diff.dead.iter().chain(&diff.bounced).copied().collect();
         if !failed.is_empty() {

@@ -45,6 +45,8 @@ pub struct ControllerContext {
     pub topics_to_delete: BTreeSet<String>,
     pub topics_ineligible_for_deletion: BTreeSet<String>,
     pub topics_deletion_started: BTreeSet<String>,
+    /// Brokers in controlled shutdown: still live (they get requests) but never elected.
+    pub shutting_down: BTreeSet<i32>,
 }
 
 impl ControllerContext {
@@ -58,6 +60,11 @@ impl ControllerContext {
 
     pub fn is_replica_online(&self, broker: i32) -> bool {
         self.live_brokers.contains_key(&broker)
+    }
+
+    /// Live and not shutting down: may lead or be counted as an online ISR member.
+    pub fn is_replica_eligible(&self, broker: i32) -> bool {
+        self.is_replica_online(broker) && !self.shutting_down.contains(&broker)
     }
 
     pub fn all_topics(&self) -> BTreeSet<String> {

@@ -41,6 +41,12 @@ pub enum ControllerEvent {
         error_code: i16,
         partition_errors: Vec<(TopicPartition, i16)>,
     },
+    /// A broker asks to shut down (ControlledShutdown request); answered on `reply`.
+    ControlledShutdown {
+        broker_id: i32,
+        broker_epoch: i64,
+        reply: oneshot::Sender<super::shutdown::ShutdownReply>,
+    },
     /// Stop the component (broker shutdown); resigns if active.
     Shutdown(oneshot::Sender<()>),
 }
@@ -57,6 +63,7 @@ impl ControllerEvent {
             Self::IsrChangeNotification => "IsrChange",
             Self::UpdateMetadataResponseReceived { .. } => "UpdateMetadataResponseReceived",
             Self::LeaderAndIsrResponseReceived { .. } => "LeaderAndIsrResponseReceived",
+            Self::ControlledShutdown { .. } => "ControlledShutdown",
             Self::Shutdown(_) => "ControllerShutdown",
         }
     }

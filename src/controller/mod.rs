@@ -9,6 +9,7 @@ pub mod context;
 pub mod election;
 pub mod event;
 pub mod requests;
+pub mod shutdown;
 pub mod state_machine;
 mod topics;
 
@@ -286,6 +287,15 @@ async fn process_active(active: &mut ActiveController, event: ControllerEvent) -
         }
         ControllerEvent::TopicDeletion => active.on_topic_deletion().await,
         ControllerEvent::IsrChangeNotification => active.on_isr_change_notification().await,
+        ControllerEvent::ControlledShutdown {
+            broker_id,
+            broker_epoch,
+            reply,
+        } => {
+            active
+                .on_controlled_shutdown(broker_id, broker_epoch, reply)
+                .await
+        }
         ControllerEvent::LeaderAndIsrResponseReceived {
             broker_id,
             error_code,

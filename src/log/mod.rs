@@ -25,9 +25,6 @@ pub mod segment;
 pub mod swap;
 pub mod util;
 
-#[cfg(test)]
-mod tests;
-
 use std::fmt;
 
 pub use checkpoint::{CheckpointFile, OffsetCheckpointFile};

@@ -2,11 +2,14 @@
 //! become leaders or followers on the controller's word, and the high-watermark checkpoint.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use kafka_protocol::messages::{LeaderAndIsrRequest, StopReplicaRequest};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
+use super::fetcher::{LeaderEndpoint, ReplicaFetcherManager};
+use super::isr::IsrProposal;
 use super::partition::{LeaderAndIsr, Partition};
 use super::purgatory::Purgatory;
 use crate::config::KafkaConfig;
@@ -29,6 +32,11 @@ pub struct ReplicaManager {
     pub produce_purgatory: Purgatory,
     /// Long-poll fetches waiting for data.
     pub fetch_purgatory: Purgatory,
+    /// Follower side: fetchers pulling from the leaders of partitions we follow.
+    pub fetcher_manager: ReplicaFetcherManager,
+    /// ISR changes decided by partitions we lead, for the ISR writer task.
+    isr_tx: UnboundedSender<IsrProposal>,
+    isr_rx: Mutex<Option<UnboundedReceiver<IsrProposal>>>,
     leadership_listener: OnceLock<LeadershipListener>,
 }
 
@@ -50,7 +58,11 @@ impl ReplicaManager {
         log_manager: Arc<LogManager>,
         zk: KafkaZkClient,
     ) -> Arc<ReplicaManager> {
+        let (isr_tx, isr_rx) = mpsc::unbounded_channel();
         Arc::new(ReplicaManager {
+            fetcher_manager: ReplicaFetcherManager::new(&config),
+            isr_tx,
+            isr_rx: Mutex::new(Some(isr_rx)),
             config,
             state,
             log_manager,
@@ -129,9 +141,23 @@ impl ReplicaManager {
                 },
             })
             .collect();
+        let leaders: HashMap<i32, LeaderEndpoint> = req
+            .live_leaders
+            .iter()
+            .map(|l| {
+                let ep = LeaderEndpoint {
+                    id: l.broker_id.0,
+                    host: l.host_name.to_string(),
+                    port: l.port,
+                };
+                (ep.id, ep)
+            })
+            .collect();
         let mut results = Vec::with_capacity(requests.len());
         for r in requests {
-            let code = self.apply_leader_and_isr(&r, req.controller_id.0).await;
+            let code = self
+                .apply_leader_and_isr(&r, req.controller_id.0, &leaders)
+                .await;
             results.push((r.tp, code));
         }
         self.notify_leadership_change(&results);
@@ -157,7 +183,12 @@ impl ReplicaManager {
         listener(&changes);
     }
 
-    async fn apply_leader_and_isr(&self, r: &PartitionRequest, controller_id: i32) -> i16 {
+    async fn apply_leader_and_isr(
+        &self,
+        r: &PartitionRequest,
+        controller_id: i32,
+        leaders: &HashMap<i32, LeaderEndpoint>,
+    ) -> i16 {
         let me = self.broker_id();
         if !r.state.replicas.contains(&me) {
             return errors::UNKNOWN_TOPIC_OR_PARTITION;
@@ -176,6 +207,9 @@ impl ReplicaManager {
         };
         let now = crate::controller::now_ms();
         if r.state.leader == me {
+            // Stop fetching before leading: no fetched data may land once we lead.
+            self.fetcher_manager
+                .remove_partitions(std::slice::from_ref(&r.tp));
             match partition.make_leader(r.state.clone(), log, now) {
                 Ok(_) => tracing::info!(target: "state.change.logger",
                     "[Broker id={me}] {} became leader at leader epoch {} with ISR {:?}, log end offset {}, high watermark {}",
@@ -183,10 +217,26 @@ impl ReplicaManager {
                 Err(e) => return e.error_code(),
             }
         } else {
-            partition.make_follower(r.state.clone(), log);
+            let restart = partition.make_follower(r.state.clone(), log.clone());
             tracing::info!(target: "state.change.logger",
-                "[Broker id={me}] {} became follower of leader {} at leader epoch {}",
-                r.tp, r.state.leader, r.state.leader_epoch);
+                "[Broker id={me}] {} became follower of leader {} at leader epoch {} (log end offset {}, high watermark {})",
+                r.tp, r.state.leader, r.state.leader_epoch, log.log_end_offset(), log.high_watermark());
+            if restart {
+                // A new leader epoch: re-truncate (KIP-101) against the new leader first.
+                self.fetcher_manager
+                    .remove_partitions(std::slice::from_ref(&r.tp));
+                match leaders.get(&r.state.leader) {
+                    Some(ep) => self.fetcher_manager.add_partition(
+                        ep,
+                        partition.clone(),
+                        r.state.leader_epoch,
+                        log.high_watermark(),
+                    ),
+                    None => tracing::info!(target: "state.change.logger",
+                        "[Broker id={me}] Leader {} of {} is not live; not fetching until a new LeaderAndIsr",
+                        r.state.leader, r.tp),
+                }
+            }
         }
         self.complete_delayed_requests(&r.tp);
         errors::NONE
@@ -198,7 +248,14 @@ impl ReplicaManager {
         }
         let mut all = self.partitions.write().expect("partitions lock");
         all.entry(tp.clone())
-            .or_insert_with(|| Arc::new(Partition::new(tp.clone(), self.broker_id())))
+            .or_insert_with(|| {
+                Arc::new(Partition::with_isr_updates(
+                    tp.clone(),
+                    self.broker_id(),
+                    Some(self.isr_tx.clone()),
+                    self.config.long("replica.lag.time.max.ms"),
+                ))
+            })
             .clone()
     }
 
@@ -280,6 +337,8 @@ impl ReplicaManager {
     }
 
     fn stop_partition(&self, tp: &TopicPartition, delete: bool) -> i16 {
+        self.fetcher_manager
+            .remove_partitions(std::slice::from_ref(tp));
         if delete {
             if let Some(listener) = self.leadership_listener.get() {
                 listener(&[(tp.clone(), false)]);
@@ -312,8 +371,23 @@ impl ReplicaManager {
         }
     }
 
-    /// Background duties: the high-watermark checkpoint (replica.high.watermark.checkpoint.interval.ms).
-    pub fn start_background_tasks(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    /// Background duties: the ISR tasks (writer, isr-expiration, change notifications) and
+    /// the high-watermark checkpoint (replica.high.watermark.checkpoint.interval.ms).
+    pub fn start_background_tasks(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = match self.isr_rx.lock().expect("isr receiver").take() {
+            Some(rx) => super::isr::start_isr_tasks(self, rx),
+            None => Vec::new(),
+        };
+        tasks.push(self.start_checkpoint_task());
+        tasks
+    }
+
+    /// Stops every fetcher (broker shutdown).
+    pub fn shutdown(&self) {
+        self.fetcher_manager.shutdown();
+    }
+
+    fn start_checkpoint_task(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         let every = Duration::from_millis(
             self.config

@@ -1,10 +1,18 @@
 //! Replication on the broker side: hosted partitions and their leader/follower state, the high
 //! watermark, and the purgatory where acks=all produce and long-poll fetch requests wait.
 
+pub mod fetcher;
+pub mod follower;
+pub mod isr;
 pub mod manager;
+mod out_of_range;
 pub mod partition;
 pub mod purgatory;
 pub mod read;
+pub mod truncation;
 
 pub use manager::ReplicaManager;
 pub use partition::Partition;
+
+#[cfg(test)]
+mod tests;

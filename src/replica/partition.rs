@@ -6,6 +6,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::isr::IsrProposal;
 use crate::log::{Log, LogAppendInfo, LogError, TopicPartition};
 use crate::server::errors;
 
@@ -38,16 +41,33 @@ pub struct PartitionInner {
     /// Log end offset at which the current leader epoch started (leader only).
     pub leader_epoch_start_offset: i64,
     pub followers: BTreeMap<i32, FollowerState>,
+    /// This leader proposed an ISR change that is being written to ZooKeeper; no further
+    /// change is proposed until it lands or is dropped (one writer per partition).
+    pub isr_change_in_flight: bool,
 }
 
 pub struct Partition {
     pub tp: TopicPartition,
     pub local_broker_id: i32,
     inner: Mutex<PartitionInner>,
+    /// Where ISR expansions decided on the fetch path go to be written (the ISR task of
+    /// the ReplicaManager); None in unit tests, where expansions are only decided.
+    isr_updates: Option<UnboundedSender<IsrProposal>>,
+    /// `replica.lag.time.max.ms`: how long a follower may be behind and still hold the HW.
+    pub replica_lag_time_max_ms: i64,
 }
 
 impl Partition {
     pub fn new(tp: TopicPartition, local_broker_id: i32) -> Partition {
+        Self::with_isr_updates(tp, local_broker_id, None, 30_000)
+    }
+
+    pub fn with_isr_updates(
+        tp: TopicPartition,
+        local_broker_id: i32,
+        isr_updates: Option<UnboundedSender<IsrProposal>>,
+        replica_lag_time_max_ms: i64,
+    ) -> Partition {
         let inner = PartitionInner {
             log: None,
             state: LeaderAndIsr {
@@ -56,11 +76,14 @@ impl Partition {
             },
             leader_epoch_start_offset: -1,
             followers: BTreeMap::new(),
+            isr_change_in_flight: false,
         };
         Partition {
             tp,
             local_broker_id,
             inner: Mutex::new(inner),
+            isr_updates,
+            replica_lag_time_max_ms,
         }
     }
 
@@ -91,6 +114,13 @@ impl Partition {
         now_ms: i64,
     ) -> Result<bool, LogError> {
         let mut inner = self.lock();
+        assert!(
+            inner.log.is_none() || state.leader_epoch > inner.state.leader_epoch,
+            "{}: leader epoch must increase ({} -> {})",
+            self.tp,
+            inner.state.leader_epoch,
+            state.leader_epoch
+        );
         let was_leader = inner.state.leader == self.local_broker_id;
         let leo = log.log_end_offset();
         if log.latest_epoch().is_none_or(|e| e < state.leader_epoch) {
@@ -112,6 +142,7 @@ impl Partition {
             })
             .collect();
         inner.followers = followers;
+        inner.isr_change_in_flight = false;
         inner.leader_epoch_start_offset = leo;
         inner.state = state;
         inner.log = Some(log);
@@ -126,7 +157,15 @@ impl Partition {
         let mut inner = self.lock();
         let changed =
             inner.state.leader != state.leader || inner.state.leader_epoch != state.leader_epoch;
+        assert!(
+            inner.log.is_none() || state.leader_epoch > inner.state.leader_epoch,
+            "{}: leader epoch must increase ({} -> {})",
+            self.tp,
+            inner.state.leader_epoch,
+            state.leader_epoch
+        );
         inner.followers.clear();
+        inner.isr_change_in_flight = false;
         inner.leader_epoch_start_offset = -1;
         inner.state = state;
         inner.log = Some(log);
@@ -159,30 +198,31 @@ impl Partition {
         Ok(info)
     }
 
-    /// Leader: HW = smallest log end offset among the ISR (never moves back).
+    /// Leader: HW = smallest log end offset among the ISR and the followers that caught up
+    /// within `replica.lag.time.max.ms` (so a rejoining follower can reach the HW); it never
+    /// moves back (Partition.maybeIncrementLeaderHW).
     pub fn maybe_increment_high_watermark(&self) -> Option<i64> {
         let inner = self.lock();
         let log = inner.log.as_ref()?;
         if inner.state.leader != self.local_broker_id {
             return None;
         }
+        let now = crate::controller::now_ms();
         let mut hw = log.log_end_offset();
-        for r in inner
-            .state
-            .isr
-            .iter()
-            .filter(|r| **r != self.local_broker_id)
-        {
-            let leo = inner.followers.get(r).map_or(-1, |f| f.log_end_offset);
-            // A follower whose position is unknown holds the HW where it is.
-            hw = hw.min(leo.max(log.high_watermark()));
+        for (id, f) in &inner.followers {
+            let counts = inner.state.isr.contains(id)
+                || now - f.last_caught_up_time_ms <= self.replica_lag_time_max_ms;
+            if counts {
+                // A follower whose position is unknown holds the HW where it is.
+                hw = hw.min(f.log_end_offset.max(log.high_watermark()));
+            }
         }
         log.maybe_increment_high_watermark(hw)
     }
 
-    /// Leader: records what a follower's fetch says about it (Partition.updateFollowerFetchState)
-    /// and moves the high watermark. Returns whether the high watermark moved.
-    /// ISR expansion (a caught-up follower rejoining) is decided by the replication code.
+    /// Leader: records what a follower's fetch says about it (Partition.updateFollowerFetchState),
+    /// moves the high watermark, and proposes adding the follower to the ISR once it has
+    /// caught up (replication-and-storage.md §9.6). Returns whether the high watermark moved.
     pub fn update_follower_fetch_state(
         &self,
         replica_id: i32,
@@ -210,7 +250,54 @@ impl Partition {
             f.last_fetch_leader_log_end_offset = leader_leo;
             f.last_fetch_time_ms = now_ms;
         }
-        self.maybe_increment_high_watermark().is_some()
+        let moved = self.maybe_increment_high_watermark().is_some();
+        self.maybe_expand_isr(replica_id);
+        moved
+    }
+
+    /// Proposes `replica_id` for the ISR if it is out of it, has reached the high watermark
+    /// and has caught up into the current leader epoch (Partition.maybeExpandIsr).
+    fn maybe_expand_isr(&self, replica_id: i32) {
+        let proposal = {
+            let mut inner = self.lock();
+            let Some(log) = inner.log.as_ref() else {
+                return;
+            };
+            if inner.state.leader != self.local_broker_id
+                || inner.isr_change_in_flight
+                || inner.state.isr.contains(&replica_id)
+                || !inner.state.replicas.contains(&replica_id)
+            {
+                return;
+            }
+            let hw = log.high_watermark();
+            let Some(f) = inner.followers.get(&replica_id) else {
+                return;
+            };
+            if f.log_end_offset < hw || f.log_end_offset < inner.leader_epoch_start_offset {
+                return;
+            }
+            let mut new_isr = inner.state.isr.clone();
+            new_isr.push(replica_id);
+            let why = format!(
+                "replica {replica_id} caught up: log end offset {} >= high watermark {hw} and >= leader epoch start offset {}",
+                f.log_end_offset, inner.leader_epoch_start_offset
+            );
+            inner.isr_change_in_flight = true;
+            IsrProposal::new(&self.tp, &inner.state, new_isr, why)
+        };
+        self.submit_isr_change(proposal);
+    }
+
+    /// Hands an ISR change to the ISR task, or forgets it when there is none.
+    pub(super) fn submit_isr_change(&self, proposal: IsrProposal) {
+        let sent = self
+            .isr_updates
+            .as_ref()
+            .is_some_and(|tx| tx.send(proposal).is_ok());
+        if !sent {
+            self.lock().isr_change_in_flight = false;
+        }
     }
 
     /// Whether every ISR member has `required_offset` (acks=all), or the error to answer:

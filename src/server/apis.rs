@@ -1,16 +1,20 @@
 //! KafkaApis: routes each decoded request to the handler of its API family.
 
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 use crate::config::KafkaConfig;
+use crate::controller::ControllerHandle;
 use crate::coordinator::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
-use crate::server::{api_versions, fetch, inter_broker, list_offsets, metadata, produce};
+use crate::server::{
+    api_versions, controlled_shutdown, fetch, inter_broker, list_offsets, metadata,
+    offset_for_leader_epoch, produce,
+};
 
 /// What the network layer does after a request was handled.
 pub enum Handled {
@@ -54,6 +58,9 @@ pub struct KafkaApis {
     pub state: Arc<BrokerState>,
     pub metadata_cache: Arc<MetadataCache>,
     pub replica_manager: Arc<ReplicaManager>,
+    /// This broker's controller component (set once it started); ControlledShutdown goes
+    /// to its event queue.
+    pub controller: Arc<OnceLock<ControllerHandle>>,
     pub group_coordinator: GroupCoordinator,
 }
 
@@ -95,6 +102,12 @@ impl KafkaApis {
             }
             RequestKind::StopReplica(req) => {
                 ResponseKind::StopReplica(inter_broker::handle_stop_replica(self, &req))
+            }
+            RequestKind::OffsetForLeaderEpoch(req) => ResponseKind::OffsetForLeaderEpoch(
+                offset_for_leader_epoch::handle(&self.replica_manager, &req),
+            ),
+            RequestKind::ControlledShutdown(req) => {
+                ResponseKind::ControlledShutdown(controlled_shutdown::handle(self, &req).await)
             }
             RequestKind::Produce(req) => return produce::handle(self, ctx, req).await,
             RequestKind::Fetch(req) => return fetch::handle(self, ctx, req).await,

@@ -7,6 +7,7 @@ pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 pub const LEADER_NOT_AVAILABLE: i16 = 5;
 pub const NOT_LEADER_OR_FOLLOWER: i16 = 6;
 pub const REQUEST_TIMED_OUT: i16 = 7;
+pub const BROKER_NOT_AVAILABLE: i16 = 8;
 pub const REPLICA_NOT_AVAILABLE: i16 = 9;
 pub const MESSAGE_TOO_LARGE: i16 = 10;
 pub const STALE_CONTROLLER_EPOCH: i16 = 11;

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_versions;
 pub mod apis;
 pub mod config_changes;
+pub mod controlled_shutdown;
 pub mod describe_configs;
 pub mod errors;
 pub mod fetch;
@@ -12,10 +13,11 @@ pub mod groups;
 pub mod inter_broker;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_for_leader_epoch;
 pub mod produce;
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -44,6 +46,7 @@ pub struct KafkaServer {
     replica_manager: Arc<ReplicaManager>,
     log_manager: Arc<LogManager>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    state: Arc<BrokerState>,
 }
 
 impl KafkaServer {
@@ -85,12 +88,12 @@ impl KafkaServer {
             zk.clone(),
         );
         let group_coordinator = start_group_coordinator(&config, &zk, &replica_manager).await?;
-        let background = vec![
-            replica_manager.start_background_tasks(),
-            config_changes::start(zk.clone(), replica_manager.clone()),
-            group_coordinator.start(),
-        ];
+        let mut background = replica_manager.start_background_tasks();
+        background.push(config_changes::start(zk.clone(), replica_manager.clone()));
+        background.push(group_coordinator.start());
+        let controller_slot = Arc::new(OnceLock::new());
         let apis = Arc::new(KafkaApis {
+            controller: controller_slot.clone(),
             config: config.clone(),
             state: state.clone(),
             metadata_cache: Arc::new(MetadataCache::default()),
@@ -109,7 +112,9 @@ impl KafkaServer {
             "Registered broker {id} at path {} with addresses: {}, czxid (broker epoch): {epoch}",
             paths::broker_id(id),
             registration.broker.endpoints.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(","));
-        let controller = KafkaController::start(config.clone(), zk.clone(), state, registration);
+        let controller =
+            KafkaController::start(config.clone(), zk.clone(), state.clone(), registration);
+        let _ = controller_slot.set(controller.clone());
         tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] started");
         Ok(KafkaServer {
             config,
@@ -119,6 +124,7 @@ impl KafkaServer {
             replica_manager,
             log_manager,
             background,
+            state,
         })
     }
 
@@ -127,12 +133,22 @@ impl KafkaServer {
         self.controller.active_controller_id.load(Ordering::SeqCst)
     }
 
-    /// Orderly shutdown: controller, listeners, then the ZooKeeper session (so our ephemeral
+    /// Orderly shutdown: controlled shutdown (leaderships moved away while we still serve),
+    /// controller, listeners, fetchers, logs, then the ZooKeeper session (so our ephemeral
     /// znodes vanish at once rather than after the session timeout).
     pub async fn shutdown(self) {
         let id = self.config.broker_id;
         tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] shutting down");
+        if self.config.boolean("controlled.shutdown.enable") {
+            controlled_shutdown::controlled_shutdown(
+                &self.config,
+                &self.zk,
+                self.state.broker_epoch(),
+            )
+            .await;
+        }
         self.controller.shutdown().await;
+        self.replica_manager.shutdown();
         self.socket_server.shutdown().await;
         for task in &self.background {
             task.abort();

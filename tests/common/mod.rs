@@ -912,3 +912,4 @@ pub fn parse_kcat_brokers(metadata: &str) -> Vec<KcatBroker> {
 pub mod data_util;
 pub mod groups;
 pub mod log_util;
+pub mod repl;

@@ -1,0 +1,408 @@
+//! ReplicaFetcherManager / ReplicaFetcherThread (AbstractFetcherManager.scala,
+//! AbstractFetcherThread.scala, ReplicaFetcherThread.scala) at IBP 2.6: per source broker
+//! `num.replica.fetchers` tasks; each first truncates its new partitions with
+//! OffsetsForLeaderEpoch v3 (KIP-101/279), then fetches with Fetch v11 as replica `broker.id`
+//! and appends what the leader returns, adopting its high watermark and log start offset.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::out_of_range;
+use super::partition::Partition;
+use super::truncation;
+use crate::config::KafkaConfig;
+use crate::controller::now_ms;
+use crate::log::TopicPartition;
+use crate::network::client::BrokerClient;
+use crate::server::errors;
+
+/// Request versions a 2.8 broker sends at inter.broker.protocol.version 2.6.
+const FETCH_VERSION: i16 = 11;
+
+/// Where a source broker listens (from LeaderAndIsr `LiveLeaders`, inter-broker listener).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaderEndpoint {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+}
+
+/// A partition a fetcher serves (PartitionFetchState).
+pub(super) struct FetchState {
+    partition: Arc<Partition>,
+    leader_epoch: i32,
+    pub(super) fetch_offset: i64,
+    /// Needs OffsetsForLeaderEpoch-based truncation before it may fetch.
+    pub(super) truncating: bool,
+    delayed_until_ms: i64,
+}
+
+/// Fetch settings from the broker config (replica.fetch.*).
+#[derive(Clone, Debug)]
+pub(super) struct FetchSettings {
+    pub(super) broker_id: i32,
+    max_bytes: i32,
+    min_bytes: i32,
+    wait_max_ms: i32,
+    response_max_bytes: i32,
+    pub(super) backoff_ms: i64,
+    socket_timeout: Duration,
+}
+
+struct Fetcher {
+    leader: LeaderEndpoint,
+    partitions: Arc<Mutex<BTreeMap<TopicPartition, FetchState>>>,
+    wake: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+pub struct ReplicaFetcherManager {
+    settings: FetchSettings,
+    num_fetchers: usize,
+    fetchers: Mutex<HashMap<(i32, usize), Fetcher>>,
+}
+
+/// Java's `String.hashCode` over UTF-16 code units (AbstractFetcherManager's partition hash).
+fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
+}
+
+impl ReplicaFetcherManager {
+    pub fn new(config: &KafkaConfig) -> ReplicaFetcherManager {
+        ReplicaFetcherManager {
+            settings: FetchSettings {
+                broker_id: config.broker_id,
+                max_bytes: config.int("replica.fetch.max.bytes"),
+                min_bytes: config.int("replica.fetch.min.bytes"),
+                wait_max_ms: config.int("replica.fetch.wait.max.ms"),
+                response_max_bytes: config.int("replica.fetch.response.max.bytes"),
+                backoff_ms: config.long("replica.fetch.backoff.ms"),
+                socket_timeout: Duration::from_millis(
+                    config.long("replica.socket.timeout.ms").max(1) as u64,
+                ),
+            },
+            num_fetchers: config.int("num.replica.fetchers").max(1) as usize,
+            fetchers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `abs(31 * topic.hashCode + partition) % num.replica.fetchers`.
+    fn fetcher_id(&self, tp: &TopicPartition) -> usize {
+        let h = java_string_hash(&tp.topic)
+            .wrapping_mul(31)
+            .wrapping_add(tp.partition);
+        (h.unsigned_abs() as usize) % self.num_fetchers
+    }
+
+    /// Starts fetching `partition` (at `leader_epoch`) from `leader`, truncating first.
+    pub fn add_partition(
+        &self,
+        leader: &LeaderEndpoint,
+        partition: Arc<Partition>,
+        leader_epoch: i32,
+        initial_offset: i64,
+    ) {
+        let tp = partition.tp.clone();
+        let key = (leader.id, self.fetcher_id(&tp));
+        let mut fetchers = self.fetchers.lock().expect("fetchers");
+        if fetchers.get(&key).is_some_and(|f| f.leader != *leader) {
+            // The leader re-registered at another address: start over with a new connection.
+            if let Some(old) = fetchers.remove(&key) {
+                old.task.abort();
+            }
+        }
+        let fetcher = fetchers.entry(key).or_insert_with(|| {
+            let partitions = Arc::new(Mutex::new(BTreeMap::new()));
+            let wake = Arc::new(Notify::new());
+            let name = format!(
+                "ReplicaFetcherThread-{}-{}",
+                key.1, leader.id
+            );
+            tracing::info!(target: "kafka.server.ReplicaFetcherManager", "[ReplicaFetcherManager on broker {}] Starting {name} for leader {}:{}", self.settings.broker_id, leader.host, leader.port);
+            let task = tokio::spawn(run_fetcher(
+                name,
+                leader.clone(),
+                self.settings.clone(),
+                partitions.clone(),
+                wake.clone(),
+            ));
+            Fetcher {
+                leader: leader.clone(),
+                partitions,
+                wake,
+                task,
+            }
+        });
+        tracing::info!(target: "kafka.server.ReplicaFetcherManager",
+            "[ReplicaFetcherManager on broker {}] Added fetcher to broker {} for {tp} at leader epoch {leader_epoch}, initial offset {initial_offset} (truncating first)",
+            self.settings.broker_id, leader.id);
+        fetcher.partitions.lock().expect("fetch states").insert(
+            tp,
+            FetchState {
+                partition,
+                leader_epoch,
+                fetch_offset: initial_offset,
+                truncating: true,
+                delayed_until_ms: 0,
+            },
+        );
+        fetcher.wake.notify_one();
+    }
+
+    /// Stops fetching `tps`; fetchers left without partitions are shut down.
+    pub fn remove_partitions(&self, tps: &[TopicPartition]) {
+        let mut fetchers = self.fetchers.lock().expect("fetchers");
+        for f in fetchers.values() {
+            let mut parts = f.partitions.lock().expect("fetch states");
+            for tp in tps {
+                if parts.remove(tp).is_some() {
+                    tracing::info!(target: "kafka.server.ReplicaFetcherManager", "[ReplicaFetcherManager on broker {}] Removed fetcher for {tp} (leader {})", self.settings.broker_id, f.leader.id);
+                }
+            }
+        }
+        fetchers.retain(|_, f| {
+            let idle = f.partitions.lock().expect("fetch states").is_empty();
+            if idle {
+                f.task.abort();
+            }
+            !idle
+        });
+    }
+
+    /// Which partitions are being fetched, and from which leader (tests and logs).
+    pub fn fetching(&self) -> Vec<(TopicPartition, i32)> {
+        let fetchers = self.fetchers.lock().expect("fetchers");
+        fetchers
+            .values()
+            .flat_map(|f| {
+                let parts = f.partitions.lock().expect("fetch states");
+                parts
+                    .keys()
+                    .map(|tp| (tp.clone(), f.leader.id))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    pub fn shutdown(&self) {
+        for (_, f) in self.fetchers.lock().expect("fetchers").drain() {
+            f.task.abort();
+        }
+    }
+}
+
+pub(super) type States = Arc<Mutex<BTreeMap<TopicPartition, FetchState>>>;
+
+async fn run_fetcher(
+    name: String,
+    leader: LeaderEndpoint,
+    s: FetchSettings,
+    states: States,
+    wake: Arc<Notify>,
+) {
+    let addr = format!("{}:{}", leader.host, leader.port);
+    let backoff = Duration::from_millis(s.backoff_ms.max(1) as u64);
+    let mut client: Option<BrokerClient> = None;
+    loop {
+        if client.is_none() {
+            match BrokerClient::connect(&addr, &name, s.socket_timeout, s.socket_timeout).await {
+                Ok(c) => client = Some(c),
+                Err(e) => {
+                    tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[{name}] Cannot connect to leader {} at {addr}: {e}", leader.id);
+                    tokio::time::sleep(backoff).await;
+                    continue;
+                }
+            }
+        }
+        let c = client.as_mut().expect("connected");
+        let result = match truncation::truncation_round(&s, &states, c).await {
+            Ok(true) => Ok(()),
+            Ok(false) => match fetch_round(&s, &states, c).await {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    // Nothing to fetch right now: sleep until woken or a backoff passes.
+                    let _ = tokio::time::timeout(backoff, wake.notified()).await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[{name}] Error in request to leader {} at {addr}: {e}; backing off {} ms", leader.id, s.backoff_ms);
+            client = None;
+            tokio::time::sleep(backoff).await;
+        }
+    }
+}
+
+/// Partitions (with their leader epoch and our latest epoch) ready for an action.
+pub(super) fn ready(
+    states: &States,
+    truncating: bool,
+) -> Vec<(TopicPartition, Arc<Partition>, i32, i64)> {
+    let now = now_ms();
+    let map = states.lock().expect("fetch states");
+    map.iter()
+        .filter(|(_, st)| st.truncating == truncating && st.delayed_until_ms <= now)
+        .map(|(tp, st)| {
+            (
+                tp.clone(),
+                st.partition.clone(),
+                st.leader_epoch,
+                st.fetch_offset,
+            )
+        })
+        .collect()
+}
+
+/// Updates a partition's fetch state if it is still fetched at `leader_epoch`.
+pub(super) fn update(
+    states: &States,
+    tp: &TopicPartition,
+    leader_epoch: i32,
+    f: impl FnOnce(&mut FetchState),
+) {
+    let mut map = states.lock().expect("fetch states");
+    if let Some(st) = map.get_mut(tp).filter(|st| st.leader_epoch == leader_epoch) {
+        f(st);
+    }
+}
+
+pub(super) fn delay(states: &States, tp: &TopicPartition, leader_epoch: i32, backoff_ms: i64) {
+    update(states, tp, leader_epoch, |st| {
+        st.delayed_until_ms = now_ms() + backoff_ms
+    });
+}
+
+/// One Fetch round for partitions in the Fetching state. Returns whether there were any.
+async fn fetch_round(
+    s: &FetchSettings,
+    states: &States,
+    client: &mut BrokerClient,
+) -> anyhow::Result<bool> {
+    let todo = ready(states, false);
+    let mut parts = Vec::new();
+    for (tp, p, epoch, offset) in todo {
+        let Some(pos) = p.follower_position(epoch) else {
+            continue;
+        };
+        parts.push((tp, p, epoch, offset, pos.log_start_offset));
+    }
+    if parts.is_empty() {
+        return Ok(false);
+    }
+    let mut by_topic: BTreeMap<String, Vec<FetchPartition>> = BTreeMap::new();
+    for (tp, _, epoch, offset, log_start) in &parts {
+        by_topic.entry(tp.topic.clone()).or_default().push(
+            FetchPartition::default()
+                .with_partition(tp.partition)
+                .with_current_leader_epoch(*epoch)
+                .with_fetch_offset(*offset)
+                .with_log_start_offset(*log_start)
+                .with_partition_max_bytes(s.max_bytes),
+        );
+    }
+    let req = FetchRequest::default()
+        .with_replica_id(BrokerId(s.broker_id))
+        .with_max_wait_ms(s.wait_max_ms)
+        .with_min_bytes(s.min_bytes)
+        .with_max_bytes(s.response_max_bytes)
+        .with_isolation_level(0)
+        .with_session_id(0)
+        .with_session_epoch(-1)
+        .with_topics(
+            by_topic
+                .into_iter()
+                .map(|(t, ps)| {
+                    FetchTopic::default()
+                        .with_topic(TopicName(StrBytes::from_string(t)))
+                        .with_partitions(ps)
+                })
+                .collect(),
+        );
+    let resp = client.send(&req, FETCH_VERSION).await?;
+    if resp.error_code != errors::NONE {
+        anyhow::bail!("fetch failed with top-level error {}", resp.error_code);
+    }
+    for t in resp.responses {
+        for r in t.partitions {
+            let tp = TopicPartition::new(t.topic.0.as_str(), r.partition_index);
+            let Some((_, p, epoch, offset, _)) = parts.iter().find(|x| x.0 == tp) else {
+                continue;
+            };
+            // Dropped or re-added at another epoch while the fetch was in flight.
+            let current = states
+                .lock()
+                .expect("fetch states")
+                .get(&tp)
+                .map(|st| (st.leader_epoch, st.fetch_offset));
+            if current != Some((*epoch, *offset)) {
+                continue;
+            }
+            match r.error_code {
+                errors::NONE => {
+                    let records = r.records.unwrap_or_else(Bytes::new);
+                    match p.append_records_as_follower(
+                        *epoch,
+                        &records,
+                        r.high_watermark,
+                        r.log_start_offset,
+                    ) {
+                        Ok(Some(_)) => {
+                            if let Some(pos) = p.follower_position(*epoch) {
+                                update(states, &tp, *epoch, |st| {
+                                    st.fetch_offset = pos.log_end_offset
+                                });
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::error!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Cannot append to {tp} at fetch offset {offset}: {e}; retrying after {} ms", s.broker_id, s.backoff_ms);
+                            delay(states, &tp, *epoch, s.backoff_ms);
+                        }
+                    }
+                }
+                errors::OFFSET_OUT_OF_RANGE => {
+                    tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Fetch offset {offset} of {tp} is out of range on the leader; asking it for its offsets", s.broker_id);
+                    if let Err(e) =
+                        out_of_range::handle_out_of_range(s, states, client, &tp, p, *epoch).await
+                    {
+                        tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Cannot resolve the out-of-range fetch offset of {tp}: {e}; truncating again after {} ms", s.broker_id, s.backoff_ms);
+                        update(states, &tp, *epoch, |st| {
+                            st.truncating = true;
+                            st.delayed_until_ms = now_ms() + s.backoff_ms;
+                        });
+                    }
+                }
+                code => {
+                    tracing::info!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Error {code} fetching {tp} at leader epoch {epoch}; retrying after {} ms", s.broker_id, s.backoff_ms);
+                    delay(states, &tp, *epoch, s.backoff_ms);
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_hash_matches_string_hash_code() {
+        assert_eq!(java_string_hash(""), 0);
+        assert_eq!(java_string_hash("a"), 97);
+        assert_eq!(java_string_hash("topic"), 110_546_223);
+        assert_eq!(java_string_hash("__consumer_offsets"), -970_371_369);
+    }
+}

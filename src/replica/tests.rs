@@ -1,0 +1,172 @@
+//! Unit tests of the partition's replication rules on a real log in a temp dir: the leader's
+//! high watermark, ISR shrink and expansion decisions, acks=all, and the follower's
+//! stale-epoch guards.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::partition::{LeaderAndIsr, Partition};
+use crate::log::batch::build_batch;
+use crate::log::{FileDeleter, LoadParams, Log, LogConfig, TopicPartition};
+use crate::server::errors;
+
+const LAG_MS: i64 = 3_000;
+
+fn open_log(dir: &std::path::Path) -> Arc<Log> {
+    let config = LogConfig {
+        min_insync_replicas: 2,
+        ..LogConfig::default()
+    };
+    Arc::new(
+        Log::open(
+            dir,
+            TopicPartition::new("t", 0),
+            config,
+            LoadParams::default(),
+            Arc::new(FileDeleter::new()),
+        )
+        .expect("open log"),
+    )
+}
+
+fn batch(n: usize) -> Vec<u8> {
+    let values: Vec<Vec<u8>> = (0..n).map(|i| format!("v{i}").into_bytes()).collect();
+    let recs: Vec<_> = values
+        .iter()
+        .map(|v| (1_000, None, Some(v.as_slice()), &[][..]))
+        .collect();
+    build_batch(0, -1, &recs)
+}
+
+fn state(leader: i32, epoch: i32, isr: &[i32]) -> LeaderAndIsr {
+    LeaderAndIsr {
+        leader,
+        leader_epoch: epoch,
+        isr: isr.to_vec(),
+        replicas: vec![1, 2, 3],
+        zk_version: 7,
+        controller_epoch: 3,
+    }
+}
+
+#[test]
+fn leader_hw_shrink_expand_and_acks_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let p = Partition::with_isr_updates(TopicPartition::new("t", 0), 1, Some(tx), LAG_MS);
+    let now = crate::controller::now_ms();
+    p.make_leader(state(1, 0, &[1, 2, 3]), open_log(dir.path()), now)
+        .unwrap();
+    let log = p.log().unwrap();
+    p.append_records_to_leader(&batch(4), -1).unwrap();
+    assert_eq!(log.log_end_offset(), 4);
+    assert_eq!(log.high_watermark(), 0, "followers have nothing yet");
+    assert_eq!(p.check_enough_replicas_reached(4), None, "acks=all waits");
+
+    // Follower 2 reaches the end, follower 3 stays at 0: HW held by 3 (in the ISR).
+    p.update_follower_fetch_state(2, 4, 0, now);
+    p.update_follower_fetch_state(3, 0, 0, now);
+    assert_eq!(log.high_watermark(), 0);
+    assert!(
+        p.maybe_shrink_isr(now + 1_000).is_none(),
+        "3 is within the lag time"
+    );
+
+    // 3 is stuck past replica.lag.time.max.ms: the leader proposes ISR [1,2] and, once
+    // "written", the HW moves to 4 and acks=all succeeds with ISR 2 = min.insync.replicas.
+    let proposal = p.maybe_shrink_isr(now + LAG_MS + 1).expect("shrink");
+    assert_eq!(proposal.new_isr, vec![1, 2]);
+    assert_eq!(
+        (
+            proposal.leader_epoch,
+            proposal.controller_epoch,
+            proposal.zk_version
+        ),
+        (0, 3, 7)
+    );
+    assert!(
+        p.maybe_shrink_isr(now + LAG_MS + 2).is_none(),
+        "one change in flight at a time"
+    );
+    assert!(p.complete_isr_change(&proposal, Some(8)));
+    assert_eq!(p.lock().state.isr, vec![1, 2]);
+    // Out of the ISR and not caught up within the lag time: 3 no longer holds the HW.
+    assert_eq!(
+        log.high_watermark(),
+        0,
+        "3 still counts: it caught up at `now`"
+    );
+    p.lock()
+        .followers
+        .get_mut(&3)
+        .unwrap()
+        .last_caught_up_time_ms = now - 2 * LAG_MS;
+    p.maybe_increment_high_watermark();
+    assert_eq!(log.high_watermark(), 4);
+    assert_eq!(p.check_enough_replicas_reached(4), Some(Ok(())));
+
+    // 3 catches up to the HW: an expansion is proposed through the ISR channel.
+    p.update_follower_fetch_state(3, 4, 0, now + 10);
+    let expand = rx.try_recv().expect("expansion proposed");
+    assert_eq!(expand.new_isr, vec![1, 2, 3]);
+    assert!(p.complete_isr_change(&expand, Some(9)));
+
+    // Two followers dead: ISR [1]; the write is acknowledged "after append" only.
+    let shrink = IsrLike::shrink_to_leader(&p);
+    assert!(p.complete_isr_change(&shrink, Some(10)));
+    for f in p.lock().followers.values_mut() {
+        f.last_caught_up_time_ms = now - 2 * LAG_MS;
+    }
+    p.append_records_to_leader(&batch(1), 1).unwrap();
+    p.maybe_increment_high_watermark();
+    assert_eq!(
+        p.check_enough_replicas_reached(5),
+        Some(Err(errors::NOT_ENOUGH_REPLICAS_AFTER_APPEND))
+    );
+    assert_eq!(
+        p.append_records_to_leader(&batch(1), -1).unwrap_err(),
+        errors::NOT_ENOUGH_REPLICAS
+    );
+    assert_eq!(log.log_end_offset(), 5, "nothing appended");
+}
+
+/// Builds an ISR change to just the leader (as if both followers lagged).
+struct IsrLike;
+impl IsrLike {
+    fn shrink_to_leader(p: &Partition) -> super::isr::IsrProposal {
+        let mut inner = p.lock();
+        inner.isr_change_in_flight = true;
+        super::isr::IsrProposal::new(&p.tp, &inner.state, vec![1], "test".into())
+    }
+}
+
+#[test]
+fn follower_ignores_fetches_for_an_old_epoch_and_truncates() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Partition::new(TopicPartition::new("t", 0), 2);
+    let log = open_log(dir.path());
+    p.make_follower(state(1, 5, &[1, 2]), log.clone());
+    let mut leader_batch = batch(3);
+    // As the leader stamped it: offsets 0..2 at leader epoch 5.
+    leader_batch[12..16].copy_from_slice(&5i32.to_be_bytes());
+    let crc = crate::log::batch::compute_crc(&leader_batch);
+    leader_batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    assert!(p
+        .append_records_as_follower(4, &leader_batch, 3, 0)
+        .unwrap()
+        .is_none());
+    assert_eq!(log.log_end_offset(), 0, "stale epoch: nothing written");
+    p.append_records_as_follower(5, &leader_batch, 2, 0)
+        .unwrap()
+        .expect("appended");
+    assert_eq!((log.log_end_offset(), log.high_watermark()), (3, 2));
+    assert_eq!(log.latest_epoch(), Some(5));
+    assert_eq!(p.truncate_as_follower(4, 1, "test").unwrap(), None);
+    assert_eq!(p.truncate_as_follower(5, 1, "test").unwrap(), Some(0));
+    assert_eq!(
+        log.log_end_offset(),
+        0,
+        "whole batches only: truncated to its base"
+    );
+}
