@@ -632,4 +632,10 @@ fn compaction_lags_and_dirty_ratio_choose_what_is_cleaned() {
         r.end_offset,
         "cleaner-offset-checkpoint written"
     );
+    // A follower truncation below the checkpoint pulls it down on the next look.
+    log.truncate_to(r.end_offset - 2).unwrap();
+    assert!(cleaner.clean_once().unwrap().is_none());
+    // (The log end lands at the last survivor below the truncation offset.)
+    assert!(log.log_end_offset() <= r.end_offset - 2);
+    assert_eq!(cleaner.checkpoints()[&tp], log.log_end_offset());
 }

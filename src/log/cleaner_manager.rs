@@ -261,9 +261,17 @@ impl Shared {
     /// Grabs the filthiest log (grabFilthiestCompactedLog), marking it in progress.
     fn grab_filthiest(&self, now: i64) -> Option<LogToClean> {
         let mut in_progress = self.in_progress.lock().expect("cleaner lock");
-        let checkpoints = self.read_all_checkpoints();
+        let mut checkpoints = self.read_all_checkpoints();
         let mut best: Option<LogToClean> = None;
         for (tp, log, dir) in (self.logs)() {
+            if let Some(t) = log.take_truncation_point() {
+                if checkpoints.get(&tp).is_some_and(|o| *o > t) {
+                    if let Err(e) = self.update_checkpoint(&dir, &tp, t) {
+                        tracing::error!(target: "kafka.log.LogCleaner", error = %e, "cannot lower the cleaner checkpoint");
+                    }
+                    checkpoints.insert(tp.clone(), t);
+                }
+            }
             let config = log.config();
             if !config.cleanup_policy.compact || in_progress.contains(&tp) {
                 continue;

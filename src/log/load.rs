@@ -138,6 +138,7 @@ impl Log {
             last_flush_ms: now_ms(),
             pending_flushes: Vec::new(),
             scratch: Vec::new(),
+            truncated_to: None,
         };
         inner.check_invariants();
         Ok(Log {

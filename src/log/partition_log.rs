@@ -78,6 +78,9 @@ pub(crate) struct LogInner {
     pub last_flush_ms: i64,
     pub pending_flushes: Vec<PendingFlush>,
     pub scratch: Vec<u8>,
+    /// Lowest offset truncated to since the cleaner last looked: its checkpoint must not
+    /// stay above it, or re-appended records would count as already clean.
+    pub truncated_to: Option<i64>,
 }
 
 /// The log of one partition.
@@ -258,6 +261,10 @@ impl Log {
             segment_base_offset: a.base_offset(),
             relative_position_in_segment: a.size(),
         }
+    }
+    /// Takes the lowest truncation point since the last call (for the cleaner checkpoint).
+    pub fn take_truncation_point(&self) -> Option<i64> {
+        self.lock().truncated_to.take()
     }
     pub fn deleter(&self) -> &Arc<FileDeleter> {
         &self.deleter

@@ -97,6 +97,7 @@ impl Log {
         let leo = active.read_next_offset()?;
         debug_assert!(leo <= target);
         g.log_end_offset = leo;
+        g.truncated_to = Some(g.truncated_to.map_or(leo, |t| t.min(leo)));
         g.recovery_point = g.recovery_point.min(leo);
         g.log_start_offset = g.log_start_offset.min(leo);
         g.high_watermark = g.high_watermark.min(leo);
@@ -118,6 +119,7 @@ impl Log {
         let seg = LogSegment::open(&g.dir, new_offset, &config, false)?;
         g.segments.insert(new_offset, seg);
         g.log_end_offset = new_offset;
+        g.truncated_to = Some(g.truncated_to.map_or(new_offset, |t| t.min(new_offset)));
         g.log_start_offset = new_offset;
         g.recovery_point = new_offset;
         g.high_watermark = new_offset;
