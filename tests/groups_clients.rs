@@ -14,7 +14,7 @@ use common::*;
 
 const SETTINGS: &[(&str, &str)] = &[
     ("offsets.topic.num.partitions", "6"),
-    ("offsets.topic.replication.factor", "1"),
+    ("offsets.topic.replication.factor", "3"),
     ("group.initial.rebalance.delay.ms", "500"),
 ];
 
@@ -206,7 +206,7 @@ fn consumed(lines: &[serde_json::Value]) -> BTreeSet<(i64, i64)> {
 async fn kafka_python_groups_commit_and_resume_independently() {
     let ens = ZkEnsemble::start(1);
     let mut brokers = start_cluster(&ens.connect_string(), SETTINGS).await;
-    create_topic(&brokers, "pt", 3, 1).await;
+    create_topic(&brokers, "pt", 3, 3).await;
     let bootstrap = brokers[0].bootstrap();
     let input: String = (0..30).map(|i| format!("k{i}:v{i}\n")).collect();
     common::data_util::kcat_with_input(
@@ -226,8 +226,8 @@ async fn kafka_python_groups_commit_and_resume_independently() {
     let other = python(&["group-consume", &bootstrap, "pt", "gb", "30", "15"]);
     assert_eq!(consumed(&other), consumed(&first));
 
-    // More data, then kill -9 of group A's coordinator: after it is back, A resumes where it
-    // committed and reads only the new records.
+    // More data, then kill -9 of group A's coordinator: __consumer_offsets has RF 3, so the
+    // group moves to the new leader of its partition and A resumes exactly where it committed.
     let more: String = (30..40).map(|i| format!("k{i}:v{i}\n")).collect();
     common::data_util::kcat_with_input(
         &["-P", "-b", &bootstrap, "-t", "pt", "-K:"],
@@ -238,13 +238,19 @@ async fn kafka_python_groups_commit_and_resume_independently() {
     let (coord, _) = find_coordinator(&bootstrap, "ga").await;
     let idx = brokers.iter().position(|b| b.id() == coord).unwrap();
     brokers[idx].kill9();
-    brokers[idx].restart();
-    brokers[idx].wait_listening(T);
     let all: String = brokers
         .iter()
+        .filter(|b| b.id() != coord)
         .map(|b| b.bootstrap())
         .collect::<Vec<_>>()
         .join(",");
     let resumed = python(&["group-consume", &all, "pt", "ga", "10", "20"]);
     assert_eq!(consumed(&resumed).len(), 10, "{resumed:?}");
+    let survivor = brokers
+        .iter()
+        .find(|b| b.id() != coord)
+        .unwrap()
+        .bootstrap();
+    let (moved, _) = find_coordinator(&survivor, "ga").await;
+    assert_ne!(moved, coord, "the group moved off the killed broker");
 }
