@@ -53,11 +53,21 @@ enum Command {
     Topics(zkafka::admin::topics::TopicsArgs),
     /// List, describe, reset offsets of, or delete consumer groups (kafka-consumer-groups.sh)
     ConsumerGroups(zkafka::admin::consumer_groups::ConsumerGroupsArgs),
+    /// Produce stdin lines as records (kafka-console-producer.sh)
+    ConsoleProducer(zkafka::admin::console_producer::ConsoleProducerArgs),
+    /// Print a topic's records on stdout (kafka-console-consumer.sh)
+    ConsoleConsumer(zkafka::admin::console_consumer::ConsoleConsumerArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Topics(_) | Command::ConsumerGroups(_)) {
+    if !matches!(
+        cli.command,
+        Command::Topics(_)
+            | Command::ConsumerGroups(_)
+            | Command::ConsoleProducer(_)
+            | Command::ConsoleConsumer(_)
+    ) {
         zkafka::logging::init();
     }
     match cli.command {
@@ -82,6 +92,8 @@ fn main() -> ExitCode {
         )),
         Command::Topics(args) => run_topics(args),
         Command::ConsumerGroups(args) => run_tool(zkafka::admin::consumer_groups::run(args)),
+        Command::ConsoleProducer(args) => run_tool(zkafka::admin::console_producer::run(args)),
+        Command::ConsoleConsumer(args) => run_tool(zkafka::admin::console_consumer::run(args)),
     }
 }
 

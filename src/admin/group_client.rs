@@ -26,6 +26,8 @@ pub struct Cluster {
     pub brokers: BTreeMap<i32, String>,
     /// topic → partition → leader id
     pub leaders: BTreeMap<String, BTreeMap<i32, i32>>,
+    /// topic → the Metadata error code for topics that had one (e.g. 5 while being created)
+    pub topic_errors: BTreeMap<String, i16>,
 }
 
 async fn connect(addr: &str) -> anyhow::Result<BrokerClient> {
@@ -35,8 +37,25 @@ async fn connect(addr: &str) -> anyhow::Result<BrokerClient> {
 }
 
 impl Cluster {
-    /// Metadata from the first reachable bootstrap server.
+    /// Metadata (all topics) from the first reachable bootstrap server.
     pub async fn discover(bootstrap: &str) -> anyhow::Result<Cluster> {
+        Cluster::discover_topics(bootstrap, None).await
+    }
+
+    /// Metadata for `topics` (None: all) from the first reachable bootstrap server. Naming a
+    /// topic lets the broker auto-create it (Metadata v1), as Kafka's producer and consumer do.
+    pub async fn discover_topics(
+        bootstrap: &str,
+        topics: Option<&[&str]>,
+    ) -> anyhow::Result<Cluster> {
+        let req = MetadataRequest::default().with_topics(topics.map(|ts| {
+            ts.iter()
+                .map(|t| {
+                    metadata_request::MetadataRequestTopic::default()
+                        .with_name(Some(TopicName(sb(t))))
+                })
+                .collect()
+        }));
         let mut last = anyhow!("no bootstrap server given");
         for addr in bootstrap
             .split(',')
@@ -45,8 +64,7 @@ impl Cluster {
         {
             let attempt = async {
                 let mut c = connect(addr).await?;
-                c.send(&MetadataRequest::default().with_topics(None), 1)
-                    .await
+                c.send(&req, 1).await
             };
             match attempt.await {
                 Ok(m) => {
@@ -68,7 +86,17 @@ impl Cluster {
                             Some((name, ps))
                         })
                         .collect();
-                    return Ok(Cluster { brokers, leaders });
+                    let topic_errors = m
+                        .topics
+                        .iter()
+                        .filter(|t| t.error_code != 0)
+                        .filter_map(|t| Some((t.name.as_ref()?.to_string(), t.error_code)))
+                        .collect();
+                    return Ok(Cluster {
+                        brokers,
+                        leaders,
+                        topic_errors,
+                    });
                 }
                 Err(e) => last = e,
             }
@@ -241,46 +269,9 @@ impl Cluster {
         group: &str,
         offsets: &BTreeMap<(String, i32), i64>,
     ) -> anyhow::Result<()> {
-        let mut topics: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
-        for ((t, p), o) in offsets {
-            topics.entry(t).or_default().push(
-                OffsetCommitRequestPartition::default()
-                    .with_partition_index(*p)
-                    .with_committed_offset(*o)
-                    .with_committed_metadata(Some(sb(""))),
-            );
-        }
-        let req = OffsetCommitRequest::default()
-            .with_group_id(GroupId(sb(group)))
-            .with_generation_id_or_member_epoch(-1)
-            .with_member_id(sb(""))
-            .with_retention_time_ms(-1)
-            .with_topics(
-                topics
-                    .into_iter()
-                    .map(|(t, ps)| {
-                        OffsetCommitRequestTopic::default()
-                            .with_name(TopicName(sb(t)))
-                            .with_partitions(ps)
-                    })
-                    .collect(),
-            );
-        let r = connect(coordinator).await?.send(&req, 2).await?;
-        for t in &r.topics {
-            for p in &t.partitions {
-                if p.error_code != 0 {
-                    bail!(
-                        "committing {}-{} failed with error code {}",
-                        t.name.as_str(),
-                        p.partition_index,
-                        p.error_code
-                    );
-                }
-            }
-        }
-        Ok(())
+        let mut c = connect(coordinator).await?;
+        commit_offsets(&mut c, group, -1, "", offsets).await
     }
-
     pub async fn delete_group(&self, coordinator: &str, group: &str) -> anyhow::Result<i16> {
         let r = connect(coordinator)
             .await?
@@ -291,6 +282,55 @@ impl Cluster {
             .await?;
         Ok(r.results.first().map_or(0, |g| g.error_code))
     }
+}
+
+/// OffsetCommit v2 on an open coordinator connection: as a non-member (generation -1, member
+/// "") or as the group member `member_id` of `generation` (the console consumer).
+pub async fn commit_offsets(
+    c: &mut BrokerClient,
+    group: &str,
+    generation: i32,
+    member_id: &str,
+    offsets: &BTreeMap<(String, i32), i64>,
+) -> anyhow::Result<()> {
+    let mut topics: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
+    for ((t, p), o) in offsets {
+        topics.entry(t).or_default().push(
+            OffsetCommitRequestPartition::default()
+                .with_partition_index(*p)
+                .with_committed_offset(*o)
+                .with_committed_metadata(Some(sb(""))),
+        );
+    }
+    let req = OffsetCommitRequest::default()
+        .with_group_id(GroupId(sb(group)))
+        .with_generation_id_or_member_epoch(generation)
+        .with_member_id(sb(member_id))
+        .with_retention_time_ms(-1)
+        .with_topics(
+            topics
+                .into_iter()
+                .map(|(t, ps)| {
+                    OffsetCommitRequestTopic::default()
+                        .with_name(TopicName(sb(t)))
+                        .with_partitions(ps)
+                })
+                .collect(),
+        );
+    let r = c.send(&req, 2).await?;
+    for t in &r.topics {
+        for p in &t.partitions {
+            if p.error_code != 0 {
+                bail!(
+                    "committing {}-{} failed with error code {}",
+                    t.name.as_str(),
+                    p.partition_index,
+                    p.error_code
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A consumer-protocol assignment: topic → partitions (empty for anything unreadable).

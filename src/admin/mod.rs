@@ -5,6 +5,9 @@
 //! and the `zkafka topics` tool (`kafka-topics.sh --zookeeper`).
 
 pub mod assignment;
+pub mod console_consumer;
+pub mod console_group;
+pub mod console_producer;
 pub mod consumer_groups;
 pub mod describe;
 pub mod dump_log;

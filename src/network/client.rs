@@ -41,11 +41,10 @@ impl BrokerClient {
         })
     }
 
-    /// Sends `req` at `version` and waits for its response.
-    pub async fn send<R>(&mut self, req: &R, version: i16) -> anyhow::Result<R::Response>
+    /// A length-prefix placeholder, the request header with the next correlation id, the body.
+    fn encode<R>(&mut self, req: &R, version: i16) -> anyhow::Result<(i32, BytesMut)>
     where
         R: Request + Encodable + HeaderVersion,
-        R::Response: Decodable + HeaderVersion,
     {
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
@@ -58,6 +57,28 @@ impl BrokerClient {
             .with_client_id(Some(self.client_id.clone()))
             .encode(&mut buf, R::header_version(version))?;
         req.encode(&mut buf, version)?;
+        Ok((correlation_id, buf))
+    }
+
+    /// Sends `req` without reading a response: a produce request with acks=0 gets none, so
+    /// waiting for one would hang (the console producer's `--request-required-acks 0`).
+    pub async fn send_oneway<R>(&mut self, req: &R, version: i16) -> anyhow::Result<()>
+    where
+        R: Request + Encodable + HeaderVersion,
+    {
+        let (_, buf) = self.encode(req, version)?;
+        frame::write_frame(&mut self.stream, buf).await?;
+        self.stream.flush().await?;
+        Ok(())
+    }
+
+    /// Sends `req` at `version` and waits for its response.
+    pub async fn send<R>(&mut self, req: &R, version: i16) -> anyhow::Result<R::Response>
+    where
+        R: Request + Encodable + HeaderVersion,
+        R::Response: Decodable + HeaderVersion,
+    {
+        let (correlation_id, buf) = self.encode(req, version)?;
         let timeout = self.request_timeout;
         tokio::time::timeout(timeout, async {
             frame::write_frame(&mut self.stream, buf).await?;
