@@ -46,7 +46,11 @@ pub struct Member {
 
 impl Member {
     /// Joins `group` subscribed to `topic`; returns the member and its assigned partitions.
-    pub async fn join(cluster: &Cluster, group: &str, topic: &str) -> anyhow::Result<(Member, Vec<i32>)> {
+    pub async fn join(
+        cluster: &Cluster,
+        group: &str,
+        topic: &str,
+    ) -> anyhow::Result<(Member, Vec<i32>)> {
         let (_, coordinator) = cluster.coordinator(group).await?;
         let conn = BrokerClient::connect(&coordinator, "console-consumer", T, T).await?;
         let mut m = Member {
@@ -84,7 +88,13 @@ impl Member {
                     .with_name(sb("range"))
                     .with_metadata(subscription(&self.topic))]);
             // The broker may hold a JoinGroup for up to the rebalance timeout.
-            let mut c = BrokerClient::connect(&self.coordinator, "console-consumer", T, Duration::from_millis(REBALANCE_TIMEOUT_MS as u64 + 5_000)).await?;
+            let mut c = BrokerClient::connect(
+                &self.coordinator,
+                "console-consumer",
+                T,
+                Duration::from_millis(REBALANCE_TIMEOUT_MS as u64 + 5_000),
+            )
+            .await?;
             let r = c.send(&join, 5).await?;
             match r.error_code {
                 0 => {}
@@ -101,7 +111,11 @@ impl Member {
                     self.find_coordinator(cluster).await?;
                     continue;
                 }
-                e => bail!("JoinGroup of group {} failed: {}", self.group, error_name(e)),
+                e => bail!(
+                    "JoinGroup of group {} failed: {}",
+                    self.group,
+                    error_name(e)
+                ),
             }
             self.member_id = r.member_id.to_string();
             self.generation = r.generation_id;
@@ -131,12 +145,18 @@ impl Member {
             match s.error_code {
                 0 => {}
                 27 | 22 | 25 => continue,
-                e => bail!("SyncGroup of group {} failed: {}", self.group, error_name(e)),
+                e => bail!(
+                    "SyncGroup of group {} failed: {}",
+                    self.group,
+                    error_name(e)
+                ),
             }
             self.conn = c;
             self.rejoin.store(false, Ordering::Relaxed);
             self.start_heartbeat().await?;
-            return Ok(parse_assignment(&s.assignment).remove(&self.topic).unwrap_or_default());
+            return Ok(parse_assignment(&s.assignment)
+                .remove(&self.topic)
+                .unwrap_or_default());
         }
         bail!("could not join group {}", self.group)
     }
@@ -183,7 +203,11 @@ impl Member {
                 continue;
             }
             if r.error_code != 0 {
-                bail!("OffsetFetch of group {} failed: {}", self.group, error_name(r.error_code));
+                bail!(
+                    "OffsetFetch of group {} failed: {}",
+                    self.group,
+                    error_name(r.error_code)
+                );
             }
             return Ok(r
                 .topics
@@ -193,7 +217,10 @@ impl Member {
                 .map(|p| (p.partition_index, p.committed_offset))
                 .collect());
         }
-        Err(anyhow!("the coordinator of group {} kept loading", self.group))
+        Err(anyhow!(
+            "the coordinator of group {} kept loading",
+            self.group
+        ))
     }
 
     /// Commits `positions` (partition → next offset to read) as this generation's member.
@@ -202,7 +229,14 @@ impl Member {
             .iter()
             .map(|(p, o)| ((self.topic.clone(), *p), *o))
             .collect();
-        commit_offsets(&mut self.conn, &self.group, self.generation, &self.member_id, &offsets).await
+        commit_offsets(
+            &mut self.conn,
+            &self.group,
+            self.generation,
+            &self.member_id,
+            &offsets,
+        )
+        .await
     }
 
     /// LeaveGroup, so the group rebalances at once instead of after the session timeout.
@@ -229,15 +263,23 @@ fn subscription(topic: &str) -> Bytes {
 /// The topics of a ConsumerProtocol subscription (any version: they come first).
 fn parse_subscription(b: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    let Some(n) = b.get(2..6).map(|s| i32::from_be_bytes([s[0], s[1], s[2], s[3]])) else {
+    let Some(n) = b
+        .get(2..6)
+        .map(|s| i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    else {
         return out;
     };
     let mut at = 6;
     for _ in 0..n.max(0) {
-        let Some(len) = b.get(at..at + 2).map(|s| i16::from_be_bytes([s[0], s[1]]).max(0) as usize) else {
+        let Some(len) = b
+            .get(at..at + 2)
+            .map(|s| i16::from_be_bytes([s[0], s[1]]).max(0) as usize)
+        else {
             break;
         };
-        let Some(t) = b.get(at + 2..at + 2 + len) else { break };
+        let Some(t) = b.get(at + 2..at + 2 + len) else {
+            break;
+        };
         out.push(String::from_utf8_lossy(t).into_owned());
         at += 2 + len;
     }
@@ -266,8 +308,10 @@ fn range_assign(
     subs: &[(String, Vec<String>)],
     cluster: &Cluster,
 ) -> BTreeMap<String, BTreeMap<String, Vec<i32>>> {
-    let mut out: BTreeMap<String, BTreeMap<String, Vec<i32>>> =
-        subs.iter().map(|(m, _)| (m.clone(), BTreeMap::new())).collect();
+    let mut out: BTreeMap<String, BTreeMap<String, Vec<i32>>> = subs
+        .iter()
+        .map(|(m, _)| (m.clone(), BTreeMap::new()))
+        .collect();
     let mut topics: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (m, ts) in subs {
         for t in ts {
@@ -275,7 +319,9 @@ fn range_assign(
         }
     }
     for (t, mut members) in topics {
-        let Some(parts) = cluster.leaders.get(t) else { continue };
+        let Some(parts) = cluster.leaders.get(t) else {
+            continue;
+        };
         members.sort();
         let n = parts.len();
         let (per, extra) = (n / members.len(), n % members.len());
@@ -284,7 +330,9 @@ fn range_assign(
             let count = per + usize::from(i < extra);
             let ps = (next..next + count).map(|p| p as i32).collect();
             next += count;
-            out.get_mut(*m).expect("member listed").insert(t.to_string(), ps);
+            out.get_mut(*m)
+                .expect("member listed")
+                .insert(t.to_string(), ps);
         }
     }
     out
