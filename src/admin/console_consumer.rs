@@ -18,11 +18,9 @@ use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName}
 use kafka_protocol::protocol::StrBytes;
 
 use super::console_group::Member;
-use super::console_producer::{error_name, parse_key_values};
+use super::console_records::{decode, error_name, parse_key_values, Formatter, Rec};
 use super::group_client::Cluster;
-use crate::log::batch::{self, BatchHeader, HeaderIter};
 use crate::network::client::BrokerClient;
-use crate::record::codec;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConsoleConsumerArgs {
@@ -57,103 +55,6 @@ pub struct ConsoleConsumerArgs {
     /// Consumer properties as key=value (group.id, auto.offset.reset)
     #[arg(long = "consumer-property", value_name = "consumer_prop")]
     pub consumer_property: Vec<String>,
-}
-
-/// Kafka's DefaultMessageFormatter settings.
-struct Formatter {
-    timestamp: bool,
-    partition: bool,
-    offset: bool,
-    headers: bool,
-    key: bool,
-    value: bool,
-    key_sep: Vec<u8>,
-    line_sep: Vec<u8>,
-    headers_sep: Vec<u8>,
-    null: Vec<u8>,
-}
-
-struct Rec {
-    partition: i32,
-    offset: i64,
-    timestamp: (bool, i64),
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-}
-
-impl Formatter {
-    fn new(props: &BTreeMap<String, String>) -> Formatter {
-        let flag = |k: &str, d: bool| {
-            props
-                .get(k)
-                .map_or(d, |v| v.trim().eq_ignore_ascii_case("true"))
-        };
-        let bytes = |k: &str, d: &str| props.get(k).map_or(d, |v| v.as_str()).as_bytes().to_vec();
-        Formatter {
-            timestamp: flag("print.timestamp", false),
-            partition: flag("print.partition", false),
-            offset: flag("print.offset", false),
-            headers: flag("print.headers", false),
-            key: flag("print.key", false),
-            value: flag("print.value", true),
-            key_sep: bytes("key.separator", "\t"),
-            line_sep: bytes("line.separator", "\n"),
-            headers_sep: bytes("headers.separator", ","),
-            null: bytes("null.literal", "null"),
-        }
-    }
-
-    /// DefaultMessageFormatter.writeTo: each printed column is followed by the key separator
-    /// if another column follows, else by the line separator.
-    fn write(&self, r: &Rec, out: &mut Vec<u8>) {
-        let mut cols: Vec<Vec<u8>> = Vec::new();
-        if self.timestamp {
-            let kind = if r.timestamp.0 {
-                "LogAppendTime"
-            } else {
-                "CreateTime"
-            };
-            cols.push(format!("{kind}:{}", r.timestamp.1).into_bytes());
-        }
-        if self.partition {
-            cols.push(format!("Partition:{}", r.partition).into_bytes());
-        }
-        if self.offset {
-            cols.push(format!("Offset:{}", r.offset).into_bytes());
-        }
-        if self.headers {
-            let mut h = Vec::new();
-            for (i, (k, v)) in r.headers.iter().enumerate() {
-                if i > 0 {
-                    h.extend_from_slice(&self.headers_sep);
-                }
-                h.extend_from_slice(k);
-                h.push(b':');
-                h.extend_from_slice(v.as_deref().unwrap_or(&self.null));
-            }
-            cols.push(if r.headers.is_empty() {
-                b"NO_HEADERS".to_vec()
-            } else {
-                h
-            });
-        }
-        if self.key {
-            cols.push(r.key.clone().unwrap_or_else(|| self.null.clone()));
-        }
-        if self.value {
-            cols.push(r.value.clone().unwrap_or_else(|| self.null.clone()));
-        }
-        let n = cols.len();
-        for (i, c) in cols.into_iter().enumerate() {
-            out.extend_from_slice(&c);
-            out.extend_from_slice(if i + 1 < n {
-                &self.key_sep
-            } else {
-                &self.line_sep
-            });
-        }
-    }
 }
 
 /// Runs the tool; returns the exit code.
@@ -504,65 +405,4 @@ fn fetch_request(topic: &str, parts: &[(i32, i64)], max_wait: i32) -> FetchReque
                     })
                     .collect(),
             )])
-}
-
-/// The data records at or past `from` in the complete v2 batches of `data` (control batches
-/// skipped, compressed ones inflated), and the offset after the last complete batch.
-fn decode(partition: i32, data: &[u8], from: i64) -> anyhow::Result<(Vec<Rec>, i64)> {
-    let mut out = Vec::new();
-    let mut next = from;
-    for (at, h) in HeaderIter::new(data) {
-        next = next.max(h.last_offset() + 1);
-        if h.magic != 2 || h.is_control() || h.last_offset() < from {
-            continue;
-        }
-        let raw = &data[at..at + h.size()];
-        let plain;
-        let b = if h.compression() == 0 {
-            raw
-        } else {
-            plain = inflate(&h, raw)?;
-            &plain[..]
-        };
-        let records = batch::parse_records(b)
-            .map_err(|e| anyhow::anyhow!("corrupt batch at offset {}: {e}", h.base_offset))?;
-        for r in records {
-            let offset = h.base_offset + r.offset_delta as i64;
-            if offset < from {
-                continue;
-            }
-            let ts = if h.is_log_append_time() {
-                h.max_timestamp
-            } else {
-                h.base_timestamp + r.timestamp_delta
-            };
-            out.push(Rec {
-                partition,
-                offset,
-                timestamp: (h.is_log_append_time(), ts),
-                key: r.key.map(<[u8]>::to_vec),
-                value: r.value.map(<[u8]>::to_vec),
-                headers: r
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
-                    .collect(),
-            });
-        }
-    }
-    Ok((out, next))
-}
-
-/// The batch with its records decompressed and the codec bits and length fixed, so the
-/// uncompressed record parser can read it (its CRC is not checked again).
-fn inflate(h: &BatchHeader, raw: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let body = codec::decompress(h.compression(), &raw[batch::RECORD_BATCH_OVERHEAD..])
-        .map_err(|e| anyhow::anyhow!("cannot decompress batch at offset {}: {e}", h.base_offset))?;
-    let mut b = raw[..batch::RECORD_BATCH_OVERHEAD].to_vec();
-    b.extend_from_slice(&body);
-    let len = (b.len() - batch::LOG_OVERHEAD) as i32;
-    b[batch::LENGTH_OFFSET..batch::LENGTH_OFFSET + 4].copy_from_slice(&len.to_be_bytes());
-    let attrs = h.attributes & !0x07;
-    b[batch::ATTRIBUTES_OFFSET..batch::ATTRIBUTES_OFFSET + 2].copy_from_slice(&attrs.to_be_bytes());
-    Ok(b)
 }

@@ -18,7 +18,7 @@ use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-use super::console_producer::error_name;
+use super::console_records::error_name;
 use super::group_client::{commit_offsets, parse_assignment, Cluster};
 use crate::network::client::BrokerClient;
 

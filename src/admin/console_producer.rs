@@ -20,10 +20,12 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tokio::sync::mpsc;
 
+use super::console_records::{
+    codec_by_name, compress_batch, error_name, parse_key_values, partition_for_key, split_key,
+};
 use super::group_client::Cluster;
 use crate::log::batch::{self, build_batch};
 use crate::network::client::BrokerClient;
-use crate::record::codec;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConsoleProducerArgs {
@@ -66,50 +68,6 @@ pub struct ConsoleProducerArgs {
     /// Backoff before each retry, in ms
     #[arg(long = "retry-backoff-ms", default_value_t = 100)]
     pub retry_backoff_ms: u64,
-}
-
-/// `k=v` arguments as Kafka's CommandLineUtils.parseKeyValueArgs reads them (split at the
-/// first '='); escapes like `\t` in values are taken literally by Kafka too, except that the
-/// shell usually passes a real tab.
-pub fn parse_key_values(args: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
-    args.iter()
-        .map(|a| match a.split_once('=') {
-            Some((k, v)) => Ok((k.to_string(), v.to_string())),
-            None => bail!("Invalid command line properties: {a}"),
-        })
-        .collect()
-}
-
-/// Kafka's `Utils.murmur2`, the default partitioner's hash of the serialized key.
-pub fn murmur2(data: &[u8]) -> i32 {
-    const M: u32 = 0x5bd1_e995;
-    let mut h: u32 = 0x9747_b28c ^ (data.len() as u32);
-    let chunks = data.chunks_exact(4);
-    let tail = chunks.remainder();
-    for c in chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]).wrapping_mul(M);
-        k ^= k >> 24;
-        h = h.wrapping_mul(M) ^ k.wrapping_mul(M);
-    }
-    match tail.len() {
-        // Java's switch falls through: 3 then 2 then 1.
-        3 => h ^= ((tail[2] as u32) << 16) ^ ((tail[1] as u32) << 8) ^ (tail[0] as u32),
-        2 => h ^= ((tail[1] as u32) << 8) ^ (tail[0] as u32),
-        1 => h ^= tail[0] as u32,
-        _ => {}
-    }
-    if !tail.is_empty() {
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h as i32
-}
-
-/// The partition of a keyed record: `toPositive(murmur2(key)) % numPartitions`.
-pub fn partition_for_key(key: &[u8], partitions: i32) -> i32 {
-    (murmur2(key) & 0x7fff_ffff) % partitions
 }
 
 struct Record {
@@ -175,15 +133,7 @@ async fn run_inner(args: ConsoleProducerArgs) -> anyhow::Result<usize> {
         .cloned()
         .or(args.compression_codec.clone())
         .unwrap_or("none".into());
-    let codec = match codec_name.as_str() {
-        "none" => 0,
-        "gzip" => codec::GZIP,
-        "snappy" => codec::SNAPPY,
-        "lz4" => codec::LZ4,
-        c => bail!(
-            "compression codec {c} is not supported by this producer (none, gzip, snappy, lz4)"
-        ),
-    };
+    let codec = codec_by_name(&codec_name)?;
     let num = |k: &str, d: u64| pprops.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
     let linger = Duration::from_millis(if args.sync {
         0
@@ -268,16 +218,6 @@ async fn run_inner(args: ConsoleProducerArgs) -> anyhow::Result<usize> {
         p.send_all(std::mem::take(&mut pending)).await;
     }
     Ok(p.failed)
-}
-
-/// LineMessageReader: with parse.key the key is the text before the first separator; a
-/// line without one is an error (unless ignore.error, which the caller handles).
-fn split_key(line: &[u8], parse_key: bool, sep: &[u8]) -> Option<(Option<Vec<u8>>, Vec<u8>)> {
-    if !parse_key {
-        return Some((None, line.to_vec()));
-    }
-    let n = line.windows(sep.len().max(1)).position(|w| w == sep)?;
-    Some((Some(line[..n].to_vec()), line[n + sep.len()..].to_vec()))
 }
 
 impl Producer {
@@ -476,42 +416,4 @@ impl Producer {
             })
             .collect())
     }
-}
-
-/// Kafka's error name and code, e.g. `NOT_ENOUGH_REPLICAS (19)`.
-pub fn error_name(code: i16) -> String {
-    match ResponseError::try_from_code(code) {
-        None => "NONE (0)".into(),
-        Some(e) => {
-            let camel = e.to_string();
-            let mut s = String::new();
-            for (i, ch) in camel.chars().enumerate() {
-                if ch.is_ascii_uppercase() && i > 0 {
-                    s.push('_');
-                }
-                s.push(ch.to_ascii_uppercase());
-            }
-            format!("{s} ({code})")
-        }
-    }
-}
-
-/// Compresses the records of an uncompressed v2 batch with `codec` (the attributes' low
-/// bits), fixing the length and CRC; codec 0 returns the batch as is.
-fn compress_batch(mut b: Vec<u8>, codec: u8) -> Vec<u8> {
-    if codec == 0 {
-        return b;
-    }
-    let Ok(body) = codec::compress(codec, &b[batch::RECORD_BATCH_OVERHEAD..]) else {
-        return b;
-    };
-    b.truncate(batch::RECORD_BATCH_OVERHEAD);
-    b.extend_from_slice(&body);
-    let len = (b.len() - batch::LOG_OVERHEAD) as i32;
-    b[batch::LENGTH_OFFSET..batch::LENGTH_OFFSET + 4].copy_from_slice(&len.to_be_bytes());
-    let attrs = codec as i16;
-    b[batch::ATTRIBUTES_OFFSET..batch::ATTRIBUTES_OFFSET + 2].copy_from_slice(&attrs.to_be_bytes());
-    let crc = batch::compute_crc(&b);
-    b[batch::CRC_OFFSET..batch::CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
-    b
 }

@@ -8,6 +8,7 @@ pub mod assignment;
 pub mod console_consumer;
 pub mod console_group;
 pub mod console_producer;
+pub mod console_records;
 pub mod consumer_groups;
 pub mod describe;
 pub mod dump_log;
