@@ -239,6 +239,46 @@ async fn console_producer_and_consumer() {
     assert_eq!(out, "null\tu1\nnull\tu2\nnull\tu3\n");
     assert_eq!(err, "Processed a total of 3 messages\n");
 
+    // Two members of one group split the partitions (the second join rebalances the first,
+    // which commits before rejoining): together they print every record exactly once.
+    let member = |delay_ms: u64| {
+        let b = b.to_string();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+            consume(&[
+                "--bootstrap-server",
+                &b,
+                "--topic",
+                "ct",
+                "--group",
+                "g2",
+                "--from-beginning",
+                "--timeout-ms",
+                "6000",
+            ])
+        })
+    };
+    let (first, second) = (member(0), member(300));
+    let (out1, err1) = first.join().unwrap();
+    let (out2, err2) = second.join().unwrap();
+    let mut all = sorted(&(out1 + &out2));
+    let mut want: Vec<String> = (1..=100).map(|i| format!("value-{i}")).collect();
+    want.extend(["u1", "u2", "u3"].map(String::from));
+    want.sort();
+    all.dedup();
+    assert_eq!(all, want, "{err1}{err2}");
+    let total = |e: &str| -> usize {
+        e.trim()
+            .strip_prefix("Processed a total of ")
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(total(&err1) + total(&err2), 103, "{err1}{err2}");
+
     // A line without the separator stops the producer with Kafka's message.
     let (ok, _, err) = tool(
         "console-producer",
