@@ -17,8 +17,9 @@
 # Also: broker CPU (utime+stime) per GB ingested, VmRSS idle/after, raw disk write MB/s (dd).
 #
 # Knobs (environment): BENCH_DIR (default: a mktemp dir under $ZKAFKA_DATA_DIR/..; removed at
-# the end unless BENCH_KEEP=1), BENCH_RECORDS (100 B saturating count, default 2000000),
-# BENCH_LAT_SECS (latency run length, default 20), BENCH_ZK_SESSION_MS (broker session
+# the end unless BENCH_KEEP=1), BENCH_RECORDS (100 B saturating count, default 5000000;
+# 3 brokers: half; 1 KiB: a quarter; 16 KiB: 1/40),
+# BENCH_LAT_SECS (latency run length, default 30), BENCH_ZK_SESSION_MS (broker session
 # timeout, default 6000 = Kafka 2.1's default), KAFKA_HOME (a Kafka 2.x distribution: run the
 # matrix against it too).  The same client (zkafka perf, librdkafka) is used for both targets
 # so the ratios compare brokers, not clients.
@@ -28,8 +29,8 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RECORDS="${BENCH_RECORDS:-2000000}"
-LAT_SECS="${BENCH_LAT_SECS:-20}"
+RECORDS="${BENCH_RECORDS:-5000000}"
+LAT_SECS="${BENCH_LAT_SECS:-30}"
 SESSION_MS="${BENCH_ZK_SESSION_MS:-6000}"
 LAT_RATE=20000
 PERF_BIN="$ZKAFKA_HOME/target/release/zkafka"
@@ -102,6 +103,9 @@ cpu_ticks() { # pid -> utime+stime in clock ticks
 rss_mb() { # pid -> VmRSS in MB
   awk '/^VmRSS:/ { printf "%d\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
+anon_mb() { # pid -> RssAnon in MB (VmRSS also counts the mmap'd log segments read from)
+  awk '/^RssAnon:/ { printf "%d\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
 hwm_mb() {
   awk '/^VmHWM:/ { printf "%d\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
@@ -114,6 +118,11 @@ sum_cpu_ticks() {
 sum_rss() {
   local pid total=0
   for pid in "$@"; do total=$((total + $(rss_mb "$pid"))); done
+  printf '%s\n' "$total"
+}
+sum_anon() {
+  local pid total=0
+  for pid in "$@"; do total=$((total + $(anon_mb "$pid"))); done
   printf '%s\n' "$total"
 }
 max_hwm() {
@@ -255,9 +264,11 @@ create_topic() { # TOPIC PARTITIONS RF [CONFIG...]
 # ---------------------------------------------------------------- scenarios
 
 RSS_IDLE=0
-# record SCENARIO REC/S MB/S P50 P99 P999 CPU_S_PER_GB RSS_IDLE RSS_AFTER
+# record SCENARIO REC/S MB/S P50 P99 P999 CPU_S_PER_GB: one result row, with the brokers'
+# RSS idle (sampled after startup) and now, and their anonymous RSS now.
 record() {
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TARGET" "$@" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TARGET" "$@" "$RSS_IDLE" \
+    "$(sum_rss "${BROKER_PIDS[@]}")" "$(sum_anon "${BROKER_PIDS[@]}")" >>"$RESULTS"
 }
 
 # produce SCENARIO TOPIC RECORDS SIZE RATE ACKS: run the producer, record its final line.
@@ -281,7 +292,7 @@ produce() {
   p99="$(sed -E 's/.* ([0-9]+) ms 99th.*/\1/' <<<"$line")"
   p999="$(sed -E 's/.* ([0-9]+) ms 99\.9th.*/\1/' <<<"$line")"
   cpu_per_gb="$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v b=$((n * size)) 'BEGIN { printf "%.1f", (t / hz) / (b / 1e9) }')"
-  record "$scenario" "$(printf '%.0f' "$recs")" "$mbs" "$p50" "$p99" "$p999" "$cpu_per_gb" "$RSS_IDLE" "$(sum_rss "${BROKER_PIDS[@]}")"
+  record "$scenario" "$(printf '%.0f' "$recs")" "$mbs" "$p50" "$p99" "$p999" "$cpu_per_gb"
 }
 
 consume() { # SCENARIO TOPIC MESSAGES
@@ -297,7 +308,7 @@ consume() { # SCENARIO TOPIC MESSAGES
   local mbs recs
   mbs="$(awk -F', ' '{ printf "%.2f", $4 }' <<<"$line")"
   recs="$(awk -F', ' '{ printf "%.0f", $6 }' <<<"$line")"
-  record "$scenario" "$recs" "$mbs" - - - - "$RSS_IDLE" "$(sum_rss "${BROKER_PIDS[@]}")"
+  record "$scenario" "$recs" "$mbs" - - - -
 }
 
 # failover: 1,000 partitions RF=2 on the running 3-broker cluster; kill -9 a non-controller
@@ -318,6 +329,8 @@ failover() {
   info "$TARGET: failover: killing broker $victim (leader of $led/$parts partitions; controller is $controller)"
   t_kill="$(now_ms)"
   kill -KILL "${BROKER_PIDS[$((victim - 1))]}"
+  # Reap it here, quietly (no "Killed" job notice in the output).
+  wait "${BROKER_PIDS[$((victim - 1))]}" 2>/dev/null || true
   local deadline=$((SECONDS + 120))
   while ((SECONDS < deadline)); do
     if [[ -z "$t_expired" ]] && ! zk_ephemeral_exists "$CHROOT/brokers/ids/$victim"; then
@@ -403,11 +416,11 @@ info "matrix done in $((SECONDS - BENCH_START)) s; load average: $(cut -d' ' -f1
 print_table() {
   local target="$1"
   echo
-  echo "== $target (raw disk write: $DISK_MBS MB/s; $(nproc) cores; CPU-s/GB = all brokers' utime+stime per GB of record payload; RSS = sum over brokers, MB) =="
-  printf '| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-15s |\n' scenario rec/s MB/s p50 p99 p99.9 CPU-s/GB "RSS idle/after"
-  printf '|%s|\n' "------------------------------------------------------|-----------|---------|-------|-------|--------|----------|-----------------"
+  echo "== $target (raw disk write: $DISK_MBS MB/s; $(nproc) cores; CPU-s/GB = all brokers' utime+stime per GB of record payload; RSS = VmRSS summed over brokers, MB, which includes the mmap'd segments read from; anon = RssAnon) =="
+  printf '| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-14s | %10s |\n' scenario rec/s MB/s p50 p99 p99.9 CPU-s/GB "RSS idle/after" "anon after"
+  printf '|%s|\n' "------------------------------------------------------|-----------|---------|-------|-------|--------|----------|----------------|------------"
   awk -F'\t' -v t="$target" '$1 == t && $2 != "FAILOVER" {
-    printf "| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-15s |\n", $2, $3, $4, $5, $6, $7, $8, $9 "/" $10
+    printf "| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-14s | %10s |\n", $2, $3, $4, $5, $6, $7, $8, $9 "/" $10, $11
   }
   $1 == t && $2 == "FAILOVER" {
     fo = fo sprintf("failover, %d partitions RF=2 on 3 brokers, kill -9 of the leader of %d: all re-led %d ms after the kill, %d ms after its session expired (/brokers/ids/N gone)\n", $4, $3, $5, $6)

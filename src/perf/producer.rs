@@ -187,12 +187,15 @@ impl ProducerContext for PerfContext {
 
 /// The Java producer's defaults where librdkafka's differ, so "stock client settings" mean the
 /// same thing as for kafka-producer-perf-test.sh: acks=1 (librdkafka: all), linger.ms=0
-/// (librdkafka: 5), batch.size=16384 (librdkafka: 1 MB), 5 requests in flight (librdkafka: 1M).
-const JAVA_PRODUCER_DEFAULTS: [(&str, &str); 4] = [
+/// (librdkafka: 5), batch.size=16384 (librdkafka: 1 MB), 5 requests in flight (librdkafka: 1M),
+/// buffer.memory=32 MiB (librdkafka queues up to 1 GiB, which turns a saturating run's latency
+/// into seconds of queueing in the client).
+const JAVA_PRODUCER_DEFAULTS: [(&str, &str); 5] = [
     ("acks", "1"),
     ("linger.ms", "0"),
     ("batch.size", "16384"),
     ("max.in.flight.requests.per.connection", "5"),
+    ("buffer.memory", "33554432"),
 ];
 
 fn build_config(args: &ProducerPerfArgs) -> anyhow::Result<ClientConfig> {
