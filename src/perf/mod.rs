@@ -66,10 +66,12 @@ pub(crate) fn translate_java_prop(key: &str, value: &str) -> Option<(String, Str
         // Serializers are Java classes; the tools send raw bytes anyway.
         "key.serializer" | "value.serializer" | "key.deserializer" | "value.deserializer" => None,
         // The Java producer's buffer in bytes; librdkafka's queue limit is in KiB.
-        "buffer.memory" => value
-            .parse::<u64>()
-            .ok()
-            .map(|b| ("queue.buffering.max.kbytes".to_string(), (b / 1024).max(1).to_string())),
+        "buffer.memory" => value.parse::<u64>().ok().map(|b| {
+            (
+                "queue.buffering.max.kbytes".to_string(),
+                (b / 1024).max(1).to_string(),
+            )
+        }),
         // Java-only knobs with no librdkafka counterpart: dropped.
         "max.block.ms" | "client.dns.lookup" | "metrics.recording.level" => None,
         _ => Some((key.to_string(), value.to_string())),

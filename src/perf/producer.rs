@@ -12,9 +12,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{
-    BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
-};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 
 /// ProducerPerformance's reporting interval.
@@ -91,7 +89,7 @@ impl Stats {
         self.window_bytes += bytes;
         self.window_total_latency += latency_ms;
         self.window_max_latency = self.window_max_latency.max(latency_ms);
-        if self.iteration % self.sampling == 0 {
+        if self.iteration.is_multiple_of(self.sampling) {
             self.latencies.push(latency_ms as u32);
         }
         self.iteration += 1;
