@@ -249,7 +249,8 @@ stop_cluster() {
 all_led() {
   local out
   out="$(topics --describe --topic "$1" 2>/dev/null)" || return 1
-  [[ "$(grep -c 'Partition: ' <<<"$out")" -eq "$2" ]] && ! grep -q 'Leader: none' <<<"$out"
+  # No leader: zkafka and Kafka 2.x print "none", older Kafka tools "-1".
+  [[ "$(grep -c 'Partition: ' <<<"$out")" -eq "$2" ]] && ! grep -qE 'Leader: (none|-1)' <<<"$out"
 }
 
 create_topic() { # TOPIC PARTITIONS RF [CONFIG...]
@@ -337,7 +338,7 @@ failover() {
       t_expired="$(now_ms)"
     fi
     out="$(topics --describe --topic "$topic" 2>/dev/null || true)"
-    left="$(grep -cE "Leader: ($victim|none)	" <<<"$out" || true)"
+    left="$(grep -cE "Leader: ($victim|none|-1)	" <<<"$out" || true)"
     if [[ -n "$t_expired" && "$left" -eq 0 && "$(grep -c 'Partition: ' <<<"$out")" -eq "$parts" ]]; then
       t_done="$(now_ms)"
       break
