@@ -53,10 +53,19 @@ enum Command {
     Topics(zkafka::admin::topics::TopicsArgs),
     /// List, describe, reset offsets of, or delete consumer groups (kafka-consumer-groups.sh)
     ConsumerGroups(zkafka::admin::consumer_groups::ConsumerGroupsArgs),
+    /// Producer/consumer throughput and latency tools (kafka-producer-perf-test.sh,
+    /// kafka-consumer-perf-test.sh) on librdkafka; only in builds with `--features perf`
+    #[cfg(feature = "perf")]
+    Perf(zkafka::perf::PerfArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    #[cfg(feature = "perf")]
+    if let Command::Perf(args) = cli.command {
+        // The tools print only their own lines on stdout; librdkafka logs to stderr itself.
+        return ExitCode::from(zkafka::perf::run(args));
+    }
     if !matches!(cli.command, Command::Topics(_) | Command::ConsumerGroups(_)) {
         zkafka::logging::init();
     }
@@ -82,6 +91,8 @@ fn main() -> ExitCode {
         )),
         Command::Topics(args) => run_topics(args),
         Command::ConsumerGroups(args) => run_tool(zkafka::admin::consumer_groups::run(args)),
+        #[cfg(feature = "perf")]
+        Command::Perf(_) => unreachable!("handled above"),
     }
 }
 
