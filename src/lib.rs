@@ -15,6 +15,8 @@ pub mod log;
 pub mod logging;
 pub mod metadata;
 pub mod network;
+#[cfg(feature = "perf")]
+pub mod perf;
 pub mod record;
 pub mod replica;
 pub mod server;

@@ -57,10 +57,19 @@ enum Command {
     ConsoleProducer(zkafka::admin::console_producer::ConsoleProducerArgs),
     /// Print a topic's records on stdout (kafka-console-consumer.sh)
     ConsoleConsumer(zkafka::admin::console_consumer::ConsoleConsumerArgs),
+    /// Producer/consumer throughput and latency tools (kafka-producer-perf-test.sh,
+    /// kafka-consumer-perf-test.sh) on librdkafka; only in builds with `--features perf`
+    #[cfg(feature = "perf")]
+    Perf(zkafka::perf::PerfArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    #[cfg(feature = "perf")]
+    if let Command::Perf(args) = cli.command {
+        // The tools print only their own lines on stdout; librdkafka logs to stderr itself.
+        return ExitCode::from(zkafka::perf::run(args));
+    }
     if !matches!(
         cli.command,
         Command::Topics(_)
@@ -94,6 +103,8 @@ fn main() -> ExitCode {
         Command::ConsumerGroups(args) => run_tool(zkafka::admin::consumer_groups::run(args)),
         Command::ConsoleProducer(args) => run_tool(zkafka::admin::console_producer::run(args)),
         Command::ConsoleConsumer(args) => run_tool(zkafka::admin::console_consumer::run(args)),
+        #[cfg(feature = "perf")]
+        Command::Perf(_) => unreachable!("handled above"),
     }
 }
 

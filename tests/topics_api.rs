@@ -21,28 +21,6 @@ fn persistent() -> zookeeper_client::CreateOptions<'static> {
     zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all())
 }
 
-async fn start_cluster(connect: &str, extra: &[(&str, &str)]) -> Vec<Broker> {
-    let brokers: Vec<Broker> = (1..=3)
-        .map(|id| Broker::start(id, connect, extra))
-        .collect();
-    let zk = zk_client(connect).await;
-    wait_until_msg(T, "3 brokers and a controller", || async {
-        zk.list_children("/brokers/ids")
-            .await
-            .map(|c| c.len() == 3)
-            .unwrap_or(false)
-            && zk.check_stat("/controller").await.unwrap().is_some()
-    })
-    .await;
-    let bootstrap = brokers[0].bootstrap();
-    wait_until_msg(T, "metadata lists 3 brokers", || {
-        let b = bootstrap.clone();
-        async move { parse_kcat_brokers(&kcat_metadata(&b).await).len() == 3 }
-    })
-    .await;
-    brokers
-}
-
 async fn controller_id(zk: &zookeeper_client::Client) -> i32 {
     let (data, _) = zk.get_data("/controller").await.unwrap();
     serde_json::from_slice::<Value>(&data).unwrap()["brokerid"]

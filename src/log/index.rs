@@ -13,7 +13,7 @@ use super::batch::{be_i32, be_i64, NO_TIMESTAMP};
 use super::errors::{IoContext, LogError};
 
 /// Shared mmap bookkeeping for both index kinds.
-struct IndexFile {
+pub struct IndexFile {
     path: PathBuf,
     file: File,
     mmap: Option<MmapMut>,
@@ -89,7 +89,7 @@ impl IndexFile {
     }
 
     /// Resizes the file (rounded down to whole entries); entries beyond the new size are dropped.
-    fn resize(&mut self, new_size: usize) -> Result<bool, LogError> {
+    pub fn resize(&mut self, new_size: usize) -> Result<bool, LogError> {
         let rounded = new_size / self.entry_size * self.entry_size;
         let current = self.max_entries * self.entry_size;
         if rounded == current {
@@ -105,11 +105,15 @@ impl IndexFile {
         Ok(true)
     }
 
-    fn trim_to_valid_size(&mut self) -> Result<(), LogError> {
+    pub fn trim_to_valid_size(&mut self) -> Result<(), LogError> {
         self.resize(self.entries * self.entry_size).map(|_| ())
     }
 
-    fn flush(&self) -> Result<(), LogError> {
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    pub fn flush(&self) -> Result<(), LogError> {
         if let Some(m) = &self.mmap {
             m.flush().ctx(|| format!("flush {}", self.path.display()))?;
         }
@@ -133,7 +137,7 @@ impl IndexFile {
         Some(lo)
     }
 
-    fn rename(&mut self, to: &Path) -> Result<(), LogError> {
+    pub fn rename(&mut self, to: &Path) -> Result<(), LogError> {
         std::fs::rename(&self.path, to)
             .ctx(|| format!("rename {} to {}", self.path.display(), to.display()))?;
         self.path = to.to_path_buf();
@@ -266,25 +270,29 @@ impl OffsetIndex {
         Ok(())
     }
 
-    pub fn resize(&mut self, size: usize) -> Result<bool, LogError> {
-        self.f.resize(size)
-    }
-    pub fn trim_to_valid_size(&mut self) -> Result<(), LogError> {
-        self.f.trim_to_valid_size()
-    }
-    pub fn flush(&self) -> Result<(), LogError> {
-        self.f.flush()
-    }
-    pub fn file(&self) -> &File {
-        &self.f.file
-    }
-    pub fn rename(&mut self, to: &Path) -> Result<(), LogError> {
-        self.f.rename(to)
-    }
     pub fn all_entries(&self) -> Vec<(i64, u32)> {
         (0..self.entries()).map(|n| self.entry(n)).collect()
     }
 }
+
+/// Both indexes expose the shared file operations (resize, trim, flush, rename, file).
+macro_rules! deref_index_file {
+    ($t:ty) => {
+        impl std::ops::Deref for $t {
+            type Target = IndexFile;
+            fn deref(&self) -> &IndexFile {
+                &self.f
+            }
+        }
+        impl std::ops::DerefMut for $t {
+            fn deref_mut(&mut self) -> &mut IndexFile {
+                &mut self.f
+            }
+        }
+    };
+}
+deref_index_file!(OffsetIndex);
+deref_index_file!(TimeIndex);
 
 /// Time index: `int64 timestamp, int32 relativeOffset` per entry.
 pub struct TimeIndex {
@@ -419,21 +427,6 @@ impl TimeIndex {
         Ok(())
     }
 
-    pub fn resize(&mut self, size: usize) -> Result<bool, LogError> {
-        self.f.resize(size)
-    }
-    pub fn trim_to_valid_size(&mut self) -> Result<(), LogError> {
-        self.f.trim_to_valid_size()
-    }
-    pub fn flush(&self) -> Result<(), LogError> {
-        self.f.flush()
-    }
-    pub fn file(&self) -> &File {
-        &self.f.file
-    }
-    pub fn rename(&mut self, to: &Path) -> Result<(), LogError> {
-        self.f.rename(to)
-    }
     pub fn all_entries(&self) -> Vec<(i64, i64)> {
         (0..self.entries()).map(|n| self.entry(n)).collect()
     }

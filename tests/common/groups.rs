@@ -9,37 +9,12 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use zkafka::network::client::BrokerClient;
 
-use super::{kcat_metadata, parse_kcat_brokers, wait_until_msg, zk_client, Broker};
+use super::Broker;
 
 pub const T: Duration = Duration::from_secs(60);
 
 pub fn sb(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
-}
-
-/// Starts brokers 1..=3 and waits until the controller has told them all about each other.
-pub async fn start_cluster(connect: &str, extra: &[(&str, &str)]) -> Vec<Broker> {
-    let brokers: Vec<Broker> = (1..=3)
-        .map(|id| Broker::start(id, connect, extra))
-        .collect();
-    let zk = zk_client(connect).await;
-    wait_until_msg(T, "3 brokers and a controller", || async {
-        zk.list_children("/brokers/ids")
-            .await
-            .map(|c| c.len() == 3)
-            .unwrap_or(false)
-            && zk.check_stat("/controller").await.unwrap().is_some()
-    })
-    .await;
-    for b in &brokers {
-        let bootstrap = b.bootstrap();
-        wait_until_msg(T, "metadata lists 3 brokers", || {
-            let b = bootstrap.clone();
-            async move { parse_kcat_brokers(&kcat_metadata(&b).await).len() == 3 }
-        })
-        .await;
-    }
-    brokers
 }
 
 pub async fn client(addr: &str) -> BrokerClient {

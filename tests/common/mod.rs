@@ -913,3 +913,35 @@ pub mod data_util;
 pub mod groups;
 pub mod log_util;
 pub mod repl;
+
+/// How long [`start_cluster`] waits for registration, election and metadata.
+pub const CLUSTER_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Starts brokers 1..=3 and waits until the controller has told them all about each other.
+pub async fn start_cluster(connect: &str, extra: &[(&str, &str)]) -> Vec<Broker> {
+    let brokers: Vec<Broker> = (1..=3)
+        .map(|id| Broker::start(id, connect, extra))
+        .collect();
+    let zk = zk_client(connect).await;
+    wait_until_msg(
+        CLUSTER_START_TIMEOUT,
+        "3 brokers and a controller",
+        || async {
+            zk.list_children("/brokers/ids")
+                .await
+                .map(|c| c.len() == 3)
+                .unwrap_or(false)
+                && zk.check_stat("/controller").await.unwrap().is_some()
+        },
+    )
+    .await;
+    for b in &brokers {
+        let bootstrap = b.bootstrap();
+        wait_until_msg(CLUSTER_START_TIMEOUT, "metadata lists 3 brokers", || {
+            let b = bootstrap.clone();
+            async move { parse_kcat_brokers(&kcat_metadata(&b).await).len() == 3 }
+        })
+        .await;
+    }
+    brokers
+}

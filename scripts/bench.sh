@@ -1,0 +1,448 @@
+#!/usr/bin/env bash
+# Throughput / latency / failover benchmark of zkafka (and, with KAFKA_HOME, of a real
+# Kafka 2.x with the same matrix, printing zkafka/Kafka ratios).
+#
+#   scripts/bench.sh            builds target/release/zkafka --features perf if missing
+#
+# Starts its OWN standalone ZooKeeper and brokers on free ports in 20000-32000 (never
+# 2181-2183/9092-9094, so a quickstart cluster is left alone), in a temporary directory,
+# and kills everything it started on exit (trap).  Scenarios (stock client settings, i.e.
+# the Java producer's defaults, which `zkafka perf producer` applies):
+#   1 broker,  6 partitions, RF=1, acks=1: saturating (100 B, 1 KiB, 16 KiB records),
+#              20,000 rec/s latency (100 B), consumer 1M records
+#   3 brokers, 6 partitions, RF=3, min.insync.replicas=2, acks=all: the same
+#   failover:  1,000 partitions RF=2 on 3 brokers, kill -9 of a (non-controller) broker
+#              leading ~1/3 of them; time until every partition it led has a new leader
+#              in ZooKeeper, from the kill and from its session expiry (/brokers/ids/N gone)
+# Also: broker CPU (utime+stime) per GB ingested, VmRSS idle/after, raw disk write MB/s (dd).
+#
+# Knobs (environment): BENCH_DIR (default: a mktemp dir under $ZKAFKA_DATA_DIR/..; removed at
+# the end unless BENCH_KEEP=1), BENCH_RECORDS (100 B saturating count, default 5000000;
+# 3 brokers: half; 1 KiB: a quarter; 16 KiB: 1/40),
+# BENCH_LAT_SECS (latency run length, default 30), BENCH_ZK_SESSION_MS (broker session
+# timeout, default 6000 = Kafka 2.1's default), KAFKA_HOME (a Kafka 2.x distribution: run the
+# matrix against it too).  The same client (zkafka perf, librdkafka) is used for both targets
+# so the ratios compare brokers, not clients.
+#
+# The machine is shared (2 cores): numbers are noisy, run it twice before trusting a delta.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RECORDS="${BENCH_RECORDS:-5000000}"
+LAT_SECS="${BENCH_LAT_SECS:-30}"
+SESSION_MS="${BENCH_ZK_SESSION_MS:-6000}"
+LAT_RATE=20000
+PERF_BIN="$ZKAFKA_HOME/target/release/zkafka"
+ensure_zookeeper
+ensure_cargo
+
+if ! "$PERF_BIN" perf --help >/dev/null 2>&1; then
+  info "building zkafka with the perf tools: cargo build --release --features perf"
+  (cd "$ZKAFKA_HOME" && CARGO_TARGET_DIR="$ZKAFKA_HOME/target" cargo build --release --features perf --bin zkafka) >&2 ||
+    die "cargo build --release --features perf failed"
+fi
+# The broker under test is the same binary unless ZKAFKA_BIN says otherwise.
+[[ -x "$ZKAFKA_BIN" ]] || ZKAFKA_BIN="$PERF_BIN"
+
+BENCH_DIR="${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/zkafka-bench.XXXXXX")}"
+mkdir -p "$BENCH_DIR"
+RESULTS="$BENCH_DIR/results.tsv"
+: >"$RESULTS"
+declare -a STARTED=() # pids of everything this script started
+
+cleanup() {
+  local pid
+  for pid in "${STARTED[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  for pid in "${STARTED[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ "${BENCH_KEEP:-0}" != 1 ]]; then
+    rm -rf "$BENCH_DIR"
+  else
+    info "kept $BENCH_DIR"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now_ms() { date +%s%3N; }
+
+# free_port: a port in 20000-32000 nobody listens on and that we did not hand out.
+declare -A USED_PORTS=()
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 12000))
+    [[ -n "${USED_PORTS[$p]:-}" ]] && continue
+    port_open "$p" && continue
+    USED_PORTS[$p]=1
+    printf '%s\n' "$p"
+    return 0
+  done
+}
+
+# wait_until SECS DESC CMD...: poll CMD every 0.2 s; die after SECS.
+wait_until() {
+  local secs="$1" desc="$2" deadline
+  shift 2
+  deadline=$((SECONDS + secs))
+  until "$@"; do
+    ((SECONDS < deadline)) || die "timed out after ${secs}s waiting for $desc (files in $BENCH_DIR)"
+    sleep 0.2
+  done
+}
+
+# ---------------------------------------------------------------- /proc sampling
+
+cpu_ticks() { # pid -> utime+stime in clock ticks
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+rss_mb() { # pid -> VmRSS in MB
+  awk '/^VmRSS:/ { printf "%d\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+anon_mb() { # pid -> RssAnon in MB (VmRSS also counts the mmap'd log segments read from)
+  awk '/^RssAnon:/ { printf "%d\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+hwm_mb() {
+  awk '/^VmHWM:/ { printf "%d\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+CLK_TCK="$(getconf CLK_TCK)"
+sum_cpu_ticks() {
+  local pid total=0
+  for pid in "$@"; do total=$((total + $(cpu_ticks "$pid"))); done
+  printf '%s\n' "$total"
+}
+sum_rss() {
+  local pid total=0
+  for pid in "$@"; do total=$((total + $(rss_mb "$pid"))); done
+  printf '%s\n' "$total"
+}
+sum_anon() {
+  local pid total=0
+  for pid in "$@"; do total=$((total + $(anon_mb "$pid"))); done
+  printf '%s\n' "$total"
+}
+max_hwm() {
+  local pid m=0 h
+  for pid in "$@"; do
+    h="$(hwm_mb "$pid")"
+    ((h > m)) && m="$h"
+  done
+  printf '%s\n' "$m"
+}
+
+# ---------------------------------------------------------------- ZooKeeper
+
+ZK_PORT=""
+start_zookeeper() {
+  local dir="$BENCH_DIR/zk" cfg
+  ZK_PORT="$(free_port)"
+  mkdir -p "$dir"
+  cfg="$dir/zoo.cfg"
+  cat >"$cfg" <<EOF
+tickTime=2000
+dataDir=$dir
+clientPort=$ZK_PORT
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=*
+EOF
+  local -a flags
+  mapfile -t flags < <(zk_jvm_flags)
+  "$(java_bin)" "${flags[@]}" "-Dzookeeper.log.dir=$dir" -cp "$(zk_classpath)" "$ZK_MAIN" "$cfg" \
+    >"$dir/zookeeper.out" 2>&1 </dev/null &
+  STARTED+=("$!")
+  wait_until 60 "ZooKeeper on 127.0.0.1:$ZK_PORT" zk_serving
+  info "ZooKeeper serving on 127.0.0.1:$ZK_PORT"
+}
+zk_serving() { [[ -n "$(zk_mode 127.0.0.1 "$ZK_PORT")" ]]; }
+
+# zk_ephemeral_exists PATH: the ephemeral znode is held by a live session (4lw `dump`).
+zk_ephemeral_exists() {
+  zk_4lw 127.0.0.1 "$ZK_PORT" dump | grep -qxF "	$1"
+}
+
+# ---------------------------------------------------------------- brokers
+
+TARGET=zkafka # or kafka
+declare -a BROKER_PIDS=() BROKER_PORTS=()
+CHROOT=""
+
+topics() {
+  if [[ "$TARGET" == kafka ]]; then
+    "$KAFKA_HOME/bin/kafka-topics.sh" --zookeeper "127.0.0.1:$ZK_PORT$CHROOT" "$@"
+  else
+    "$ZKAFKA_BIN" topics --zookeeper "127.0.0.1:$ZK_PORT$CHROOT" "$@"
+  fi
+}
+
+bootstrap() {
+  local p out=""
+  for p in "${BROKER_PORTS[@]}"; do out="${out:+$out,}127.0.0.1:$p"; done
+  printf '%s\n' "$out"
+}
+
+# start_cluster N NAME: N brokers (ids 1..N) under chroot /NAME, stock Kafka sample config.
+start_cluster() {
+  local n="$1" name="$2" id port dir props rf
+  CHROOT="/$TARGET-$name"
+  BROKER_PIDS=()
+  BROKER_PORTS=()
+  rf=$((n < 3 ? n : 3))
+  for ((id = 1; id <= n; id++)); do
+    port="$(free_port)"
+    dir="$BENCH_DIR/$TARGET-$name/broker-$id"
+    mkdir -p "$dir/logs"
+    props="$dir/server.properties"
+    cat >"$props" <<EOF
+broker.id=$id
+listeners=PLAINTEXT://127.0.0.1:$port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+num.network.threads=3
+num.io.threads=8
+socket.send.buffer.bytes=102400
+socket.receive.buffer.bytes=102400
+socket.request.max.bytes=104857600
+log.dirs=$dir/logs
+num.partitions=1
+default.replication.factor=$rf
+offsets.topic.replication.factor=$rf
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=1
+num.recovery.threads.per.data.dir=1
+log.retention.hours=168
+log.segment.bytes=1073741824
+zookeeper.connect=127.0.0.1:$ZK_PORT$CHROOT
+zookeeper.connection.timeout.ms=18000
+zookeeper.session.timeout.ms=$SESSION_MS
+group.initial.rebalance.delay.ms=0
+EOF
+    if [[ "$TARGET" == kafka ]]; then
+      LOG_DIR="$dir" KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1G -Xms1G}" \
+        "$KAFKA_HOME/bin/kafka-server-start.sh" "$props" >"$dir/server.out" 2>&1 </dev/null &
+    else
+      ZKAFKA_LOG=warn "$ZKAFKA_BIN" server "$props" >"$dir/server.out" 2>&1 </dev/null &
+    fi
+    STARTED+=("$!")
+    BROKER_PIDS+=("$!")
+    BROKER_PORTS+=("$port")
+  done
+  for ((id = 1; id <= n; id++)); do
+    wait_until 90 "broker $id of $TARGET-$name to register" zk_ephemeral_exists "$CHROOT/brokers/ids/$id"
+  done
+  wait_until 30 "a controller" zk_ephemeral_exists "$CHROOT/controller"
+  info "$TARGET $name: $n broker(s) up ($(bootstrap)), pids ${BROKER_PIDS[*]}"
+}
+
+stop_cluster() {
+  local pid
+  for pid in "${BROKER_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${BROKER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  BROKER_PIDS=()
+}
+
+# all_led TOPIC N: --describe shows N partitions, every one with a leader.
+all_led() {
+  local out
+  out="$(topics --describe --topic "$1" 2>/dev/null)" || return 1
+  # No leader: zkafka and Kafka 2.x print "none", older Kafka tools "-1".
+  [[ "$(grep -c 'Partition: ' <<<"$out")" -eq "$2" ]] && ! grep -qE 'Leader: (none|-1)' <<<"$out"
+}
+
+create_topic() { # TOPIC PARTITIONS RF [CONFIG...]
+  local topic="$1" parts="$2" rf="$3" c
+  shift 3
+  local -a extra=()
+  for c in "$@"; do extra+=(--config "$c"); done
+  topics --create --topic "$topic" --partitions "$parts" --replication-factor "$rf" "${extra[@]}" >/dev/null
+  wait_until 120 "leaders for $topic" all_led "$topic" "$parts"
+}
+
+# ---------------------------------------------------------------- scenarios
+
+RSS_IDLE=0
+# record SCENARIO REC/S MB/S P50 P99 P999 CPU_S_PER_GB: one result row, with the brokers'
+# RSS idle (sampled after startup) and now, and their anonymous RSS now.
+record() {
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TARGET" "$@" "$RSS_IDLE" \
+    "$(sum_rss "${BROKER_PIDS[@]}")" "$(sum_anon "${BROKER_PIDS[@]}")" >>"$RESULTS"
+}
+
+# produce SCENARIO TOPIC RECORDS SIZE RATE ACKS: run the producer, record its final line.
+produce() {
+  local scenario="$1" topic="$2" n="$3" size="$4" rate="$5" acks="$6" out c0 c1 line
+  out="$BENCH_DIR/$TARGET-$(tr ' /=,' '____' <<<"$scenario").out"
+  info "$TARGET: $scenario ($n records of $size B, throughput $rate, acks=$acks)"
+  c0="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
+  timeout 300 "$PERF_BIN" perf producer --topic "$topic" --num-records "$n" --record-size "$size" \
+    --throughput "$rate" --producer-props "acks=$acks" "bootstrap.servers=$(bootstrap)" >"$out" 2>&1 ||
+    { tail -n 5 "$out" >&2; die "producer failed: $scenario"; }
+  c1="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
+  line="$(grep ' ms 99.9th\.$' "$out" | tail -n1)"
+  [[ -n "$line" ]] || die "no final line from the producer ($out)"
+  echo "    $line"
+  # "N records sent, X records/sec (Y MB/sec), A ms avg latency, M ms max latency, P ms 50th, ..."
+  local recs mbs p50 p99 p999 cpu_per_gb
+  recs="$(sed -E 's/^[0-9]+ records sent, ([0-9.]+) records\/sec.*/\1/' <<<"$line")"
+  mbs="$(sed -E 's/.*\(([0-9.]+) MB\/sec\).*/\1/' <<<"$line")"
+  p50="$(sed -E 's/.* ([0-9]+) ms 50th.*/\1/' <<<"$line")"
+  p99="$(sed -E 's/.* ([0-9]+) ms 99th.*/\1/' <<<"$line")"
+  p999="$(sed -E 's/.* ([0-9]+) ms 99\.9th.*/\1/' <<<"$line")"
+  cpu_per_gb="$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v b=$((n * size)) 'BEGIN { printf "%.1f", (t / hz) / (b / 1e9) }')"
+  record "$scenario" "$(printf '%.0f' "$recs")" "$mbs" "$p50" "$p99" "$p999" "$cpu_per_gb"
+}
+
+consume() { # SCENARIO TOPIC MESSAGES
+  local scenario="$1" topic="$2" n="$3" out line
+  out="$BENCH_DIR/$TARGET-consumer.out"
+  info "$TARGET: $scenario ($n records)"
+  timeout 300 "$PERF_BIN" perf consumer --broker-list "$(bootstrap)" --topic "$topic" --messages "$n" \
+    >"$out" 2>&1 || { tail -n 5 "$out" >&2; die "consumer failed: $scenario"; }
+  line="$(grep -E '^[0-9]{4}-' "$out" | tail -n1)"
+  [[ -n "$line" ]] || die "no values line from the consumer ($out)"
+  echo "    $line"
+  # start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, ...
+  local mbs recs
+  mbs="$(awk -F', ' '{ printf "%.2f", $4 }' <<<"$line")"
+  recs="$(awk -F', ' '{ printf "%.0f", $6 }' <<<"$line")"
+  record "$scenario" "$recs" "$mbs" - - - -
+}
+
+# failover: 1,000 partitions RF=2 on the running 3-broker cluster; kill -9 a non-controller
+# broker and time the re-election of every partition it led.
+failover() {
+  local parts=1000 topic=failover controller victim=0 id led t_kill t_expired="" t_done="" out left
+  create_topic "$topic" "$parts" 2
+  # Kill a broker that is not the controller: this times partition re-election alone, not
+  # a controller failover on top of it.
+  controller="$(controller_id)"
+  out="$(topics --describe --topic "$topic")"
+  for id in 1 2 3; do
+    [[ "$id" == "$controller" ]] && continue
+    victim="$id"
+    break
+  done
+  led="$(grep -c "Leader: $victim	" <<<"$out" || true)"
+  info "$TARGET: failover: killing broker $victim (leader of $led/$parts partitions; controller is $controller)"
+  t_kill="$(now_ms)"
+  kill -KILL "${BROKER_PIDS[$((victim - 1))]}"
+  # Reap it here, quietly (no "Killed" job notice in the output).
+  wait "${BROKER_PIDS[$((victim - 1))]}" 2>/dev/null || true
+  local deadline=$((SECONDS + 120))
+  while ((SECONDS < deadline)); do
+    if [[ -z "$t_expired" ]] && ! zk_ephemeral_exists "$CHROOT/brokers/ids/$victim"; then
+      t_expired="$(now_ms)"
+    fi
+    out="$(topics --describe --topic "$topic" 2>/dev/null || true)"
+    left="$(grep -cE "Leader: ($victim|none|-1)	" <<<"$out" || true)"
+    if [[ -n "$t_expired" && "$left" -eq 0 && "$(grep -c 'Partition: ' <<<"$out")" -eq "$parts" ]]; then
+      t_done="$(now_ms)"
+      break
+    fi
+  done
+  [[ -n "$t_done" ]] || die "failover: partitions still led by broker $victim after 120 s"
+  info "$TARGET: failover: session expired after $((t_expired - t_kill)) ms, all $led partitions re-led after $((t_done - t_kill)) ms"
+  printf '%s\tFAILOVER\t%s\t%s\t%s\t%s\n' "$TARGET" "$led" "$parts" "$((t_done - t_kill))" "$((t_done - t_expired))" >>"$RESULTS"
+}
+
+controller_id() {
+  # /controller is {"version":1,"brokerid":N,"timestamp":"..."}; read it with the ZooKeeper CLI.
+  zk_shell "127.0.0.1:$ZK_PORT" get "$CHROOT/controller" 2>/dev/null |
+    sed -n 's/.*"brokerid":\([0-9]*\).*/\1/p' | head -n1
+}
+
+settle_and_sample_idle() {
+  sleep 3
+  RSS_IDLE="$(sum_rss "${BROKER_PIDS[@]}")"
+}
+
+run_matrix() {
+  TARGET="$1"
+  local big=$((RECORDS / 4)) huge=$((RECORDS / 40)) lat_n=$((LAT_RATE * LAT_SECS))
+  # 1 KiB: a quarter of the 100 B record count (~2.5x the bytes); 16 KiB: 1/40 (~16x).
+
+  start_cluster 1 single
+  settle_and_sample_idle
+  create_topic p1 6 1
+  create_topic p1k 6 1
+  create_topic p16k 6 1
+  produce "1 broker RF=1 acks=1 saturating 100 B" p1 "$RECORDS" 100 -1 1
+  consume "1 broker consumer 1M x 100 B" p1 1000000
+  produce "1 broker RF=1 acks=1 @20k rec/s 100 B" p1 "$lat_n" 100 "$LAT_RATE" 1
+  produce "1 broker RF=1 acks=1 saturating 1 KiB" p1k "$big" 1024 -1 1
+  produce "1 broker RF=1 acks=1 saturating 16 KiB" p16k "$huge" 16384 -1 1
+  info "$TARGET: single broker peak RSS (VmHWM) $(max_hwm "${BROKER_PIDS[@]}") MB"
+  stop_cluster
+
+  start_cluster 3 three
+  settle_and_sample_idle
+  create_topic p3 6 3 min.insync.replicas=2
+  create_topic p3k 6 3 min.insync.replicas=2
+  create_topic p316k 6 3 min.insync.replicas=2
+  produce "3 brokers RF=3 acks=all saturating 100 B" p3 "$((RECORDS / 2))" 100 -1 all
+  consume "3 brokers consumer 1M x 100 B" p3 1000000
+  produce "3 brokers RF=3 acks=all @20k rec/s 100 B" p3 "$lat_n" 100 "$LAT_RATE" all
+  produce "3 brokers RF=3 acks=all saturating 1 KiB" p3k "$((big / 2))" 1024 -1 all
+  produce "3 brokers RF=3 acks=all saturating 16 KiB" p316k "$((huge / 2))" 16384 -1 all
+  info "$TARGET: 3-broker peak RSS (VmHWM, max of brokers) $(max_hwm "${BROKER_PIDS[@]}") MB"
+  failover
+  stop_cluster
+}
+
+# ---------------------------------------------------------------- main
+
+info "bench dir: $BENCH_DIR; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+info "raw disk: dd 1 GiB with fdatasync into $BENCH_DIR"
+DISK_MBS="$(LC_ALL=C dd if=/dev/zero of="$BENCH_DIR/dd.bin" bs=1M count=1024 conv=fdatasync 2>&1 |
+  awk '/copied/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) v = $i; u = $NF;
+    if (u ~ /^GB/) v *= 1000; else if (u ~ /^kB/) v /= 1000; printf "%.0f", v }')"
+rm -f "$BENCH_DIR/dd.bin"
+info "raw disk sequential write: $DISK_MBS MB/s"
+
+start_zookeeper
+BENCH_START=$SECONDS
+run_matrix zkafka
+if [[ -n "${KAFKA_HOME:-}" ]]; then
+  [[ -x "$KAFKA_HOME/bin/kafka-server-start.sh" ]] || die "KAFKA_HOME=$KAFKA_HOME has no bin/kafka-server-start.sh"
+  run_matrix kafka
+fi
+info "matrix done in $((SECONDS - BENCH_START)) s; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------- table
+
+print_table() {
+  local target="$1"
+  echo
+  echo "== $target (raw disk write: $DISK_MBS MB/s; $(nproc) cores; CPU-s/GB = all brokers' utime+stime per GB of record payload; RSS = VmRSS summed over brokers, MB, which includes the mmap'd segments read from; anon = RssAnon) =="
+  printf '| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-14s | %10s |\n' scenario rec/s MB/s p50 p99 p99.9 CPU-s/GB "RSS idle/after" "anon after"
+  printf '|%s|\n' "------------------------------------------------------|-----------|---------|-------|-------|--------|----------|----------------|------------"
+  awk -F'\t' -v t="$target" '$1 == t && $2 != "FAILOVER" {
+    printf "| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-14s | %10s |\n", $2, $3, $4, $5, $6, $7, $8, $9 "/" $10, $11
+  }
+  $1 == t && $2 == "FAILOVER" {
+    fo = fo sprintf("failover, %d partitions RF=2 on 3 brokers, kill -9 of the leader of %d: all re-led %d ms after the kill, %d ms after its session expired (/brokers/ids/N gone)\n", $4, $3, $5, $6)
+  }
+  END { printf "%s", fo }' "$RESULTS"
+}
+
+print_table zkafka
+if [[ -n "${KAFKA_HOME:-}" ]]; then
+  print_table kafka
+  echo
+  echo "== ratios zkafka/kafka (rec/s; p99) =="
+  awk -F'\t' '
+    $1 == "kafka" { k[$2] = $3; kp[$2] = $6 }
+    $1 == "zkafka" { z[$2] = $3; zp[$2] = $6; order[++n] = $2 }
+    END {
+      for (i = 1; i <= n; i++) {
+        s = order[i]
+        r = (k[s] + 0 > 0 && z[s] != "-") ? sprintf("%.2f", z[s] / k[s]) : "-"
+        p = (kp[s] + 0 > 0 && zp[s] != "-") ? sprintf("%.2f", zp[s] / kp[s]) : "-"
+        printf "| %-52s | %6s | %6s |\n", s, r, p
+      }
+    }' "$RESULTS"
+fi
