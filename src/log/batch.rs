@@ -414,6 +414,28 @@ pub fn build_batch(
     for (i, (ts, key, value, headers)) in records.iter().enumerate() {
         encode_record(&mut body, ts - base_ts, i as i32, *key, *value, headers);
     }
+    frame_batch(
+        base_offset,
+        partition_leader_epoch,
+        0,
+        records.len(),
+        base_ts,
+        max_ts,
+        &body,
+    )
+}
+
+/// Frames encoded records (`body`, possibly compressed per `attributes`) as one v2 batch:
+/// Kafka's header layout, no producer id/epoch/sequence, CRC32C over attributes..end.
+pub fn frame_batch(
+    base_offset: i64,
+    partition_leader_epoch: i32,
+    attributes: i16,
+    count: usize,
+    base_ts: i64,
+    max_ts: i64,
+    body: &[u8],
+) -> Vec<u8> {
     let mut b = Vec::with_capacity(RECORD_BATCH_OVERHEAD + body.len());
     b.extend_from_slice(&base_offset.to_be_bytes());
     b.extend_from_slice(
@@ -422,15 +444,15 @@ pub fn build_batch(
     b.extend_from_slice(&partition_leader_epoch.to_be_bytes());
     b.push(2);
     b.extend_from_slice(&[0; 4]);
-    b.extend_from_slice(&0i16.to_be_bytes());
-    b.extend_from_slice(&(records.len() as i32 - 1).max(0).to_be_bytes());
+    b.extend_from_slice(&attributes.to_be_bytes());
+    b.extend_from_slice(&(count as i32 - 1).max(0).to_be_bytes());
     b.extend_from_slice(&base_ts.to_be_bytes());
     b.extend_from_slice(&max_ts.to_be_bytes());
     b.extend_from_slice(&(-1i64).to_be_bytes());
     b.extend_from_slice(&(-1i16).to_be_bytes());
     b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.extend_from_slice(&(records.len() as i32).to_be_bytes());
-    b.extend_from_slice(&body);
+    b.extend_from_slice(&(count as i32).to_be_bytes());
+    b.extend_from_slice(body);
     let crc = compute_crc(&b);
     b[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
     b

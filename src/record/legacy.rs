@@ -6,7 +6,7 @@
 //! the log, like for any v2 batch. Magic-0 messages have no timestamp (-1).
 
 use super::codec;
-use crate::log::batch::{compute_crc, CRC_OFFSET, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD};
+use crate::log::batch::{encode_record, frame_batch, LOG_OVERHEAD};
 use crate::log::{LogConfig, LogError};
 
 const CODEC_MASK: u8 = 0x07;
@@ -153,66 +153,35 @@ pub fn convert_to_v2(records: &[u8], _config: &LogConfig) -> Result<Vec<u8>, Log
     build_v2(&converted, batch_codec)
 }
 
-fn put_varlong(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
-}
-
-fn put_varbytes(out: &mut Vec<u8>, b: Option<&[u8]>) {
-    match b {
-        Some(b) => {
-            put_varlong(out, b.len() as i64);
-            out.extend_from_slice(b);
-        }
-        None => put_varlong(out, -1),
-    }
-}
-
 /// MemoryRecordsBuilder for magic 2: records (no headers: legacy messages have none),
 /// compressed as one block when `codec` is set, CreateTime, no producer id.
 fn build_v2(records: &[Converted], codec: u8) -> Result<Vec<u8>, LogError> {
     let base_ts = records[0].timestamp;
     let max_ts = records.iter().map(|r| r.timestamp).max().unwrap_or(-1);
     let mut body = Vec::new();
-    let mut rec = Vec::new();
     for (i, r) in records.iter().enumerate() {
-        rec.clear();
-        rec.push(0); // attributes
-        put_varlong(&mut rec, r.timestamp - base_ts);
-        put_varlong(&mut rec, i as i64);
-        put_varbytes(&mut rec, r.key.as_deref());
-        put_varbytes(&mut rec, r.value.as_deref());
-        put_varlong(&mut rec, 0); // header count
-        put_varlong(&mut body, rec.len() as i64);
-        body.extend_from_slice(&rec);
+        let delta = r.timestamp - base_ts;
+        encode_record(
+            &mut body,
+            delta,
+            i as i32,
+            r.key.as_deref(),
+            r.value.as_deref(),
+            &[],
+        );
     }
     if codec != 0 {
         body = codec::compress(codec, &body).map_err(LogError::Other)?;
     }
-    let mut b = Vec::with_capacity(RECORD_BATCH_OVERHEAD + body.len());
-    b.extend_from_slice(&0i64.to_be_bytes());
-    b.extend_from_slice(
-        &((RECORD_BATCH_OVERHEAD - LOG_OVERHEAD + body.len()) as i32).to_be_bytes(),
-    );
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.push(2);
-    b.extend_from_slice(&[0; 4]);
-    b.extend_from_slice(&(codec as i16).to_be_bytes());
-    b.extend_from_slice(&(records.len() as i32 - 1).to_be_bytes());
-    b.extend_from_slice(&base_ts.to_be_bytes());
-    b.extend_from_slice(&max_ts.to_be_bytes());
-    b.extend_from_slice(&(-1i64).to_be_bytes());
-    b.extend_from_slice(&(-1i16).to_be_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.extend_from_slice(&(records.len() as i32).to_be_bytes());
-    b.extend_from_slice(&body);
-    let crc = compute_crc(&b);
-    b[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
-    Ok(b)
+    Ok(frame_batch(
+        0,
+        -1,
+        i16::from(codec),
+        records.len(),
+        base_ts,
+        max_ts,
+        &body,
+    ))
 }
 
 #[cfg(test)]
