@@ -19,6 +19,8 @@
 # Knobs (environment): BENCH_DIR (default: a mktemp dir under $ZKAFKA_DATA_DIR/..; removed at
 # the end unless BENCH_KEEP=1), BENCH_RECORDS (100 B saturating count, default 5000000;
 # 3 brokers: half; 1 KiB: a quarter; 16 KiB: 1/40),
+# BENCH_ONLY (an extended regex: run only the scenarios whose name matches, e.g. 'consumer'
+# or '16 KiB'; the failover scenario is named "failover"),
 # BENCH_LAT_SECS (latency run length, default 30), BENCH_ZK_SESSION_MS (broker session
 # timeout, default 6000 = Kafka 2.1's default), KAFKA_HOME (a Kafka 2.x distribution: run the
 # matrix against it too).  The same client (zkafka perf, librdkafka) is used for both targets
@@ -69,6 +71,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 now_ms() { date +%s%3N; }
+
+# wanted SCENARIO: BENCH_ONLY is unset or matches the scenario's name.
+wanted() { [[ -z "${BENCH_ONLY:-}" ]] || grep -qE -- "$BENCH_ONLY" <<<"$1"; }
 
 # free_port: a port in 20000-32000 nobody listens on and that we did not hand out.
 declare -A USED_PORTS=()
@@ -265,6 +270,7 @@ create_topic() { # TOPIC PARTITIONS RF [CONFIG...]
 # ---------------------------------------------------------------- scenarios
 
 RSS_IDLE=0
+declare -A FILLED=() # topics a producer scenario has written to
 # record SCENARIO REC/S MB/S P50 P99 P999 CPU_S_PER_GB: one result row, with the brokers'
 # RSS idle (sampled after startup) and now, and their anonymous RSS now.
 record() {
@@ -275,6 +281,8 @@ record() {
 # produce SCENARIO TOPIC RECORDS SIZE RATE ACKS: run the producer, record its final line.
 produce() {
   local scenario="$1" topic="$2" n="$3" size="$4" rate="$5" acks="$6" out c0 c1 line
+  wanted "$scenario" || return 0
+  FILLED[$topic]=1
   out="$BENCH_DIR/$TARGET-$(tr ' /=,' '____' <<<"$scenario").out"
   info "$TARGET: $scenario ($n records of $size B, throughput $rate, acks=$acks)"
   c0="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
@@ -298,6 +306,13 @@ produce() {
 
 consume() { # SCENARIO TOPIC MESSAGES
   local scenario="$1" topic="$2" n="$3" out line
+  wanted "$scenario" || return 0
+  if [[ -z "${FILLED[$topic]:-}" ]]; then # its producer scenario was left out by BENCH_ONLY
+    info "$TARGET: filling $topic with $n records of 100 B for the consumer"
+    "$PERF_BIN" perf producer --topic "$topic" --num-records "$n" --record-size 100 --throughput -1 \
+      --producer-props acks=1 "bootstrap.servers=$(bootstrap)" >/dev/null 2>&1 || die "cannot fill $topic"
+    FILLED[$topic]=1
+  fi
   out="$BENCH_DIR/$TARGET-consumer.out"
   info "$TARGET: $scenario ($n records)"
   timeout 300 "$PERF_BIN" perf consumer --broker-list "$(bootstrap)" --topic "$topic" --messages "$n" \
@@ -316,6 +331,7 @@ consume() { # SCENARIO TOPIC MESSAGES
 # broker and time the re-election of every partition it led.
 failover() {
   local parts=1000 topic=failover controller victim=0 id led t_kill t_expired="" t_done="" out left
+  wanted failover || return 0
   create_topic "$topic" "$parts" 2
   # Kill a broker that is not the controller: this times partition re-election alone, not
   # a controller failover on top of it.
@@ -360,37 +376,77 @@ settle_and_sample_idle() {
   RSS_IDLE="$(sum_rss "${BROKER_PIDS[@]}")"
 }
 
+# single_matrix / three_matrix BIG HUGE LAT_N: each cluster's scenarios as KIND|NAME|ARGS lines.
+single_matrix() {
+  local big="$1" huge="$2" lat_n="$3"
+  cat <<EOF
+produce|1 broker RF=1 acks=1 saturating 100 B|p1 $RECORDS 100 -1 1
+consume|1 broker consumer 1M x 100 B|p1 1000000
+produce|1 broker RF=1 acks=1 @20k rec/s 100 B|p1 $lat_n 100 $LAT_RATE 1
+produce|1 broker RF=1 acks=1 saturating 1 KiB|p1k $big 1024 -1 1
+produce|1 broker RF=1 acks=1 saturating 16 KiB|p16k $huge 16384 -1 1
+EOF
+}
+three_matrix() {
+  local big="$1" huge="$2" lat_n="$3"
+  cat <<EOF
+produce|3 brokers RF=3 acks=all saturating 100 B|p3 $((RECORDS / 2)) 100 -1 all
+consume|3 brokers consumer 1M x 100 B|p3 1000000
+produce|3 brokers RF=3 acks=all @20k rec/s 100 B|p3 $lat_n 100 $LAT_RATE all
+produce|3 brokers RF=3 acks=all saturating 1 KiB|p3k $((big / 2)) 1024 -1 all
+produce|3 brokers RF=3 acks=all saturating 16 KiB|p316k $((huge / 2)) 16384 -1 all
+failover|failover|
+EOF
+}
+
+# run_scenarios: runs the wanted scenarios of the KIND|NAME|ARGS lines on fd 3 (not stdin,
+# which the tools the scenarios run may read).
+run_scenarios() {
+  local kind name args
+  while IFS='|' read -r -u 3 kind name args; do
+    # shellcheck disable=SC2086 # ARGS are separate words on purpose
+    case "$kind" in
+      produce) produce "$name" $args ;;
+      consume) consume "$name" $args ;;
+      failover) failover ;;
+    esac
+  done
+}
+
+# any_wanted: some scenario of the KIND|NAME|ARGS lines on stdin is wanted.
+any_wanted() {
+  local kind name args found=1
+  while IFS='|' read -r kind name args; do
+    if wanted "$name"; then found=0; fi
+  done
+  return "$found"
+}
+
 run_matrix() {
   TARGET="$1"
   local big=$((RECORDS / 4)) huge=$((RECORDS / 40)) lat_n=$((LAT_RATE * LAT_SECS))
   # 1 KiB: a quarter of the 100 B record count (~2.5x the bytes); 16 KiB: 1/40 (~16x).
-
-  start_cluster 1 single
-  settle_and_sample_idle
-  create_topic p1 6 1
-  create_topic p1k 6 1
-  create_topic p16k 6 1
-  produce "1 broker RF=1 acks=1 saturating 100 B" p1 "$RECORDS" 100 -1 1
-  consume "1 broker consumer 1M x 100 B" p1 1000000
-  produce "1 broker RF=1 acks=1 @20k rec/s 100 B" p1 "$lat_n" 100 "$LAT_RATE" 1
-  produce "1 broker RF=1 acks=1 saturating 1 KiB" p1k "$big" 1024 -1 1
-  produce "1 broker RF=1 acks=1 saturating 16 KiB" p16k "$huge" 16384 -1 1
-  info "$TARGET: single broker peak RSS (VmHWM) $(max_hwm "${BROKER_PIDS[@]}") MB"
-  stop_cluster
-
-  start_cluster 3 three
-  settle_and_sample_idle
-  create_topic p3 6 3 min.insync.replicas=2
-  create_topic p3k 6 3 min.insync.replicas=2
-  create_topic p316k 6 3 min.insync.replicas=2
-  produce "3 brokers RF=3 acks=all saturating 100 B" p3 "$((RECORDS / 2))" 100 -1 all
-  consume "3 brokers consumer 1M x 100 B" p3 1000000
-  produce "3 brokers RF=3 acks=all @20k rec/s 100 B" p3 "$lat_n" 100 "$LAT_RATE" all
-  produce "3 brokers RF=3 acks=all saturating 1 KiB" p3k "$((big / 2))" 1024 -1 all
-  produce "3 brokers RF=3 acks=all saturating 16 KiB" p316k "$((huge / 2))" 16384 -1 all
-  info "$TARGET: 3-broker peak RSS (VmHWM, max of brokers) $(max_hwm "${BROKER_PIDS[@]}") MB"
-  failover
-  stop_cluster
+  if single_matrix "$big" "$huge" "$lat_n" | any_wanted; then
+    start_cluster 1 single
+    settle_and_sample_idle
+    create_topic p1 6 1
+    create_topic p1k 6 1
+    create_topic p16k 6 1
+    # Process substitution, not a pipe: the scenarios set this shell's variables.
+    run_scenarios 3< <(single_matrix "$big" "$huge" "$lat_n")
+    info "$TARGET: single broker peak RSS (VmHWM) $(max_hwm "${BROKER_PIDS[@]}") MB"
+    stop_cluster
+  fi
+  if three_matrix "$big" "$huge" "$lat_n" | any_wanted; then
+    start_cluster 3 three
+    settle_and_sample_idle
+    create_topic p3 6 3 min.insync.replicas=2
+    create_topic p3k 6 3 min.insync.replicas=2
+    create_topic p316k 6 3 min.insync.replicas=2
+    run_scenarios 3< <(three_matrix "$big" "$huge" "$lat_n")
+    info "$TARGET: 3-broker peak RSS (VmHWM, max of brokers) $(max_hwm "${BROKER_PIDS[@]}") MB"
+    stop_cluster
+  fi
 }
 
 # ---------------------------------------------------------------- main

@@ -13,6 +13,7 @@ pub mod config_def;
 pub mod deleter;
 pub mod epoch_cache;
 pub mod errors;
+mod file_batches;
 pub mod index;
 mod load;
 pub mod manager;

@@ -46,6 +46,16 @@ impl FileSlice {
         file.read_exact_at(&mut buf[start..], self.position)
     }
 
+    /// Appends the range's bytes to a frame under construction.
+    pub fn read_into_buf(&self, buf: &mut bytes::BytesMut) -> io::Result<()> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let start = buf.len();
+        buf.resize(start + self.length as usize, 0);
+        file.read_exact_at(&mut buf[start..], self.position)
+    }
+
     pub fn to_vec(&self) -> io::Result<Vec<u8>> {
         let mut v = Vec::with_capacity(self.length as usize);
         self.read_into(&mut v)?;

@@ -5,12 +5,13 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use memmap2::{Mmap, MmapOptions};
+use memmap2::MmapOptions;
 
 use super::batch::{check_batch, BatchHeader, HeaderIter, NO_TIMESTAMP};
 use super::config::LogConfig;
 use super::epoch_cache::LeaderEpochFileCache;
 use super::errors::{IoContext, LogError};
+use super::file_batches::FileBatches;
 use super::index::{OffsetIndex, TimeIndex};
 use super::util::{
     now_ms, segment_path, with_suffix, DELETED_FILE_SUFFIX, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX,
@@ -34,9 +35,6 @@ pub struct LogSegment {
     pub(super) log_path: PathBuf,
     file: Arc<File>,
     size: u64,
-    /// Read-only map used to walk batch headers without syscalls; covers at least `size`.
-    read_map: Option<Mmap>,
-    map_hint: usize,
     pub(crate) offset_index: OffsetIndex,
     pub(crate) time_index: TimeIndex,
     index_interval_bytes: u64,
@@ -104,8 +102,6 @@ impl LogSegment {
             log_path,
             file: Arc::new(file),
             size,
-            read_map: None,
-            map_hint: config.segment_bytes.max(1) as usize,
             offset_index,
             time_index,
             index_interval_bytes: config.index_interval_bytes.max(0) as u64,
@@ -139,25 +135,13 @@ impl LogSegment {
         self.offset_of_max_timestamp
     }
 
-    /// Bytes `[0, size)` of the `.log`, through the read-only map.
-    pub fn view(&mut self) -> Result<&[u8], LogError> {
-        let size = self.size as usize;
-        if size == 0 {
-            return Ok(&[]);
-        }
-        if self.read_map.as_ref().is_none_or(|m| m.len() < size) {
-            let len = size.max(self.map_hint);
-            // SAFETY: only bytes below `size` are touched; they exist in the file, which this
-            // segment alone writes or truncates (under the log's lock).
-            let m = unsafe { MmapOptions::new().len(len).map(&*self.file) }
-                .ctx(|| format!("mmap {}", self.log_path.display()))?;
-            self.read_map = Some(m);
-        }
-        Ok(&self.read_map.as_ref().expect("mapped")[..size])
+    /// The whole batches from byte `from` to the end of the segment.
+    fn batches_from(&self, from: u64) -> FileBatches<'_> {
+        FileBatches::new(&self.file, &self.log_path, from, self.size)
     }
 
     fn first_batch_header(&mut self) -> Result<Option<BatchHeader>, LogError> {
-        Ok(HeaderIter::new(self.view()?).next().map(|(_, h)| h))
+        Ok(self.batches_from(0).next_batch()?.map(|(_, h)| h))
     }
 
     /// Appends already validated batches whose last offset is `largest_offset`.
@@ -234,11 +218,13 @@ impl LogSegment {
         offset: i64,
     ) -> Result<Option<(usize, BatchHeader)>, LogError> {
         let (_, start) = self.offset_index.lookup(offset);
-        let view = self.view()?;
-        let from = (start as usize).min(view.len());
-        Ok(HeaderIter::new(&view[from..])
-            .find(|(_, h)| h.last_offset() >= offset)
-            .map(|(p, h)| (p + from, h)))
+        let mut batches = self.batches_from(u64::from(start));
+        while let Some((p, h)) = batches.next_batch()? {
+            if h.last_offset() >= offset {
+                return Ok(Some((p as usize, h)));
+            }
+        }
+        Ok(None)
     }
 
     /// Whole batches starting with the one holding `start_offset`: at most `max_size` bytes
@@ -254,9 +240,9 @@ impl LogSegment {
         let Some((pos, first)) = self.translate_offset(start_offset)? else {
             return Ok(None);
         };
-        let view = self.view()?;
         let mut len = 0usize;
-        for (_, h) in HeaderIter::new(&view[pos..]) {
+        let mut batches = self.batches_from(pos as u64);
+        while let Some((_, h)) = batches.next_batch()? {
             if max_offset.is_some_and(|m| h.last_offset() >= m) {
                 break;
             }
@@ -275,13 +261,12 @@ impl LogSegment {
     /// Next offset after the last batch (or the base offset when empty).
     pub fn read_next_offset(&mut self) -> Result<i64, LogError> {
         let (_, start) = self.offset_index.lookup(i64::MAX);
-        let base = self.base_offset;
-        let view = self.view()?;
-        let from = (start as usize).min(view.len());
-        Ok(HeaderIter::new(&view[from..])
-            .last()
-            .map(|(_, h)| h.last_offset() + 1)
-            .unwrap_or(base))
+        let mut next = self.base_offset;
+        let mut batches = self.batches_from(u64::from(start));
+        while let Some((_, h)) = batches.next_batch()? {
+            next = h.last_offset() + 1;
+        }
+        Ok(next)
     }
 
     /// Rebuilds the indexes by validating every batch; truncates at the first invalid
@@ -303,7 +288,17 @@ impl LogSegment {
         let base = self.base_offset;
         let path = self.log_path.clone();
         let total = self.size as usize;
-        let view = self.view()?;
+        // Recovery checks every byte, so it maps the file, for this walk only.
+        let map = match total {
+            0 => None,
+            // SAFETY: the map lives for this call only; nothing else writes the file meanwhile
+            // (recovery runs before the log is opened for appends).
+            _ => Some(
+                unsafe { MmapOptions::new().len(total).map(&*self.file) }
+                    .ctx(|| format!("mmap {}", path.display()))?,
+            ),
+        };
+        let view: &[u8] = map.as_deref().unwrap_or(&[]);
         let mut valid = 0usize;
         let mut last_index_entry = 0usize;
         let mut prev_last = base - 1;
@@ -392,7 +387,8 @@ impl LogSegment {
         // Recompute the timestamps exactly from the remaining headers (rare path).
         let (mut max_ts, mut max_off) = (NO_TIMESTAMP, self.base_offset);
         let mut first = None;
-        for (_, h) in HeaderIter::new(self.view()?) {
+        let mut batches = self.batches_from(0);
+        while let Some((_, h)) = batches.next_batch()? {
             first.get_or_insert(h.max_timestamp);
             if h.max_timestamp > max_ts {
                 max_ts = h.max_timestamp;
@@ -497,15 +493,17 @@ impl LogSegment {
     ) -> Result<Option<(i64, i64, i32)>, LogError> {
         let (_, ts_off) = self.time_index.lookup(ts);
         let (_, pos) = self.offset_index.lookup(ts_off.max(starting_offset));
-        let view = self.view()?;
-        let from = (pos as usize).min(view.len());
-        for (p, h) in HeaderIter::new(&view[from..]) {
+        let mut batches = self.batches_from(u64::from(pos));
+        while let Some((p, h)) = batches.next_batch()? {
             if h.max_timestamp < ts || h.last_offset() < starting_offset {
                 continue;
             }
-            let batch = &view[from + p..from + p + h.size()];
             if h.compression() == 0 && !h.is_log_append_time() {
-                if let Ok(records) = super::batch::parse_records(batch) {
+                let mut batch = vec![0u8; h.size()];
+                self.file
+                    .read_exact_at(&mut batch, p)
+                    .ctx(|| format!("read batch at {p} of {}", self.log_path.display()))?;
+                if let Ok(records) = super::batch::parse_records(&batch) {
                     for r in records {
                         let (t, o) = (
                             h.base_timestamp + r.timestamp_delta,

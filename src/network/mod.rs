@@ -5,12 +5,12 @@
 pub mod client;
 pub mod frame;
 pub mod request;
+pub mod response;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use crate::cluster::EndPoint;
 use crate::server::apis::{Handled, KafkaApis};
 use request::{parse_request, RequestContext};
+use response::{send_frame, ResponseFrame};
 
 /// Limits the network layer enforces (socket.request.max.bytes and friends).
 #[derive(Clone, Copy, Debug)]
@@ -128,8 +129,7 @@ async fn serve_connection(
     apis: Arc<KafkaApis>,
     limits: NetworkLimits,
 ) {
-    let (mut reader, writer) = stream.into_split();
-    let mut writer = BufWriter::new(writer);
+    let (mut reader, mut writer) = stream.into_split();
     loop {
         let frame = match frame::read_frame(&mut reader, limits.socket_request_max_bytes).await {
             Ok(f) => f,
@@ -148,7 +148,7 @@ async fn serve_connection(
         };
         let out = match apis.handle(&ctx, body).await {
             Handled::Respond(response) => encode_response(&ctx, &response),
-            Handled::Encoded(buf) => Ok(buf),
+            Handled::Encoded(frame) => Ok(frame),
             Handled::NoResponse => continue,
             Handled::Close(why) => {
                 tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);
@@ -156,9 +156,7 @@ async fn serve_connection(
             }
         };
         let written = match out {
-            Ok(buf) => frame::write_frame(&mut writer, buf)
-                .await
-                .and(writer.flush().await),
+            Ok(frame) => send_frame(&mut writer, frame).await,
             Err(e) => {
                 tracing::error!(target: "kafka.network.Processor", "cannot encode {:?} response v{}: {e}", ctx.api_key, ctx.api_version());
                 break;
@@ -170,9 +168,12 @@ async fn serve_connection(
     }
 }
 
-fn encode_response(ctx: &RequestContext, response: &request::Response) -> anyhow::Result<BytesMut> {
+fn encode_response(
+    ctx: &RequestContext,
+    response: &request::Response,
+) -> anyhow::Result<ResponseFrame> {
     let mut buf = BytesMut::with_capacity(256);
     buf.extend_from_slice(&[0; 4]);
     request::encode_response_into(ctx, response, &mut buf)?;
-    Ok(buf)
+    Ok(ResponseFrame::from_buf(buf))
 }

@@ -183,64 +183,214 @@ pub fn run(args: ConsumerPerfArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn consume(consumer: &BaseConsumer<JoinTimer>, args: &ConsumerPerfArgs) -> anyhow::Result<Totals> {
-    let mut totals = Totals {
-        messages: 0,
-        bytes: 0,
-    };
-    let timeout = Duration::from_millis(args.timeout);
-    let interval = Duration::from_millis(args.reporting_interval.max(1));
-    let mut last_consumed = Instant::now();
-    let mut last_report = Instant::now();
-    let (mut last_messages, mut last_bytes) = (0u64, 0u64);
-    while totals.messages < args.messages && last_consumed.elapsed() <= timeout {
-        match consumer.poll(Duration::from_millis(100)) {
-            None => {}
-            Some(Ok(m)) => {
-                totals.messages += 1;
-                totals.bytes += (m.key_len() + m.payload_len()) as u64;
-                last_consumed = Instant::now();
+/// Records and bytes read so far, and the detailed-stats window.
+struct Progress<'a> {
+    args: &'a ConsumerPerfArgs,
+    totals: Totals,
+    last_consumed: Instant,
+    last_report: Instant,
+    last_messages: u64,
+    last_bytes: u64,
+    /// The last warning printed and when: repeats are printed at most every WARN_REPEAT.
+    last_warning: Option<(String, Instant)>,
+}
+
+/// librdkafka reports a down broker on every poll; one line per this interval is enough.
+const WARN_REPEAT: Duration = Duration::from_secs(5);
+
+impl Progress<'_> {
+    fn running(&self) -> bool {
+        self.totals.messages < self.args.messages
+            && self.last_consumed.elapsed() <= Duration::from_millis(self.args.timeout)
+    }
+
+    /// Counts one record, or deals with what librdkafka delivered instead of one.
+    fn account(&mut self, result: Result<(usize, usize), KafkaError>) -> anyhow::Result<()> {
+        match result {
+            Ok((key_len, payload_len)) => {
+                self.totals.messages += 1;
+                self.totals.bytes += (key_len + payload_len) as u64;
             }
             // End of a partition is not an error for this tool.
-            Some(Err(KafkaError::PartitionEOF(_))) => {}
-            Some(Err(KafkaError::MessageConsumption(
-                RDKafkaErrorCode::UnknownTopicOrPartition,
-            ))) => {
+            Err(KafkaError::PartitionEOF(_)) => {}
+            Err(KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition)) => {
                 bail!(
                     "org.apache.kafka.common.errors.UnknownTopicOrPartitionException: {}",
-                    args.topic
+                    self.args.topic
                 )
             }
-            Some(Err(e)) => eprintln!("WARN {e}"),
+            Err(e) => self.warn(e.to_string()),
         }
-        if args.show_detailed_stats && last_report.elapsed() >= interval {
-            let window = last_report.elapsed().as_millis().max(1) as f64;
-            let mb = totals.bytes as f64 / (1024.0 * 1024.0);
-            let window_mb = (totals.bytes - last_bytes) as f64 / (1024.0 * 1024.0);
-            let window_msgs = totals.messages - last_messages;
-            let join_ms = *consumer.context().join_total_ms.lock().unwrap();
-            println!(
-                "{}, 0, {:.4}, {:.4}, {}, {:.4}, {}, {}, {:.4}, {:.4}",
-                super::format_java_date(super::now_epoch_ms()),
-                mb,
-                1000.0 * window_mb / window,
-                totals.messages,
-                1000.0 * window_msgs as f64 / window,
-                join_ms,
-                window as u64,
-                1000.0 * window_mb / window,
-                1000.0 * window_msgs as f64 / window
-            );
-            last_report = Instant::now();
-            last_messages = totals.messages;
-            last_bytes = totals.bytes;
+        Ok(())
+    }
+
+    fn warn(&mut self, text: String) {
+        let repeat = self
+            .last_warning
+            .as_ref()
+            .is_some_and(|(last, at)| *last == text && at.elapsed() < WARN_REPEAT);
+        if !repeat {
+            eprintln!("WARN {text}");
+            self.last_warning = Some((text, Instant::now()));
         }
     }
-    if totals.messages < args.messages {
+
+    /// After each poll: notes progress and prints a detailed-stats line when one is due.
+    fn after_poll(&mut self, consumed_before: u64, join_ms: u64) {
+        if self.totals.messages > consumed_before {
+            self.last_consumed = Instant::now();
+        }
+        let interval = Duration::from_millis(self.args.reporting_interval.max(1));
+        if !self.args.show_detailed_stats || self.last_report.elapsed() < interval {
+            return;
+        }
+        let window = self.last_report.elapsed().as_millis().max(1) as f64;
+        let t = &self.totals;
+        let mb = t.bytes as f64 / (1024.0 * 1024.0);
+        let window_mb = (t.bytes - self.last_bytes) as f64 / (1024.0 * 1024.0);
+        let window_msgs = t.messages - self.last_messages;
+        println!(
+            "{}, 0, {:.4}, {:.4}, {}, {:.4}, {}, {}, {:.4}, {:.4}",
+            super::format_java_date(super::now_epoch_ms()),
+            mb,
+            1000.0 * window_mb / window,
+            t.messages,
+            1000.0 * window_msgs as f64 / window,
+            join_ms,
+            window as u64,
+            1000.0 * window_mb / window,
+            1000.0 * window_msgs as f64 / window
+        );
+        self.last_report = Instant::now();
+        self.last_messages = t.messages;
+        self.last_bytes = t.bytes;
+    }
+}
+
+fn consume(consumer: &BaseConsumer<JoinTimer>, args: &ConsumerPerfArgs) -> anyhow::Result<Totals> {
+    let now = Instant::now();
+    let mut progress = Progress {
+        args,
+        totals: Totals {
+            messages: 0,
+            bytes: 0,
+        },
+        last_consumed: now,
+        last_report: now,
+        last_messages: 0,
+        last_bytes: 0,
+        last_warning: None,
+    };
+    let join_ms = || *consumer.context().join_total_ms.lock().unwrap();
+    // Until the first record, poll() serves the group join (and the JoinTimer's callbacks).
+    while progress.totals.messages == 0 && progress.running() {
+        let before = progress.totals.messages;
+        if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+            progress.account(m.map(|m| (m.key_len(), m.payload_len())))?;
+        }
+        progress.after_poll(before, join_ms());
+    }
+    // Then records come in batches, as the Java consumer's poll() returns up to
+    // max.poll.records: one lock of librdkafka's queue per batch instead of per record.
+    let queue = batch::ConsumerQueue::of(consumer);
+    let mut batch = batch::Batch::with_capacity(BATCH_SIZE);
+    while progress.running() {
+        let before = progress.totals.messages;
+        queue.consume(Duration::from_millis(100), &mut batch);
+        for r in batch.drain() {
+            progress.account(r)?;
+        }
+        progress.after_poll(before, join_ms());
+    }
+    if progress.totals.messages < args.messages {
         println!(
             "WARNING: Exiting before consuming the expected number of messages: timeout ({} ms) exceeded. You can use the --timeout option to increase the timeout.",
             args.timeout
         );
     }
-    Ok(totals)
+    Ok(progress.totals)
+}
+
+/// Records taken from librdkafka per batch (the Java consumer's max.poll.records is 500).
+const BATCH_SIZE: usize = 1000;
+
+/// librdkafka's batch consume API, which the rdkafka crate does not wrap.
+mod batch {
+    use std::ptr;
+    use std::time::Duration;
+
+    use rdkafka::bindings as rdsys;
+    use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    /// A handle on the consumer's queue (where fetched records and rebalances arrive).
+    pub struct ConsumerQueue(*mut rdsys::rd_kafka_queue_t);
+
+    impl ConsumerQueue {
+        pub fn of<C: ConsumerContext>(consumer: &BaseConsumer<C>) -> ConsumerQueue {
+            // SAFETY: the client pointer is valid while `consumer` lives, and this handle is
+            // dropped (below) before the consumer in `consume`.
+            let q = unsafe { rdsys::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
+            assert!(
+                !q.is_null(),
+                "a consumer with a group.id has a consumer queue"
+            );
+            ConsumerQueue(q)
+        }
+
+        /// Waits up to `timeout` for records; fills `batch` with what one call returned.
+        pub fn consume(&self, timeout: Duration, batch: &mut Batch) {
+            batch.results.clear();
+            // SAFETY: `ptrs` has room for `ptrs.len()` message pointers; each returned message
+            // is read once and destroyed here.
+            unsafe {
+                let n = rdsys::rd_kafka_consume_batch_queue(
+                    self.0,
+                    timeout.as_millis() as i32,
+                    batch.ptrs.as_mut_ptr(),
+                    batch.ptrs.len(),
+                );
+                for &m in batch.ptrs.iter().take(n.max(0) as usize) {
+                    batch.results.push(outcome(&*m));
+                    rdsys::rd_kafka_message_destroy(m);
+                }
+            }
+        }
+    }
+
+    impl Drop for ConsumerQueue {
+        fn drop(&mut self) {
+            // SAFETY: obtained from rd_kafka_queue_get_consumer and released once.
+            unsafe { rdsys::rd_kafka_queue_destroy(self.0) }
+        }
+    }
+
+    /// (key length, value length) of a record, or the error delivered in its place.
+    fn outcome(m: &rdsys::rd_kafka_message_t) -> Result<(usize, usize), KafkaError> {
+        use rdsys::rd_kafka_resp_err_t as E;
+        match m.err {
+            E::RD_KAFKA_RESP_ERR_NO_ERROR => Ok((m.key_len, m.len)),
+            E::RD_KAFKA_RESP_ERR__PARTITION_EOF => Err(KafkaError::PartitionEOF(m.partition)),
+            e => Err(KafkaError::MessageConsumption(RDKafkaErrorCode::from(e))),
+        }
+    }
+
+    pub struct Batch {
+        ptrs: Vec<*mut rdsys::rd_kafka_message_t>,
+        results: Vec<Result<(usize, usize), KafkaError>>,
+    }
+
+    impl Batch {
+        pub fn with_capacity(n: usize) -> Batch {
+            Batch {
+                ptrs: vec![ptr::null_mut(); n],
+                results: Vec::with_capacity(n),
+            }
+        }
+
+        pub fn drain(&mut self) -> std::vec::Drain<'_, Result<(usize, usize), KafkaError>> {
+            self.results.drain(..)
+        }
+    }
 }

@@ -19,9 +19,9 @@ use crate::server::{
 /// What the network layer does after a request was handled.
 pub enum Handled {
     Respond(Box<Response>),
-    /// A response already encoded by its handler (Fetch writes record bytes straight from
-    /// the log into the frame): 4 reserved size bytes, the response header, then the body.
-    Encoded(bytes::BytesMut),
+    /// A response already encoded by its handler (Fetch, whose record bytes go from the log
+    /// files to the socket).
+    Encoded(crate::network::response::ResponseFrame),
     /// acks=0 produce: Kafka sends nothing back.
     NoResponse,
     /// The request is invalid in a way that ends the connection.

@@ -1,6 +1,6 @@
-//! FetchResponse v0–v12 encoded by hand, so record bytes go from the segment file straight
-//! into the response frame: one copy, no decode/re-encode. The frame is laid out as header
-//! fields interleaved with `FileSlice`s, which is also the shape a later sendfile path needs.
+//! FetchResponse v0–v12 encoded by hand, so record bytes go from the segment file to the socket
+//! without a decode/re-encode: the frame is header fields interleaved with `FileSlice`s, which
+//! the network layer sends with sendfile (see network::response).
 //! Checked field-for-field against kafka-protocol's decoder in the tests below.
 
 use std::io;
@@ -9,6 +9,7 @@ use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::ApiKey;
 
 use crate::log::FileSlice;
+use crate::network::response::{FrameBuilder, ResponseFrame, SENDFILE_MIN_BYTES};
 
 /// One partition of the response.
 #[derive(Debug)]
@@ -56,31 +57,33 @@ fn put_string(buf: &mut BytesMut, s: &str, flexible: bool) {
     buf.put_slice(s.as_bytes());
 }
 
-/// Encodes a whole response frame: 4 reserved size bytes (the network layer fills them in),
-/// the response header for `correlation_id`, and the body at `version`.
+/// Encodes a whole response frame: the response header for `correlation_id`, then the body
+/// at `version`.
 pub fn encode(
     version: i16,
     correlation_id: i32,
     error_code: i16,
     session_id: i32,
     topics: &[FetchedTopic],
-) -> io::Result<BytesMut> {
+) -> io::Result<ResponseFrame> {
     let flexible = version >= 12;
-    let record_bytes: u64 = topics
-        .iter()
-        .flat_map(|t| t.partitions.iter())
-        .map(|p| p.records.length)
-        .sum();
     let overhead: usize = 64
         + topics
             .iter()
             .map(|t| 16 + t.name.len() + t.partitions.len() * 80)
             .sum::<usize>();
-    let mut buf = BytesMut::with_capacity(overhead + record_bytes as usize);
-    buf.put_slice(&[0; 4]);
+    // Short record ranges are copied into the frame's head (see FrameBuilder::put_file).
+    let copied: u64 = topics
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .map(|p| p.records.length)
+        .filter(|&n| n < SENDFILE_MIN_BYTES)
+        .sum();
+    let mut frame = FrameBuilder::with_capacity(overhead + copied as usize);
+    let buf = frame.buf();
     buf.put_i32(correlation_id);
     if ApiKey::Fetch.response_header_version(version) >= 1 {
-        put_uvarint(&mut buf, 0);
+        put_uvarint(buf, 0);
     }
     if version >= 1 {
         buf.put_i32(0); // throttle_time_ms: no quotas
@@ -89,25 +92,30 @@ pub fn encode(
         buf.put_i16(error_code);
         buf.put_i32(session_id);
     }
-    put_array_len(&mut buf, topics.len(), flexible);
+    put_array_len(buf, topics.len(), flexible);
     for t in topics {
-        put_string(&mut buf, &t.name, flexible);
-        put_array_len(&mut buf, t.partitions.len(), flexible);
+        put_string(frame.buf(), &t.name, flexible);
+        put_array_len(frame.buf(), t.partitions.len(), flexible);
         for p in &t.partitions {
-            encode_partition(&mut buf, version, p)?;
+            encode_partition(&mut frame, version, p)?;
         }
         if flexible {
-            put_uvarint(&mut buf, 0);
+            put_uvarint(frame.buf(), 0);
         }
     }
     if flexible {
-        put_uvarint(&mut buf, 0);
+        put_uvarint(frame.buf(), 0);
     }
-    Ok(buf)
+    Ok(frame.finish())
 }
 
-fn encode_partition(buf: &mut BytesMut, version: i16, p: &FetchedPartition) -> io::Result<()> {
+fn encode_partition(
+    frame: &mut FrameBuilder,
+    version: i16,
+    p: &FetchedPartition,
+) -> io::Result<()> {
     let flexible = version >= 12;
+    let buf = frame.buf();
     buf.put_i32(p.index);
     buf.put_i16(p.error_code);
     buf.put_i64(p.high_watermark);
@@ -135,12 +143,8 @@ fn encode_partition(buf: &mut BytesMut, version: i16, p: &FetchedPartition) -> i
     } else {
         buf.put_i32(len as i32);
     }
-    let start = buf.len();
-    buf.resize(start + len, 0);
-    if let Some(file) = &p.records.file {
-        use std::os::unix::fs::FileExt;
-        file.read_exact_at(&mut buf[start..], p.records.position)?;
-    }
+    frame.put_file(&p.records)?;
+    let buf = frame.buf();
     if flexible {
         match p.diverging_epoch {
             Some((epoch, end_offset)) => {
@@ -201,8 +205,8 @@ mod tests {
                     },
                 ],
             }];
-            let buf = encode(version, 99, 0, 0, &topics).unwrap();
-            let mut body = buf.freeze().slice(4..);
+            let frame = encode(version, 99, 0, 0, &topics).unwrap();
+            let mut body = bytes::Bytes::from(frame.to_vec().unwrap()).slice(4..);
             let h =
                 ResponseHeader::decode(&mut body, ApiKey::Fetch.response_header_version(version))
                     .unwrap();

@@ -62,6 +62,9 @@ fn by_topic<T>(items: Vec<((String, i32), T)>) -> Vec<(String, Vec<(i32, T)>)> {
         .collect()
 }
 
+/// How long the FindCoordinator that creates `__consumer_offsets` waits for its coordinator.
+const OFFSETS_TOPIC_CREATION_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl KafkaApis {
     pub async fn handle_find_coordinator(
         &self,
@@ -82,10 +85,15 @@ impl KafkaApis {
         }
         let group = req.key.to_string();
         let partition = self.group_coordinator.manager.partition_for(&group);
-        let snapshot = self.metadata_cache.snapshot();
+        let mut snapshot = self.metadata_cache.snapshot();
         if !snapshot.topics.contains_key(GROUP_METADATA_TOPIC_NAME) {
             self.create_offsets_topic().await;
-            return fail(errors::COORDINATOR_NOT_AVAILABLE);
+            // Kafka answers COORDINATOR_NOT_AVAILABLE at once and the client retries (librdkafka
+            // a second later); waiting briefly for the new partition saves the first group that.
+            if !self.await_coordinator_ready(&group, partition).await {
+                return fail(errors::COORDINATOR_NOT_AVAILABLE);
+            }
+            snapshot = self.metadata_cache.snapshot();
         }
         let endpoint = snapshot
             .partition(GROUP_METADATA_TOPIC_NAME, partition)
@@ -104,6 +112,31 @@ impl KafkaApis {
                 .with_port(i32::from(ep.port)),
             None => fail(errors::COORDINATOR_NOT_AVAILABLE),
         }
+    }
+
+    /// Waits up to OFFSETS_TOPIC_CREATION_WAIT until `partition` of a just-created
+    /// `__consumer_offsets` has a live leader, and, when that is us, until it is loaded.
+    async fn await_coordinator_ready(&self, group: &str, partition: i32) -> bool {
+        let deadline = tokio::time::Instant::now() + OFFSETS_TOPIC_CREATION_WAIT;
+        while tokio::time::Instant::now() < deadline {
+            let snapshot = self.metadata_cache.snapshot();
+            let leader = snapshot
+                .partition(GROUP_METADATA_TOPIC_NAME, partition)
+                .map(|p| p.leader)
+                .filter(|l| snapshot.brokers.contains_key(l));
+            let ready = match leader {
+                Some(l) if l == self.state.broker_id => {
+                    self.group_coordinator.manager.check_owned(group).is_ok()
+                }
+                Some(_) => true,
+                None => false,
+            };
+            if ready {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        false
     }
 
     /// Creates `__consumer_offsets` as Kafka does on the first FindCoordinator: the offsets.*
