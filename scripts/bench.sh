@@ -9,7 +9,7 @@
 # and kills everything it started on exit (trap).  Scenarios (stock client settings, i.e.
 # the Java producer's defaults, which `zkafka perf producer` applies):
 #   1 broker,  6 partitions, RF=1, acks=1: saturating (100 B, 1 KiB, 16 KiB records),
-#              20,000 rec/s latency (100 B), consumer 1M records
+#              20,000 rec/s latency (100 B), consumer (1M records at the default counts)
 #   3 brokers, 6 partitions, RF=3, min.insync.replicas=2, acks=all: the same
 #   failover:  1,000 partitions RF=2 on 3 brokers, kill -9 of a (non-controller) broker
 #              leading ~1/3 of them; time until every partition it led has a new leader
@@ -35,6 +35,8 @@ RECORDS="${BENCH_RECORDS:-5000000}"
 LAT_SECS="${BENCH_LAT_SECS:-30}"
 SESSION_MS="${BENCH_ZK_SESSION_MS:-6000}"
 LAT_RATE=20000
+# Records the consumer scenarios read: 1M, or what the smaller 3-broker fill holds.
+CONSUME_N=$((RECORDS / 2 < 1000000 ? RECORDS / 2 : 1000000))
 PERF_BIN="$ZKAFKA_HOME/target/release/zkafka"
 ensure_zookeeper
 ensure_cargo
@@ -108,7 +110,7 @@ cpu_ticks() { # pid -> utime+stime in clock ticks
 rss_mb() { # pid -> VmRSS in MB
   awk '/^VmRSS:/ { printf "%d\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
-anon_mb() { # pid -> RssAnon in MB (VmRSS also counts the mmap'd log segments read from)
+anon_mb() { # pid -> RssAnon in MB (VmRSS also counts mapped files: the binary, index files)
   awk '/^RssAnon:/ { printf "%d\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 hwm_mb() {
@@ -381,7 +383,7 @@ single_matrix() {
   local big="$1" huge="$2" lat_n="$3"
   cat <<EOF
 produce|1 broker RF=1 acks=1 saturating 100 B|p1 $RECORDS 100 -1 1
-consume|1 broker consumer 1M x 100 B|p1 1000000
+consume|1 broker consumer 100 B|p1 $CONSUME_N
 produce|1 broker RF=1 acks=1 @20k rec/s 100 B|p1 $lat_n 100 $LAT_RATE 1
 produce|1 broker RF=1 acks=1 saturating 1 KiB|p1k $big 1024 -1 1
 produce|1 broker RF=1 acks=1 saturating 16 KiB|p16k $huge 16384 -1 1
@@ -391,7 +393,7 @@ three_matrix() {
   local big="$1" huge="$2" lat_n="$3"
   cat <<EOF
 produce|3 brokers RF=3 acks=all saturating 100 B|p3 $((RECORDS / 2)) 100 -1 all
-consume|3 brokers consumer 1M x 100 B|p3 1000000
+consume|3 brokers consumer 100 B|p3 $CONSUME_N
 produce|3 brokers RF=3 acks=all @20k rec/s 100 B|p3 $lat_n 100 $LAT_RATE all
 produce|3 brokers RF=3 acks=all saturating 1 KiB|p3k $((big / 2)) 1024 -1 all
 produce|3 brokers RF=3 acks=all saturating 16 KiB|p316k $((huge / 2)) 16384 -1 all
@@ -473,7 +475,7 @@ info "matrix done in $((SECONDS - BENCH_START)) s; load average: $(cut -d' ' -f1
 print_table() {
   local target="$1"
   echo
-  echo "== $target (raw disk write: $DISK_MBS MB/s; $(nproc) cores; CPU-s/GB = all brokers' utime+stime per GB of record payload; RSS = VmRSS summed over brokers, MB, which includes the mmap'd segments read from; anon = RssAnon) =="
+  echo "== $target (raw disk write: $DISK_MBS MB/s; $(nproc) cores; CPU-s/GB = all brokers' utime+stime per GB of record payload; RSS = VmRSS summed over brokers, MB (mapped index files included); anon = RssAnon) =="
   printf '| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-14s | %10s |\n' scenario rec/s MB/s p50 p99 p99.9 CPU-s/GB "RSS idle/after" "anon after"
   printf '|%s|\n' "------------------------------------------------------|-----------|---------|-------|-------|--------|----------|----------------|------------"
   awk -F'\t' -v t="$target" '$1 == t && $2 != "FAILOVER" {

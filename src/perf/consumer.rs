@@ -292,10 +292,16 @@ fn consume(consumer: &BaseConsumer<JoinTimer>, args: &ConsumerPerfArgs) -> anyho
     }
     // Then records come in batches, as the Java consumer's poll() returns up to
     // max.poll.records: one lock of librdkafka's queue per batch instead of per record.
-    let queue = batch::ConsumerQueue::of(consumer);
+    // The assigned partitions feed a queue of their own; poll() keeps serving the consumer
+    // queue (offset commits, rebalances, records of partitions assigned later).
+    let assignment = consumer.assignment().context("assignment")?;
+    let queue = batch::RecordQueue::of(consumer, &assignment);
     let mut batch = batch::Batch::with_capacity(BATCH_SIZE);
     while progress.running() {
         let before = progress.totals.messages;
+        while let Some(m) = consumer.poll(Duration::ZERO) {
+            progress.account(m.map(|m| (m.key_len(), m.payload_len())))?;
+        }
         queue.consume(Duration::from_millis(100), &mut batch);
         for r in batch.drain() {
             progress.account(r)?;
@@ -316,6 +322,7 @@ const BATCH_SIZE: usize = 1000;
 
 /// librdkafka's batch consume API, which the rdkafka crate does not wrap.
 mod batch {
+    use std::ffi::CString;
     use std::ptr;
     use std::time::Duration;
 
@@ -323,20 +330,38 @@ mod batch {
     use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
     use rdkafka::error::KafkaError;
     use rdkafka::types::RDKafkaErrorCode;
+    use rdkafka::TopicPartitionList;
 
-    /// A handle on the consumer's queue (where fetched records and rebalances arrive).
-    pub struct ConsumerQueue(*mut rdsys::rd_kafka_queue_t);
+    /// A queue that the assigned partitions' fetch queues are forwarded to, so it holds
+    /// records only (librdkafka's batch API cannot return other events).
+    pub struct RecordQueue {
+        queue: *mut rdsys::rd_kafka_queue_t,
+        partitions: Vec<*mut rdsys::rd_kafka_queue_t>,
+    }
 
-    impl ConsumerQueue {
-        pub fn of<C: ConsumerContext>(consumer: &BaseConsumer<C>) -> ConsumerQueue {
-            // SAFETY: the client pointer is valid while `consumer` lives, and this handle is
-            // dropped (below) before the consumer in `consume`.
-            let q = unsafe { rdsys::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
-            assert!(
-                !q.is_null(),
-                "a consumer with a group.id has a consumer queue"
-            );
-            ConsumerQueue(q)
+    impl RecordQueue {
+        pub fn of<C: ConsumerContext>(
+            consumer: &BaseConsumer<C>,
+            assignment: &TopicPartitionList,
+        ) -> RecordQueue {
+            let rk = consumer.client().native_ptr();
+            // SAFETY: `rk` is valid while `consumer` lives; the handles are released in Drop,
+            // which runs before the consumer is dropped in `consume`.
+            unsafe {
+                let queue = rdsys::rd_kafka_queue_new(rk);
+                let mut partitions = Vec::new();
+                for e in assignment.elements() {
+                    let Ok(topic) = CString::new(e.topic()) else {
+                        continue;
+                    };
+                    let pq = rdsys::rd_kafka_queue_get_partition(rk, topic.as_ptr(), e.partition());
+                    if !pq.is_null() {
+                        rdsys::rd_kafka_queue_forward(pq, queue);
+                        partitions.push(pq);
+                    }
+                }
+                RecordQueue { queue, partitions }
+            }
         }
 
         /// Waits up to `timeout` for records; fills `batch` with what one call returned.
@@ -346,7 +371,7 @@ mod batch {
             // is read once and destroyed here.
             unsafe {
                 let n = rdsys::rd_kafka_consume_batch_queue(
-                    self.0,
+                    self.queue,
                     timeout.as_millis() as i32,
                     batch.ptrs.as_mut_ptr(),
                     batch.ptrs.len(),
@@ -359,10 +384,16 @@ mod batch {
         }
     }
 
-    impl Drop for ConsumerQueue {
+    impl Drop for RecordQueue {
         fn drop(&mut self) {
-            // SAFETY: obtained from rd_kafka_queue_get_consumer and released once.
-            unsafe { rdsys::rd_kafka_queue_destroy(self.0) }
+            // SAFETY: every handle came from librdkafka above and is released once.
+            unsafe {
+                for &pq in &self.partitions {
+                    rdsys::rd_kafka_queue_forward(pq, ptr::null_mut());
+                    rdsys::rd_kafka_queue_destroy(pq);
+                }
+                rdsys::rd_kafka_queue_destroy(self.queue);
+            }
         }
     }
 
