@@ -285,6 +285,8 @@ produce() {
   local scenario="$1" topic="$2" n="$3" size="$4" rate="$5" acks="$6" out c0 c1 line
   wanted "$scenario" || return 0
   FILLED[$topic]=1
+  # Earlier scenarios' dirty pages would otherwise throttle this one's writes (writeback).
+  sync
   out="$BENCH_DIR/$TARGET-$(tr ' /=,' '____' <<<"$scenario").out"
   info "$TARGET: $scenario ($n records of $size B, throughput $rate, acks=$acks)"
   c0="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"

@@ -8,6 +8,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse, ProduceResponse};
+
 use common::repl::*;
 use common::*;
 
@@ -133,8 +135,40 @@ async fn isr_shrinks_and_expands_and_acks_all_honours_min_isr() {
     // acks=all keeps working with ISR [1,2] = min.insync.replicas.
     by_id(&mut brokers, 3).sigstop();
     let stopped = Instant::now();
-    let (code, _) = produce(&mut c, "t1", 0, -1, &[val(20)]).await.unwrap();
-    assert_eq!(code, 0, "acks=all succeeds once the ISR shrank to [1,2]");
+    // Pipelined on one connection: two acks=all produces that wait for the shrink, then an
+    // ApiVersions the broker can answer at once. Responses must still come in request order.
+    let first = c
+        .send_oneway(&produce_request("t1", 0, -1, &[val(20)]), 7)
+        .await
+        .unwrap();
+    let second = c
+        .send_oneway(&produce_request("t1", 0, -1, &[val(21)]), 7)
+        .await
+        .unwrap();
+    let third = c
+        .send_oneway(&ApiVersionsRequest::default(), 0)
+        .await
+        .unwrap();
+    let (id, r) = c.recv::<ProduceResponse>(7).await.unwrap();
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!(
+        (id, p.error_code, p.base_offset),
+        (first, 0, 20),
+        "acks=all succeeds once the ISR shrank to [1,2]"
+    );
+    let (id, r) = c.recv::<ProduceResponse>(7).await.unwrap();
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!(
+        (id, p.error_code, p.base_offset),
+        (second, 0, 21),
+        "second pipelined produce"
+    );
+    let (id, r) = c.recv::<ApiVersionsResponse>(0).await.unwrap();
+    assert_eq!(
+        (id, r.error_code),
+        (third, 0),
+        "ApiVersions answered after the produces"
+    );
     let s1 = wait_state(&zk, "t1", 0, "ISR [1,2]", |s| s.isr == vec![1, 2]).await;
     let shrink_ms = stopped.elapsed().as_millis();
     assert_eq!(
@@ -253,8 +287,11 @@ async fn unclean_election_only_when_enabled() {
         all_logs.contains("Unclean leader election for unclean-0")
             && all_logs.contains("data may be lost")
     );
-    let s = partition_state(&zk, "clean", 0).await.unwrap();
-    assert_eq!(s.leader, -1, "clean partition stays offline: {s:?}");
+    // The controller writes the two partitions' states one after the other.
+    wait_state(&zk, "clean", 0, "clean partition offline", |s| {
+        s.leader == -1
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(partition_state(&zk, "clean", 0).await.unwrap().leader, -1);
     // The ISR member returns: the clean partition comes back with it.

@@ -60,16 +60,34 @@ impl BrokerClient {
         Ok((correlation_id, buf))
     }
 
-    /// Sends `req` without reading a response: a produce request with acks=0 gets none, so
-    /// waiting for one would hang (the console producer's `--request-required-acks 0`).
-    pub async fn send_oneway<R>(&mut self, req: &R, version: i16) -> anyhow::Result<()>
+    /// Sends `req` without reading a response and returns its correlation id: a produce
+    /// request with acks=0 gets none, so waiting for one would hang (the console producer's
+    /// `--request-required-acks 0`). Pipelined requests read their responses with `recv`.
+    pub async fn send_oneway<R>(&mut self, req: &R, version: i16) -> anyhow::Result<i32>
     where
         R: Request + Encodable + HeaderVersion,
     {
-        let (_, buf) = self.encode(req, version)?;
+        let (correlation_id, buf) = self.encode(req, version)?;
         frame::write_frame(&mut self.stream, buf).await?;
         self.stream.flush().await?;
-        Ok(())
+        Ok(correlation_id)
+    }
+
+    /// Reads the next response, whatever request it answers: (correlation id, response).
+    pub async fn recv<Resp>(&mut self, version: i16) -> anyhow::Result<(i32, Resp)>
+    where
+        Resp: Decodable + HeaderVersion,
+    {
+        let timeout = self.request_timeout;
+        tokio::time::timeout(timeout, async {
+            let mut body = frame::read_frame(self.stream.get_mut(), MAX_RESPONSE_BYTES)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let header = ResponseHeader::decode(&mut body, Resp::header_version(version))?;
+            Ok((header.correlation_id, Resp::decode(&mut body, version)?))
+        })
+        .await
+        .map_err(|_| anyhow::anyhow!("response timed out after {timeout:?}"))?
     }
 
     /// Sends `req` at `version` and waits for its response.

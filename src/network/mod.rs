@@ -123,13 +123,31 @@ pub struct ConnectionContext {
     pub listener_name: String,
 }
 
+/// Responses a connection may owe before it stops reading requests (deferred acks=all
+/// produces waiting on replication): bounds the memory and work one client can queue.
+const MAX_PENDING_RESPONSES: usize = 16;
+
+/// A response in the order its request arrived: ready, or still to be completed.
+enum Pending {
+    Ready(ResponseFrame),
+    Deferred(
+        RequestContext,
+        std::pin::Pin<Box<dyn std::future::Future<Output = Handled> + Send>>,
+    ),
+}
+
+/// Reads requests and handles them one after another; a writer task sends the responses in
+/// request order. Only acks=all produces overlap (their wait for replication), which lets a
+/// client's in-flight requests share one replication round trip where Kafka waits for each.
 async fn serve_connection(
     stream: TcpStream,
     conn: ConnectionContext,
     apis: Arc<KafkaApis>,
     limits: NetworkLimits,
 ) {
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, writer) = stream.into_split();
+    let (tx, rx) = tokio::sync::mpsc::channel(MAX_PENDING_RESPONSES);
+    let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
     loop {
         let frame = match frame::read_frame(&mut reader, limits.socket_request_max_bytes).await {
             Ok(f) => f,
@@ -146,24 +164,59 @@ async fn serve_connection(
                 break;
             }
         };
-        let out = match apis.handle(&ctx, body).await {
-            Handled::Respond(response) => encode_response(&ctx, &response),
-            Handled::Encoded(frame) => Ok(frame),
+        let pending = match apis.handle(&ctx, body).await {
+            Handled::Respond(response) => match encode_response(&ctx, &response) {
+                Ok(frame) => Pending::Ready(frame),
+                Err(e) => {
+                    tracing::error!(target: "kafka.network.Processor", "cannot encode {:?} response v{}: {e}", ctx.api_key, ctx.api_version());
+                    break;
+                }
+            },
+            Handled::Encoded(frame) => Pending::Ready(frame),
+            Handled::Deferred(rest) => Pending::Deferred(ctx, rest),
             Handled::NoResponse => continue,
             Handled::Close(why) => {
                 tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);
-                break;
+                writer.abort();
+                return;
             }
         };
-        let written = match out {
-            Ok(frame) => send_frame(&mut writer, frame).await,
-            Err(e) => {
-                tracing::error!(target: "kafka.network.Processor", "cannot encode {:?} response v{}: {e}", ctx.api_key, ctx.api_version());
-                break;
-            }
+        if tx.send(pending).await.is_err() {
+            break; // the writer failed: the connection is gone
+        }
+    }
+    // Responses already owed still go out (the client may have only half-closed).
+    drop(tx);
+    let _ = writer.await;
+}
+
+/// Sends responses in request order, completing deferred ones first.
+async fn write_responses(
+    mut writer: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: tokio::sync::mpsc::Receiver<Pending>,
+    conn: ConnectionContext,
+) {
+    while let Some(pending) = rx.recv().await {
+        let frame = match pending {
+            Pending::Ready(frame) => frame,
+            Pending::Deferred(ctx, rest) => match rest.await {
+                Handled::Respond(response) => match encode_response(&ctx, &response) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        tracing::error!(target: "kafka.network.Processor", "cannot encode {:?} response v{}: {e}", ctx.api_key, ctx.api_version());
+                        return;
+                    }
+                },
+                Handled::Encoded(frame) => frame,
+                Handled::NoResponse => continue,
+                Handled::Deferred(_) | Handled::Close(_) => {
+                    tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: a deferred {:?} request did not complete", conn.peer, ctx.api_key);
+                    return;
+                }
+            },
         };
-        if written.is_err() {
-            break;
+        if send_frame(&mut writer, frame).await.is_err() {
+            return;
         }
     }
 }

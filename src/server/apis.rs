@@ -22,6 +22,9 @@ pub enum Handled {
     /// A response already encoded by its handler (Fetch, whose record bytes go from the log
     /// files to the socket).
     Encoded(crate::network::response::ResponseFrame),
+    /// acks=all produce after its appends: the rest (waiting for the high watermark) runs
+    /// while the connection reads its next requests; responses still leave in order.
+    Deferred(std::pin::Pin<Box<dyn std::future::Future<Output = Handled> + Send>>),
     /// acks=0 produce: Kafka sends nothing back.
     NoResponse,
     /// The request is invalid in a way that ends the connection.

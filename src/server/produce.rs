@@ -51,8 +51,7 @@ impl PartitionResult {
 pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest) -> Handled {
     let version = ctx.api_version();
     let acks = req.acks;
-    let mut topics: Vec<(kafka_protocol::messages::TopicName, Vec<PartitionResult>)> =
-        Vec::with_capacity(req.topic_data.len());
+    let mut topics: TopicResults = Vec::with_capacity(req.topic_data.len());
     let valid_acks = matches!(acks, -1..=1);
     for topic in req.topic_data {
         let name = topic.name.0.to_string();
@@ -70,7 +69,12 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest)
         topics.push((topic.name, results));
     }
     if acks == -1 {
-        await_replication(apis, &mut topics, req.timeout_ms).await;
+        let rm = apis.replica_manager.clone();
+        let timeout_ms = req.timeout_ms;
+        return Handled::Deferred(Box::pin(async move {
+            await_replication(&rm, &mut topics, timeout_ms).await;
+            respond(topics)
+        }));
     }
     if acks == 0 {
         // Kafka sends nothing for acks=0; when something failed it closes the connection so
@@ -87,6 +91,12 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest)
             None => Handled::NoResponse,
         };
     }
+    respond(topics)
+}
+
+type TopicResults = Vec<(kafka_protocol::messages::TopicName, Vec<PartitionResult>)>;
+
+fn respond(topics: TopicResults) -> Handled {
     let responses = topics
         .into_iter()
         .map(|(name, ps)| {
@@ -228,11 +238,10 @@ fn prepare_records<'a>(
 /// DelayedProduce: waits until every appended partition's high watermark reaches its last
 /// offset + 1 (or fails), or the request's timeout passes (REQUEST_TIMED_OUT).
 async fn await_replication(
-    apis: &KafkaApis,
+    rm: &crate::replica::ReplicaManager,
     topics: &mut [(kafka_protocol::messages::TopicName, Vec<PartitionResult>)],
     timeout_ms: i32,
 ) {
-    let rm = &apis.replica_manager;
     let mut pending = Vec::new();
     for (ti, (name, ps)) in topics.iter().enumerate() {
         for (pi, p) in ps.iter().enumerate() {

@@ -89,25 +89,36 @@ pub async fn produce(
     acks: i16,
     values: &[Vec<u8>],
 ) -> anyhow::Result<(i16, i64)> {
+    let req = produce_request(topic, partition, acks, values);
+    let resp = client.send(&req, 7).await?;
+    let p = &resp.responses[0].partition_responses[0];
+    Ok((p.error_code, p.base_offset))
+}
+
+/// A ProduceRequest of one batch holding `values` (30 s timeout).
+pub fn produce_request(
+    topic: &str,
+    partition: i32,
+    acks: i16,
+    values: &[Vec<u8>],
+) -> ProduceRequest {
     let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
         .as_millis() as i64;
     let recs: Vec<SimpleRecord<'_>> = values
         .iter()
         .map(|v| (now, None, Some(v.as_slice()), &[][..]))
         .collect();
     let batch = build_batch(0, -1, &recs);
-    let req = ProduceRequest::default()
+    ProduceRequest::default()
         .with_acks(acks)
         .with_timeout_ms(30_000)
         .with_topic_data(vec![TopicProduceData::default()
             .with_name(TopicName(StrBytes::from_string(topic.into())))
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(partition)
-                .with_records(Some(batch.into()))])]);
-    let resp = client.send(&req, 7).await?;
-    let p = &resp.responses[0].partition_responses[0];
-    Ok((p.error_code, p.base_offset))
+                .with_records(Some(batch.into()))])])
 }
 
 /// A consumer Fetch (v11, no wait) from `offset`: (error, high watermark, record batches).
