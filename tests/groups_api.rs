@@ -396,18 +396,31 @@ async fn committed_offsets_survive_kill_9_of_the_coordinator() {
     let mut brokers = start_cluster(&connect, BROKER_SETTINGS).await;
     create_topic(&brokers, "t", 3, 1).await;
     let group = "survivor";
-    let (coord_id, coord_addr) = find_coordinator(&brokers[0].bootstrap(), group).await;
-    let mut c = client(&coord_addr).await;
-    // A "simple" consumer: no membership, generation -1.
-    let r = c
-        .send(&commit(group, "", -1, "t", &[(0, 11), (1, 22), (2, 33)]), 8)
-        .await
-        .unwrap();
-    assert!(
-        r.topics[0].partitions.iter().all(|p| p.error_code == 0),
-        "{r:?}"
-    );
-    drop(c);
+    // A "simple" consumer: no membership, generation -1. Like a real client it retries while
+    // the just-created __consumer_offsets partition is still loading on its new leader
+    // (COORDINATOR_LOAD_IN_PROGRESS 14, NOT_COORDINATOR 16).
+    let deadline = std::time::Instant::now() + T;
+    let coord_id = loop {
+        let (coord_id, coord_addr) = find_coordinator(&brokers[0].bootstrap(), group).await;
+        let r = client(&coord_addr)
+            .await
+            .send(&commit(group, "", -1, "t", &[(0, 11), (1, 22), (2, 33)]), 8)
+            .await
+            .unwrap();
+        let codes: Vec<i16> = r.topics[0]
+            .partitions
+            .iter()
+            .map(|p| p.error_code)
+            .collect();
+        if codes.iter().all(|&c| c == 0) {
+            break coord_id;
+        }
+        assert!(
+            codes.iter().all(|c| [14, 16].contains(c)) && std::time::Instant::now() < deadline,
+            "{r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
 
     let idx = brokers.iter().position(|b| b.id() == coord_id).unwrap();
     brokers[idx].kill9();

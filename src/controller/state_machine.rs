@@ -68,9 +68,7 @@ impl StateMachines<'_> {
             .filter(|tp| self.ctx.partition_states.contains_key(*tp))
             .cloned()
             .partition(|tp| self.ctx.partition_states[tp] == PartitionStateKind::New);
-        for tp in &new {
-            self.initialize_leader(tp).await?;
-        }
+        self.initialize_leaders(&new).await?;
         for tp in &existing {
             self.elect_leader(tp, strategy).await?;
         }
@@ -78,7 +76,34 @@ impl StateMachines<'_> {
     }
 
     /// NewPartition → OnlinePartition: leader = first live replica, ISR = live replicas.
-    async fn initialize_leader(&mut self, tp: &TopicPartition) -> ZkResult<()> {
+    /// The state znodes are created with pipelined requests, as Kafka's async ZooKeeper calls
+    /// do: one round trip after another would make a 50-partition topic take a second.
+    async fn initialize_leaders(&mut self, partitions: &[TopicPartition]) -> ZkResult<()> {
+        let planned: Vec<(&TopicPartition, PartitionState)> = partitions
+            .iter()
+            .filter_map(|tp| self.initial_state(tp).map(|s| (tp, s)))
+            .collect();
+        let (zk, epoch_zk_version) = (self.zk, self.ctx.epoch_zk_version);
+        let created = futures::future::join_all(
+            planned
+                .iter()
+                .map(|(tp, state)| zk.create_partition_state(epoch_zk_version, tp, state)),
+        )
+        .await;
+        for ((tp, state), result) in planned.into_iter().zip(created) {
+            match result {
+                Ok(()) => self.leader_initialized(tp, state),
+                Err(e) if e.is(zookeeper_client::Error::NodeExists) => {
+                    tracing::error!(target: "state.change.logger", "{} Partition {tp} already has a state znode; not initializing", self.prefix());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The first leader and ISR of a new partition, or None without a live replica.
+    fn initial_state(&self, tp: &TopicPartition) -> Option<PartitionState> {
         let live: Vec<i32> = self
             .ctx
             .replicas(tp)
@@ -88,27 +113,19 @@ impl StateMachines<'_> {
             .collect();
         let Some(&leader) = live.first() else {
             tracing::error!(target: "state.change.logger", "{} Partition {tp} has no live replica among {:?}; it stays NewPartition", self.prefix(), self.ctx.replicas(tp));
-            return Ok(());
+            return None;
         };
-        let state = PartitionState {
+        Some(PartitionState {
             leader,
             leader_epoch: 0,
-            isr: live.clone(),
+            isr: live,
             controller_epoch: self.ctx.epoch,
             zk_version: 0,
-        };
-        match self
-            .zk
-            .create_partition_state(self.ctx.epoch_zk_version, tp, &state)
-            .await
-        {
-            Ok(()) => {}
-            Err(e) if e.is(zookeeper_client::Error::NodeExists) => {
-                tracing::error!(target: "state.change.logger", "{} Partition {tp} already has a state znode; not initializing", self.prefix());
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-        }
+        })
+    }
+
+    fn leader_initialized(&mut self, tp: &TopicPartition, state: PartitionState) {
+        let (leader, live) = (state.leader, state.isr.clone());
         tracing::info!(target: "state.change.logger", "{} Partition {tp} NewPartition -> OnlinePartition: leader {leader}, ISR {live:?}, leader epoch 0", self.prefix());
         self.ctx.leadership.insert(tp.clone(), state.clone());
         self.ctx
@@ -116,7 +133,6 @@ impl StateMachines<'_> {
             .insert(tp.clone(), PartitionStateKind::Online);
         self.batch
             .add_leader_and_isr(self.ctx, &live, tp, &state, true);
-        Ok(())
     }
 
     /// Online/Offline → Online with `strategy`; retried on zkVersion conflicts.
