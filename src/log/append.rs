@@ -10,6 +10,9 @@ use super::errors::LogError;
 use super::partition_log::{AppendOrigin, Log, LogAppendInfo, LogInner};
 use super::util::now_ms;
 
+/// Leading batch bytes a leader rewrites: base offset, length, partition leader epoch.
+const PATCHED_PREFIX: usize = 16;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Leader(AppendOrigin),
@@ -158,20 +161,34 @@ impl Log {
         let log_append_time =
             (config.message_timestamp_type == TimestampType::LogAppendTime).then_some(now);
         let mut g = self.lock();
-        let mut scratch = std::mem::take(&mut g.scratch);
-        scratch.clear();
-        scratch.extend_from_slice(valid);
         let first_offset = g.log_end_offset;
         let mut next = first_offset;
         let mut info = empty_info(&g);
+        // CreateTime batches change only in fields the CRC does not cover (base offset,
+        // leader epoch): those go out as patched 16-byte prefixes in front of the client's
+        // bytes, written with one pwritev and no copy. LogAppendTime rewrites covered fields.
+        let mut prefixes: Vec<[u8; PATCHED_PREFIX]> = Vec::new();
+        let mut scratch = Vec::new();
+        if log_append_time.is_some() {
+            scratch = std::mem::take(&mut g.scratch);
+            scratch.clear();
+            scratch.extend_from_slice(valid);
+        }
         for (pos, h) in &analysis.batches {
             let size = h.size();
-            patch_for_leader(
-                &mut scratch[*pos..*pos + size],
-                next,
-                leader_epoch,
-                log_append_time,
-            );
+            if log_append_time.is_some() {
+                patch_for_leader(
+                    &mut scratch[*pos..*pos + size],
+                    next,
+                    leader_epoch,
+                    log_append_time,
+                );
+            } else {
+                let mut prefix = [0u8; PATCHED_PREFIX];
+                prefix.copy_from_slice(&valid[*pos..*pos + PATCHED_PREFIX]);
+                patch_for_leader(&mut prefix, next, leader_epoch, None);
+                prefixes.push(prefix);
+            }
             let last = next + h.last_offset_delta as i64;
             if log_append_time.is_none() && h.max_timestamp > info.max_timestamp {
                 info.max_timestamp = h.max_timestamp;
@@ -199,8 +216,22 @@ impl Log {
         info.valid_bytes = analysis.valid_bytes;
         info.last_leader_epoch = leader_epoch;
         let epochs = [(leader_epoch, first_offset)];
-        let r = self.write_locked(&mut g, &config, &scratch, &info, &epochs, now);
-        g.scratch = scratch;
+        let parts: Vec<&[u8]> = if log_append_time.is_some() {
+            vec![&scratch[..]]
+        } else {
+            analysis
+                .batches
+                .iter()
+                .zip(&prefixes)
+                .flat_map(|((pos, h), prefix)| {
+                    [&prefix[..], &valid[pos + PATCHED_PREFIX..pos + h.size()]]
+                })
+                .collect()
+        };
+        let r = self.write_locked(&mut g, &config, &parts, &info, &epochs, now);
+        if log_append_time.is_some() {
+            g.scratch = scratch;
+        }
         r.map(|_| info)
     }
 
@@ -247,7 +278,7 @@ impl Log {
         };
         info.num_batches = analysis.batches.len();
         info.valid_bytes = analysis.valid_bytes;
-        self.write_locked(&mut g, &config, valid, &info, &epochs, now)?;
+        self.write_locked(&mut g, &config, &[valid], &info, &epochs, now)?;
         Ok(info)
     }
 
@@ -256,7 +287,7 @@ impl Log {
         &self,
         g: &mut LogInner,
         config: &LogConfig,
-        bytes: &[u8],
+        parts: &[&[u8]],
         info: &LogAppendInfo,
         epochs: &[(i32, i64)],
         now: i64,
@@ -264,13 +295,10 @@ impl Log {
         if info.num_batches == 0 {
             return Ok(());
         }
-        if g.active().should_roll(
-            config,
-            bytes.len(),
-            info.max_timestamp,
-            info.last_offset,
-            now,
-        ) {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if g.active()
+            .should_roll(config, len, info.max_timestamp, info.last_offset, now)
+        {
             g.roll(config, Some(info.first_offset), &self.deleter)?;
         }
         assert!(
@@ -281,7 +309,7 @@ impl Log {
             info.last_offset,
             info.max_timestamp,
             info.offset_of_max_timestamp,
-            bytes,
+            parts,
         )?;
         for &(epoch, start) in epochs {
             if epoch >= 0 && g.epoch_cache.latest_epoch().is_none_or(|l| epoch > l) {

@@ -298,7 +298,7 @@ impl Cleaner {
                             oh.last_offset(),
                             oh.max_timestamp,
                             oh.last_offset(),
-                            &bytes,
+                            &[&bytes],
                         )?;
                     }
                     Ok(true)

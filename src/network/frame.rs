@@ -1,6 +1,6 @@
 //! Kafka's wire framing: a 4-byte big-endian size, then that many bytes.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Why a connection's frame stream ended.
@@ -42,8 +42,17 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<B
     if size < 0 || size as usize > max {
         return Err(FrameError::InvalidSize { size, max });
     }
-    let mut buf = BytesMut::zeroed(size as usize);
-    r.read_exact(&mut buf).await.map_err(FrameError::Io)?;
+    // Filled as bytes arrive (no zeroing pass); a peer that stalls mid-frame holds only the
+    // capacity, which the size check above bounds.
+    let size = size as usize;
+    let mut buf = BytesMut::with_capacity(size);
+    while buf.len() < size {
+        let want = size - buf.len();
+        let mut rest = (&mut buf).limit(want);
+        if r.read_buf(&mut rest).await.map_err(FrameError::Io)? == 0 {
+            return Err(FrameError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+    }
     Ok(buf.freeze())
 }
 

@@ -127,6 +127,9 @@ pub struct ConnectionContext {
 /// produces waiting on replication): bounds the memory and work one client can queue.
 const MAX_PENDING_RESPONSES: usize = 16;
 
+/// Per-connection read buffer; larger request bodies are read straight into their frame.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
 /// A response in the order its request arrived: ready, or still to be completed.
 enum Pending {
     Ready(ResponseFrame),
@@ -145,7 +148,9 @@ async fn serve_connection(
     apis: Arc<KafkaApis>,
     limits: NetworkLimits,
 ) {
-    let (mut reader, writer) = stream.into_split();
+    let (reader, writer) = stream.into_split();
+    // Small requests (follower fetches, heartbeats) then arrive with one read each.
+    let mut reader = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, reader);
     let (tx, rx) = tokio::sync::mpsc::channel(MAX_PENDING_RESPONSES);
     let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
     loop {
