@@ -11,25 +11,38 @@ use tokio::sync::Notify;
 
 use crate::log::TopicPartition;
 
+/// Watcher lists are split over this many locks (Kafka's purgatory uses 512), so appends to
+/// different partitions do not serialize on one mutex.
+const SHARDS: usize = 16;
+
+type Watchers = HashMap<TopicPartition, Vec<Weak<Notify>>>;
+
 pub struct Purgatory {
     name: &'static str,
-    watchers: Mutex<HashMap<TopicPartition, Vec<Weak<Notify>>>>,
+    shards: [Mutex<Watchers>; SHARDS],
 }
 
 impl Purgatory {
     pub fn new(name: &'static str) -> Purgatory {
         Purgatory {
             name,
-            watchers: Mutex::new(HashMap::new()),
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
         }
+    }
+
+    fn shard(&self, key: &TopicPartition) -> std::sync::MutexGuard<'_, Watchers> {
+        use std::hash::{BuildHasher, RandomState};
+        static HASHER: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+        let h = HASHER.get_or_init(RandomState::new).hash_one(key) as usize;
+        self.shards[h % SHARDS].lock().expect("purgatory lock")
     }
 
     /// Registers one waiter on every key; it stays registered while the returned Arc lives.
     pub fn watch<'a>(&self, keys: impl IntoIterator<Item = &'a TopicPartition>) -> Arc<Notify> {
         let waker = Arc::new(Notify::new());
-        let mut w = self.watchers.lock().expect("purgatory lock");
         for key in keys {
-            w.entry(key.clone())
+            self.shard(key)
+                .entry(key.clone())
                 .or_default()
                 .push(Arc::downgrade(&waker));
         }
@@ -38,7 +51,7 @@ impl Purgatory {
 
     /// Wakes every operation watching `key` (and forgets finished ones).
     pub fn check_and_complete(&self, key: &TopicPartition) {
-        let mut w = self.watchers.lock().expect("purgatory lock");
+        let mut w = self.shard(key);
         let Some(list) = w.get_mut(key) else { return };
         list.retain(|weak| match weak.upgrade() {
             Some(n) => {
@@ -54,7 +67,10 @@ impl Purgatory {
 
     /// Number of keys with live watchers (for logs and tests).
     pub fn watched_keys(&self) -> usize {
-        self.watchers.lock().expect("purgatory lock").len()
+        self.shards
+            .iter()
+            .map(|s| s.lock().expect("purgatory lock").len())
+            .sum()
     }
 
     pub fn name(&self) -> &'static str {
