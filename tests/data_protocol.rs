@@ -1,6 +1,6 @@
 //! The data path at the protocol level, with typed requests over raw connections: long-poll
 //! fetches, offset range errors, leader-epoch fencing, bad produce input (nothing appended,
-//! broker keeps serving), acks=0 and acks=all.
+//! broker keeps serving), acks=0 and acks=all, the queued.max.request.bytes memory pool.
 
 mod common;
 
@@ -12,8 +12,8 @@ use common::*;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, FetchRequest, FetchResponse, ListOffsetsRequest, ProduceRequest, RequestHeader,
-    ResponseHeader,
+    ApiKey, ApiVersionsRequest, FetchRequest, FetchResponse, ListOffsetsRequest, ProduceRequest,
+    RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -380,4 +380,41 @@ async fn acks_zero_and_acks_all() {
         .unwrap();
     assert_eq!((err, base), (0, 2));
     b2.sigcont();
+}
+
+/// queued.max.request.bytes (KIP-72) bounds the request bytes all connections hold: while one
+/// connection's half-sent request holds the whole pool, another's request waits; it is served
+/// once that memory returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_max_request_bytes_bounds_request_memory() {
+    let (_zk, b) = single_broker(&[
+        ("socket.request.max.bytes", "100000"),
+        ("queued.max.request.bytes", "100000"),
+    ]);
+    // A claims a 100,000-byte request and sends 10 bytes of it: it holds the whole pool.
+    let mut a = tokio::net::TcpStream::connect(b.bootstrap()).await.unwrap();
+    a.write_all(&100_000i32.to_be_bytes()).await.unwrap();
+    a.write_all(&[0u8; 10]).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut other = tokio::net::TcpStream::connect(b.bootstrap()).await.unwrap();
+    write_request(
+        &mut other,
+        ApiKey::ApiVersions,
+        0,
+        7,
+        &ApiVersionsRequest::default(),
+    )
+    .await;
+    let mut size = [0u8; 4];
+    let early = tokio::time::timeout(Duration::from_secs(2), other.read_exact(&mut size)).await;
+    assert!(early.is_err(), "answered while the pool was exhausted");
+    // A goes away: its reservation returns to the pool and the waiting request is served.
+    drop(a);
+    tokio::time::timeout(Duration::from_secs(10), other.read_exact(&mut size))
+        .await
+        .expect("answered once the pool had room")
+        .unwrap();
+    let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
+    other.read_exact(&mut body).await.unwrap();
+    assert_eq!(&body[..4], &7i32.to_be_bytes(), "the ApiVersions response");
 }

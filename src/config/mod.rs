@@ -142,6 +142,18 @@ impl KafkaConfig {
         self.resolve_ibp()?;
         self.log_dirs = self.resolve_log_dirs()?;
         self.rack = self.string("broker.rack").filter(|r| !r.is_empty());
+        let (pool, max_request) = (
+            self.long("queued.max.request.bytes"),
+            self.long("socket.request.max.bytes"),
+        );
+        if pool > 0 && pool < max_request {
+            // A pool smaller than one request could never admit the largest one.
+            return Err(ConfigError::invalid(
+                "queued.max.request.bytes",
+                &pool.to_string(),
+                "queued.max.request.bytes must be larger or equal to socket.request.max.bytes",
+            ));
+        }
         Ok(())
     }
 
@@ -443,6 +455,23 @@ mod tests {
         p.push(("inter.broker.protocol.version", "2.8"));
         let e = KafkaConfig::from_props(&props(&p)).unwrap_err();
         assert!(e.0.contains("inter.broker.protocol.version"), "{e}");
+    }
+
+    #[test]
+    fn request_memory_pool_must_hold_the_largest_request() {
+        let mut p = base();
+        p.push(("socket.request.max.bytes", "1000000"));
+        p.push(("queued.max.request.bytes", "999999"));
+        let e = KafkaConfig::from_props(&props(&p)).unwrap_err();
+        assert!(
+            e.0.contains(
+                "queued.max.request.bytes must be larger or equal to socket.request.max.bytes"
+            ),
+            "{e}"
+        );
+        p.pop();
+        p.push(("queued.max.request.bytes", "1000000"));
+        assert!(KafkaConfig::from_props(&props(&p)).is_ok());
     }
 
     #[test]

@@ -32,6 +32,12 @@ impl std::fmt::Display for FrameError {
 /// Reads one frame of at most `max` bytes. The size is checked before any buffer is allocated,
 /// so an oversized or garbage prefix costs nothing.
 pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<Bytes, FrameError> {
+    let size = read_size(r, max).await?;
+    read_body(r, size).await
+}
+
+/// The next frame's size prefix, checked against `max`.
+pub async fn read_size<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<usize, FrameError> {
     let mut size_buf = [0u8; 4];
     match r.read_exact(&mut size_buf).await {
         Ok(_) => {}
@@ -42,9 +48,13 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<B
     if size < 0 || size as usize > max {
         return Err(FrameError::InvalidSize { size, max });
     }
+    Ok(size as usize)
+}
+
+/// The `size` bytes of a frame whose prefix `read_size` returned.
+pub async fn read_body<R: AsyncRead + Unpin>(r: &mut R, size: usize) -> Result<Bytes, FrameError> {
     // Filled as bytes arrive (no zeroing pass); a peer that stalls mid-frame holds only the
-    // capacity, which the size check above bounds.
-    let size = size as usize;
+    // capacity, which the size check bounds.
     let mut buf = BytesMut::with_capacity(size);
     while buf.len() < size {
         let want = size - buf.len();

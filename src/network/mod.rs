@@ -21,9 +21,26 @@ use request::{parse_request, RequestContext};
 use response::{send_frame, ResponseFrame};
 
 /// Limits the network layer enforces (socket.request.max.bytes and friends).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct NetworkLimits {
     pub socket_request_max_bytes: usize,
+    /// queued.max.request.bytes (KIP-72): bytes of requests all connections may hold at once,
+    /// reserved before a request body is read and returned once it was handled.
+    pub memory_pool: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+impl NetworkLimits {
+    pub fn new(socket_request_max_bytes: usize, queued_max_request_bytes: i64) -> NetworkLimits {
+        let memory_pool = (queued_max_request_bytes > 0).then(|| {
+            let permits = (queued_max_request_bytes as u64)
+                .min(tokio::sync::Semaphore::MAX_PERMITS as u64) as usize;
+            Arc::new(tokio::sync::Semaphore::new(permits))
+        });
+        NetworkLimits {
+            socket_request_max_bytes,
+            memory_pool,
+        }
+    }
 }
 
 /// The bound listeners; stops accepting when the shutdown signal flips.
@@ -70,7 +87,7 @@ impl SocketServer {
                 listener,
                 ep.listener_name.clone(),
                 apis.clone(),
-                limits,
+                limits.clone(),
                 rx.clone(),
             ));
         }
@@ -102,7 +119,7 @@ async fn accept_loop(
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let ctx = ConnectionContext { peer, listener_name: listener_name.clone() };
-                    connections.spawn(serve_connection(stream, ctx, apis.clone(), limits));
+                    connections.spawn(serve_connection(stream, ctx, apis.clone(), limits.clone()));
                 }
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning.
@@ -154,9 +171,21 @@ async fn serve_connection(
     let (tx, rx) = tokio::sync::mpsc::channel(MAX_PENDING_RESPONSES);
     let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
     loop {
-        let frame = match frame::read_frame(&mut reader, limits.socket_request_max_bytes).await {
-            Ok(f) => f,
+        let size = match frame::read_size(&mut reader, limits.socket_request_max_bytes).await {
+            Ok(size) => size,
             Err(frame::FrameError::Closed) => break,
+            Err(e) => {
+                tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {e}", conn.peer, conn.listener_name);
+                break;
+            }
+        };
+        // Held until the request was handled; dropping it returns the bytes to the pool.
+        let _reservation = match &limits.memory_pool {
+            Some(pool) => Some(reserve(pool, size, &conn).await),
+            None => None,
+        };
+        let frame = match frame::read_body(&mut reader, size).await {
+            Ok(f) => f,
             Err(e) => {
                 tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {e}", conn.peer, conn.listener_name);
                 break;
@@ -193,6 +222,22 @@ async fn serve_connection(
     // Responses already owed still go out (the client may have only half-closed).
     drop(tx);
     let _ = writer.await;
+}
+
+/// Waits until `size` bytes of the queued.max.request.bytes pool are free and takes them.
+async fn reserve(
+    pool: &Arc<tokio::sync::Semaphore>,
+    size: usize,
+    conn: &ConnectionContext,
+) -> tokio::sync::OwnedSemaphorePermit {
+    let size = size.max(1) as u32; // bounded by socket.request.max.bytes (an i32)
+    if pool.available_permits() < size as usize {
+        tracing::debug!(target: "kafka.network.Processor", "Request of {size} bytes from {} waits: queued.max.request.bytes has {} bytes free", conn.peer, pool.available_permits());
+    }
+    pool.clone()
+        .acquire_many_owned(size)
+        .await
+        .expect("the request memory pool is never closed")
 }
 
 /// Sends responses in request order, completing deferred ones first.

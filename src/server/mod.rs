@@ -100,9 +100,10 @@ impl KafkaServer {
             replica_manager: replica_manager.clone(),
             group_coordinator,
         });
-        let limits = NetworkLimits {
-            socket_request_max_bytes: config.long("socket.request.max.bytes") as usize,
-        };
+        let limits = NetworkLimits::new(
+            config.long("socket.request.max.bytes") as usize,
+            config.long("queued.max.request.bytes"),
+        );
         let socket_server = SocketServer::start(listeners, bound, apis, limits);
 
         let registration = broker_registration(&config);
