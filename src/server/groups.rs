@@ -118,10 +118,11 @@ impl KafkaApis {
     /// `__consumer_offsets` has a live leader, and, when that is us, until it is loaded.
     async fn await_coordinator_ready(&self, group: &str, partition: i32) -> bool {
         const POLL: std::time::Duration = std::time::Duration::from_millis(10);
-        let deadline = tokio::time::Instant::now() + OFFSETS_TOPIC_CREATION_WAIT;
-        while tokio::time::Instant::now() < deadline {
+        let start = tokio::time::Instant::now();
+        let mut leader = None;
+        while start.elapsed() < OFFSETS_TOPIC_CREATION_WAIT {
             let snapshot = self.metadata_cache.snapshot();
-            let leader = snapshot
+            leader = snapshot
                 .partition(GROUP_METADATA_TOPIC_NAME, partition)
                 .map(|p| p.leader)
                 .filter(|l| snapshot.brokers.contains_key(l));
@@ -133,15 +134,13 @@ impl KafkaApis {
                 None => false,
             };
             if ready {
-                tracing::info!(target: "kafka.server.KafkaApis", "Coordinator for group {group} ready {} ms after creating {GROUP_METADATA_TOPIC_NAME}: partition {partition}, leader {leader:?}", (OFFSETS_TOPIC_CREATION_WAIT - (deadline - tokio::time::Instant::now())).as_millis());
+                tracing::info!(target: "kafka.server.KafkaApis", "Coordinator for group {group} ready {} ms after creating {GROUP_METADATA_TOPIC_NAME}: partition {partition}, leader {leader:?}", start.elapsed().as_millis());
                 return true;
-            }
-            if tokio::time::Instant::now() + POLL >= deadline {
-                let owned = self.group_coordinator.manager.check_owned(group);
-                tracing::info!(target: "kafka.server.KafkaApis", "No coordinator for group {group} within {OFFSETS_TOPIC_CREATION_WAIT:?} of creating {GROUP_METADATA_TOPIC_NAME}: partition {partition} has leader {leader:?} (live brokers {:?}), local ownership {owned:?}; answering COORDINATOR_NOT_AVAILABLE", snapshot.brokers.keys().collect::<Vec<_>>());
             }
             tokio::time::sleep(POLL).await;
         }
+        let owned = self.group_coordinator.manager.check_owned(group);
+        tracing::info!(target: "kafka.server.KafkaApis", "No coordinator for group {group} within {OFFSETS_TOPIC_CREATION_WAIT:?} of creating {GROUP_METADATA_TOPIC_NAME}: partition {partition} has live leader {leader:?}, local ownership {owned:?}; answering COORDINATOR_NOT_AVAILABLE");
         false
     }
 
