@@ -37,15 +37,8 @@ SESSION_MS="${BENCH_ZK_SESSION_MS:-6000}"
 LAT_RATE=20000
 # Records the consumer scenarios read: 1M, or what the smaller 3-broker fill holds.
 CONSUME_N=$((RECORDS / 2 < 1000000 ? RECORDS / 2 : 1000000))
-PERF_BIN="$ZKAFKA_HOME/target/release/zkafka"
 ensure_zookeeper
-ensure_cargo
-
-if ! "$PERF_BIN" perf --help >/dev/null 2>&1; then
-  info "building zkafka with the perf tools: cargo build --release --features perf"
-  (cd "$ZKAFKA_HOME" && CARGO_TARGET_DIR="$ZKAFKA_HOME/target" cargo build --release --features perf --bin zkafka) >&2 ||
-    die "cargo build --release --features perf failed"
-fi
+ensure_perf_binary
 # The broker under test is the same binary unless ZKAFKA_BIN says otherwise.
 [[ -x "$ZKAFKA_BIN" ]] || ZKAFKA_BIN="$PERF_BIN"
 

@@ -175,6 +175,19 @@ ensure_zkafka_binary() {
   fi
 }
 
+# The perf tools' binary: target/release/zkafka built with the optional `perf` feature
+# (librdkafka is compiled from source, so the default build leaves it out).
+PERF_BIN="$ZKAFKA_HOME/target/release/zkafka"
+
+# ensure_perf_binary: builds $PERF_BIN with `--features perf` unless it already has the tools.
+ensure_perf_binary() {
+  "$PERF_BIN" perf --help >/dev/null 2>&1 && return 0
+  ensure_cargo
+  info "building the perf tools: cargo build --release --features perf (in $ZKAFKA_HOME)" >&2
+  (cd "$ZKAFKA_HOME" && CARGO_TARGET_DIR="$ZKAFKA_HOME/target" cargo build --release --features perf --bin zkafka) >&2 ||
+    die "cargo build --release --features perf failed"
+}
+
 # ---------------------------------------------------------------- network
 
 # port_open PORT [HOST]: true if something accepts TCP connections there.
