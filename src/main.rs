@@ -99,7 +99,7 @@ fn main() -> ExitCode {
             batch_kib << 10,
             &mut std::io::stdout().lock(),
         )),
-        Command::Topics(args) => run_topics(args),
+        Command::Topics(args) => run_tool(zkafka::admin::topics::run(args)),
         Command::ConsumerGroups(args) => run_tool(zkafka::admin::consumer_groups::run(args)),
         Command::ConsoleProducer(args) => run_tool(zkafka::admin::console_producer::run(args)),
         Command::ConsoleConsumer(args) => run_tool(zkafka::admin::console_consumer::run(args)),
@@ -118,20 +118,7 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn run_topics(args: zkafka::admin::topics::TopicsArgs) -> ExitCode {
-    // Like Kafka's tools-log4j.properties: only warnings, on stderr, so stdout is the output.
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
-        .try_init();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    ExitCode::from(runtime.block_on(zkafka::admin::topics::run(args)))
-}
-
-/// Runs a Kafka-client tool: warnings only, on stderr, so stdout is the tool's output.
+/// Runs a tool: warnings only, on stderr, so stdout is the tool's output.
 fn run_tool(tool: impl std::future::Future<Output = u8>) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
