@@ -243,11 +243,7 @@ struct Consumer {
 
 impl Consumer {
     fn partitions(&self) -> BTreeMap<i32, i32> {
-        self.cluster
-            .leaders
-            .get(&self.topic)
-            .cloned()
-            .unwrap_or_default()
+        self.cluster.partitions(&self.topic)
     }
 
     async fn refresh(&mut self) -> anyhow::Result<()> {

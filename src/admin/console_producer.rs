@@ -222,11 +222,7 @@ async fn run_inner(args: ConsoleProducerArgs) -> anyhow::Result<usize> {
 
 impl Producer {
     fn partitions(&self) -> BTreeMap<i32, i32> {
-        self.cluster
-            .leaders
-            .get(&self.topic)
-            .cloned()
-            .unwrap_or_default()
+        self.cluster.partitions(&self.topic)
     }
 
     /// Waits until metadata lists the topic's partitions (an auto-created topic answers

@@ -37,6 +37,11 @@ async fn connect(addr: &str) -> anyhow::Result<BrokerClient> {
 }
 
 impl Cluster {
+    /// partition → leader id of `topic` (empty when metadata does not list it).
+    pub fn partitions(&self, topic: &str) -> BTreeMap<i32, i32> {
+        self.leaders.get(topic).cloned().unwrap_or_default()
+    }
+
     /// Metadata (all topics) from the first reachable bootstrap server.
     pub async fn discover(bootstrap: &str) -> anyhow::Result<Cluster> {
         Cluster::discover_topics(bootstrap, None).await
