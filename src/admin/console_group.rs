@@ -19,7 +19,9 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use super::console_records::error_name;
-use super::group_client::{commit_offsets, parse_assignment, Cluster};
+use super::group_client::{
+    commit_offsets, encode_consumer_protocol, parse_assignment, parse_subscription, Cluster,
+};
 use crate::network::client::BrokerClient;
 
 const T: Duration = Duration::from_secs(30);
@@ -252,54 +254,25 @@ impl Member {
 }
 
 /// ConsumerProtocol subscription v0: one topic, no user data.
+/// ConsumerProtocol subscription v0 to `topic`, no user data.
 fn subscription(topic: &str) -> Bytes {
-    let mut b = vec![0, 0, 0, 0, 0, 1];
-    b.extend_from_slice(&(topic.len() as i16).to_be_bytes());
-    b.extend_from_slice(topic.as_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.into()
-}
-
-/// The topics of a ConsumerProtocol subscription (any version: they come first).
-fn parse_subscription(b: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    let Some(n) = b
-        .get(2..6)
-        .map(|s| i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-    else {
-        return out;
-    };
-    let mut at = 6;
-    for _ in 0..n.max(0) {
-        let Some(len) = b
-            .get(at..at + 2)
-            .map(|s| i16::from_be_bytes([s[0], s[1]]).max(0) as usize)
-        else {
-            break;
-        };
-        let Some(t) = b.get(at + 2..at + 2 + len) else {
-            break;
-        };
-        out.push(String::from_utf8_lossy(t).into_owned());
-        at += 2 + len;
-    }
-    out
+    let s = ConsumerProtocolSubscription::default()
+        .with_topics(vec![StrBytes::from_string(topic.to_string())]);
+    encode_consumer_protocol(&s, 0)
 }
 
 /// ConsumerProtocol assignment v0: topic → partitions, null user data.
 fn encode_assignment(a: &BTreeMap<String, Vec<i32>>) -> Bytes {
-    let mut b = vec![0, 0];
-    b.extend_from_slice(&(a.len() as i32).to_be_bytes());
-    for (t, ps) in a {
-        b.extend_from_slice(&(t.len() as i16).to_be_bytes());
-        b.extend_from_slice(t.as_bytes());
-        b.extend_from_slice(&(ps.len() as i32).to_be_bytes());
-        for p in ps {
-            b.extend_from_slice(&p.to_be_bytes());
-        }
-    }
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.into()
+    let partitions = a
+        .iter()
+        .map(|(t, ps)| {
+            consumer_protocol_assignment::TopicPartition::default()
+                .with_topic(TopicName(StrBytes::from_string(t.clone())))
+                .with_partitions(ps.clone())
+        })
+        .collect();
+    let asg = ConsumerProtocolAssignment::default().with_assigned_partitions(partitions);
+    encode_consumer_protocol(&asg, 0)
 }
 
 /// Kafka's RangeAssignor: per topic, the subscribed members sorted by id each get a
@@ -336,4 +309,25 @@ fn range_assign(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consumer_protocol_payloads_have_kafkas_v0_layout_and_round_trip() {
+        let mut want = vec![0, 0, 0, 0, 0, 1, 0, 2];
+        want.extend_from_slice(b"t1");
+        want.extend_from_slice(&(-1i32).to_be_bytes());
+        assert_eq!(&subscription("t1")[..], &want[..]);
+        assert_eq!(parse_subscription(&want), vec!["t1".to_string()]);
+        let a: BTreeMap<String, Vec<i32>> =
+            [("a".to_string(), vec![0, 2]), ("b".to_string(), vec![1])].into();
+        assert_eq!(parse_assignment(&encode_assignment(&a)), a);
+        assert!(
+            parse_assignment(&[0, 0, 0]).is_empty(),
+            "truncated input reads as empty"
+        );
+    }
 }

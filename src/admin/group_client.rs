@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::{Decodable, Encodable, Message, StrBytes};
 
 use crate::network::client::BrokerClient;
 
@@ -338,39 +339,45 @@ pub async fn commit_offsets(
     Ok(())
 }
 
+/// Decodes a ConsumerProtocol payload (JoinGroup metadata, SyncGroup assignment): a 2-byte
+/// version, then the body at that version. Newer versions only append fields, so they decode
+/// with the newest schema kafka-protocol knows.
+fn decode_consumer_protocol<T: Decodable + Message>(b: &[u8]) -> Option<T> {
+    let mut buf = Bytes::copy_from_slice(b);
+    if buf.len() < 2 {
+        return None;
+    }
+    let version = buf.get_i16();
+    if version < 0 {
+        return None;
+    }
+    T::decode(&mut buf, version.min(T::VERSIONS.max)).ok()
+}
+
+/// `msg` as a ConsumerProtocol payload at `version`.
+pub fn encode_consumer_protocol<T: Encodable>(msg: &T, version: i16) -> Bytes {
+    let mut b = BytesMut::new();
+    b.put_i16(version);
+    msg.encode(&mut b, version)
+        .expect("a ConsumerProtocol message encodes at a version it has");
+    b.freeze()
+}
+
 /// A consumer-protocol assignment: topic → partitions (empty for anything unreadable).
 pub fn parse_assignment(b: &[u8]) -> BTreeMap<String, Vec<i32>> {
-    let mut out = BTreeMap::new();
-    let mut at = 2;
-    let i32_at = |at: usize| -> Option<i32> {
-        Some(i32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-    };
-    let Some(n) = i32_at(at) else { return out };
-    at += 4;
-    for _ in 0..n.max(0) {
-        let Some(len) = b
-            .get(at..at + 2)
-            .map(|s| i16::from_be_bytes([s[0], s[1]]).max(0) as usize)
-        else {
-            break;
-        };
-        at += 2;
-        let Some(topic) = b
-            .get(at..at + len)
-            .map(|s| String::from_utf8_lossy(s).to_string())
-        else {
-            break;
-        };
-        at += len;
-        let Some(count) = i32_at(at) else { break };
-        at += 4;
-        let mut ps = Vec::new();
-        for _ in 0..count.max(0) {
-            let Some(p) = i32_at(at) else { break };
-            at += 4;
-            ps.push(p);
-        }
-        out.insert(topic, ps);
-    }
-    out
+    decode_consumer_protocol::<ConsumerProtocolAssignment>(b)
+        .map(|a| {
+            a.assigned_partitions
+                .into_iter()
+                .map(|tp| (tp.topic.0.to_string(), tp.partitions))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The topics of a consumer-protocol subscription (empty for anything unreadable).
+pub fn parse_subscription(b: &[u8]) -> Vec<String> {
+    decode_consumer_protocol::<ConsumerProtocolSubscription>(b)
+        .map(|s| s.topics.iter().map(|t| t.to_string()).collect())
+        .unwrap_or_default()
 }
