@@ -114,13 +114,7 @@ impl Partition {
         now_ms: i64,
     ) -> Result<bool, LogError> {
         let mut inner = self.lock();
-        assert!(
-            inner.log.is_none() || state.leader_epoch > inner.state.leader_epoch,
-            "{}: leader epoch must increase ({} -> {})",
-            self.tp,
-            inner.state.leader_epoch,
-            state.leader_epoch
-        );
+        self.assert_epoch_increases(&inner, &state);
         let was_leader = inner.state.leader == self.local_broker_id;
         let leo = log.log_end_offset();
         if log.latest_epoch().is_none_or(|e| e < state.leader_epoch) {
@@ -151,12 +145,8 @@ impl Partition {
         Ok(!was_leader)
     }
 
-    /// Becomes a follower of `state.leader` (Partition.makeFollower). Returns whether the
-    /// leader changed, i.e. whether fetching must (re)start.
-    pub fn make_follower(&self, state: LeaderAndIsr, log: Arc<Log>) -> bool {
-        let mut inner = self.lock();
-        let changed =
-            inner.state.leader != state.leader || inner.state.leader_epoch != state.leader_epoch;
+    /// LeaderAndIsr from the controller always carries a newer leader epoch for a hosted log.
+    fn assert_epoch_increases(&self, inner: &PartitionInner, state: &LeaderAndIsr) {
         assert!(
             inner.log.is_none() || state.leader_epoch > inner.state.leader_epoch,
             "{}: leader epoch must increase ({} -> {})",
@@ -164,6 +154,15 @@ impl Partition {
             inner.state.leader_epoch,
             state.leader_epoch
         );
+    }
+
+    /// Becomes a follower of `state.leader` (Partition.makeFollower). Returns whether the
+    /// leader changed, i.e. whether fetching must (re)start.
+    pub fn make_follower(&self, state: LeaderAndIsr, log: Arc<Log>) -> bool {
+        let mut inner = self.lock();
+        let changed =
+            inner.state.leader != state.leader || inner.state.leader_epoch != state.leader_epoch;
+        self.assert_epoch_increases(&inner, &state);
         inner.followers.clear();
         inner.isr_change_in_flight = false;
         inner.leader_epoch_start_offset = -1;
