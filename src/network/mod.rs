@@ -147,15 +147,6 @@ const MAX_PENDING_RESPONSES: usize = 16;
 /// Per-connection read buffer; larger request bodies are read straight into their frame.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
 
-/// A response in the order its request arrived: ready, or still to be completed.
-enum Pending {
-    Ready(ResponseFrame),
-    Deferred(
-        RequestContext,
-        std::pin::Pin<Box<dyn std::future::Future<Output = Handled> + Send>>,
-    ),
-}
-
 /// Reads requests and handles them one after another; a writer task sends the responses in
 /// request order. Only acks=all produces overlap (their wait for replication), which lets a
 /// client's in-flight requests share one replication round trip where Kafka waits for each.
@@ -170,12 +161,15 @@ async fn serve_connection(
     let mut reader = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, reader);
     let (tx, rx) = tokio::sync::mpsc::channel(MAX_PENDING_RESPONSES);
     let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
+    let closing = |why: &dyn std::fmt::Display| {
+        tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {why}", conn.peer, conn.listener_name);
+    };
     loop {
         let size = match frame::read_size(&mut reader, limits.socket_request_max_bytes).await {
             Ok(size) => size,
             Err(frame::FrameError::Closed) => break,
             Err(e) => {
-                tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {e}", conn.peer, conn.listener_name);
+                closing(&e);
                 break;
             }
         };
@@ -184,39 +178,29 @@ async fn serve_connection(
             Some(pool) => Some(reserve(pool, size, &conn).await),
             None => None,
         };
-        let frame = match frame::read_body(&mut reader, size).await {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {e}", conn.peer, conn.listener_name);
-                break;
-            }
-        };
-        let (ctx, body) = match parse_request(frame, &conn) {
+        let parsed = frame::read_body(&mut reader, size)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|frame| parse_request(frame, &conn).map_err(|e| e.to_string()));
+        let (ctx, body) = match parsed {
             Ok(parsed) => parsed,
             Err(e) => {
-                tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {e}", conn.peer, conn.listener_name);
+                closing(&e);
                 break;
             }
         };
-        let pending = match apis.handle(&ctx, body).await {
-            Handled::Respond(response) => match encode_response(&ctx, &response) {
-                Ok(frame) => Pending::Ready(frame),
-                Err(e) => {
-                    tracing::error!(target: "kafka.network.Processor", "cannot encode {:?} response v{}: {e}", ctx.api_key, ctx.api_version());
-                    break;
-                }
-            },
-            Handled::Encoded(frame) => Pending::Ready(frame),
-            Handled::Deferred(rest) => Pending::Deferred(ctx, rest),
-            Handled::NoResponse => continue,
+        match apis.handle(&ctx, body).await {
+            Handled::NoResponse => {}
             Handled::Close(why) => {
                 tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);
                 writer.abort();
                 return;
             }
-        };
-        if tx.send(pending).await.is_err() {
-            break; // the writer failed: the connection is gone
+            handled => {
+                if tx.send((ctx, handled)).await.is_err() {
+                    break; // the writer failed: the connection is gone
+                }
+            }
         }
     }
     // Responses already owed still go out (the client may have only half-closed).
@@ -243,27 +227,28 @@ async fn reserve(
 /// Sends responses in request order, completing deferred ones first.
 async fn write_responses(
     mut writer: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: tokio::sync::mpsc::Receiver<Pending>,
+    mut rx: tokio::sync::mpsc::Receiver<(RequestContext, Handled)>,
     conn: ConnectionContext,
 ) {
-    while let Some(pending) = rx.recv().await {
-        let frame = match pending {
-            Pending::Ready(frame) => frame,
-            Pending::Deferred(ctx, rest) => match rest.await {
-                Handled::Respond(response) => match encode_response(&ctx, &response) {
-                    Ok(frame) => frame,
-                    Err(e) => {
-                        tracing::error!(target: "kafka.network.Processor", "cannot encode {:?} response v{}: {e}", ctx.api_key, ctx.api_version());
-                        return;
-                    }
-                },
-                Handled::Encoded(frame) => frame,
-                Handled::NoResponse => continue,
-                Handled::Deferred(_) | Handled::Close(_) => {
-                    tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: a deferred {:?} request did not complete", conn.peer, ctx.api_key);
+    while let Some((ctx, handled)) = rx.recv().await {
+        let handled = match handled {
+            Handled::Deferred(rest) => rest.await,
+            h => h,
+        };
+        let frame = match handled {
+            Handled::Respond(response) => match encode_response(&ctx, &response) {
+                Ok(frame) => frame,
+                Err(e) => {
+                    tracing::error!(target: "kafka.network.Processor", "cannot encode {:?} response v{}: {e}", ctx.api_key, ctx.api_version());
                     return;
                 }
             },
+            Handled::Encoded(frame) => frame,
+            Handled::NoResponse => continue,
+            Handled::Deferred(_) | Handled::Close(_) => {
+                tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: a deferred {:?} request did not complete", conn.peer, ctx.api_key);
+                return;
+            }
         };
         if send_frame(&mut writer, frame).await.is_err() {
             return;
