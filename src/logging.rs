@@ -44,6 +44,18 @@ pub fn init() {
         .try_init();
 }
 
+/// For the tools: nothing unless `ZKAFKA_LOG` is set, then Kafka's layout on stderr, so that
+/// stdout stays the tool's output and no library's retry chatter reaches the user.
+pub fn init_for_tool() {
+    if let Ok(filter) = EnvFilter::try_from_env("ZKAFKA_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .event_format(KafkaLayout)
+            .try_init();
+    }
+}
+
 /// `yyyy-MM-dd HH:mm:ss,SSS` in UTC.
 fn timestamp_utc(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();

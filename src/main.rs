@@ -118,12 +118,10 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// Runs a tool: warnings only, on stderr, so stdout is the tool's output.
+/// Runs a tool. It prints its own messages as Kafka's tools do; log lines (ours and the
+/// libraries') go to stderr only when `ZKAFKA_LOG` asks for them.
 fn run_tool(tool: impl std::future::Future<Output = u8>) -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
-        .try_init();
+    zkafka::logging::init_for_tool();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

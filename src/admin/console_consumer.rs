@@ -209,7 +209,7 @@ async fn run_inner(args: &ConsoleConsumerArgs, count: &mut u64) -> anyhow::Resul
     }
     if let Some(mut m) = member {
         if let Err(e) = m.commit(&c.positions).await {
-            tracing::warn!("committing offsets on exit failed: {e:#}");
+            eprintln!("WARN committing offsets on exit failed: {e:#}");
         }
         m.leave().await;
     }

@@ -319,7 +319,7 @@ impl Producer {
                 attempt += 1;
                 tokio::time::sleep(self.backoff).await;
                 if let Err(e) = self.refresh().await {
-                    tracing::warn!("metadata refresh failed: {e:#}");
+                    eprintln!("WARN metadata refresh failed: {e:#}");
                 }
             }
         }

@@ -10,6 +10,7 @@ use zookeeper_client::{Acls, Client, CreateMode, CreateOptions, SessionState, St
 
 use super::codec::{self, BrokerRegistration};
 use super::paths;
+use super::reachability::{self, Unreachable};
 
 pub type ZkResult<T> = Result<T, ZkError>;
 
@@ -22,6 +23,10 @@ pub enum ZkError {
     ControllerMoved,
     /// A znode's payload could not be decoded.
     Decode(codec::DecodeError),
+    /// No server of the ensemble accepts TCP connections (each address with its cause).
+    Unreachable(Unreachable),
+    /// A server accepts connections but no session was established within the timeout.
+    NoSession { connect: String, after: Duration },
 }
 
 impl ZkError {
@@ -52,6 +57,14 @@ impl std::fmt::Display for ZkError {
                 f.write_str("controller moved: /controller_epoch check failed")
             }
             ZkError::Decode(e) => e.fmt(f),
+            ZkError::Unreachable(e) => e.fmt(f),
+            ZkError::NoSession { connect, after } => write!(
+                f,
+                "no ZooKeeper session with {connect} within {} ms: a server accepts connections \
+                 but did not complete the ZooKeeper handshake (not a ZooKeeper server, or an \
+                 ensemble without a quorum?)",
+                after.as_millis()
+            ),
         }
     }
 }
@@ -531,17 +544,35 @@ fn fenced_result<T>(r: Result<T, zkc::MultiWriteError>, path: &str) -> ZkResult<
     }
 }
 
+/// Opens a session. If it is not up within `PROBE_AFTER`, the servers are probed: when none
+/// accepts a TCP connection, that is reported at once instead of retrying until the timeout.
 async fn open_session(
     connect: &str,
     session_timeout: Duration,
     connection_timeout: Duration,
 ) -> ZkResult<Client> {
-    Client::connector()
+    const PROBE_AFTER: Duration = Duration::from_millis(300);
+    let session = Client::connector()
         .with_session_timeout(session_timeout)
         .with_connection_timeout(connection_timeout)
-        .connect(connect)
-        .await
-        .map_err(|e| ZkError::op(connect, e))
+        .connect(connect);
+    let unreachable = async {
+        tokio::time::sleep(PROBE_AFTER).await;
+        match reachability::probe(paths::split_chroot(connect).0, connection_timeout).await {
+            Err(e) => e,
+            Ok(()) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        r = session => r.map_err(|e| match e {
+            zkc::Error::Timeout => ZkError::NoSession {
+                connect: connect.to_string(),
+                after: connection_timeout,
+            },
+            e => ZkError::op(connect, e),
+        }),
+        e = unreachable => Err(ZkError::Unreachable(e)),
+    }
 }
 
 /// Creates `path` and any missing parents as persistent znodes. With `ignore_exists`, an

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod codec;
 pub mod paths;
+pub mod reachability;
 pub mod topics;
 
 pub use client::{FencedOp, KafkaZkClient, SessionEvent, ZkError, ZkResult};
