@@ -9,6 +9,8 @@
 #                    path in a config file means "$ZKAFKA_DATA_DIR/...".
 #   JAVA             java binary (default: java on PATH, else /usr/bin/java)
 #   ZK_HEAP_OPTS     heap flags for ZooKeeper JVMs (default: -Xms64m -Xmx512m)
+#   ZKAFKA_SETUP_LOG when set, apt-get and cargo output goes to this file instead of the
+#                    terminal, with a progress line every 15 s and the tail on failure
 
 if [[ -n "${ZKAFKA_LIB_LOADED:-}" ]]; then
   return 0
@@ -103,19 +105,53 @@ prop_get() {
   ' "$file"
 }
 
+# ---------------------------------------------------------------- setup steps
+
+# run_logged WHAT CMD...: run a long setup step.  Without ZKAFKA_SETUP_LOG its output goes
+# to stderr; with it, to that file, while one progress line per 15 s shows the step is alive
+# (with the log's last line, e.g. the crate cargo is compiling); on failure the log's tail
+# is printed.  Returns CMD's status.
+run_logged() {
+  local what="$1" log="${ZKAFKA_SETUP_LOG:-}" pid rc=0 start=$SECONDS next
+  shift
+  if [[ -z "$log" ]]; then
+    "$@" >&2
+    return
+  fi
+  mkdir -p "$(dirname "$log")"
+  info "$what (output in $log)"
+  echo "==== $(date '+%F %T') $what: $*" >>"$log"
+  "$@" >>"$log" 2>&1 </dev/null &
+  pid=$!
+  next=$((SECONDS + 15))
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if ((SECONDS >= next)); then
+      info "  ... $what: $((SECONDS - start))s, $(tail -n1 "$log" | cut -c1-80 | sed 's/^ *//')"
+      next=$((SECONDS + 15))
+    fi
+  done
+  wait "$pid" || rc=$?
+  if ((rc != 0)); then
+    echo "---- last lines of $log ----" >&2
+    tail -n 30 "$log" >&2
+  fi
+  return "$rc"
+}
+
 # ---------------------------------------------------------------- packages
 
 # apt_install PKG...: install Debian packages non-interactively (root only).
 apt_install() {
   is_root || die "missing packages: $*; install them with: sudo apt-get install -y $*"
   command -v apt-get >/dev/null 2>&1 || die "missing packages: $*, and apt-get is not available to install them"
-  info "installing: $*"
+  [[ -n "${ZKAFKA_SETUP_LOG:-}" ]] || info "installing: $*"
   export DEBIAN_FRONTEND=noninteractive
   if [[ -z "${ZKAFKA_APT_UPDATED:-}" ]]; then
-    apt-get update -qq || warn "apt-get update failed; trying to install anyway"
+    run_logged "apt-get update" apt-get update -qq || warn "apt-get update failed; trying to install anyway"
     ZKAFKA_APT_UPDATED=1
   fi
-  apt-get install -y -qq --no-install-recommends "$@" >&2 ||
+  run_logged "installing $*" apt-get install -y -qq --no-install-recommends "$@" ||
     die "apt-get install -y $* failed"
 }
 
@@ -168,8 +204,9 @@ ensure_zkafka_binary() {
   fi
   if [[ "$mode" == always || ! -x "$ZKAFKA_BIN" ]]; then
     ensure_cargo
-    info "building the broker: cargo build --release (in $ZKAFKA_HOME)"
-    (cd "$ZKAFKA_HOME" && CARGO_TARGET_DIR="$ZKAFKA_HOME/target" cargo build --release --bin zkafka) >&2 ||
+    [[ -n "${ZKAFKA_SETUP_LOG:-}" ]] || info "building the broker: cargo build --release (in $ZKAFKA_HOME)"
+    run_logged "building the broker (cargo build --release)" \
+      env -C "$ZKAFKA_HOME" CARGO_TARGET_DIR="$ZKAFKA_HOME/target" cargo build --release --bin zkafka ||
       die "cargo build --release failed"
     [[ -x "$ZKAFKA_BIN" ]] || die "cargo build --release did not produce $ZKAFKA_BIN"
   fi
@@ -283,7 +320,7 @@ stop_pids() {
       if kill -0 "${entry##*=}" 2>/dev/null; then
         still+=("$entry")
       else
-        info "${entry%=*} (pid ${entry##*=}) stopped"
+        info "${entry%=*} (pid ${entry##*=}) stopped after $(((i + 1) / 10)).$(((i + 1) % 10))s"
       fi
     done
     left=("${still[@]}")

@@ -2,17 +2,11 @@
 # A local zkafka cluster in one command: a 3-node ZooKeeper ensemble
 # (zk/zoo-{1,2,3}.cfg, 127.0.0.1:2181-2183) and 3 brokers
 # (scripts/config/server-{1,2,3}.properties, ids 1-3, 127.0.0.1:9092-9094).
-#
-#   scripts/quickstart.sh [start]   install what is missing, build, start, wait, print state
-#   scripts/quickstart.sh status    print the state of the cluster
-#   scripts/quickstart.sh stop      stop what it started: brokers (SIGTERM, wait), then ZooKeeper
-#   scripts/quickstart.sh clean     stop, then delete ZooKeeper data, broker logs, pid and log files
+# `scripts/quickstart.sh help` prints the commands (usage() below).
 #
 # Idempotent: whatever is already running is left alone.  Pid files live in
-# $ZKAFKA_DATA_DIR/run/, process logs in $ZKAFKA_DATA_DIR/logs/ (brokers) and
-# $ZKAFKA_DATA_DIR/zk/<n>/zookeeper.log (ZooKeeper).
-#   ZKAFKA_WAIT_SECS  how long to wait for the ensemble / the brokers (default 60)
-#   ZKAFKA_NO_BUILD=1 do not run `cargo build --release` (use the existing binary)
+# $ZKAFKA_DATA_DIR/run/, process logs in $ZKAFKA_DATA_DIR/logs/ (brokers; setup.log for
+# apt-get and cargo) and $ZKAFKA_DATA_DIR/zk/<n>/zookeeper.log (ZooKeeper).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -23,6 +17,38 @@ ZK_CFGS=("$ZKAFKA_HOME/zk/zoo-1.cfg" "$ZKAFKA_HOME/zk/zoo-2.cfg" "$ZKAFKA_HOME/z
 BROKER_PROPS=("$SCRIPTS/config/server-1.properties" "$SCRIPTS/config/server-2.properties"
   "$SCRIPTS/config/server-3.properties")
 BROKER_MARKER="$ZKAFKA_BIN server"
+
+usage() {
+  cat <<USAGE
+usage: $ZKAFKA_PROG [start | status [--all] | stop | clean | help]
+
+A local zkafka cluster: a 3-node ZooKeeper ensemble on 127.0.0.1:2181-2183
+(zk/zoo-{1,2,3}.cfg) and brokers 1-3 on 127.0.0.1:9092-9094
+(scripts/config/server-{1,2,3}.properties).
+
+  start           the default: install what is missing (zookeeper, kcat), build the
+                  broker (cargo build --release), start the ensemble and the brokers,
+                  wait until every broker is registered and a controller is elected,
+                  then print the status
+  status [--all]  ZooKeeper modes, broker pids, /brokers/ids, /controller and
+                  kcat -L; internal topics (__consumer_offsets, ...) only with --all
+  stop            stop what start started: the brokers one at a time, the
+                  controller last (each with a controlled shutdown), then ZooKeeper
+  clean           stop, then delete ZooKeeper data, broker logs, pid and log files
+  help            this text
+
+Files: everything under \$ZKAFKA_DATA_DIR (now $ZKAFKA_DATA_DIR): ZooKeeper in zk/<n>/,
+broker data in kafka-logs-<n>/, process output in logs/ (apt-get and cargo output in
+logs/setup.log), pid files in run/.
+
+Environment:
+  ZKAFKA_DATA_DIR     where data, logs and pid files go (default: <repository>/data)
+  ZKAFKA_WAIT_SECS    how long start waits for the ensemble / the brokers (default 60)
+  ZKAFKA_NO_BUILD=1   use the existing target/release/zkafka, do not run cargo
+  ZKAFKA_STOP_TIMEOUT seconds stop waits for each process before SIGKILL
+                      (default 60 for a broker, 30 for a ZooKeeper node)
+USAGE
+}
 
 zk_port() { prop_get "$1" clientPort; }
 zk_pidfile() { printf '%s\n' "$ZKAFKA_RUN_DIR/$(zk_node_name "$1").pid"; }
@@ -159,6 +185,8 @@ wait_for_brokers() {
 
 cmd_start() {
   check_files
+  # apt-get and cargo write hundreds of lines: keep them in a file, show progress instead.
+  export ZKAFKA_SETUP_LOG="${ZKAFKA_SETUP_LOG:-$ZKAFKA_LOG_DIR/setup.log}"
   ensure_zookeeper
   ensure_kcat
   if [[ "${ZKAFKA_NO_BUILD:-}" == 1 ]]; then
@@ -179,8 +207,35 @@ cmd_start() {
 
 # ---------------------------------------------------------------- status
 
+# hide_internal_topics: kcat -L output without the internal topics ("__" names) and their
+# partition lines; the topic count says how many were left out.
+hide_internal_topics() {
+  awk '
+    { line[NR] = $0 }
+    /^  topic "__/ { hidden++; skip = 1; drop[NR] = 1; next }
+    /^  topic "/ { skip = 0 }
+    /^    / && skip { drop[NR] = 1 }
+    END {
+      for (i = 1; i <= NR; i++) {
+        if (drop[i]) continue
+        l = line[i]
+        if (hidden && l ~ /^ [0-9]+ topics:$/) {
+          n = l; gsub(/[^0-9]/, "", n)
+          l = " " (n - hidden) " topics (" hidden " internal not shown; status --all shows them):"
+        }
+        print l
+      }
+    }'
+}
+
+# cmd_status [--all]: --all also lists the internal topics.
 cmd_status() {
-  local cfg props pid mode id connect any_zk=0 any_broker=0
+  local cfg props pid mode id connect any_zk=0 any_broker=0 filter=hide_internal_topics
+  case "${1:-}" in
+    "") ;;
+    --all) filter="cat" ;;
+    *) echo "usage: $ZKAFKA_PROG status [--all]" >&2; exit 2 ;;
+  esac
   echo "== ZooKeeper ensemble =="
   for cfg in "${ZK_CFGS[@]}"; do
     if pid="$(pidfile_running "$(zk_pidfile "$cfg")" "$ZKAFKA_MARKER")"; then
@@ -215,26 +270,57 @@ cmd_status() {
   fi
   if ((any_broker)) && command -v kcat >/dev/null 2>&1; then
     echo "== kcat -b $(bootstrap) -L =="
-    timeout 20 kcat -b "$(bootstrap)" -L -m 5 2>&1 | sed 's/^/  /' || echo "  (kcat could not fetch metadata)"
+    { timeout 20 kcat -b "$(bootstrap)" -L -m 5 2>&1 || echo "(kcat could not fetch metadata)"; } |
+      "$filter" | sed 's/^/  /'
   fi
 }
 
 # ---------------------------------------------------------------- stop
 
-cmd_stop() {
-  local props cfg pid f rc=0
-  local -a brokers=() zks=()
+# controller_id: the controller's broker id, from the brokers' metadata (kcat, fast) or else
+# from /controller (a JVM start); empty when there is none or nothing answers.
+controller_id() {
+  local id=""
+  if command -v kcat >/dev/null 2>&1; then
+    id="$({ timeout 5 kcat -b "$(bootstrap)" -L -m 3 2>/dev/null || true; } |
+      sed -n 's/^ *broker \([0-9]*\) at .* (controller)$/\1/p')"
+  fi
+  [[ -n "$id" ]] || id="$(zk_shell "$(zk_connect)" get /controller 2>/dev/null |
+    grep -o '"brokerid":[0-9]*' | cut -d: -f2 || true)"
+  printf '%s\n' "$id"
+}
+
+# stop_brokers: one at a time, each waited for, the controller last: every broker's
+# controlled shutdown then finds a live controller to move its leaderships away.
+stop_brokers() {
+  local props pid ctl="" entry rc=0
+  local -a running=() order=()
   for props in "${BROKER_PROPS[@]}"; do
-    f="$(broker_pidfile "$props")"
-    if pid="$(pidfile_running "$f" "$BROKER_MARKER")"; then
-      brokers+=("broker-$(broker_id "$props")=$pid")
+    if pid="$(pidfile_running "$(broker_pidfile "$props")" "$BROKER_MARKER")"; then
+      running+=("$(broker_id "$props")=$pid")
     fi
   done
-  if ((${#brokers[@]})); then
-    stop_pids "${ZKAFKA_STOP_TIMEOUT:-60}" "${brokers[@]}" || rc=1
-  else
+  if ((${#running[@]} == 0)); then
     info "no broker running"
+    return 0
   fi
+  ((${#running[@]} == 1)) || ctl="$(controller_id)"
+  for entry in "${running[@]}"; do
+    [[ "${entry%%=*}" == "$ctl" ]] || order+=("broker-$entry")
+  done
+  for entry in "${running[@]}"; do
+    [[ "${entry%%=*}" == "$ctl" ]] && order+=("broker-${entry%%=*} (controller)=${entry#*=}")
+  done
+  for entry in "${order[@]}"; do
+    stop_pids "${ZKAFKA_STOP_TIMEOUT:-60}" "$entry" || rc=1
+  done
+  return "$rc"
+}
+
+cmd_stop() {
+  local props cfg pid f rc=0
+  local -a zks=()
+  stop_brokers || rc=1
   for props in "${BROKER_PROPS[@]}"; do
     rm -f "$(broker_pidfile "$props")"
   done
@@ -276,14 +362,13 @@ cmd_clean() {
 
 case "${1:-start}" in
   start) cmd_start ;;
-  status) check_files; cmd_status ;;
+  status) check_files; cmd_status "${2:-}" ;;
   stop) check_files; cmd_stop ;;
   clean) check_files; cmd_clean ;;
-  -h | --help | help)
-    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-    ;;
+  -h | --help | help) usage ;;
   *)
-    echo "usage: $ZKAFKA_PROG [start|status|stop|clean]" >&2
+    echo "$ZKAFKA_PROG: unknown command: $1" >&2
+    usage >&2
     exit 2
     ;;
 esac

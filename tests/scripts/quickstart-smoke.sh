@@ -52,6 +52,11 @@ to() {
   "$@" >"$file" 2>&1
 }
 
+check "help prints usage" to "$out.help" "$S/quickstart.sh" help
+check "help names every command" grep -q '^usage: quickstart.sh \[start | status \[--all\] | stop | clean | help\]$' "$out.help"
+check "help is not the script's source" fails grep -qE '^(set |source |#)' "$out.help"
+check "an unknown command fails with the usage" fails "$S/quickstart.sh" no-such-command
+
 check "quickstart.sh starts the ensemble and the brokers" to "$out" "$S/quickstart.sh" start
 check "status shows a leader" grep -q ' leader$' "$out"
 check "/brokers/ids lists 1, 2, 3" grep -q '^  \[1, 2, 3\]$' "$out"
@@ -66,13 +71,24 @@ check "second start starts nothing new" test "$(grep -c 'already running' "$out.
 check "still 3 ZooKeeper JVMs" test "$(ours "$ZKAFKA_MARKER" "$ZK_MAIN")" -eq 3
 check "still 3 brokers" test "$(ours "$ZKAFKA_BIN server")" -eq 3
 
-check "kafka-server-stop.sh stops one broker" "$S/kafka-server-stop.sh" "$S/config/server-2.properties"
+# Stop a broker that is not the controller by hand; quickstart.sh stop must then stop the
+# other one first and the controller last.
+controller="$("$S/zookeeper-shell.sh" 127.0.0.1:2181 get /controller | grep -o '"brokerid":[0-9]*' | cut -d: -f2)"
+check "/controller names a broker" test -n "$controller"
+others=()
+for id in 1 2 3; do [[ "$id" == "$controller" ]] || others+=("$id"); done
+check "kafka-server-stop.sh stops one broker" "$S/kafka-server-stop.sh" "$S/config/server-${others[0]}.properties"
 sleep 1
-check "its znode is gone" test "$("$S/zookeeper-shell.sh" 127.0.0.1:2182 ls /brokers/ids)" = "[1, 3]"
+remaining="$(printf '%s\n' "${others[1]}" "$controller" | sort -n | paste -sd, | sed 's/,/, /g')"
+check "its znode is gone" test "$("$S/zookeeper-shell.sh" 127.0.0.1:2182 ls /brokers/ids)" = "[$remaining]"
 check "zookeeper-shell.sh fails on a missing node" fails "$S/zookeeper-shell.sh" 127.0.0.1:2183 get /no/such/node
 check "a duplicate ZooKeeper start is refused" fails "$S/zookeeper-server-start.sh" -daemon "$ZKAFKA_HOME/zk/zoo-1.cfg"
 
 check "quickstart.sh stop" to "$out.3" "$S/quickstart.sh" stop
+# The broker lines of stop, in order: each broker is waited for before the next is signalled.
+stop_order="$(grep 'broker-' "$out.3" | sed -E 's/^[^:]*: //; s/ \(pid [0-9]+\)//; s/ after [0-9.]+s$//' | paste -sd'|')"
+check "stop stops broker ${others[1]}, then the controller $controller, one at a time" test "$stop_order" = \
+  "sent SIGTERM to broker-${others[1]}|broker-${others[1]} stopped|sent SIGTERM to broker-$controller (controller)|broker-$controller (controller) stopped"
 check "no ZooKeeper left" test "$(ours "$ZKAFKA_MARKER" "$ZK_MAIN")" -eq 0
 check "no broker left" test "$(ours "$ZKAFKA_BIN server")" -eq 0
 check "no pid files left" test -z "$(ls -A "$ZKAFKA_RUN_DIR")"
