@@ -40,6 +40,7 @@ pub fn init() {
     let filter = EnvFilter::try_from_env("ZKAFKA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(false) // structured fields would carry colour codes into log files
         .event_format(KafkaLayout)
         .try_init();
 }
@@ -51,6 +52,7 @@ pub fn init_for_tool() {
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .with_env_filter(filter)
+            .with_ansi(false)
             .event_format(KafkaLayout)
             .try_init();
     }
