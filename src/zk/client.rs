@@ -187,12 +187,23 @@ impl KafkaZkClient {
     }
 
     async fn reconnect_forever(&self) -> Client {
+        const REPEAT_LOG_AFTER: Duration = Duration::from_secs(30);
         let i = &self.inner;
+        // An unreachable ensemble fails each attempt at once: log a cause when it changes,
+        // else every 30 s, not once per retry.
+        let mut logged: Option<(String, tokio::time::Instant)> = None;
         loop {
             match open_session(&i.connect, i.session_timeout, i.connection_timeout).await {
                 Ok(c) => return c,
                 Err(e) => {
-                    tracing::warn!(target: "kafka.zookeeper", "[ZooKeeperClient] reconnect failed: {e}; retrying in 1 s");
+                    let cause = e.to_string();
+                    let repeat = logged.as_ref().is_some_and(|(last, at)| {
+                        *last == cause && at.elapsed() < REPEAT_LOG_AFTER
+                    });
+                    if !repeat {
+                        tracing::warn!(target: "kafka.zookeeper", "[ZooKeeperClient] reconnect failed: {cause}; retrying every second");
+                        logged = Some((cause, tokio::time::Instant::now()));
+                    }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
