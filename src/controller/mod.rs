@@ -167,7 +167,7 @@ impl KafkaController {
             }
             // Kafka's controller would have waited for the connection and retried; the
             // request's outcome is unknown, so rebuild from ZooKeeper rather than resign.
-            Err(e) if e.is(zookeeper_client::Error::ConnectionLoss) => {
+            Err(e) if e.is_connection_loss() => {
                 tracing::warn!(target: "kafka.controller.KafkaController", "[Controller id={}] {e} during processing; re-reading state from ZooKeeper once reconnected", self.id());
                 let _ = self.events.send(ControllerEvent::Resync);
             }

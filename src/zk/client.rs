@@ -42,6 +42,15 @@ impl ZkError {
     pub fn is(&self, e: zkc::Error) -> bool {
         self.code() == Some(&e)
     }
+
+    /// The request was lost with its connection (no server answer, outcome unknown), as
+    /// opposed to answered by a server or ended with the session.
+    pub fn is_connection_loss(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(zkc::Error::ConnectionLoss | zkc::Error::Custom(_))
+        )
+    }
 }
 
 impl std::fmt::Display for ZkError {
@@ -296,25 +305,51 @@ impl KafkaZkClient {
 
     // ---- generic helpers -------------------------------------------------------------------
 
-    pub async fn get_data(&self, path: &str) -> ZkResult<Option<(Vec<u8>, Stat)>> {
-        match self.client().await?.get_data(path).await {
-            Ok(r) => Ok(Some(r)),
-            Err(zkc::Error::NoNode) => Ok(None),
-            Err(e) => Err(ZkError::op(path, e)),
+    /// Runs a request that is safe to repeat until it is not lost with its connection
+    /// (Kafka's retryRequestsUntilConnected): requests wait while the session reconnects.
+    async fn until_answered<T, Fut>(&self, request: impl Fn(Client) -> Fut) -> ZkResult<T>
+    where
+        Fut: std::future::Future<Output = ZkResult<T>>,
+    {
+        loop {
+            match request(self.client().await?).await {
+                Err(e) if e.is_connection_loss() => {
+                    tracing::debug!(target: "kafka.zookeeper", "[ZooKeeperClient] {e}; retrying once reconnected");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
         }
     }
 
+    pub async fn get_data(&self, path: &str) -> ZkResult<Option<(Vec<u8>, Stat)>> {
+        self.until_answered(|client| async move {
+            match client.get_data(path).await {
+                Ok(r) => Ok(Some(r)),
+                Err(zkc::Error::NoNode) => Ok(None),
+                Err(e) => Err(ZkError::op(path, e)),
+            }
+        })
+        .await
+    }
+
     pub async fn get_children(&self, path: &str) -> ZkResult<Vec<String>> {
-        match self.client().await?.list_children(path).await {
-            Ok(c) => Ok(c),
-            Err(zkc::Error::NoNode) => Ok(vec![]),
-            Err(e) => Err(ZkError::op(path, e)),
-        }
+        self.until_answered(|client| async move {
+            match client.list_children(path).await {
+                Ok(c) => Ok(c),
+                Err(zkc::Error::NoNode) => Ok(vec![]),
+                Err(e) => Err(ZkError::op(path, e)),
+            }
+        })
+        .await
     }
 
     /// Creates every missing persistent znode on the way to `path` (null data).
     pub async fn make_sure_persistent_path_exists(&self, path: &str) -> ZkResult<()> {
-        create_recursive(&self.client().await?, path, b"", true).await
+        self.until_answered(
+            |client| async move { create_recursive(&client, path, b"", true).await },
+        )
+        .await
     }
 
     pub async fn create_top_level_paths(&self) -> ZkResult<()> {
@@ -367,6 +402,10 @@ impl KafkaZkClient {
                 .await
             {
                 Ok(stat) => return Ok(stat.czxid),
+                // Safe to repeat: a node our own lost request created is recognised as ours.
+                Err(e) if e.is_connection_loss() => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
                 Err(e)
                     if e.is(zkc::Error::NodeExists) && tokio::time::Instant::now() < deadline =>
                 {
