@@ -540,3 +540,34 @@ async fn zookeeper_down_fails_naming_the_connect_string() {
         started.elapsed()
     );
 }
+
+/// Session ids the server tracks, from the `dump` four-letter word ("Session Sets").
+fn tracked_sessions(ens: &ZkEnsemble) -> Vec<String> {
+    let dump = ens.four_letter(1, "dump").expect("dump");
+    let sessions = dump.split("ephemeral nodes dump").next().unwrap_or("");
+    sessions
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("0x"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tool_closes_its_sessions_instead_of_leaving_them_to_expire() {
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string_with_chroot("/kafka");
+    let c = zk_client(&ens.connect_string()).await;
+    let before = tracked_sessions(&ens);
+    assert_eq!(
+        before,
+        vec![format!("{}", c.session_id())],
+        "only the test's session"
+    );
+    let r = tokio::task::spawn_blocking(move || topics(&connect, &["--list"]))
+        .await
+        .unwrap();
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    // Both the chroot-creating and the tool's session are gone at once, not after 30 s.
+    assert_eq!(tracked_sessions(&ens), before);
+}

@@ -56,10 +56,8 @@ pub async fn run(args: TopicsArgs) -> u8 {
     } else {
         delete(&zk, &args).await
     };
-    // Not `zk.close()`: its session supervisor holds a clone of the client, so close() cannot
-    // end the session and only waits out its 3 s grace period. The tool owns no ephemeral
-    // znodes, so letting the process exit (ZooKeeper expires the session) changes nothing.
-    drop(zk);
+    // As kafka-topics.sh: close the session rather than leave it for the servers to expire.
+    zk.close().await;
     match result {
         Ok(()) => 0,
         Err(e) => {

@@ -217,7 +217,8 @@ pub async fn create_topic_with_assignment_and_id(
     zk.make_sure_persistent_path_exists(paths::BROKER_TOPICS)
         .await?;
     match zk
-        .client()?
+        .client()
+        .await?
         .create(&path, znode.encode().as_bytes(), &persistent())
         .await
     {
@@ -261,7 +262,8 @@ pub async fn add_partitions(
     }
     znode.partitions.extend(new);
     if !validate_only {
-        zk.client()?
+        zk.client()
+            .await?
             .set_data(&path, znode.encode().as_bytes(), None)
             .await
             .map_err(|e| ZkError::op(&path, e))?;
@@ -382,7 +384,7 @@ pub async fn delete_topic(zk: &KafkaZkClient, topic: &str) -> AdminResult<()> {
     let path = delete_topic_path(topic);
     zk.make_sure_persistent_path_exists(paths::DELETE_TOPICS)
         .await?;
-    match zk.client()?.create(&path, b"", &persistent()).await {
+    match zk.client().await?.create(&path, b"", &persistent()).await {
         Ok(_) => Ok(()),
         Err(zkc::Error::NodeExists) => Err(AdminError::TopicAlreadyMarkedForDeletion(format!(
             "topic {topic} is already marked for deletion"
@@ -427,7 +429,7 @@ fn persistent() -> zkc::CreateOptions<'static> {
 
 /// setData (any version); on NONODE create it (parents too); on a racing create, setData again.
 async fn set_or_create(zk: &KafkaZkClient, path: &str, data: &str) -> ZkResult<()> {
-    let client = zk.client()?;
+    let client = zk.client().await?;
     match client.set_data(path, data.as_bytes(), None).await {
         Ok(_) => return Ok(()),
         Err(zkc::Error::NoNode) => {}

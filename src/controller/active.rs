@@ -28,6 +28,8 @@ pub struct ActiveController {
     pub(super) config: Arc<KafkaConfig>,
     pub(super) events: mpsc::UnboundedSender<ControllerEvent>,
     pub(super) id: i32,
+    /// The ZooKeeper session that won the election (its expiry ends this controllership).
+    pub(super) session_id: i64,
 }
 
 impl Drop for ActiveController {
@@ -69,6 +71,7 @@ impl ActiveController {
             ctx,
             channels,
             watches: BTreeMap::new(),
+            session_id: zk.session_id(),
             zk,
             config,
             events,

@@ -13,8 +13,11 @@ pub enum ControllerEvent {
     ControllerChange,
     /// `/controller` was deleted: every broker tries to take it.
     Reelect,
-    /// Our ZooKeeper session expired: resign at once.
-    Expire,
+    /// Our ZooKeeper session (this id) expired: resign at once if we won in that session.
+    Expire(i64),
+    /// Our session is back on a new connection, or a request was lost with its connection:
+    /// watches may be gone and changes missed, so re-arm and re-read everything.
+    Resync,
     /// A new session exists: re-register `/brokers/ids/<id>`, then re-elect.
     RegisterBrokerAndReelect,
     /// Children of `/brokers/ids` changed.
@@ -56,7 +59,7 @@ impl ControllerEvent {
     pub fn state(&self) -> &'static str {
         match self {
             Self::Startup | Self::ControllerChange | Self::Reelect => "ControllerChange",
-            Self::Expire | Self::RegisterBrokerAndReelect => "ControllerChange",
+            Self::Expire(_) | Self::RegisterBrokerAndReelect | Self::Resync => "ControllerChange",
             Self::BrokerChange => "BrokerChange",
             Self::TopicChange | Self::PartitionModifications(_) => "TopicChange",
             Self::TopicDeletion | Self::StopReplicaResponseReceived { .. } => "TopicDeletion",

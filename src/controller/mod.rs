@@ -121,11 +121,20 @@ impl KafkaController {
                 self.maybe_resign().await?;
                 self.elect().await
             }
-            ControllerEvent::Expire => {
+            ControllerEvent::Expire(session) => {
+                // Already re-elected in the new session (a resync ran first): nothing to drop.
+                if self
+                    .active
+                    .as_ref()
+                    .is_some_and(|a| a.session_id != session)
+                {
+                    return Ok(());
+                }
                 self.active_controller_id.store(-1, Ordering::SeqCst);
                 self.on_controller_resignation();
                 Ok(())
             }
+            ControllerEvent::Resync => self.resync().await,
             ControllerEvent::RegisterBrokerAndReelect => self.register_broker_and_reelect().await,
             ControllerEvent::UpdateMetadataResponseReceived {
                 broker_id,
@@ -154,7 +163,13 @@ impl KafkaController {
                 let _ = self.maybe_resign().await;
             }
             Err(e) if e.is(zookeeper_client::Error::SessionExpired) => {
-                tracing::warn!(target: "kafka.controller.KafkaController", "[Controller id={}] ZooKeeper session expired during processing: {e}", self.id());
+                tracing::warn!(target: "kafka.controller.KafkaController", "[Controller id={}] ZooKeeper session ended during processing: {e}", self.id());
+            }
+            // Kafka's controller would have waited for the connection and retried; the
+            // request's outcome is unknown, so rebuild from ZooKeeper rather than resign.
+            Err(e) if e.is_connection_loss() => {
+                tracing::warn!(target: "kafka.controller.KafkaController", "[Controller id={}] {e} during processing; re-reading state from ZooKeeper once reconnected", self.id());
+                let _ = self.events.send(ControllerEvent::Resync);
             }
             Err(e) => {
                 tracing::error!(target: "kafka.controller.KafkaController", "[Controller id={}] Error processing event: {e}; will retry election in 1 s", self.id());
@@ -173,7 +188,7 @@ impl KafkaController {
         if let Some(old) = self.controller_watch.take() {
             old.abort();
         }
-        let client = self.zk.client()?;
+        let client = self.zk.client().await?;
         let (stat, watcher) = client
             .check_and_watch_stat(paths::CONTROLLER)
             .await
@@ -242,6 +257,34 @@ impl KafkaController {
         self.watch_controller().await?;
         self.maybe_resign().await?;
         self.elect().await
+    }
+
+    /// `Resync`: re-arm the `/controller` watch and check who holds it; as the active
+    /// controller, redo the failover work in place (same epoch: every watch re-armed, all
+    /// state re-read, brokers told again), otherwise take part in an election if needed.
+    async fn resync(&mut self) -> ZkResult<()> {
+        self.watch_controller().await?;
+        self.maybe_resign().await?;
+        let Some((epoch, epoch_zk_version)) = self
+            .active
+            .as_ref()
+            .map(|a| (a.ctx.epoch, a.ctx.epoch_zk_version))
+        else {
+            return self.elect().await;
+        };
+        tracing::info!(target: "kafka.controller.KafkaController", "[Controller id={}] Re-reading controller state from ZooKeeper (epoch {epoch} kept)", self.id());
+        // The old state stays until the new one is built: a failure then resigns properly.
+        let fresh = ActiveController::failover(
+            self.id(),
+            epoch,
+            epoch_zk_version,
+            self.zk.clone(),
+            self.config.clone(),
+            self.events.clone(),
+        )
+        .await?;
+        self.active = Some(fresh);
+        Ok(())
     }
 
     /// Deletes `/controller` (fenced) when this broker is active, so that someone re-elects.
@@ -320,13 +363,15 @@ async fn process_active(active: &mut ActiveController, event: ControllerEvent) -
     }
 }
 
-/// Turns ZooKeeper session events into controller events (Expire / RegisterBrokerAndReelect).
+/// Turns ZooKeeper session events into controller events (Expire / RegisterBrokerAndReelect
+/// / Resync).
 async fn forward_session_events(zk: KafkaZkClient, events: mpsc::UnboundedSender<ControllerEvent>) {
     let mut rx = zk.subscribe();
     while let Ok(e) = rx.recv().await {
         let event = match e {
-            SessionEvent::Expired => ControllerEvent::Expire,
+            SessionEvent::Expired(session) => ControllerEvent::Expire(session),
             SessionEvent::Initialized => ControllerEvent::RegisterBrokerAndReelect,
+            SessionEvent::Reconnected => ControllerEvent::Resync,
         };
         if events.send(event).is_err() {
             return;

@@ -66,7 +66,7 @@ async fn process_changes(
             }
         }
         if now - stat.ctime > NOTIFICATION_EXPIRY_MS {
-            let _ = zk.client()?.delete(&path, None).await;
+            let _ = zk.client().await?.delete(&path, None).await;
         }
     }
     Ok(watcher)

@@ -62,7 +62,7 @@ pub async fn controlled_shutdown(
     let timeout = Duration::from_millis(config.long("controller.socket.timeout.ms").max(1) as u64);
     tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] Starting controlled shutdown");
     for attempt in 1..=retries {
-        match attempt_once(config, zk, broker_epoch, timeout).await {
+        match bounded_attempt(config, zk, broker_epoch, timeout).await {
             Ok(remaining) if remaining.is_empty() => {
                 tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] Controlled shutdown request returned successfully");
                 return true;
@@ -79,6 +79,23 @@ pub async fn controlled_shutdown(
     }
     tracing::warn!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] Proceeding to do an unclean shutdown as all the controlled shutdown attempts failed");
     false
+}
+
+/// `attempt_once` within `controller.socket.timeout.ms`: ZooKeeper requests wait while the
+/// session reconnects (e.g. no quorum), and a shutdown must not wait for the ensemble.
+async fn bounded_attempt(
+    config: &KafkaConfig,
+    zk: &KafkaZkClient,
+    broker_epoch: i64,
+    timeout: Duration,
+) -> anyhow::Result<Vec<String>> {
+    tokio::time::timeout(timeout, attempt_once(config, zk, broker_epoch, timeout))
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "no answer from ZooKeeper and the controller within controller.socket.timeout.ms"
+            ))
+        })
 }
 
 /// One attempt: find the controller (`/controller`, then its registration), send the request.

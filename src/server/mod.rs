@@ -148,7 +148,16 @@ impl KafkaServer {
             )
             .await;
         }
-        self.controller.shutdown().await;
+        // The controller may be waiting for ZooKeeper (requests wait while the session
+        // reconnects); a shutdown must not wait for the ensemble to come back.
+        let timeout =
+            Duration::from_millis(self.config.long("controller.socket.timeout.ms").max(1) as u64);
+        if tokio::time::timeout(timeout, self.controller.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] The controller did not stop within controller.socket.timeout.ms (waiting for ZooKeeper?); shutting down without it");
+        }
         self.replica_manager.shutdown();
         self.socket_server.shutdown().await;
         for task in &self.background {

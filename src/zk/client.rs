@@ -1,12 +1,12 @@
 //! `KafkaZkClient`: the broker's ZooKeeper session (re-created on expiry) and the znode
 //! operations Kafka's KafkaZkClient.scala performs, including controller-fenced writes.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use zookeeper_client as zkc;
-use zookeeper_client::{Acls, Client, CreateMode, CreateOptions, SessionState, Stat};
+use zookeeper_client::{Acls, Client, CreateMode, CreateOptions, SessionInfo, SessionState, Stat};
 
 use super::codec::{self, BrokerRegistration};
 use super::paths;
@@ -47,6 +47,15 @@ impl ZkError {
     pub fn is(&self, e: zkc::Error) -> bool {
         self.code() == Some(&e)
     }
+
+    /// The request was lost with its connection (no server answer, outcome unknown), as
+    /// opposed to answered by a server or ended with the session.
+    pub fn is_connection_loss(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(zkc::Error::ConnectionLoss | zkc::Error::Custom(_))
+        )
+    }
 }
 
 impl std::fmt::Display for ZkError {
@@ -80,10 +89,16 @@ impl From<codec::DecodeError> for ZkError {
 /// Session lifecycle notifications (ZooKeeperClient.scala's state-change handlers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionEvent {
-    /// The session expired; components must drop session-bound state (e.g. resign controller).
-    Expired,
+    /// The servers expired session `0` (its id); components must drop state bound to it
+    /// (e.g. resign the controllership won in it).
+    Expired(i64),
     /// A new session is up; components re-register ephemerals and re-arm watches.
     Initialized,
+    /// The same session is back on a new connection after the client library had given up
+    /// on it (see `supervise_session`): ephemerals and controllership are intact, but every
+    /// watch set before is gone and changes may have been missed, so watchers re-arm and
+    /// re-read. (The Java client re-sets its watches itself; nothing else happens in Kafka.)
+    Reconnected,
 }
 
 const OPEN: CreateOptions<'static> = CreateMode::Persistent.with_acls(Acls::anyone_all());
@@ -91,18 +106,29 @@ const EPHEMERAL: CreateOptions<'static> = CreateMode::Ephemeral.with_acls(Acls::
 const SEQUENTIAL: CreateOptions<'static> =
     CreateMode::PersistentSequential.with_acls(Acls::anyone_all());
 
+/// How often a session that cannot reach a server logs that it is still trying.
+const RECONNECT_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
 /// The broker's ZooKeeper client. Cheap to clone; all clones share the current session.
 #[derive(Clone)]
 pub struct KafkaZkClient {
     inner: Arc<Inner>,
 }
 
+/// What `KafkaZkClient::client` hands out.
+enum Slot {
+    Open(Client),
+    /// No usable session right now: requests wait, as Kafka's do while its client reconnects.
+    Reconnecting,
+    /// `close` was called: dropping the last `Client` clone is what ends the session.
+    Closed,
+}
+
 struct Inner {
     connect: String,
     session_timeout: Duration,
     connection_timeout: Duration,
-    /// `None` once closed: dropping the last client clone is what ends the session.
-    current: RwLock<Option<Client>>,
+    slot: watch::Sender<Slot>,
     events: broadcast::Sender<SessionEvent>,
 }
 
@@ -117,6 +143,7 @@ impl KafkaZkClient {
         if let Some(chroot) = chroot {
             let root = open_session(ensemble, session_timeout, connection_timeout).await?;
             create_recursive(&root, chroot, b"", true).await?;
+            close_client(root).await;
         }
         let client = open_session(connect, session_timeout, connection_timeout).await?;
         let (events, _) = broadcast::channel(16);
@@ -125,7 +152,7 @@ impl KafkaZkClient {
                 connect: connect.to_string(),
                 session_timeout,
                 connection_timeout,
-                current: RwLock::new(Some(client)),
+                slot: watch::Sender::new(Slot::Open(client)),
                 events,
             }),
         };
@@ -133,33 +160,53 @@ impl KafkaZkClient {
         Ok(zk)
     }
 
-    /// The current session's client. Re-fetch after a `SessionEvent::Initialized`; fails
-    /// with `ClientClosed` after `close`.
-    pub fn client(&self) -> ZkResult<Client> {
-        self.inner
-            .current
-            .read()
-            .expect("zk lock")
-            .clone()
-            .ok_or_else(|| ZkError::op("/", zkc::Error::ClientClosed))
+    /// The current session's client, waiting while the session is being re-established.
+    /// Re-fetch after a `SessionEvent`; fails with `ClientClosed` after `close`.
+    pub async fn client(&self) -> ZkResult<Client> {
+        let mut slot = self.inner.slot.subscribe();
+        let slot = slot
+            .wait_for(|s| !matches!(s, Slot::Reconnecting))
+            .await
+            .map_err(|_| ZkError::op(&self.inner.connect, zkc::Error::ClientClosed))?;
+        match &*slot {
+            Slot::Open(client) => Ok(client.clone()),
+            _ => Err(ZkError::op(&self.inner.connect, zkc::Error::ClientClosed)),
+        }
+    }
+
+    fn open_client(&self) -> Option<Client> {
+        match &*self.inner.slot.borrow() {
+            Slot::Open(client) => Some(client.clone()),
+            _ => None,
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
         self.inner.events.subscribe()
     }
 
+    /// The current session id (0 while there is none).
     pub fn session_id(&self) -> i64 {
-        self.client().map_or(0, |c| c.session_id().0)
+        self.open_client().map_or(0, |c| c.session_id().0)
     }
 
     pub fn session_timeout(&self) -> Duration {
         self.inner.session_timeout
     }
 
-    /// Waits for the session to expire, then builds a new one (ZooKeeperClient.reinitialize).
+    /// Watches the session until it ends. Only the servers decide that a session expired:
+    /// the client library also reports `Expired` when it has not heard from any server for
+    /// 7/5 of the session timeout (ZOOKEEPER-4508), which is what a quorum loss looks like,
+    /// while the servers cannot expire anything without a quorum and give every session a
+    /// fresh timeout when a new leader is elected. So, like Kafka's Java client, we reconnect
+    /// with the same session id and password until a server accepts it (`Reconnected`) or
+    /// says it expired; only then do we re-create it (ZooKeeperClient.reinitialize).
     async fn supervise_session(self) {
         loop {
-            let Ok(client) = self.client() else { return };
+            let Some(client) = self.open_client() else {
+                return;
+            };
+            let session = client.session().clone();
             let mut watcher = client.state_watcher();
             drop(client);
             let state = loop {
@@ -172,17 +219,79 @@ impl KafkaZkClient {
                 tracing::info!(target: "kafka.zookeeper", "[ZooKeeperClient] Session ended ({state}); not reconnecting");
                 return;
             }
-            tracing::warn!(target: "kafka.zookeeper", "[ZooKeeperClient] Session expired; creating a new session to {}", self.inner.connect);
-            let _ = self.inner.events.send(SessionEvent::Expired);
-            let fresh = self.reconnect_forever().await;
-            tracing::info!(target: "kafka.zookeeper", "[ZooKeeperClient] New session established: 0x{:x}", fresh.session_id().0);
-            let mut current = self.inner.current.write().expect("zk lock");
-            if current.is_none() {
-                return; // closed while we were reconnecting
+            if !self.replace_slot(|s| matches!(s, Slot::Open(_)), Slot::Reconnecting) {
+                return; // closed
             }
-            *current = Some(fresh);
-            drop(current);
-            let _ = self.inner.events.send(SessionEvent::Initialized);
+            let (fresh, event) = match self.resume(&session).await {
+                Ok(client) => (client, SessionEvent::Reconnected),
+                Err(zkc::Error::SessionExpired) => {
+                    let old = session.id().0;
+                    tracing::warn!(target: "kafka.zookeeper", "[ZooKeeperClient] Session expired (0x{old:x}, said the server); creating a new session to {}", self.inner.connect);
+                    let _ = self.inner.events.send(SessionEvent::Expired(old));
+                    let fresh = self.reconnect_forever().await;
+                    tracing::info!(target: "kafka.zookeeper", "[ZooKeeperClient] New session established: 0x{:x}", fresh.session_id().0);
+                    (fresh, SessionEvent::Initialized)
+                }
+                Err(_) => return, // closed while reconnecting
+            };
+            if !self.replace_slot(|s| matches!(s, Slot::Reconnecting), Slot::Open(fresh)) {
+                return; // closed meanwhile; dropping `fresh` closed that session
+            }
+            let _ = self.inner.events.send(event);
+        }
+    }
+
+    /// Sets the slot to `to` if it is in the state `from` accepts; false (and `to` dropped)
+    /// otherwise.
+    fn replace_slot(&self, from: impl Fn(&Slot) -> bool, to: Slot) -> bool {
+        let mut to = Some(to);
+        self.inner.slot.send_if_modified(|s| {
+            if from(s) {
+                *s = to.take().expect("replaced once");
+                true
+            } else {
+                false
+            }
+        })
+    }
+
+    fn is_closed(&self) -> bool {
+        matches!(*self.inner.slot.borrow(), Slot::Closed)
+    }
+
+    /// Reconnects with `session`'s id and password until a server accepts it, or answers that
+    /// it expired (`SessionExpired`), or we are closed (`ClientClosed`).
+    async fn resume(&self, session: &SessionInfo) -> Result<Client, zkc::Error> {
+        let i = &self.inner;
+        let id = session.id().0;
+        let since = tokio::time::Instant::now();
+        let mut last_report = since;
+        tracing::warn!(target: "kafka.zookeeper", "[ZooKeeperClient] No ZooKeeper server answered session 0x{id:x} for {} ms; reconnecting with the same session until a server accepts it or says it expired", i.session_timeout.as_millis() * 7 / 5);
+        loop {
+            if self.is_closed() {
+                return Err(zkc::Error::ClientClosed);
+            }
+            let attempt = Client::connector()
+                .with_session(session.clone())
+                .with_session_timeout(i.session_timeout)
+                .with_connection_timeout(i.connection_timeout)
+                .with_fail_eagerly()
+                .connect(&i.connect)
+                .await;
+            match attempt {
+                Ok(client) => {
+                    tracing::info!(target: "kafka.zookeeper", "[ZooKeeperClient] Reconnected session 0x{id:x} after {} ms; it did not expire", since.elapsed().as_millis());
+                    return Ok(client);
+                }
+                Err(zkc::Error::SessionExpired) => return Err(zkc::Error::SessionExpired),
+                Err(e) => {
+                    if last_report.elapsed() >= RECONNECT_PROGRESS_EVERY {
+                        last_report = tokio::time::Instant::now();
+                        tracing::warn!(target: "kafka.zookeeper", "[ZooKeeperClient] Still reconnecting session 0x{id:x} to {} after {} s: {e}", i.connect, since.elapsed().as_secs());
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
         }
     }
 
@@ -210,41 +319,61 @@ impl KafkaZkClient {
         }
     }
 
-    /// Closes the session so that our ephemeral znodes vanish at once.
+    /// Closes the session so that our ephemeral znodes vanish at once (and a tool leaves no
+    /// session behind for the servers to expire).
     pub async fn close(self) {
-        // Dropping every clone of the client makes the session send CloseSession.
-        let Some(client) = self.inner.current.write().expect("zk lock").take() else {
-            return;
-        };
-        let mut watcher = client.state_watcher();
-        drop(client);
-        let _ = tokio::time::timeout(Duration::from_secs(3), async {
-            while !watcher.changed().await.is_terminated() {}
-        })
-        .await;
+        if let Slot::Open(client) = self.inner.slot.send_replace(Slot::Closed) {
+            close_client(client).await;
+        }
     }
 
     // ---- generic helpers -------------------------------------------------------------------
 
-    pub async fn get_data(&self, path: &str) -> ZkResult<Option<(Vec<u8>, Stat)>> {
-        match self.client()?.get_data(path).await {
-            Ok(r) => Ok(Some(r)),
-            Err(zkc::Error::NoNode) => Ok(None),
-            Err(e) => Err(ZkError::op(path, e)),
+    /// Runs a request that is safe to repeat until it is not lost with its connection
+    /// (Kafka's retryRequestsUntilConnected): requests wait while the session reconnects.
+    async fn until_answered<T, Fut>(&self, request: impl Fn(Client) -> Fut) -> ZkResult<T>
+    where
+        Fut: std::future::Future<Output = ZkResult<T>>,
+    {
+        loop {
+            match request(self.client().await?).await {
+                Err(e) if e.is_connection_loss() => {
+                    tracing::debug!(target: "kafka.zookeeper", "[ZooKeeperClient] {e}; retrying once reconnected");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
         }
     }
 
+    pub async fn get_data(&self, path: &str) -> ZkResult<Option<(Vec<u8>, Stat)>> {
+        self.until_answered(|client| async move {
+            match client.get_data(path).await {
+                Ok(r) => Ok(Some(r)),
+                Err(zkc::Error::NoNode) => Ok(None),
+                Err(e) => Err(ZkError::op(path, e)),
+            }
+        })
+        .await
+    }
+
     pub async fn get_children(&self, path: &str) -> ZkResult<Vec<String>> {
-        match self.client()?.list_children(path).await {
-            Ok(c) => Ok(c),
-            Err(zkc::Error::NoNode) => Ok(vec![]),
-            Err(e) => Err(ZkError::op(path, e)),
-        }
+        self.until_answered(|client| async move {
+            match client.list_children(path).await {
+                Ok(c) => Ok(c),
+                Err(zkc::Error::NoNode) => Ok(vec![]),
+                Err(e) => Err(ZkError::op(path, e)),
+            }
+        })
+        .await
     }
 
     /// Creates every missing persistent znode on the way to `path` (null data).
     pub async fn make_sure_persistent_path_exists(&self, path: &str) -> ZkResult<()> {
-        create_recursive(&self.client()?, path, b"", true).await
+        self.until_answered(
+            |client| async move { create_recursive(&client, path, b"", true).await },
+        )
+        .await
     }
 
     pub async fn create_top_level_paths(&self) -> ZkResult<()> {
@@ -262,7 +391,7 @@ impl KafkaZkClient {
         let id = generate_uuid_base64();
         let payload = codec::encode_cluster_id(&id);
         match create_recursive(
-            &self.client()?,
+            &self.client().await?,
             paths::CLUSTER_ID,
             payload.as_bytes(),
             false,
@@ -297,6 +426,10 @@ impl KafkaZkClient {
                 .await
             {
                 Ok(stat) => return Ok(stat.czxid),
+                // Safe to repeat: a node our own lost request created is recognised as ours.
+                Err(e) if e.is_connection_loss() => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
                 Err(e)
                     if e.is(zkc::Error::NodeExists) && tokio::time::Instant::now() < deadline =>
                 {
@@ -311,7 +444,7 @@ impl KafkaZkClient {
     }
 
     async fn checked_ephemeral_create(&self, path: &str, data: &[u8]) -> ZkResult<Stat> {
-        let client = self.client()?;
+        let client = self.client().await?;
         let mut multi = client.new_multi_writer();
         multi
             .add_create(path, b"", &EPHEMERAL)
@@ -344,7 +477,7 @@ impl KafkaZkClient {
     }
 
     async fn wait_until_gone(&self, path: &str, deadline: tokio::time::Instant) -> ZkResult<()> {
-        let client = self.client()?;
+        let client = self.client().await?;
         match client.check_and_watch_stat(path).await {
             Ok((None, _)) => Ok(()),
             Ok((Some(_), watcher)) => {
@@ -403,7 +536,8 @@ impl KafkaZkClient {
             ));
         }
         match self
-            .client()?
+            .client()
+            .await?
             .create(paths::CONTROLLER_EPOCH, b"0", &OPEN)
             .await
         {
@@ -430,7 +564,7 @@ impl KafkaZkClient {
         let (epoch, version) = self.get_or_create_controller_epoch().await?;
         let new_epoch = epoch + 1;
         let controller = codec::encode_controller(broker_id, timestamp_ms);
-        let client = self.client()?;
+        let client = self.client().await?;
         let mut multi = client.new_multi_writer();
         multi
             .add_create(paths::CONTROLLER, controller.as_bytes(), &EPHEMERAL)
@@ -463,7 +597,7 @@ impl KafkaZkClient {
 
     /// Deletes `/controller` guarded by the epoch check (used when resigning after an error).
     pub async fn delete_controller(&self, epoch_zk_version: i32) -> ZkResult<()> {
-        let client = self.client()?;
+        let client = self.client().await?;
         let mut multi = client.new_multi_writer();
         multi
             .add_check_version(paths::CONTROLLER_EPOCH, epoch_zk_version)
@@ -476,7 +610,7 @@ impl KafkaZkClient {
 
     /// Runs `ops` in one multi preceded by `check(/controller_epoch, epochZkVersion)`.
     pub async fn fenced_multi(&self, epoch_zk_version: i32, ops: &[FencedOp]) -> ZkResult<()> {
-        let client = self.client()?;
+        let client = self.client().await?;
         let mut multi = client.new_multi_writer();
         fn err(p: &str) -> impl Fn(zkc::Error) -> ZkError + '_ {
             move |e| ZkError::op(p, e)
@@ -508,7 +642,8 @@ impl KafkaZkClient {
     /// Creates a persistent-sequential znode (notifications); returns its full path.
     pub async fn create_sequential(&self, prefix: &str, data: &[u8]) -> ZkResult<String> {
         let (_, seq) = self
-            .client()?
+            .client()
+            .await?
             .create(prefix, data, &SEQUENTIAL)
             .await
             .map_err(|e| ZkError::op(prefix, e))?;
@@ -584,6 +719,17 @@ async fn open_session(
         }),
         e = unreachable => Err(ZkError::Unreachable(e)),
     }
+}
+
+/// Drops `client` (its last clone ends the session with CloseSession) and waits, for at most
+/// 3 s, until the session task has sent it.
+async fn close_client(client: Client) {
+    let mut watcher = client.state_watcher();
+    drop(client);
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while !watcher.changed().await.is_terminated() {}
+    })
+    .await;
 }
 
 /// Creates `path` and any missing parents as persistent znodes. With `ignore_exists`, an

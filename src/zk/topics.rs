@@ -20,7 +20,7 @@ pub enum UpdateOutcome {
 impl KafkaZkClient {
     /// Topic names under `/brokers/topics`, with a child watch when `watch` is set.
     pub async fn get_topics_and_watch(&self) -> ZkResult<(Vec<String>, OneshotWatcher)> {
-        let client = self.client()?;
+        let client = self.client().await?;
         let (mut topics, watcher) = client
             .list_and_watch_children(paths::BROKER_TOPICS)
             .await
@@ -35,7 +35,7 @@ impl KafkaZkClient {
         topic: &str,
     ) -> ZkResult<Option<(TopicAssignment, OneshotWatcher)>> {
         let path = paths::topic(topic);
-        match self.client()?.get_and_watch_data(&path).await {
+        match self.client().await?.get_and_watch_data(&path).await {
             Ok((data, _, watcher)) => Ok(Some((TopicAssignment::decode(&path, &data)?, watcher))),
             Err(zkc::Error::NoNode) => Ok(None),
             Err(e) => Err(ZkError::op(&path, e)),
@@ -110,7 +110,8 @@ impl KafkaZkClient {
             }
             None => {
                 let set = self
-                    .client()?
+                    .client()
+                    .await?
                     .set_data(&path, &data, Some(state.zk_version))
                     .await;
                 set.map(|_| ()).map_err(|e| ZkError::op(&path, e))
@@ -161,7 +162,8 @@ impl KafkaZkClient {
         path: &str,
     ) -> ZkResult<(Vec<String>, OneshotWatcher)> {
         let (mut children, watcher) = self
-            .client()?
+            .client()
+            .await?
             .list_and_watch_children(path)
             .await
             .map_err(|e| ZkError::op(path, e))?;
