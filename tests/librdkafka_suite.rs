@@ -7,6 +7,7 @@
 //! `tests/librdkafka/expected-failures.txt` lists the tests that need a feature zkafka
 //! does not have yet, each with the issue that brings it. The run fails when a test fails
 //! that is not listed, and when a listed test passes (the list must shrink with the code).
+//! A test listed as `flaky:` (timing-dependent, with the reason) may do either.
 //!
 //! Tests that run Kafka's tools (`$KAFKA_PATH/bin/kafka-topics.sh --zookeeper ...`) run
 //! ours from `scripts/`.
@@ -29,6 +30,8 @@ const SETTINGS: &[(&str, &str)] = &[
     ("auto.create.topics.enable", "true"),
     ("num.partitions", "4"),
     ("default.replication.factor", "3"),
+    // Kafka's default (the harness shortens it for failover tests).
+    ("zookeeper.session.timeout.ms", "18000"),
 ];
 
 const EXPECTED: &str = concat!(
@@ -81,6 +84,29 @@ fn tests_dir() -> PathBuf {
     dir
 }
 
+/// `kcat -L` on this librdkafka instead of the system's: since 2.1 its all-topics Metadata
+/// request (v9+) carries 3 stray bytes after the body, which Kafka ignores.
+fn kcat_lists_the_cluster(dir: &Path, bootstrap: &str) {
+    let kcat = |args: &[&str]| {
+        Command::new("kcat")
+            .args(args)
+            .env("LD_LIBRARY_PATH", dir.join("../src"))
+            .output()
+            .expect("run kcat")
+    };
+    let version = kcat(&["-V"]);
+    eprintln!("{}", String::from_utf8_lossy(&version.stdout).trim());
+    let out = kcat(&["-L", "-b", bootstrap, "-m", "10"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains(" 3 brokers:"),
+        "kcat -L with librdkafka from {}: {}\n{text}{}",
+        dir.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs librdkafka's test-runner: run tests/scripts/librdkafka-suite.sh"]
 async fn librdkafka_test_suite_quick_mode() {
@@ -106,6 +132,8 @@ async fn librdkafka_test_suite_quick_mode() {
         kafka_path.join("bin"),
     )
     .unwrap();
+
+    kcat_lists_the_cluster(&dir, &bootstrap[0]);
 
     let mut cmd = Command::new(dir.join("test-runner"));
     cmd.args(["-Q", "-E"])
@@ -148,6 +176,8 @@ async fn librdkafka_test_suite_quick_mode() {
         count("SKIPPED"),
         expected.len()
     );
+    // A test listed as "flaky:" may pass or fail; it is reported, not judged.
+    let flaky = |n: &str| expected.get(n).is_some_and(|why| why.starts_with("flaky:"));
     let failed: BTreeSet<&String> = states
         .iter()
         .filter(|(_, s)| !matches!(s.as_str(), "PASSED" | "SKIPPED"))
@@ -158,9 +188,12 @@ async fn librdkafka_test_suite_quick_mode() {
         .filter(|n| !expected.contains_key(n.as_str()))
         .map(|n| format!("{n} ({})", states[n.as_str()]))
         .collect();
+    for n in failed.iter().filter(|n| flaky(n)) {
+        eprintln!("{n} failed; it is listed as {}", expected[n.as_str()]);
+    }
     let newly_passing: Vec<&String> = expected
         .keys()
-        .filter(|n| states.get(n.as_str()).map(String::as_str) == Some("PASSED"))
+        .filter(|n| !flaky(n) && states.get(n.as_str()).map(String::as_str) == Some("PASSED"))
         .collect();
     assert!(
         new_failures.is_empty() && newly_passing.is_empty(),
