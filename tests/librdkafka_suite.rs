@@ -115,13 +115,16 @@ async fn librdkafka_test_suite_quick_mode() {
     let ens = ZkEnsemble::start(1);
     let brokers = start_cluster(&ens.connect_string(), SETTINGS).await;
     let bootstrap: Vec<String> = brokers.iter().map(|b| b.bootstrap()).collect();
+    kcat_lists_the_cluster(&dir, &bootstrap[0]);
+    let states = run_test_runner(&dir, &bootstrap.join(","), &ens.connect_string());
+    judge(&states, &expected);
+}
+
+/// Runs test-runner in quick mode against the cluster; returns its report.
+fn run_test_runner(dir: &Path, bootstrap: &str, zk_connect: &str) -> BTreeMap<String, String> {
     let work = tempfile::tempdir().unwrap();
     let conf = work.path().join("test.conf");
-    std::fs::write(
-        &conf,
-        format!("bootstrap.servers={}\n", bootstrap.join(",")),
-    )
-    .unwrap();
+    std::fs::write(&conf, format!("bootstrap.servers={bootstrap}\n")).unwrap();
     let report = work.path().join("report.json");
     // KAFKA_PATH/bin is where tests run Kafka's tools (kafka-topics.sh --zookeeper
     // $ZK_ADDRESS ...): ours, with Kafka's names, on this build's broker binary.
@@ -132,19 +135,16 @@ async fn librdkafka_test_suite_quick_mode() {
         kafka_path.join("bin"),
     )
     .unwrap();
-
-    kcat_lists_the_cluster(&dir, &bootstrap[0]);
-
     let mut cmd = Command::new(dir.join("test-runner"));
     cmd.args(["-Q", "-E"])
-        .current_dir(&dir)
+        .current_dir(dir)
         // Its own librdkafka, not a system one (Debian's kcat package brings one).
         .env("LD_LIBRARY_PATH", "../src:../src-cpp")
         .env("RDKAFKA_TEST_CONF", &conf)
         .env("TEST_KAFKA_VERSION", "2.8.0")
         .env("TEST_REPORT", &report)
         .env("KAFKA_PATH", &kafka_path)
-        .env("ZK_ADDRESS", ens.connect_string())
+        .env("ZK_ADDRESS", zk_connect)
         .env("ZKAFKA_HOME", env!("CARGO_MANIFEST_DIR"))
         .env("ZKAFKA_BIN", env!("CARGO_BIN_EXE_zkafka"))
         .env("ZKAFKA_DATA_DIR", work.path().join("data"))
@@ -166,8 +166,11 @@ async fn librdkafka_test_suite_quick_mode() {
         "{summary}test-runner exited with {status}; its output: {}",
         log.display()
     );
+    read_report(&report)
+}
 
-    let states = read_report(&report);
+/// Fails on a failure that is not expected and on an expected failure that passed.
+fn judge(states: &BTreeMap<String, String>, expected: &BTreeMap<String, String>) {
     let count = |s: &str| states.values().filter(|v| v.as_str() == s).count();
     eprintln!(
         "librdkafka suite: {} passed, {} failed, {} skipped (expected failures: {})",
@@ -183,14 +186,14 @@ async fn librdkafka_test_suite_quick_mode() {
         .filter(|(_, s)| !matches!(s.as_str(), "PASSED" | "SKIPPED"))
         .map(|(n, _)| n)
         .collect();
+    for n in failed.iter().filter(|n| flaky(n)) {
+        eprintln!("{n} failed; it is listed as {}", expected[n.as_str()]);
+    }
     let new_failures: Vec<String> = failed
         .iter()
         .filter(|n| !expected.contains_key(n.as_str()))
         .map(|n| format!("{n} ({})", states[n.as_str()]))
         .collect();
-    for n in failed.iter().filter(|n| flaky(n)) {
-        eprintln!("{n} failed; it is listed as {}", expected[n.as_str()]);
-    }
     let newly_passing: Vec<&String> = expected
         .keys()
         .filter(|n| !flaky(n) && states.get(n.as_str()).map(String::as_str) == Some("PASSED"))
