@@ -124,7 +124,13 @@ async fn librdkafka_test_suite_quick_mode() {
 fn run_test_runner(dir: &Path, bootstrap: &str, zk_connect: &str) -> BTreeMap<String, String> {
     let work = tempfile::tempdir().unwrap();
     let conf = work.path().join("test.conf");
-    std::fs::write(&conf, format!("bootstrap.servers={bootstrap}\n")).unwrap();
+    // Timeouts doubled (librdkafka's knob for slow systems): ZooKeeper, three debug-build
+    // brokers and the test-runner share the machine (2 cores on CI).
+    std::fs::write(
+        &conf,
+        format!("bootstrap.servers={bootstrap}\ntest.timeout.multiplier=2\n"),
+    )
+    .unwrap();
     let report = work.path().join("report.json");
     // KAFKA_PATH/bin is where tests run Kafka's tools (kafka-topics.sh --zookeeper
     // $ZK_ADDRESS ...): ours, with Kafka's names, on this build's broker binary.
