@@ -185,6 +185,11 @@ fn judge(states: &BTreeMap<String, String>, expected: &BTreeMap<String, String>)
         count("SKIPPED"),
         expected.len()
     );
+    // test-runner stops everything when one test overruns its timeout: the rest never ran.
+    let not_run = count("DNS") + count("NOT_STARTED") + count("RUNNING");
+    if not_run > 0 {
+        eprintln!("test-runner stopped early (a test timed out): {not_run} tests did not finish");
+    }
     // A test listed as "flaky:" may pass or fail; it is reported, not judged.
     let flaky = |n: &str| expected.get(n).is_some_and(|why| why.starts_with("flaky:"));
     let failed: BTreeSet<&String> = states
