@@ -298,3 +298,50 @@ async fn legacy_message_formats_are_converted() {
         }
     }
 }
+
+/// confluent-kafka's bundled librdkafka (>= 2.1) follows every all-topics Metadata request
+/// (v9+) with 3 stray bytes: `list_topics()` and a regex subscription both send one, and
+/// both must work as with Kafka, which ignores bytes after a request body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_lists_topics_and_subscribes_by_regex() {
+    let (zk, broker) = single_broker(&[
+        ("auto.create.topics.enable", "false"),
+        ("offsets.topic.replication.factor", "1"),
+        ("offsets.topic.num.partitions", "4"),
+        ("group.initial.rebalance.delay.ms", "0"),
+    ]);
+    let zk_connect = zk.connect_string();
+    let bootstrap = broker.bootstrap();
+    for (topic, partitions) in [("rx-a", 2), ("rx-b", 3), ("other", 1)] {
+        create_topic(&zk_connect, &bootstrap, topic, partitions, &[1], &[]).await;
+        let input: String = (0..5).map(|i| format!("{topic}-{i}\n")).collect();
+        kcat_with_input(&["-P", "-b", &bootstrap, "-t", topic], input.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let lines = json_lines(&python(&[
+        "confluent-regex",
+        &bootstrap,
+        "^rx-.*",
+        "rx",
+        "10",
+    ]));
+    let topics = &lines[0]["topics"];
+    for (topic, partitions) in [("rx-a", 2), ("rx-b", 3), ("other", 1)] {
+        assert_eq!(topics[topic], partitions, "list_topics(): {topics}");
+    }
+    let mut values: Vec<&str> = lines[1..]
+        .iter()
+        .map(|v| v["v"].as_str().unwrap())
+        .collect();
+    values.sort();
+    let mut expected: Vec<String> = ["rx-a", "rx-b"]
+        .iter()
+        .flat_map(|t| (0..5).map(move |i| format!("{t}-{i}")))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        values, expected,
+        "the regex subscription reads rx-a and rx-b only"
+    );
+}

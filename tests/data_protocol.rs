@@ -1,6 +1,7 @@
 //! The data path at the protocol level, with typed requests over raw connections: long-poll
 //! fetches, offset range errors, leader-epoch fencing, bad produce input (nothing appended,
-//! broker keeps serving), acks=0 and acks=all, the queued.max.request.bytes memory pool.
+//! broker keeps serving), trailing bytes after a request body (ignored, as Kafka does), acks=0
+//! and acks=all, the queued.max.request.bytes memory pool.
 
 mod common;
 
@@ -12,8 +13,8 @@ use common::*;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, FetchRequest, FetchResponse, ListOffsetsRequest, ProduceRequest,
-    RequestHeader, ResponseHeader,
+    ApiKey, ApiVersionsRequest, FetchRequest, FetchResponse, ListOffsetsRequest, MetadataRequest,
+    MetadataResponse, ProduceRequest, RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -283,6 +284,18 @@ async fn write_request<R: Encodable + HeaderVersion>(
     corr: i32,
     req: &R,
 ) {
+    write_request_with_trailer(s, key, v, corr, req, &[]).await;
+}
+
+/// Writes one request frame whose body is followed by `trailer` (inside the frame).
+async fn write_request_with_trailer<R: Encodable + HeaderVersion>(
+    s: &mut tokio::net::TcpStream,
+    key: ApiKey,
+    v: i16,
+    corr: i32,
+    req: &R,
+    trailer: &[u8],
+) {
     let mut buf = BytesMut::new();
     buf.extend_from_slice(&[0; 4]);
     RequestHeader::default()
@@ -293,9 +306,63 @@ async fn write_request<R: Encodable + HeaderVersion>(
         .encode(&mut buf, R::header_version(v))
         .unwrap();
     req.encode(&mut buf, v).unwrap();
+    buf.extend_from_slice(trailer);
     let size = (buf.len() - 4) as i32;
     buf[..4].copy_from_slice(&size.to_be_bytes());
     s.write_all(&buf).await.unwrap();
+}
+
+/// Reads one response frame and decodes its header; returns (correlation id, body).
+async fn read_response(s: &mut tokio::net::TcpStream, key: ApiKey, v: i16) -> (i32, Bytes) {
+    let size = s
+        .read_i32()
+        .await
+        .expect("a response, not a closed connection");
+    let mut body = vec![0; size as usize];
+    s.read_exact(&mut body).await.unwrap();
+    let mut body = Bytes::from(body);
+    let h = ResponseHeader::decode(&mut body, key.response_header_version(v)).unwrap();
+    (h.correlation_id, body)
+}
+
+/// librdkafka >= 2.1 sends 3 bytes after an all-topics Metadata v9+ body; Kafka's request
+/// parser ignores what follows a complete body, so the broker answers and keeps the
+/// connection, as it does for any request with trailing bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trailing_bytes_after_a_request_body_are_ignored() {
+    let (zk, b) = single_broker(&[]);
+    create_topic(&zk.connect_string(), &b.bootstrap(), "tb", 2, &[1], &[]).await;
+    let mut s = tokio::net::TcpStream::connect(b.bootstrap()).await.unwrap();
+    let all_topics = MetadataRequest::default().with_topics(None);
+    write_request_with_trailer(&mut s, ApiKey::Metadata, 11, 1, &all_topics, &[0, 0, 0]).await;
+    let (corr, mut body) = read_response(&mut s, ApiKey::Metadata, 11).await;
+    assert_eq!(corr, 1);
+    let r = MetadataResponse::decode(&mut body, 11).unwrap();
+    assert_eq!(r.brokers.len(), 1);
+    let tb = r
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().map(|n| n.as_str()) == Some("tb"))
+        .expect("topic tb listed");
+    assert_eq!((tb.error_code, tb.partitions.len()), (0, 2));
+
+    // The same connection goes on serving; a pre-flexible request with trailing bytes too.
+    write_request_with_trailer(
+        &mut s,
+        ApiKey::ApiVersions,
+        0,
+        2,
+        &ApiVersionsRequest::default(),
+        b"xyz",
+    )
+    .await;
+    let (corr, body) = read_response(&mut s, ApiKey::ApiVersions, 0).await;
+    assert_eq!(corr, 2);
+    assert_eq!(
+        &body[..2],
+        &0i16.to_be_bytes(),
+        "ApiVersions error code NONE"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! Consumer groups through raw requests (issue 6): FindCoordinator creating
 //! `__consumer_offsets`, the join/sync/heartbeat protocol, rebalances, bad input, offsets in
-//! Kafka's record format, and offsets surviving a kill -9 of the coordinator.
+//! Kafka's record format, offsets surviving a kill -9 of the coordinator, and a group whose
+//! last member's session expired going straight to Empty.
 
 mod common;
 
@@ -446,4 +447,56 @@ async fn committed_offsets_survive_kill_9_of_the_coordinator() {
     assert_eq!(got, vec![(0, 11), (1, 22), (2, 33)]);
     let d = describe(&mut c, group).await;
     assert_eq!(d.group_state.as_str(), "Empty");
+}
+
+/// A member whose session expires takes its group straight to Empty, as Kafka completes
+/// that rebalance when the member is removed: DescribeGroups never shows a rebalance
+/// waiting for nobody (before, PreparingRebalance with 0 members until the 5-minute
+/// rebalance timeout ran out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_expiry_of_the_last_member_leaves_the_group_empty() {
+    let ens = ZkEnsemble::start(1);
+    let mut broker = Broker::start(1, &ens.connect_string(), BROKER_SETTINGS);
+    broker.wait_listening(T);
+    let group = "expiring";
+    let (_, addr) = find_coordinator(&broker.bootstrap(), group).await;
+    let mut c = client(&addr).await;
+    let join_req = |member: &str| {
+        join_request(group, member, "consumer", &["t"])
+            .with_session_timeout_ms(6000)
+            .with_rebalance_timeout_ms(300_000)
+    };
+    let first = c.send(&join_req(""), 5).await.unwrap();
+    assert_eq!(first.error_code, 79, "MEMBER_ID_REQUIRED first");
+    let joined = c.send(&join_req(&first.member_id), 5).await.unwrap();
+    assert_eq!(joined.error_code, 0);
+    let member = joined.member_id.to_string();
+    let synced = c
+        .send(
+            &sync(group, joined.generation_id, &member, &[(&member, b"a")]),
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(synced.error_code, 0);
+
+    // No more heartbeats: once the session expires, the group is Empty with no members.
+    wait_until_msg(T, "the expired member's group is Empty", || async {
+        let d = describe(&mut client(&addr).await, group).await;
+        let seen = (d.group_state.to_string(), d.members.len());
+        assert!(
+            seen == ("Stable".to_string(), 1) || seen == ("Empty".to_string(), 0),
+            "group {group} seen as {seen:?}"
+        );
+        seen.0 == "Empty"
+    })
+    .await;
+    let deleted = c
+        .send(
+            &DeleteGroupsRequest::default().with_groups_names(vec![GroupId(sb(group))]),
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.results[0].error_code, 0, "DeleteGroups");
 }

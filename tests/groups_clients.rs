@@ -1,6 +1,7 @@
 //! Consumer groups with real clients (issue 6): librdkafka balanced consumers (`kcat -G`)
 //! share a topic's partitions and take over a killed member's, and kafka-python consumers
-//! commit offsets that survive their restarts while another group reads independently.
+//! commit offsets that survive their restarts while another group reads independently; a group
+//! whose last consumer closed is Empty (ListGroups, DescribeGroups) and deletable at once.
 
 mod common;
 
@@ -11,6 +12,9 @@ use std::time::Duration;
 
 use common::groups::*;
 use common::*;
+use kafka_protocol::messages::{
+    DeleteGroupsRequest, DescribeGroupsRequest, GroupId, ListGroupsRequest,
+};
 
 const SETTINGS: &[(&str, &str)] = &[
     ("offsets.topic.num.partitions", "6"),
@@ -202,6 +206,45 @@ fn consumed(lines: &[serde_json::Value]) -> BTreeSet<(i64, i64)> {
         .collect()
 }
 
+/// Right after the last member left, as Kafka completes that rebalance inside the LeaveGroup:
+/// ListGroups and DescribeGroups show the group Empty with no members, DeleteGroups deletes it.
+async fn assert_empty_and_deletable(bootstrap: &str, group: &str) {
+    let (_, addr) = find_coordinator(bootstrap, group).await;
+    let mut c = client(&addr).await;
+    let listed = c.send(&ListGroupsRequest::default(), 4).await.unwrap();
+    let state = listed
+        .groups
+        .iter()
+        .find(|g| g.group_id.as_str() == group)
+        .map(|g| g.group_state.to_string());
+    assert_eq!(
+        state.as_deref(),
+        Some("Empty"),
+        "ListGroups state of {group}"
+    );
+    let described = c
+        .send(
+            &DescribeGroupsRequest::default().with_groups(vec![GroupId(sb(group))]),
+            5,
+        )
+        .await
+        .unwrap();
+    let d = &described.groups[0];
+    assert_eq!(
+        (d.error_code, d.group_state.as_str(), d.members.len()),
+        (0, "Empty", 0),
+        "DescribeGroups of {group}"
+    );
+    let deleted = c
+        .send(
+            &DeleteGroupsRequest::default().with_groups_names(vec![GroupId(sb(group))]),
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.results[0].error_code, 0, "DeleteGroups of {group}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_groups_commit_and_resume_independently() {
     let ens = ZkEnsemble::start(1);
@@ -225,6 +268,8 @@ async fn kafka_python_groups_commit_and_resume_independently() {
     // Group B is independent: it reads everything too.
     let other = python(&["group-consume", &bootstrap, "pt", "gb", "30", "15"]);
     assert_eq!(consumed(&other), consumed(&first));
+    // Its only member closed (LeaveGroup): the group is Empty at once, so it can be deleted.
+    assert_empty_and_deletable(&bootstrap, "gb").await;
 
     // More data, then kill -9 of group A's coordinator: __consumer_offsets has RF 3, so the
     // group moves to the new leader of its partition and A resumes exactly where it committed.

@@ -364,6 +364,10 @@ impl GroupCoordinator {
             g.generation_id
         );
         g.transition_to(GroupState::PreparingRebalance, now_ms(), &why);
+        // joinPurgatory.tryCompleteElseWatch: when nobody is left to wait for (the last member
+        // left or expired), the rebalance completes now and the group is Empty before the
+        // LeaveGroup response goes out.
+        self.try_complete_join(g);
     }
 
     /// Completes the join phase when every member has rejoined (not during the initial delay).

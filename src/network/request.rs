@@ -70,8 +70,9 @@ impl std::fmt::Display for ParseError {
     }
 }
 
-/// Decodes header and body. Unknown APIs, unsupported versions and garbage are errors; the
-/// body must be consumed exactly (trailing bytes mean a malformed request).
+/// Decodes header and body. Unknown APIs, unsupported versions and garbage are errors. Bytes
+/// after a complete body are ignored, as Kafka's RequestContext.parseRequest ignores them:
+/// librdkafka >= 2.1 sends 3 of them after an all-topics Metadata v9+ request.
 pub fn parse_request(
     mut frame: Bytes,
     conn: &ConnectionContext,
@@ -128,13 +129,7 @@ pub fn parse_request(
         }
     };
     if !frame.is_empty() {
-        return Err(ParseError::Malformed {
-            what: "request body",
-            reason: format!(
-                "{} unexpected trailing bytes for {api_key:?} v{version}",
-                frame.len()
-            ),
-        });
+        tracing::debug!(target: "kafka.network.RequestChannel", "Ignoring {} trailing bytes after {api_key:?} v{version} from {} (client {})", frame.len(), conn.peer, ctx.client_id());
     }
     Ok((ctx, RequestBody::Decoded(Box::new(body))))
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""kafka-python driven by tests/data_path.rs.
+"""kafka-python (and confluent-kafka) driven by the Rust integration tests.
 
   clients.py produce BOOTSTRAP TOPIC COUNT CODEC [API_VERSION]
       Produces COUNT keyed records with headers and explicit timestamps, prints one JSON
@@ -7,6 +7,10 @@
   clients.py consume BOOTSTRAP TOPIC COUNT
       Reads every partition from the beginning until COUNT records arrived (60 s limit),
       prints one JSON line per record.
+  clients.py confluent-regex BOOTSTRAP REGEX GROUP COUNT
+      confluent-kafka (a current librdkafka): list_topics() printed as one JSON line
+      {"topics": {name: partition count}}, then a regex subscription to REGEX in GROUP
+      reading COUNT records (60 s limit), one JSON line per record.
 
 Records are deterministic so the Rust side can check them independently:
 key "key-<i>", value "value-<i>-" + 'x' * (i % 50), header ("idx", "<i>"), timestamp
@@ -123,6 +127,34 @@ def group_consume(bootstrap, topic, group, count, idle_s):
     out.write(json.dumps({"done": got}) + "\n")
 
 
+def confluent_regex(bootstrap, regex, group, count):
+    """Both send an all-topics Metadata request, which librdkafka >= 2.1 follows with 3
+    stray bytes at v9+."""
+    from confluent_kafka import Consumer  # only this command needs confluent-kafka
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    md = c.list_topics(timeout=30)
+    out = sys.stdout
+    out.write(json.dumps({"topics": {t: len(m.partitions) for t, m in md.topics.items()
+                                     if m.error is None}}) + "\n")
+    c.subscribe([regex])
+    got = 0
+    deadline = time.time() + 60
+    while got < count and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            sys.exit(f"consumer error: {m.error()}")
+        out.write(json.dumps({"t": m.topic(), "p": m.partition(), "o": m.offset(),
+                              "v": m.value().decode()}) + "\n")
+        got += 1
+    c.close()
+    if got < count:
+        sys.exit(f"consumed only {got} of {count} records")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "produce":
@@ -132,5 +164,7 @@ if __name__ == "__main__":
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "group-consume":
         group_consume(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]))
+    elif cmd == "confluent-regex":
+        confluent_regex(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     else:
         sys.exit(f"unknown command {cmd}")
