@@ -120,8 +120,10 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 
 /// Runs a tool: warnings only, on stderr, so stdout is the tool's output.
 fn run_tool(tool: impl std::future::Future<Output = u8>) -> ExitCode {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
         .try_init();
     let runtime = tokio::runtime::Builder::new_current_thread()
