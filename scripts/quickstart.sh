@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local zkafka cluster in one command: a 3-node ZooKeeper ensemble
 # (zk/zoo-{1,2,3}.cfg, 127.0.0.1:2181-2183) and 3 brokers
-# (scripts/config/server-{1,2,3}.properties, ids 1-3, 127.0.0.1:9092-9094).
+# (scripts/config/server-{1,2,3}.properties, ids 1-3, 127.0.0.1:9092-9094), each with its
+# HTTP endpoint (/metrics, /state, /events) on 127.0.0.1:9192-9194.
 #
 #   scripts/quickstart.sh [start]   install what is missing, build, start, wait, print state
 #   scripts/quickstart.sh status    print the state of the cluster
@@ -180,7 +181,7 @@ cmd_start() {
 # ---------------------------------------------------------------- status
 
 cmd_status() {
-  local cfg props pid mode id connect any_zk=0 any_broker=0
+  local cfg props pid mode id connect http any_zk=0 any_broker=0
   echo "== ZooKeeper ensemble =="
   for cfg in "${ZK_CFGS[@]}"; do
     if pid="$(pidfile_running "$(zk_pidfile "$cfg")" "$ZKAFKA_MARKER")"; then
@@ -195,6 +196,10 @@ cmd_status() {
   for props in "${BROKER_PROPS[@]}"; do
     if pid="$(pidfile_running "$(broker_pidfile "$props")" "$BROKER_MARKER")"; then
       printf '  broker %-5s %-16s pid %-7s log %s\n' "$(broker_id "$props")" "$(broker_addr "$props")" "$pid" "$(broker_logfile "$props")"
+      http="$(prop_get "$props" zkafka.http.listener)"
+      if [[ -n "$http" ]]; then
+        printf '  %-12s http://%s/metrics  /state  /events\n' "" "$http"
+      fi
       any_broker=1
     else
       printf '  broker %-5s %-16s stopped\n' "$(broker_id "$props")" "$(broker_addr "$props")"
