@@ -9,7 +9,9 @@
 # and kills everything it started on exit (trap).  Scenarios (stock client settings, i.e.
 # the Java producer's defaults, which `zkafka perf producer` applies):
 #   1 broker,  6 partitions, RF=1, acks=1: saturating (100 B, 1 KiB, 16 KiB records),
-#              20,000 rec/s latency (100 B), consumer (1M records at the default counts)
+#              20,000 rec/s latency (100 B), consumer (1M records at the default counts);
+#              zkafka's brokers serve their HTTP endpoint (zkafka.http.listener), and the
+#              100 B saturating run is repeated with /metrics scraped every second
 #   3 brokers, 6 partitions, RF=3, min.insync.replicas=2, acks=all: the same
 #   failover:  1,000 partitions RF=2 on 3 brokers, kill -9 of a (non-controller) broker
 #              leading ~1/3 of them; time until every partition it led has a new leader
@@ -192,6 +194,7 @@ start_cluster() {
   CHROOT="/$TARGET-$name"
   BROKER_PIDS=()
   BROKER_PORTS=()
+  HTTP_PORTS=()
   rf=$((n < 3 ? n : 3))
   for ((id = 1; id <= n; id++)); do
     port="$(free_port)"
@@ -221,6 +224,10 @@ zookeeper.connection.timeout.ms=18000
 zookeeper.session.timeout.ms=$SESSION_MS
 group.initial.rebalance.delay.ms=0
 EOF
+    if [[ "$TARGET" == zkafka ]]; then
+      HTTP_PORTS+=("$(free_port)")
+      echo "zkafka.http.listener=127.0.0.1:${HTTP_PORTS[-1]}" >>"$props"
+    fi
     if [[ "$TARGET" == kafka ]]; then
       LOG_DIR="$dir" KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1G -Xms1G}" \
         "$KAFKA_HOME/bin/kafka-server-start.sh" "$props" >"$dir/server.out" 2>&1 </dev/null &
@@ -301,6 +308,31 @@ produce() {
   record "$scenario" "$(printf '%.0f' "$recs")" "$mbs" "$p50" "$p99" "$p999" "$cpu_per_gb"
 }
 
+# scrape_metrics PORT: GET /metrics every second (bash's /dev/tcp, no curl needed), as a
+# Prometheus with scrape_interval 1s would.
+scrape_metrics() {
+  while sleep 1; do
+    { exec 5<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&5 && cat <&5 >/dev/null; } 2>/dev/null || true
+    exec 5>&- 2>/dev/null || true
+  done
+}
+
+# scraped SCENARIO ARGS...: `produce` while every broker's /metrics is scraped each second
+# (zkafka only: Kafka has no such endpoint).
+scraped() {
+  local scenario="$1" port
+  local -a scrapers=()
+  wanted "$scenario" && [[ "$TARGET" == zkafka ]] || return 0
+  for port in "${HTTP_PORTS[@]}"; do
+    scrape_metrics "$port" &
+    scrapers+=("$!")
+    STARTED+=("$!")
+  done
+  produce "$@"
+  kill "${scrapers[@]}" 2>/dev/null || true
+  wait "${scrapers[@]}" 2>/dev/null || true
+}
+
 consume() { # SCENARIO TOPIC MESSAGES
   local scenario="$1" topic="$2" n="$3" out line
   wanted "$scenario" || return 0
@@ -378,6 +410,7 @@ single_matrix() {
   local big="$1" huge="$2" lat_n="$3"
   cat <<EOF
 produce|1 broker RF=1 acks=1 saturating 100 B|p1 $RECORDS 100 -1 1
+scraped|1 broker RF=1 acks=1 saturating 100 B, /metrics scraped every 1 s|p1 $RECORDS 100 -1 1
 consume|1 broker consumer 100 B|p1 $CONSUME_N
 produce|1 broker RF=1 acks=1 @20k rec/s 100 B|p1 $lat_n 100 $LAT_RATE 1
 produce|1 broker RF=1 acks=1 saturating 1 KiB|p1k $big 1024 -1 1
@@ -404,6 +437,7 @@ run_scenarios() {
     # shellcheck disable=SC2086 # ARGS are separate words on purpose
     case "$kind" in
       produce) produce "$name" $args ;;
+      scraped) scraped "$name" $args ;;
       consume) consume "$name" $args ;;
       failover) failover ;;
     esac

@@ -183,6 +183,13 @@ ensure_kcat() {
   command -v kcat >/dev/null 2>&1 || apt_install kcat
 }
 
+# ensure_prometheus: Debian's prometheus server, which the observability test runs to scrape
+# the brokers' /metrics (its packaged service is not used).
+ensure_prometheus() {
+  command -v prometheus >/dev/null 2>&1 || apt_install prometheus
+  command -v prometheus >/dev/null 2>&1 || die "prometheus still missing after installing the prometheus package"
+}
+
 # ensure_cargo: put rustup's cargo on PATH, fail clearly if there is none.
 ensure_cargo() {
   if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then

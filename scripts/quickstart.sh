@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local zkafka cluster in one command: a 3-node ZooKeeper ensemble
 # (zk/zoo-{1,2,3}.cfg, 127.0.0.1:2181-2183) and 3 brokers
-# (scripts/config/server-{1,2,3}.properties, ids 1-3, 127.0.0.1:9092-9094).
+# (scripts/config/server-{1,2,3}.properties, ids 1-3, 127.0.0.1:9092-9094), each with its
+# HTTP endpoint (/metrics, /state, /events) on 127.0.0.1:9192-9194.
 # `scripts/quickstart.sh help` prints the commands (usage() below).
 #
 # Idempotent: whatever is already running is left alone.  Pid files live in
@@ -230,7 +231,7 @@ hide_internal_topics() {
 
 # cmd_status [--all]: --all also lists the internal topics.
 cmd_status() {
-  local cfg props pid mode id connect any_zk=0 any_broker=0 filter=hide_internal_topics
+  local cfg props pid mode id connect http any_zk=0 any_broker=0 filter=hide_internal_topics
   case "${1:-}" in
     "") ;;
     --all) filter="cat" ;;
@@ -250,6 +251,10 @@ cmd_status() {
   for props in "${BROKER_PROPS[@]}"; do
     if pid="$(pidfile_running "$(broker_pidfile "$props")" "$BROKER_MARKER")"; then
       printf '  broker %-5s %-16s pid %-7s log %s\n' "$(broker_id "$props")" "$(broker_addr "$props")" "$pid" "$(broker_logfile "$props")"
+      http="$(prop_get "$props" zkafka.http.listener)"
+      if [[ -n "$http" ]]; then
+        printf '  %-12s http://%s/metrics  /state  /events\n' "" "$http"
+      fi
       any_broker=1
     else
       printf '  broker %-5s %-16s stopped\n' "$(broker_id "$props")" "$(broker_addr "$props")"

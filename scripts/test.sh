@@ -4,7 +4,7 @@
 #   scripts/test.sh [cargo test arguments...]     e.g. scripts/test.sh --test cluster -- --nocapture
 #
 # Makes sure the integration tests' prerequisites are there -- Debian's
-# zookeeper (jars + JRE) and kcat -- installing them with apt-get when run as
+# zookeeper (jars + JRE), kcat and prometheus -- installing them with apt-get when run as
 # root, otherwise failing with the command to run; then runs `cargo test`
 # with the given arguments and exits with its status.
 #
@@ -45,6 +45,7 @@ PY
 
 ensure_zookeeper
 ensure_kcat
+ensure_prometheus
 ensure_python_clients
 ensure_cargo
 

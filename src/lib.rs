@@ -14,7 +14,9 @@ pub mod coordinator;
 pub mod log;
 pub mod logging;
 pub mod metadata;
+pub mod metrics;
 pub mod network;
+pub mod observability;
 #[cfg(feature = "perf")]
 pub mod perf;
 pub mod record;

@@ -36,9 +36,12 @@ where
 }
 
 /// Installs the subscriber. `ZKAFKA_LOG` (EnvFilter syntax) overrides the default `info`.
+/// Colour only on a terminal: a log file (stdout redirected) gets no ANSI codes.
 pub fn init() {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_env("ZKAFKA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
+        .with_ansi(std::io::stdout().is_terminal())
         .with_env_filter(filter)
         .with_ansi(false) // structured fields would carry colour codes into log files
         .event_format(KafkaLayout)

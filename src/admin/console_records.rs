@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use anyhow::bail;
-use kafka_protocol::ResponseError;
 
 use crate::log::batch::{self, BatchHeader, HeaderIter};
 use crate::record::codec;
@@ -79,20 +78,7 @@ pub fn split_key(line: &[u8], parse_key: bool, sep: &[u8]) -> Option<(Option<Vec
 
 /// Kafka's error name and code, e.g. `NOT_ENOUGH_REPLICAS (19)`.
 pub fn error_name(code: i16) -> String {
-    match ResponseError::try_from_code(code) {
-        None => "NONE (0)".into(),
-        Some(e) => {
-            let camel = e.to_string();
-            let mut s = String::new();
-            for (i, ch) in camel.chars().enumerate() {
-                if ch.is_ascii_uppercase() && i > 0 {
-                    s.push('_');
-                }
-                s.push(ch.to_ascii_uppercase());
-            }
-            format!("{s} ({code})")
-        }
-    }
+    crate::server::errors::name(code).to_string()
 }
 
 /// Compresses the records of an uncompressed v2 batch with `codec` (the attributes' low

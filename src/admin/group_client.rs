@@ -118,8 +118,8 @@ impl Cluster {
             let r = c.send(&ListGroupsRequest::default(), 3).await?;
             if r.error_code != 0 && r.error_code != 14 {
                 bail!(
-                    "ListGroups from {addr} failed with error code {}",
-                    r.error_code
+                    "ListGroups from {addr} failed with {}",
+                    crate::server::errors::name(r.error_code)
                 );
             }
             out.extend(
@@ -174,7 +174,10 @@ impl Cluster {
                 continue;
             }
             if g.error_code != 0 {
-                bail!("DescribeGroups failed with error code {}", g.error_code);
+                bail!(
+                    "DescribeGroups failed with {}",
+                    crate::server::errors::name(g.error_code)
+                );
             }
             return Ok(g);
         }
@@ -197,7 +200,10 @@ impl Cluster {
             )
             .await?;
         if r.error_code != 0 {
-            bail!("OffsetFetch failed with error code {}", r.error_code);
+            bail!(
+                "OffsetFetch failed with {}",
+                crate::server::errors::name(r.error_code)
+            );
         }
         Ok(r.topics
             .iter()
@@ -328,10 +334,10 @@ pub async fn commit_offsets(
         for p in &t.partitions {
             if p.error_code != 0 {
                 bail!(
-                    "committing {}-{} failed with error code {}",
+                    "committing {}-{} failed with {}",
                     t.name.as_str(),
                     p.partition_index,
-                    p.error_code
+                    crate::server::errors::name(p.error_code)
                 );
             }
         }

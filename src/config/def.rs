@@ -318,6 +318,10 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
     def("metric.reporters", List, Some("")),
     def("kafka.metrics.reporters", List, Some("")),
     def("kafka.metrics.polling.interval.secs", Int, Some("10")),
+    // zkafka's own: `host:port` of the HTTP endpoint serving /metrics (Prometheus text with
+    // the jmx_exporter names of Kafka's MBeans), /state (JSON) and /events (server-sent
+    // events). Empty (the default) = no endpoint.
+    def("zkafka.http.listener", String, Some("")),
 ];
 
 /// Looks up a key's definition.

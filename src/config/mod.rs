@@ -142,6 +142,7 @@ impl KafkaConfig {
         self.resolve_ibp()?;
         self.log_dirs = self.resolve_log_dirs()?;
         self.rack = self.string("broker.rack").filter(|r| !r.is_empty());
+        self.http_listener()?;
         let (pool, max_request) = (
             self.long("queued.max.request.bytes"),
             self.long("socket.request.max.bytes"),
@@ -155,6 +156,22 @@ impl KafkaConfig {
             ));
         }
         Ok(())
+    }
+
+    /// `zkafka.http.listener` as `(host, port)`, None when the endpoint is off (the default).
+    pub fn http_listener(&self) -> Result<Option<(String, u16)>, ConfigError> {
+        let Some(v) = self
+            .string("zkafka.http.listener")
+            .filter(|v| !v.is_empty())
+        else {
+            return Ok(None);
+        };
+        let parsed = v
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.trim_matches(['[', ']']).to_string(), p.parse().ok()?)));
+        parsed
+            .map(Some)
+            .ok_or_else(|| ConfigError::invalid("zkafka.http.listener", &v, "Expected host:port"))
     }
 
     fn resolve_listeners(&mut self) -> Result<(), ConfigError> {

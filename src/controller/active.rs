@@ -17,6 +17,7 @@ use super::state_machine::{StateMachines, Strategy};
 use crate::cluster::Broker;
 use crate::config::KafkaConfig;
 use crate::log::TopicPartition;
+use crate::metrics::events::{EventKind, Subject};
 use crate::zk::{on_watch, paths, KafkaZkClient, ZkResult};
 
 /// State and duties of the broker that holds `/controller`; dropped on resignation.
@@ -195,7 +196,7 @@ impl ActiveController {
         if diff == Default::default() {
             return Ok(());
         }
-        tracing::info!(target: "kafka.controller.KafkaController",
+        crate::narrate!(info, "kafka.controller.KafkaController", EventKind::BrokerChange, Subject::NONE,
             "[Controller id={}] Newly added brokers: {}, deleted brokers: {}, bounced brokers: {}, all live brokers: {}",
             self.id, join_ids(&diff.new), join_ids(&diff.dead), join_ids(&diff.bounced),
             join_ids(&current.keys().copied().collect::<Vec<_>>()));
@@ -302,10 +303,10 @@ impl ActiveController {
         errors: &[(TopicPartition, i16)],
     ) {
         if error_code != 0 {
-            tracing::error!(target: "state.change.logger", "[Controller id={}] LeaderAndIsr to broker {broker} failed with error {error_code}", self.id);
+            tracing::error!(target: "state.change.logger", "[Controller id={}] LeaderAndIsr to broker {broker} failed with {}", self.id, crate::server::errors::name(error_code));
         }
         for (tp, code) in errors.iter().filter(|(_, c)| *c != 0) {
-            tracing::warn!(target: "state.change.logger", "[Controller id={}] Broker {broker} answered LeaderAndIsr for {tp} with error {code}", self.id);
+            tracing::warn!(target: "state.change.logger", "[Controller id={}] Broker {broker} answered LeaderAndIsr for {tp} with {}", self.id, crate::server::errors::name(*code));
         }
     }
 }

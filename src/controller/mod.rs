@@ -22,11 +22,14 @@ use tokio::task::JoinHandle;
 use zookeeper_client::EventType;
 
 use crate::config::KafkaConfig;
+use crate::metrics::events::{EventKind, Subject};
+use crate::metrics::{controller_state_code, METRICS};
 use crate::server::apis::BrokerState;
 use crate::server::errors;
 use crate::zk::codec::BrokerRegistration;
 use crate::zk::{paths, KafkaZkClient, SessionEvent, ZkError, ZkResult};
 use active::ActiveController;
+use context::PartitionStateKind;
 use event::ControllerEvent;
 
 /// A handle to the controller component, held by the broker.
@@ -101,8 +104,34 @@ impl KafkaController {
                 let _ = done.send(());
                 return;
             }
+            let (state, started) = (event.state(), std::time::Instant::now());
+            METRICS
+                .controller_state
+                .set(controller_state_code(state).unwrap_or(0));
             let result = self.process(event).await;
             self.handle_error(result).await;
+            METRICS.record_controller_event(state, started.elapsed());
+            self.update_gauges();
+        }
+    }
+
+    /// The KafkaController gauges after each event; Idle between events.
+    fn update_gauges(&self) {
+        METRICS.controller_state.set(0);
+        if let Some(active) = &self.active {
+            let ctx = &active.ctx;
+            let offline = ctx
+                .partition_states
+                .values()
+                .filter(|s| **s == PartitionStateKind::Offline)
+                .count();
+            METRICS.offline_partitions.set(offline as i64);
+            METRICS
+                .global_partition_count
+                .set(ctx.assignments.len() as i64);
+            METRICS
+                .global_topic_count
+                .set(ctx.all_topics().len() as i64);
         }
     }
 
@@ -141,7 +170,7 @@ impl KafkaController {
                 error_code,
             } => {
                 if error_code != errors::NONE {
-                    tracing::error!(target: "kafka.controller.KafkaController", "[Controller id={}] Received error {error_code} in UpdateMetadata response from broker {broker_id}", self.id());
+                    tracing::error!(target: "kafka.controller.KafkaController", "[Controller id={}] Received {} in UpdateMetadata response from broker {broker_id}", self.id(), errors::name(error_code));
                 }
                 Ok(())
             }
@@ -225,7 +254,7 @@ impl KafkaController {
         {
             Ok((epoch, epoch_zk_version)) => {
                 self.active_controller_id.store(self.id(), Ordering::SeqCst);
-                tracing::info!(target: "kafka.controller.KafkaController",
+                crate::narrate!(info, "kafka.controller.KafkaController", EventKind::ControllerElected, Subject::NONE,
                     "[Controller id={}] {} successfully elected as the controller. Epoch incremented to {epoch} and epoch zk version is now {epoch_zk_version}",
                     self.id(), self.id());
                 self.on_controller_failover(epoch, epoch_zk_version).await
@@ -315,7 +344,14 @@ impl KafkaController {
 
     fn on_controller_resignation(&mut self) {
         if self.active.take().is_some() {
-            tracing::info!(target: "kafka.controller.KafkaController", "[Controller id={}] Resigned", self.id());
+            crate::narrate!(
+                info,
+                "kafka.controller.KafkaController",
+                EventKind::ControllerResigned,
+                Subject::NONE,
+                "[Controller id={}] Resigned",
+                self.id()
+            );
         }
     }
 }

@@ -9,6 +9,8 @@ use super::context::{ControllerContext, PartitionStateKind, ReplicaState};
 use super::election::{self, Elected};
 use crate::config::KafkaConfig;
 use crate::log::TopicPartition;
+use crate::metrics::events::{EventKind, Subject};
+use crate::metrics::METRICS;
 use crate::zk::codec::PartitionState;
 use crate::zk::{KafkaZkClient, UpdateOutcome, ZkError, ZkResult};
 
@@ -126,7 +128,7 @@ impl StateMachines<'_> {
 
     fn leader_initialized(&mut self, tp: &TopicPartition, state: PartitionState) {
         let (leader, live) = (state.leader, state.isr.clone());
-        tracing::info!(target: "state.change.logger", "{} Partition {tp} NewPartition -> OnlinePartition: leader {leader}, ISR {live:?}, leader epoch 0", self.prefix());
+        crate::narrate!(info, "state.change.logger", EventKind::LeaderElection, Subject::partition(&tp.topic, tp.partition), "{} Partition {tp} NewPartition -> OnlinePartition: leader {leader}, ISR {live:?}, leader epoch 0", self.prefix());
         self.ctx.leadership.insert(tp.clone(), state.clone());
         self.ctx
             .partition_states
@@ -240,12 +242,14 @@ impl StateMachines<'_> {
             Strategy::ControlledShutdown(_) => "controlled shutdown leader election",
             Strategy::PreferredReplica => "preferred replica leader election",
         };
+        let subject = Subject::partition(&tp.topic, tp.partition);
         if e.unclean {
-            tracing::warn!(target: "state.change.logger",
+            METRICS.unclean_leader_elections.inc();
+            crate::narrate!(warn, "state.change.logger", EventKind::LeaderElection, subject,
                 "{} Unclean leader election for {tp}: no live ISR member of {:?}; electing out-of-sync replica {} with leader epoch {} (data may be lost)",
                 self.prefix(), old.isr, new.leader, new.leader_epoch);
         } else {
-            tracing::info!(target: "state.change.logger",
+            crate::narrate!(info, "state.change.logger", EventKind::LeaderElection, subject,
                 "{} Partition {tp} leader {} -> {}, ISR {:?} -> {:?}, leader epoch {} -> {} ({why})",
                 self.prefix(), old.leader, new.leader, old.isr, new.isr, old.leader_epoch, new.leader_epoch);
         }
@@ -338,7 +342,7 @@ impl StateMachines<'_> {
                     zk_version: version,
                     ..next
                 };
-                tracing::info!(target: "state.change.logger",
+                crate::narrate!(info, "state.change.logger", EventKind::PartitionOffline, Subject::partition(&tp.topic, tp.partition),
                     "{} Replica {broker} of {tp} went offline: leader {} -> {}, ISR {:?} -> {:?}, leader epoch {}",
                     self.prefix(), current.leader, next.leader, current.isr, next.isr, next.leader_epoch);
                 self.ctx.leadership.insert(tp.clone(), next.clone());

@@ -11,6 +11,7 @@ use super::context::{PartitionStateKind, ReplicaState};
 use super::event::ControllerEvent;
 use super::state_machine::Strategy;
 use crate::log::TopicPartition;
+use crate::metrics::events::{EventKind, Subject};
 use crate::zk::codec::decode_isr_change;
 use crate::zk::{paths, ZkResult};
 
@@ -74,7 +75,16 @@ impl ActiveController {
         }
         if !new_partitions.is_empty() {
             let names: BTreeSet<&str> = new_partitions.iter().map(|tp| tp.topic.as_str()).collect();
-            tracing::info!(target: "kafka.controller.KafkaController", "[Controller id={}] New topics: [{}], {} new partitions", self.id, names.into_iter().collect::<Vec<_>>().join(","), new_partitions.len());
+            crate::narrate!(
+                info,
+                "kafka.controller.KafkaController",
+                EventKind::TopicChange,
+                Subject::NONE,
+                "[Controller id={}] New topics: [{}], {} new partitions",
+                self.id,
+                names.into_iter().collect::<Vec<_>>().join(","),
+                new_partitions.len()
+            );
             self.on_new_partition_creation(&new_partitions).await?;
         }
         Ok(())
@@ -254,7 +264,14 @@ impl ActiveController {
             .delete_topic_znodes(self.ctx.epoch_zk_version, topic, &partitions)
             .await?;
         self.ctx.remove_topic(topic);
-        tracing::info!(target: "kafka.controller.TopicDeletionManager", "[Topic Deletion Manager {}] Deletion of topic {topic} successfully completed", self.id);
+        crate::narrate!(
+            info,
+            "kafka.controller.TopicDeletionManager",
+            EventKind::TopicDeleted,
+            Subject::topic(topic),
+            "[Topic Deletion Manager {}] Deletion of topic {topic} successfully completed",
+            self.id
+        );
         Ok(())
     }
 
@@ -278,7 +295,7 @@ impl ActiveController {
                 ReplicaState::DeletionIneligible
             };
             if !ok {
-                tracing::warn!(target: "kafka.controller.TopicDeletionManager", "[Topic Deletion Manager {}] Replica {broker} of {tp} failed to delete (error {code}); deletion of {} paused", self.id, tp.topic);
+                tracing::warn!(target: "kafka.controller.TopicDeletionManager", "[Topic Deletion Manager {}] Replica {broker} of {tp} failed to delete ({}); deletion of {} paused", self.id, crate::server::errors::name(*code), tp.topic);
                 self.ctx
                     .topics_ineligible_for_deletion
                     .insert(tp.topic.clone());

@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use indexmap::IndexMap;
 
+use crate::metrics::events::{EventKind, Subject};
+
 use super::member::Member;
 use super::records::{GroupRecord, MemberRecord, OffsetAndMetadata};
 
@@ -109,10 +111,21 @@ impl Group {
         self.state = to;
         self.state_timestamp_ms = now_ms;
         let members: Vec<String> = self.members.values().map(Member::describe).collect();
-        tracing::info!(target: "kafka.coordinator.group.GroupCoordinator",
+        crate::narrate!(
+            info,
+            "kafka.coordinator.group.GroupCoordinator",
+            EventKind::GroupStateChange,
+            Subject::group(&self.group_id),
             "Group {} ({}): {} -> {} at generation {} with {} members [{}] (leader {}): {why}",
-            self.group_id, self.partition, from.name(), to.name(), self.generation_id,
-            members.len(), members.join(", "), self.leader_id.as_deref().unwrap_or("none"));
+            self.group_id,
+            self.partition,
+            from.name(),
+            to.name(),
+            self.generation_id,
+            members.len(),
+            members.join(", "),
+            self.leader_id.as_deref().unwrap_or("none")
+        );
     }
 
     pub fn has(&self, member_id: &str) -> bool {

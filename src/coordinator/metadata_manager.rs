@@ -171,7 +171,8 @@ impl GroupMetadataManager {
             }
             owned.insert(partition, Ownership::Loading(token));
         }
-        tracing::info!(target: "kafka.coordinator.group.GroupMetadataManager",
+        // Routine, once per __consumer_offsets partition: debug (the groups it loads are info).
+        tracing::debug!(target: "kafka.coordinator.group.GroupMetadataManager",
             "[GroupMetadataManager brokerId={}] Scheduling loading of offsets and group metadata from {GROUP_METADATA_TOPIC_NAME}-{partition}",
             self.broker_id);
         let me = self.clone();
@@ -322,7 +323,7 @@ impl GroupMetadataManager {
             loaded += 1;
         }
         owned.insert(partition, Ownership::Loaded);
-        tracing::info!(target: "kafka.coordinator.group.GroupMetadataManager",
+        tracing::debug!(target: "kafka.coordinator.group.GroupMetadataManager",
             "[GroupMetadataManager brokerId={}] Finished loading offsets and group metadata from {GROUP_METADATA_TOPIC_NAME}-{partition} in {} milliseconds ({loaded} groups)",
             self.broker_id, started.elapsed().as_millis());
     }
@@ -362,7 +363,7 @@ impl GroupMetadataManager {
                 "this broker is no longer leader of its __consumer_offsets partition",
             );
         }
-        tracing::info!(target: "kafka.coordinator.group.GroupMetadataManager",
+        tracing::debug!(target: "kafka.coordinator.group.GroupMetadataManager",
             "[GroupMetadataManager brokerId={}] Unloaded {} groups of {GROUP_METADATA_TOPIC_NAME}-{partition}",
             self.broker_id, removed.len());
     }

@@ -188,7 +188,7 @@ impl GroupCoordinator {
         tokio::spawn(async move {
             if let Err(code) = manager.append(partition, recs, 0, timeout).await {
                 tracing::warn!(target: "kafka.coordinator.group.GroupMetadataManager",
-                    "cannot write tombstones to __consumer_offsets-{partition}: error {code}");
+                    "cannot write tombstones to __consumer_offsets-{partition}: {}", crate::server::errors::name(code));
             }
         });
     }

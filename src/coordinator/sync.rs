@@ -157,7 +157,7 @@ impl GroupCoordinator {
             Err(code) => {
                 let mapped = errors::map_group_append_error(code);
                 tracing::warn!(target: "kafka.coordinator.group.GroupMetadataManager",
-                    "Failed to write group metadata of {group_id} (error {code}, answered as {mapped})");
+                    "Failed to write group metadata of {group_id} ({}, answered as {})", crate::server::errors::name(code), crate::server::errors::name(mapped));
                 mapped
             }
         }

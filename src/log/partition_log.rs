@@ -213,7 +213,14 @@ impl LogInner {
             offset: new_base,
             done,
         });
-        tracing::info!(dir = %self.dir.display(), base_offset = new_base, "rolled new log segment");
+        crate::narrate!(
+            info,
+            "kafka.log.Log",
+            crate::metrics::events::EventKind::LogRoll,
+            crate::metrics::events::Subject::log_dir(&self.dir),
+            "Rolled new log segment at offset {new_base} in {}",
+            self.dir.display()
+        );
         Ok(new_base)
     }
 }

@@ -170,7 +170,16 @@ fn delete_matching(
     }
     g.high_watermark = g.high_watermark.max(g.log_start_offset);
     g.recovery_point = g.recovery_point.max(g.log_start_offset);
-    tracing::info!(dir = %g.dir.display(), segments = deletable.len(), log_start_offset = g.log_start_offset, "deleted old log segments");
+    crate::narrate!(
+        info,
+        "kafka.log.Log",
+        crate::metrics::events::EventKind::LogDeletion,
+        crate::metrics::events::Subject::log_dir(&g.dir),
+        "Deleted {} old log segments of {}: log start offset is now {}",
+        deletable.len(),
+        g.dir.display(),
+        g.log_start_offset
+    );
     g.check_invariants();
     Ok(deletable.len())
 }

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::cluster::EndPoint;
+use crate::metrics::{BrokerMetrics, METRICS};
 use crate::server::apis::{Handled, KafkaApis};
 use request::{parse_request, RequestContext};
 use response::{send_frame, ResponseFrame};
@@ -189,15 +190,16 @@ async fn serve_connection(
                 break;
             }
         };
+        let timing = RequestTiming::start(&ctx, &body);
         match apis.handle(&ctx, body).await {
-            Handled::NoResponse => {}
+            Handled::NoResponse => timing.done(&ctx),
             Handled::Close(why) => {
                 tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);
                 writer.abort();
                 return;
             }
             handled => {
-                if tx.send((ctx, handled)).await.is_err() {
+                if tx.send((ctx, handled, timing)).await.is_err() {
                     break; // the writer failed: the connection is gone
                 }
             }
@@ -227,10 +229,10 @@ async fn reserve(
 /// Sends responses in request order, completing deferred ones first.
 async fn write_responses(
     mut writer: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: tokio::sync::mpsc::Receiver<(RequestContext, Handled)>,
+    mut rx: tokio::sync::mpsc::Receiver<(RequestContext, Handled, RequestTiming)>,
     conn: ConnectionContext,
 ) {
-    while let Some((ctx, handled)) = rx.recv().await {
+    while let Some((ctx, handled, timing)) = rx.recv().await {
         let handled = match handled {
             Handled::Deferred(rest) => rest.await,
             h => h,
@@ -253,6 +255,37 @@ async fn write_responses(
         if send_frame(&mut writer, frame).await.is_err() {
             return;
         }
+        timing.done(&ctx);
+    }
+}
+
+/// A request from the moment it was read until its response was sent: RequestsPerSec,
+/// TotalTimeMs and RequestQueueSize (requests read and not yet answered).
+struct RequestTiming {
+    started: std::time::Instant,
+    slot: usize,
+}
+
+impl RequestTiming {
+    fn start(ctx: &RequestContext, body: &request::RequestBody) -> RequestTiming {
+        use kafka_protocol::messages::RequestKind;
+        let follower = matches!(body, request::RequestBody::Decoded(k)
+            if matches!(&**k, RequestKind::Fetch(f) if f.replica_id.0 >= 0));
+        METRICS.request_queue_size.add(1);
+        RequestTiming {
+            started: std::time::Instant::now(),
+            slot: BrokerMetrics::request_slot(ctx.api_key as i16, follower),
+        }
+    }
+
+    fn done(self, ctx: &RequestContext) {
+        METRICS.record_request(self.slot, ctx.api_version(), self.started.elapsed());
+    }
+}
+
+impl Drop for RequestTiming {
+    fn drop(&mut self) {
+        METRICS.request_queue_size.add(-1);
     }
 }
 

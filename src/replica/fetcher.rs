@@ -43,6 +43,8 @@ pub(super) struct FetchState {
     /// Needs OffsetsForLeaderEpoch-based truncation before it may fetch.
     pub(super) truncating: bool,
     delayed_until_ms: i64,
+    /// The leader's high watermark minus our fetch offset after the last fetch (FetcherLagMetrics).
+    pub(super) lag: i64,
 }
 
 /// Fetch settings from the broker config (replica.fetch.*).
@@ -153,6 +155,7 @@ impl ReplicaFetcherManager {
                 fetch_offset: initial_offset,
                 truncating: true,
                 delayed_until_ms: 0,
+                lag: 0,
             },
         );
         fetcher.wake.notify_one();
@@ -188,6 +191,22 @@ impl ReplicaFetcherManager {
                 parts
                     .keys()
                     .map(|tp| (tp.clone(), f.leader.id))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Per fetched partition: leader, fetch offset and lag (`MaxLag`, `ConsumerLag`, /state).
+    pub fn lags(&self) -> Vec<(TopicPartition, i32, i64, i64)> {
+        let fetchers = self.fetchers.lock().expect("fetchers");
+        fetchers
+            .values()
+            .flat_map(|f| {
+                let parts = f.partitions.lock().expect("fetch states");
+                let leader = f.leader.id;
+                parts
+                    .iter()
+                    .map(|(tp, st)| (tp.clone(), leader, st.fetch_offset, st.lag))
                     .collect::<Vec<_>>()
             })
             .collect()
@@ -332,7 +351,10 @@ async fn fetch_round(
         );
     let resp = client.send(&req, FETCH_VERSION).await?;
     if resp.error_code != errors::NONE {
-        anyhow::bail!("fetch failed with top-level error {}", resp.error_code);
+        anyhow::bail!(
+            "fetch failed with top-level error {}",
+            errors::name(resp.error_code)
+        );
     }
     for t in resp.responses {
         for r in t.partitions {
@@ -352,6 +374,9 @@ async fn fetch_round(
             match r.error_code {
                 errors::NONE => {
                     let records = r.records.unwrap_or_else(Bytes::new);
+                    crate::metrics::METRICS
+                        .replication_bytes_in
+                        .add(records.len() as u64);
                     match p.append_records_as_follower(
                         *epoch,
                         &records,
@@ -361,7 +386,8 @@ async fn fetch_round(
                         Ok(Some(_)) => {
                             if let Some(pos) = p.follower_position(*epoch) {
                                 update(states, &tp, *epoch, |st| {
-                                    st.fetch_offset = pos.log_end_offset
+                                    st.fetch_offset = pos.log_end_offset;
+                                    st.lag = (r.high_watermark - pos.log_end_offset).max(0);
                                 });
                             }
                         }
@@ -385,7 +411,7 @@ async fn fetch_round(
                     }
                 }
                 code => {
-                    tracing::info!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Error {code} fetching {tp} at leader epoch {epoch}; retrying after {} ms", s.broker_id, s.backoff_ms);
+                    tracing::info!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Error {} fetching {tp} at leader epoch {epoch}; retrying after {} ms", s.broker_id, errors::name(code), s.backoff_ms);
                     delay(states, &tp, *epoch, s.backoff_ms);
                 }
             }

@@ -5,6 +5,7 @@
 //! someone else.
 
 use crate::log::{LogAppendInfo, LogError};
+use crate::metrics::events::{EventKind, Subject};
 
 use super::partition::Partition;
 
@@ -92,11 +93,11 @@ impl Partition {
         if offset < old_leo {
             let old_hw = log.high_watermark();
             log.truncate_to(offset.max(0))?;
-            tracing::info!(target: "kafka.log.Log",
+            crate::narrate!(info, "kafka.log.Log", EventKind::Truncation, Subject::partition(&self.tp.topic, self.tp.partition),
                 "[ReplicaFetcher broker={}] Truncated {} at leader epoch {leader_epoch} (leader {}): log end offset {old_leo} -> {}, high watermark {old_hw} -> {} ({why})",
                 self.local_broker_id, self.tp, inner.state.leader, log.log_end_offset(), log.high_watermark());
         } else {
-            tracing::info!(target: "kafka.log.Log",
+            crate::narrate!(info, "kafka.log.Log", EventKind::Truncation, Subject::partition(&self.tp.topic, self.tp.partition),
                 "[ReplicaFetcher broker={}] {} needs no truncation at leader epoch {leader_epoch}: truncation offset {offset} >= log end offset {old_leo} ({why})",
                 self.local_broker_id, self.tp);
         }
@@ -119,7 +120,7 @@ impl Partition {
         }
         let (old_start, old_leo) = (log.log_start_offset(), log.log_end_offset());
         log.truncate_fully_and_start_at(offset)?;
-        tracing::info!(target: "kafka.log.Log",
+        crate::narrate!(info, "kafka.log.Log", EventKind::Truncation, Subject::partition(&self.tp.topic, self.tp.partition),
             "[ReplicaFetcher broker={}] Truncated {} fully at leader epoch {leader_epoch} (leader {}): offsets [{old_start}, {old_leo}) -> empty log starting at {offset} (the leader's log start offset is past our log end)",
             self.local_broker_id, self.tp, inner.state.leader);
         Ok(true)

@@ -17,6 +17,8 @@ use super::manager::ReplicaManager;
 use super::partition::{LeaderAndIsr, Partition};
 use crate::controller::now_ms;
 use crate::log::TopicPartition;
+use crate::metrics::events::{EventKind, Subject};
+use crate::metrics::METRICS;
 use crate::zk::codec::{encode_isr_change, PartitionState};
 use crate::zk::{paths, UpdateOutcome};
 
@@ -133,12 +135,13 @@ impl Partition {
             let Some(version) = written else {
                 return false;
             };
-            let kind = if p.new_isr.len() < p.old_isr.len() {
-                "Shrinking"
+            let (kind, event, meter) = if p.new_isr.len() < p.old_isr.len() {
+                ("Shrinking", EventKind::IsrShrink, &METRICS.isr_shrinks)
             } else {
-                "Expanding"
+                ("Expanding", EventKind::IsrExpand, &METRICS.isr_expands)
             };
-            tracing::info!(target: "kafka.cluster.Partition",
+            meter.inc();
+            crate::narrate!(info, "kafka.cluster.Partition", event, Subject::partition(&self.tp.topic, self.tp.partition),
                 "[Partition {} broker={}] {kind} ISR from {} to {} at leader epoch {} (zkVersion {} -> {version}): {}",
                 self.tp, self.local_broker_id, join(&p.old_isr), join(&p.new_isr), p.leader_epoch, p.zk_version, p.why);
             inner.state.isr = p.new_isr.clone();
@@ -251,17 +254,20 @@ async fn write_one(rm: &ReplicaManager, p: &IsrProposal) -> Option<i32> {
                 Some(stored.zk_version)
             }
             Ok(stored) => {
+                METRICS.failed_isr_updates.inc();
                 tracing::info!(target: "kafka.cluster.Partition",
                     "[Partition {} broker={me}] Cached zkVersion {} not equal to that in zookeeper ({:?}), skip updating ISR {:?} -> {:?}; waiting for the controller",
                     p.tp, p.zk_version, stored.map(|s| s.zk_version), p.old_isr, p.new_isr);
                 None
             }
             Err(e) => {
+                METRICS.failed_isr_updates.inc();
                 tracing::warn!(target: "kafka.cluster.Partition", "[Partition {} broker={me}] Cannot re-read partition state after a zkVersion conflict: {e}", p.tp);
                 None
             }
         },
         Err(e) => {
+            METRICS.failed_isr_updates.inc();
             tracing::warn!(target: "kafka.cluster.Partition", "[Partition {} broker={me}] Failed to write ISR {:?} -> {:?} to ZooKeeper: {e}", p.tp, p.old_isr, p.new_isr);
             None
         }

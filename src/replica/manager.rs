@@ -14,6 +14,7 @@ use super::partition::{LeaderAndIsr, Partition};
 use super::purgatory::Purgatory;
 use crate::config::KafkaConfig;
 use crate::log::{LogConfig, LogManager, TopicPartition};
+use crate::metrics::events::{EventKind, Subject};
 use crate::server::apis::BrokerState;
 use crate::server::errors;
 use crate::zk::KafkaZkClient;
@@ -211,14 +212,14 @@ impl ReplicaManager {
             self.fetcher_manager
                 .remove_partitions(std::slice::from_ref(&r.tp));
             match partition.make_leader(r.state.clone(), log, now) {
-                Ok(_) => tracing::info!(target: "state.change.logger",
+                Ok(_) => crate::narrate!(info, "state.change.logger", EventKind::BecameLeader, Subject::partition(&r.tp.topic, r.tp.partition),
                     "[Broker id={me}] {} became leader at leader epoch {} with ISR {:?}, log end offset {}, high watermark {}",
                     r.tp, r.state.leader_epoch, r.state.isr, partition.log().map_or(-1, |l| l.log_end_offset()), partition.log().map_or(-1, |l| l.high_watermark())),
                 Err(e) => return e.error_code(),
             }
         } else {
             let restart = partition.make_follower(r.state.clone(), log.clone());
-            tracing::info!(target: "state.change.logger",
+            crate::narrate!(info, "state.change.logger", EventKind::BecameFollower, Subject::partition(&r.tp.topic, r.tp.partition),
                 "[Broker id={me}] {} became follower of leader {} at leader epoch {} (log end offset {}, high watermark {})",
                 r.tp, r.state.leader, r.state.leader_epoch, log.log_end_offset(), log.high_watermark());
             if restart {

@@ -41,8 +41,8 @@ async fn leader_offset(
         .ok_or_else(|| anyhow::anyhow!("empty ListOffsets response for {tp}"))?;
     anyhow::ensure!(
         p.error_code == errors::NONE,
-        "ListOffsets for {tp} failed with error {}",
-        p.error_code
+        "ListOffsets for {tp} failed with {}",
+        errors::name(p.error_code)
     );
     Ok(p.offset)
 }

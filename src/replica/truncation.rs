@@ -160,7 +160,7 @@ pub(super) async fn truncation_round(
                 continue;
             };
             if r.error_code != errors::NONE {
-                tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] OffsetsForLeaderEpoch for {tp} at leader epoch {epoch} failed with error {}; retrying after {} ms", s.broker_id, r.error_code, s.backoff_ms);
+                tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] OffsetsForLeaderEpoch for {tp} at leader epoch {epoch} failed with {}; retrying after {} ms", s.broker_id, errors::name(r.error_code), s.backoff_ms);
                 delay(states, &tp, *epoch, s.backoff_ms);
                 continue;
             }

@@ -133,8 +133,8 @@ async fn attempt_once(
     let resp = client.send(&req, CONTROLLED_SHUTDOWN_VERSION).await?;
     anyhow::ensure!(
         resp.error_code == errors::NONE,
-        "controller {controller} answered error {}",
-        resp.error_code
+        "controller {controller} answered {}",
+        errors::name(resp.error_code)
     );
     Ok(resp
         .remaining_partitions

@@ -34,3 +34,54 @@ pub const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
 pub const INVALID_FETCH_SESSION_EPOCH: i16 = 71;
 pub const UNSUPPORTED_COMPRESSION_TYPE: i16 = 76;
 pub const INVALID_RECORD: i16 = 87;
+
+/// An error code with Kafka's name for log lines: `NOT_LEADER_OR_FOLLOWER (6)`, `NONE (0)`.
+pub fn name(code: i16) -> ErrorName {
+    ErrorName(code)
+}
+
+pub struct ErrorName(pub i16);
+
+impl std::fmt::Display for ErrorName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use kafka_protocol::ResponseError;
+        let code = self.0;
+        match ResponseError::try_from_code(code) {
+            None => write!(f, "NONE ({code})"),
+            Some(ResponseError::Unknown(_)) => write!(f, "UNKNOWN ({code})"),
+            Some(e) => {
+                // kafka-protocol names variants in CamelCase; Kafka's Errors are SCREAMING_SNAKE.
+                for (i, c) in e.to_string().chars().enumerate() {
+                    if i > 0 && c.is_ascii_uppercase() {
+                        f.write_str("_")?;
+                    }
+                    write!(f, "{}", c.to_ascii_uppercase())?;
+                }
+                write!(f, " ({code})")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_carry_kafkas_names() {
+        assert_eq!(
+            name(NOT_LEADER_OR_FOLLOWER).to_string(),
+            "NOT_LEADER_OR_FOLLOWER (6)"
+        );
+        assert_eq!(
+            name(UNKNOWN_SERVER_ERROR).to_string(),
+            "UNKNOWN_SERVER_ERROR (-1)"
+        );
+        assert_eq!(
+            name(KAFKA_STORAGE_ERROR).to_string(),
+            "KAFKA_STORAGE_ERROR (56)"
+        );
+        assert_eq!(name(NONE).to_string(), "NONE (0)");
+        assert_eq!(name(9999).to_string(), "UNKNOWN (9999)");
+    }
+}

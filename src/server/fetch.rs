@@ -139,6 +139,8 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
         )
         .await
     };
+    let sent: u64 = result.iter().map(|p| p.records.length).sum();
+    crate::metrics::METRICS.fetched(params.is_from_follower(), sent);
     let topic_names: Vec<String> = req.topics.iter().map(|t| t.topic.0.to_string()).collect();
     let sizes: Vec<usize> = req.topics.iter().map(|t| t.partitions.len()).collect();
     encode_grouped(version, correlation_id, &topic_names, &sizes, result)

@@ -104,7 +104,7 @@ impl KafkaServer {
             config.long("socket.request.max.bytes") as usize,
             config.long("queued.max.request.bytes"),
         );
-        let socket_server = SocketServer::start(listeners, bound, apis, limits);
+        let socket_server = SocketServer::start(listeners, bound, apis.clone(), limits);
 
         let registration = broker_registration(&config);
         let epoch = zk.register_broker(&registration).await?;
@@ -116,6 +116,15 @@ impl KafkaServer {
         let controller =
             KafkaController::start(config.clone(), zk.clone(), state.clone(), registration);
         let _ = controller_slot.set(controller.clone());
+        if let Some((host, port)) = config.http_listener()? {
+            let sources = crate::observability::Sources {
+                state: state.clone(),
+                replica_manager: replica_manager.clone(),
+                group_coordinator: apis.group_coordinator.clone(),
+                active_controller_id: controller.active_controller_id.clone(),
+            };
+            background.push(crate::observability::start(&host, port, sources).await?);
+        }
         tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] started");
         Ok(KafkaServer {
             config,

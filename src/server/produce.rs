@@ -85,8 +85,9 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest)
             .find(|p| p.error_code != errors::NONE);
         return match failed {
             Some(p) => Handled::Close(format!(
-                "acks=0 produce failed with error {} for partition {}",
-                p.error_code, p.index
+                "acks=0 produce failed with {} for partition {}",
+                errors::name(p.error_code),
+                p.index
             )),
             None => Handled::NoResponse,
         };
@@ -149,6 +150,7 @@ fn append_partition(
         Ok(info) => {
             // Appends wake long-poll fetches; a moved high watermark may complete acks=all.
             rm.complete_delayed_requests(tp);
+            crate::metrics::METRICS.produce_appended(records.len(), info.num_messages);
             PartitionResult {
                 index: tp.partition,
                 error_code: errors::NONE,
@@ -159,7 +161,8 @@ fn append_partition(
             }
         }
         Err(code) => {
-            tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing append operation on partition {tp}: error code {code}", rm.broker_id());
+            crate::metrics::METRICS.produce_failed();
+            tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing append operation on partition {tp}: {}", rm.broker_id(), errors::name(code));
             PartitionResult::error(tp.partition, code)
         }
     }
