@@ -57,7 +57,9 @@ impl ReplicaManager {
         known_to_cluster: bool,
     ) -> Result<LeaderView, i16> {
         let Some(partition) = self.get_partition(tp) else {
-            return Err(if known_to_cluster {
+            return Err(if self.is_partition_offline(tp) {
+                errors::KAFKA_STORAGE_ERROR
+            } else if known_to_cluster {
                 errors::NOT_LEADER_OR_FOLLOWER
             } else {
                 errors::UNKNOWN_TOPIC_OR_PARTITION
