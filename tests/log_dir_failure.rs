@@ -60,6 +60,7 @@ impl SmallDisk {
         let _ = Command::new("dd")
             .args(["if=/dev/zero", "bs=1M", "status=none"])
             .arg(format!("of={}", self.path().join("filler").display()))
+            .stderr(std::process::Stdio::null())
             .status();
     }
 }
