@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
@@ -19,6 +20,8 @@ use super::partition_log::Log;
 /// Offline log dirs and the queue of newly failed ones.
 pub struct LogDirFailureChannel {
     offline: Mutex<BTreeSet<PathBuf>>,
+    /// Fast path for the per-request check: no dir has failed yet.
+    any_offline: AtomicBool,
     tx: UnboundedSender<PathBuf>,
     rx: Mutex<Option<UnboundedReceiver<PathBuf>>>,
 }
@@ -28,6 +31,7 @@ impl Default for LogDirFailureChannel {
         let (tx, rx) = mpsc::unbounded_channel();
         LogDirFailureChannel {
             offline: Mutex::new(BTreeSet::new()),
+            any_offline: AtomicBool::new(false),
             tx,
             rx: Mutex::new(Some(rx)),
         }
@@ -40,7 +44,8 @@ impl LogDirFailureChannel {
     }
 
     pub fn has_offline_log_dir(&self, dir: &Path) -> bool {
-        self.offline.lock().expect("offline dirs").contains(dir)
+        self.any_offline.load(Ordering::Acquire)
+            && self.offline.lock().expect("offline dirs").contains(dir)
     }
 
     pub fn offline_log_dirs(&self) -> Vec<PathBuf> {
@@ -61,6 +66,7 @@ impl LogDirFailureChannel {
             .expect("offline dirs")
             .insert(dir.to_path_buf())
         {
+            self.any_offline.store(true, Ordering::Release);
             let _ = self.tx.send(dir.to_path_buf());
         }
     }
@@ -105,11 +111,12 @@ impl Log {
         }
     }
 
-    /// Whether this log's dir has been taken offline.
+    /// Whether this log's dir has been taken offline (checked before serving a request, as
+    /// Log.maybeHandleIOException does, until the failure handler removes the partition).
     pub fn is_offline(&self) -> bool {
-        self.dir_failure
-            .get()
-            .is_some_and(|c| c.has_offline_log_dir(&self.parent_dir()))
+        self.dir_failure.get().is_some_and(|c| {
+            c.any_offline.load(Ordering::Acquire) && c.has_offline_log_dir(&self.parent_dir())
+        })
     }
 }
 

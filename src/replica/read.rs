@@ -66,6 +66,9 @@ impl ReplicaManager {
             });
         };
         let (log, leader_epoch) = partition.leader_log_with_epoch(current_leader_epoch)?;
+        if log.is_offline() {
+            return Err(errors::KAFKA_STORAGE_ERROR);
+        }
         Ok(LeaderView {
             partition,
             log,
