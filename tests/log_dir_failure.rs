@@ -129,7 +129,36 @@ async fn produce_acked(
     acked
 }
 
-/// Every acknowledged record is at its offset in the current leader's log.
+/// The records of `topic`-`p` below the current leader's high watermark.
+async fn read_partition(
+    zk: &zookeeper_client::Client,
+    ports: &BTreeMap<i32, u16>,
+    topic: &str,
+    p: i32,
+) -> BTreeMap<i64, Vec<u8>> {
+    let mut log = BTreeMap::new();
+    let Some(leader) = leader_of(zk, topic, p).await else {
+        return log;
+    };
+    let Ok(mut c) = client(&format!("127.0.0.1:{}", ports[&leader])).await else {
+        return log;
+    };
+    let mut offset = 0;
+    while let Ok((0, hw, records)) = fetch(&mut c, topic, p, offset).await {
+        let recs = records_of(&records);
+        if recs.is_empty() || offset >= hw {
+            break;
+        }
+        for (o, v) in recs {
+            offset = o + 1;
+            log.insert(o, v);
+        }
+    }
+    log
+}
+
+/// Every acknowledged record is at its offset in the current leader's log. A leader elected
+/// a moment ago may not have advanced its high watermark over all of them yet: re-read then.
 async fn assert_all_read_back(
     zk: &zookeeper_client::Client,
     ports: &BTreeMap<i32, u16>,
@@ -141,30 +170,20 @@ async fn assert_all_read_back(
         .map(|a| a.0)
         .collect::<std::collections::BTreeSet<_>>()
     {
-        let leader = leader_of(zk, topic, p).await.expect("a leader");
-        let mut c = client(&format!("127.0.0.1:{}", ports[&leader]))
-            .await
-            .unwrap();
-        let mut log = BTreeMap::new();
-        let mut offset = 0;
+        let deadline = std::time::Instant::now() + T;
         loop {
-            let (err, hw, records) = fetch(&mut c, topic, p, offset).await.unwrap();
-            assert_eq!(err, 0, "fetch {topic}-{p} at {offset} from {leader}");
-            let recs = records_of(&records);
-            if recs.is_empty() || offset >= hw {
-                break;
+            let log = read_partition(zk, ports, topic, p).await;
+            let missing = acked
+                .iter()
+                .filter(|a| a.0 == p)
+                .find(|(_, o, v)| log.get(o) != Some(v));
+            match missing {
+                None => break,
+                Some((_, o, _)) if std::time::Instant::now() >= deadline => {
+                    panic!("acknowledged {topic}-{p} offset {o} lost")
+                }
+                Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
-            for (o, v) in recs {
-                offset = o + 1;
-                log.insert(o, v);
-            }
-        }
-        for (_, o, v) in acked.iter().filter(|a| a.0 == p) {
-            assert_eq!(
-                log.get(o),
-                Some(v),
-                "acknowledged {topic}-{p} offset {o} lost"
-            );
         }
     }
 }
@@ -254,6 +273,19 @@ async fn full_disk_moves_leadership_and_halts_the_broker() {
         wait_isr(&zk, "full", p, |isr| isr.len() == 3).await;
     }
     assert_all_read_back(&zk, &ports, "full", &acked).await;
+    // Its recovered replicas hold exactly the leaders' bytes.
+    let dirs = [brokers[0].log_dir(), brokers[1].log_dir(), disk.path()];
+    for p in 0..2 {
+        let leader = leader_of(&zk, "full", p).await.unwrap();
+        let mut c = client(&format!("127.0.0.1:{}", ports[&leader]))
+            .await
+            .unwrap();
+        let (_, hw, _) = fetch(&mut c, "full", p, 0).await.unwrap();
+        wait_until_msg(T, format!("replicas of full-{p} identical"), || async {
+            replicas_identical_below(&dirs, "full", p, hw).is_ok()
+        })
+        .await;
+    }
 }
 
 /// The dir of `broker_dirs` holding `<topic>-<p>`.
@@ -302,8 +334,13 @@ async fn jbod_broker_keeps_serving_the_healthy_dir() {
         wait_isr(&zk, "jbod", p, |isr| isr.len() == 3).await;
     }
     // New partitions go to the dir with the fewest partitions: one in each.
+    // The ISR is written before the broker creates the log: wait for the dirs themselves.
+    wait_until_msg(T, "both partition dirs on broker 3", || async {
+        (0..2).all(|p| dir_holding(&dirs, "jbod", p).is_some())
+    })
+    .await;
     let on_disk: Vec<usize> = (0..2)
-        .map(|p| dir_holding(&dirs, "jbod", p).expect("partition dir on broker 3"))
+        .map(|p| dir_holding(&dirs, "jbod", p).unwrap())
         .collect();
     assert_ne!(on_disk[0], on_disk[1], "one partition per log dir");
     for d in &dirs {
@@ -379,10 +416,12 @@ async fn out_of_file_descriptors_takes_the_dir_offline() {
             .is_ok_and(|c| c.len() == 1)
     })
     .await;
-    wait_until(T, || async {
-        zk.check_stat("/controller")
-            .await
-            .is_ok_and(|s| s.is_some())
+    // A first topic proves the controller and the broker are done starting.
+    create_topic(&zk, "first", &[(0, &[1])], &[]).await;
+    let first = broker.log_dir().join("first-0");
+    wait_until_msg(T, "first-0 created", || {
+        let first = first.clone();
+        async move { first.is_dir() }
     })
     .await;
     let open = std::fs::read_dir(format!("/proc/{}/fd", broker.pid()))
