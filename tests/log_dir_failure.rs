@@ -16,6 +16,8 @@ use common::*;
 
 const T: Duration = Duration::from_secs(60);
 const RECORD: usize = 100 * 1024;
+/// These tests start 3 brokers and a ZooKeeper each: give a loaded CI machine time to connect.
+const LOADED_ZK: (&str, &str) = ("zookeeper.connection.timeout.ms", "30000");
 
 /// A tmpfs of a given size, unmounted on drop.
 struct SmallDisk {
@@ -213,7 +215,7 @@ async fn full_disk_moves_leadership_and_halts_the_broker() {
     let full_dir = disk.path().display().to_string();
     let mut brokers: Vec<Broker> = (1..=3)
         .map(|id| {
-            let mut props = vec![("replica.lag.time.max.ms", "3000")];
+            let mut props = vec![("replica.lag.time.max.ms", "3000"), LOADED_ZK];
             if id == 3 {
                 props.push(("log.dirs", full_dir.as_str()));
             }
@@ -311,7 +313,7 @@ async fn jbod_broker_keeps_serving_the_healthy_dir() {
     let connect = ens.connect_string_with_chroot("/kafka");
     let mut brokers: Vec<Broker> = (1..=3)
         .map(|id| {
-            let mut props = vec![("replica.lag.time.max.ms", "3000")];
+            let mut props = vec![("replica.lag.time.max.ms", "3000"), LOADED_ZK];
             if id == 3 {
                 props.push(("log.dirs", log_dirs.as_str()));
             }
@@ -407,7 +409,7 @@ async fn jbod_broker_keeps_serving_the_healthy_dir() {
 async fn out_of_file_descriptors_takes_the_dir_offline() {
     let ens = ZkEnsemble::start(1);
     let connect = ens.connect_string_with_chroot("/kafka");
-    let mut broker = Broker::start(1, &connect, &[]);
+    let mut broker = Broker::start(1, &connect, &[LOADED_ZK]);
     broker.wait_listening(T);
     let zk = zk_client(&connect).await;
     wait_until(T, || async {
