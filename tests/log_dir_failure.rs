@@ -16,8 +16,16 @@ use common::*;
 
 const T: Duration = Duration::from_secs(60);
 const RECORD: usize = 100 * 1024;
-/// These tests start 3 brokers and a ZooKeeper each: give a loaded CI machine time to connect.
-const LOADED_ZK: (&str, &str) = ("zookeeper.connection.timeout.ms", "30000");
+/// One test at a time: each runs its own ZooKeeper and brokers, and together they would starve
+/// a 2-core machine.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Kafka's default session timeout (its requests time out after 40% of it) and a long connection
+/// timeout: a loaded CI machine's ZooKeeper can take seconds to fsync. Failover does not wait
+/// for it: a halting broker closes its session.
+const LOADED_ZK: [(&str, &str); 2] = [
+    ("zookeeper.connection.timeout.ms", "30000"),
+    ("zookeeper.session.timeout.ms", "18000"),
+];
 
 /// A tmpfs of a given size, unmounted on drop.
 struct SmallDisk {
@@ -209,13 +217,15 @@ async fn full_disk_moves_leadership_and_halts_the_broker() {
     if !can_mount() {
         return;
     }
+    let _serial = SERIAL.lock().await;
     let disk = SmallDisk::mount(64);
     let ens = ZkEnsemble::start(1);
     let connect = ens.connect_string_with_chroot("/kafka");
     let full_dir = disk.path().display().to_string();
     let mut brokers: Vec<Broker> = (1..=3)
         .map(|id| {
-            let mut props = vec![("replica.lag.time.max.ms", "3000"), LOADED_ZK];
+            let mut props = vec![("replica.lag.time.max.ms", "3000")];
+            props.extend(LOADED_ZK);
             if id == 3 {
                 props.push(("log.dirs", full_dir.as_str()));
             }
@@ -302,6 +312,7 @@ async fn jbod_broker_keeps_serving_the_healthy_dir() {
     if !can_mount() {
         return;
     }
+    let _serial = SERIAL.lock().await;
     let disk = SmallDisk::mount(32);
     let healthy = tempfile::Builder::new()
         .prefix("zkafka-healthy-dir-")
@@ -313,7 +324,8 @@ async fn jbod_broker_keeps_serving_the_healthy_dir() {
     let connect = ens.connect_string_with_chroot("/kafka");
     let mut brokers: Vec<Broker> = (1..=3)
         .map(|id| {
-            let mut props = vec![("replica.lag.time.max.ms", "3000"), LOADED_ZK];
+            let mut props = vec![("replica.lag.time.max.ms", "3000")];
+            props.extend(LOADED_ZK);
             if id == 3 {
                 props.push(("log.dirs", log_dirs.as_str()));
             }
@@ -407,9 +419,10 @@ async fn jbod_broker_keeps_serving_the_healthy_dir() {
 /// and, with no dir left, the broker halts rather than hanging with half-created logs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_file_descriptors_takes_the_dir_offline() {
+    let _serial = SERIAL.lock().await;
     let ens = ZkEnsemble::start(1);
     let connect = ens.connect_string_with_chroot("/kafka");
-    let mut broker = Broker::start(1, &connect, &[LOADED_ZK]);
+    let mut broker = Broker::start(1, &connect, &LOADED_ZK);
     broker.wait_listening(T);
     let zk = zk_client(&connect).await;
     wait_until(T, || async {
