@@ -408,7 +408,7 @@ fn log_manager_cleans_in_the_background_and_checkpoints() {
     let manager = LogManager::startup(lm, compact_config(), HashMap::new()).unwrap();
     manager.start_background_tasks();
     let tp = TopicPartition::new("t", 0);
-    let log: Arc<Log> = manager.get_or_create_log(&tp, None).unwrap();
+    let log: Arc<Log> = manager.get_or_create_log(&tp, None, true).unwrap();
     let written = fill(&log);
     let active_base = *log.segment_base_offsets().last().unwrap();
     let ckpt = tmp.path().join("cleaner-offset-checkpoint");

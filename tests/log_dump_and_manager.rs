@@ -112,7 +112,7 @@ fn manager_lifecycle_checkpoints_and_clean_shutdown() {
         );
         m.start_background_tasks();
         for p in 0..4 {
-            let log = m.get_or_create_log(&tp(p), None).unwrap();
+            let log = m.get_or_create_log(&tp(p), None, true).unwrap();
             log.append_as_leader(&encode_batch(2, 10, 1000, "k"), 0)
                 .unwrap();
         }

@@ -83,6 +83,7 @@ impl ActiveController {
             active.channels.add_broker(b);
         }
         active.delete_stale_isr_notifications().await?;
+        active.delete_stale_log_dir_notifications().await?;
         active.load_topics().await?;
         tracing::info!(target: "kafka.controller.KafkaController",
             "[Controller id={id}] Initialized live brokers: {}; {} topics, {} partitions",
@@ -150,7 +151,9 @@ impl ActiveController {
         for tp in &all {
             let kind = match self.ctx.leadership.get(tp) {
                 None => PartitionStateKind::New,
-                Some(s) if self.ctx.is_replica_online(s.leader) => PartitionStateKind::Online,
+                Some(s) if self.ctx.is_replica_online_for(tp, s.leader) => {
+                    PartitionStateKind::Online
+                }
                 Some(_) => PartitionStateKind::Offline,
             };
             self.ctx.partition_states.insert(tp.clone(), kind);
@@ -158,7 +161,7 @@ impl ActiveController {
         let (online, offline): (Vec<_>, Vec<_>) = all
             .iter()
             .flat_map(|tp| self.ctx.replicas(tp).iter().map(move |r| (tp.clone(), *r)))
-            .partition(|(_, r)| self.ctx.is_replica_online(*r));
+            .partition(|(tp, r)| self.ctx.is_replica_online_for(tp, *r));
         let mut sm = self.machines(&mut batch);
         sm.replicas_to(&online, ReplicaState::Online).await?;
         sm.replicas_to(&offline, ReplicaState::Offline).await?;
@@ -224,6 +227,9 @@ impl ActiveController {
     /// `onBrokerStartup`: everyone learns the new brokers, the new brokers learn every
     /// partition, their replicas come online, offline partitions get leaders again.
     async fn on_broker_startup(&mut self, new: &[i32]) -> ZkResult<()> {
+        for id in new {
+            self.ctx.replicas_on_offline_dirs.remove(id);
+        }
         let mut batch = RequestBatch::default();
         let existing: Vec<i32> = self
             .ctx
@@ -246,12 +252,27 @@ impl ActiveController {
     /// `onBrokerFailure`: partitions led by the dead go offline and get new leaders; the dead
     /// replicas leave the ISRs.
     async fn on_broker_failure(&mut self, dead: &[i32]) -> ZkResult<()> {
+        for id in dead {
+            self.ctx.replicas_on_offline_dirs.remove(id);
+        }
         let replicas = self.ctx.replicas_on_brokers(dead);
+        self.on_replicas_become_offline(replicas).await
+    }
+
+    /// `onReplicasBecomeOffline` (dead brokers or failed log dirs): partitions whose leader
+    /// is now offline get new leaders, the replicas leave the ISRs.
+    pub(super) async fn on_replicas_become_offline(
+        &mut self,
+        replicas: Vec<(TopicPartition, i32)>,
+    ) -> ZkResult<()> {
         let leaderless: Vec<TopicPartition> = self
             .ctx
             .leadership
             .iter()
-            .filter(|(tp, s)| dead.contains(&s.leader) && !self.ctx.is_being_deleted(&tp.topic))
+            .filter(|(tp, s)| {
+                !self.ctx.is_replica_online_for(tp, s.leader)
+                    && !self.ctx.is_being_deleted(&tp.topic)
+            })
             .map(|(tp, _)| tp.clone())
             .collect();
         let mut batch = RequestBatch::default();
@@ -294,19 +315,5 @@ impl ActiveController {
             Some(ControllerEvent::IsrChangeNotification)
         });
         Ok(())
-    }
-
-    pub fn on_leader_and_isr_response(
-        &self,
-        broker: i32,
-        error_code: i16,
-        errors: &[(TopicPartition, i16)],
-    ) {
-        if error_code != 0 {
-            tracing::error!(target: "state.change.logger", "[Controller id={}] LeaderAndIsr to broker {broker} failed with {}", self.id, crate::server::errors::name(error_code));
-        }
-        for (tp, code) in errors.iter().filter(|(_, c)| *c != 0) {
-            tracing::warn!(target: "state.change.logger", "[Controller id={}] Broker {broker} answered LeaderAndIsr for {tp} with {}", self.id, crate::server::errors::name(*code));
-        }
     }
 }

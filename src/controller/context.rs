@@ -47,6 +47,9 @@ pub struct ControllerContext {
     pub topics_deletion_started: BTreeSet<String>,
     /// Brokers in controlled shutdown: still live (they get requests) but never elected.
     pub shutting_down: BTreeSet<i32>,
+    /// Replicas whose broker answered LeaderAndIsr with KAFKA_STORAGE_ERROR: their log dir
+    /// failed, so they count as offline although the broker lives (replicasOnOfflineDirs).
+    pub replicas_on_offline_dirs: BTreeMap<i32, BTreeSet<TopicPartition>>,
 }
 
 impl ControllerContext {
@@ -58,13 +61,24 @@ impl ControllerContext {
         self.live_brokers.get(&id).map_or(-1, |(_, e)| *e)
     }
 
+    /// Whether the broker is live (requests to it are sent).
     pub fn is_replica_online(&self, broker: i32) -> bool {
         self.live_brokers.contains_key(&broker)
     }
 
-    /// Live and not shutting down: may lead or be counted as an online ISR member.
-    pub fn is_replica_eligible(&self, broker: i32) -> bool {
-        self.is_replica_online(broker) && !self.shutting_down.contains(&broker)
+    /// Kafka's isReplicaOnline(broker, partition): a live broker whose log dir holding
+    /// `tp` has not failed.
+    pub fn is_replica_online_for(&self, tp: &TopicPartition, broker: i32) -> bool {
+        self.is_replica_online(broker)
+            && !self
+                .replicas_on_offline_dirs
+                .get(&broker)
+                .is_some_and(|s| s.contains(tp))
+    }
+
+    /// Online for `tp` and not shutting down: may lead or be counted as an online ISR member.
+    pub fn is_replica_eligible(&self, tp: &TopicPartition, broker: i32) -> bool {
+        self.is_replica_online_for(tp, broker) && !self.shutting_down.contains(&broker)
     }
 
     pub fn all_topics(&self) -> BTreeSet<String> {
@@ -113,7 +127,7 @@ impl ControllerContext {
         self.replicas(tp)
             .iter()
             .copied()
-            .filter(|r| !self.is_replica_online(*r))
+            .filter(|r| !self.is_replica_online_for(tp, *r))
             .collect()
     }
 

@@ -30,6 +30,8 @@ pub enum ControllerEvent {
     TopicDeletion,
     /// Children of `/isr_change_notification` changed: leaders changed ISRs.
     IsrChangeNotification,
+    /// Children of `/log_dir_event_notification` changed: a broker's log dir failed.
+    LogDirEventNotification,
     /// A broker answered an UpdateMetadata.
     UpdateMetadataResponseReceived { broker_id: i32, error_code: i16 },
     /// A broker answered a LeaderAndIsr.
@@ -64,6 +66,7 @@ impl ControllerEvent {
             Self::TopicChange | Self::PartitionModifications(_) => "TopicChange",
             Self::TopicDeletion | Self::StopReplicaResponseReceived { .. } => "TopicDeletion",
             Self::IsrChangeNotification => "IsrChange",
+            Self::LogDirEventNotification => "LogDirChange",
             Self::UpdateMetadataResponseReceived { .. } => "UpdateMetadataResponseReceived",
             Self::LeaderAndIsrResponseReceived { .. } => "LeaderAndIsrResponseReceived",
             Self::ControlledShutdown { .. } => "ControlledShutdown",

@@ -8,6 +8,7 @@ pub mod channel;
 pub mod context;
 pub mod election;
 pub mod event;
+mod log_dir;
 pub mod requests;
 pub mod shutdown;
 pub mod state_machine;
@@ -366,6 +367,7 @@ async fn process_active(active: &mut ActiveController, event: ControllerEvent) -
         }
         ControllerEvent::TopicDeletion => active.on_topic_deletion().await,
         ControllerEvent::IsrChangeNotification => active.on_isr_change_notification().await,
+        ControllerEvent::LogDirEventNotification => active.on_log_dir_event_notification().await,
         ControllerEvent::ControlledShutdown {
             broker_id,
             broker_epoch,
@@ -380,8 +382,9 @@ async fn process_active(active: &mut ActiveController, event: ControllerEvent) -
             error_code,
             partition_errors,
         } => {
-            active.on_leader_and_isr_response(broker_id, error_code, &partition_errors);
-            Ok(())
+            active
+                .on_leader_and_isr_response(broker_id, error_code, &partition_errors)
+                .await
         }
         ControllerEvent::StopReplicaResponseReceived {
             broker_id,

@@ -111,7 +111,7 @@ impl StateMachines<'_> {
             .replicas(tp)
             .iter()
             .copied()
-            .filter(|r| self.ctx.is_replica_eligible(*r))
+            .filter(|r| self.ctx.is_replica_eligible(tp, *r))
             .collect();
         let Some(&leader) = live.first() else {
             tracing::error!(target: "state.change.logger", "{} Partition {tp} has no live replica among {:?}; it stays NewPartition", self.prefix(), self.ctx.replicas(tp));
@@ -192,7 +192,7 @@ impl StateMachines<'_> {
         strategy: &Strategy,
     ) -> ZkResult<Option<Elected>> {
         let replicas = self.ctx.replicas(tp);
-        let online = |r: i32| self.ctx.is_replica_eligible(r);
+        let online = |r: i32| self.ctx.is_replica_eligible(tp, r);
         Ok(match strategy {
             Strategy::OfflinePartition => {
                 let has_live_isr = current.isr.iter().any(|r| online(*r));
@@ -224,7 +224,7 @@ impl StateMachines<'_> {
         match strategy {
             Strategy::PreferredReplica => replicas.collect(),
             _ => replicas
-                .filter(|r| self.ctx.is_replica_online(*r))
+                .filter(|r| self.ctx.is_replica_online_for(tp, *r))
                 .collect(),
         }
     }

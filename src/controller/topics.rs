@@ -204,7 +204,7 @@ impl ActiveController {
     ) -> ZkResult<()> {
         let live: Vec<_> = replicas
             .into_iter()
-            .filter(|(_, b)| self.ctx.is_replica_online(*b))
+            .filter(|(tp, b)| self.ctx.is_replica_online_for(tp, *b))
             .collect();
         if live.is_empty() {
             return Ok(());
@@ -234,7 +234,7 @@ impl ActiveController {
             .topic_replicas(topic)
             .into_iter()
             .filter(|r| self.ctx.replica_states.get(r) != Some(&ReplicaState::DeletionSuccessful))
-            .partition(|(_, b)| self.ctx.is_replica_online(*b));
+            .partition(|(tp, b)| self.ctx.is_replica_online_for(tp, *b));
         if !dead.is_empty() {
             self.ctx
                 .topics_ineligible_for_deletion

@@ -326,9 +326,14 @@ impl Shared {
         let result = cleaner.clean(&ltc.log, ltc.first_dirty, ltc.first_uncleanable);
         let mut in_progress = self.in_progress.lock().expect("cleaner lock");
         in_progress.remove(&ltc.tp);
-        let res = result?;
+        // An I/O error while cleaning takes the dir offline (LogCleaner's IOException case).
+        let res = result.inspect_err(|e| ltc.log.maybe_report_storage_error("cleaning", e))?;
         if res.end_offset > ltc.first_dirty && res.aborted_groups == 0 {
-            self.update_checkpoint(&ltc.log_dir, &ltc.tp, res.end_offset)?;
+            self.update_checkpoint(&ltc.log_dir, &ltc.tp, res.end_offset)
+                .inspect_err(|e| {
+                    ltc.log
+                        .maybe_report_storage_error("writing the cleaner checkpoint", e)
+                })?;
         }
         drop(in_progress);
         log_summary(id, &ltc, &res);

@@ -76,16 +76,48 @@ impl IndexFile {
         &self.buf()[n * self.entry_size..(n + 1) * self.entry_size]
     }
 
-    fn push(&mut self, bytes: &[u8]) {
+    fn push(&mut self, bytes: &[u8]) -> Result<(), LogError> {
         assert!(
             self.entries < self.max_entries,
             "append to a full index {}",
             self.path.display()
         );
         let at = self.entries * self.entry_size;
+        self.reserve_page_of(at, bytes.len())?;
         let m = self.mmap.as_mut().expect("non-empty index is mapped");
         m[at..at + bytes.len()].copy_from_slice(bytes);
         self.entries += 1;
+        Ok(())
+    }
+
+    /// The file is sparse: the first write into a page of the mapping allocates it, and on a
+    /// full disk that fault is a SIGBUS. Allocating the page first turns it into ENOSPC, which
+    /// takes the log dir offline instead of killing the broker.
+    fn reserve_page_of(&self, at: usize, len: usize) -> Result<(), LogError> {
+        const PAGE: usize = 4096;
+        let last_page = (at + len - 1) / PAGE;
+        if at > 0 && (at - 1) / PAGE == last_page {
+            return Ok(());
+        }
+        use std::os::fd::AsRawFd;
+        // Never past the end: fallocate would grow the file and change its entry count.
+        let start = last_page * PAGE;
+        let len = PAGE.min(self.max_entries * self.entry_size - start);
+        // SAFETY: plain syscall on a file descriptor this index owns.
+        let rc = unsafe {
+            libc::posix_fallocate(
+                self.file.as_raw_fd(),
+                start as libc::off_t,
+                len as libc::off_t,
+            )
+        };
+        match rc {
+            0 | libc::EOPNOTSUPP | libc::EINVAL => Ok(()),
+            errno => Err(LogError::io(
+                format!("allocate index page in {}", self.path.display()),
+                std::io::Error::from_raw_os_error(errno),
+            )),
+        }
     }
 
     /// Resizes the file (rounded down to whole entries); entries beyond the new size are dropped.
@@ -211,8 +243,7 @@ impl OffsetIndex {
         let mut e = [0u8; OFFSET_ENTRY_SIZE];
         e[..4].copy_from_slice(&(rel as i32).to_be_bytes());
         e[4..].copy_from_slice(&(position as i32).to_be_bytes());
-        self.f.push(&e);
-        Ok(())
+        self.f.push(&e)
     }
 
     /// Greatest entry with offset <= target, or (base offset, 0).
@@ -370,8 +401,7 @@ impl TimeIndex {
         let mut e = [0u8; TIME_ENTRY_SIZE];
         e[..8].copy_from_slice(&timestamp.to_be_bytes());
         e[8..].copy_from_slice(&(rel as i32).to_be_bytes());
-        self.f.push(&e);
-        Ok(())
+        self.f.push(&e)
     }
 
     /// Greatest entry with timestamp <= target, or (-1, base offset).

@@ -146,6 +146,7 @@ impl Log {
             inner: Mutex::new(inner),
             config: RwLock::new(Arc::new(config)),
             deleter,
+            dir_failure: std::sync::OnceLock::new(),
         })
     }
 }

@@ -15,6 +15,7 @@ use super::checkpoint::{
 use super::cleaner_manager::{LogCleaner, LogCleanerConfig};
 use super::config::LogConfig;
 use super::deleter::FileDeleter;
+use super::dir_failure::{is_storage_failure, LogDirFailureChannel};
 use super::errors::{IoContext, LogError};
 use super::load::LoadParams;
 use super::partition_log::Log;
@@ -28,6 +29,8 @@ pub const LOCK_FILE: &str = ".lock";
 #[derive(Debug, Clone)]
 pub struct LogManagerConfig {
     pub log_dirs: Vec<PathBuf>,
+    /// Dirs found failed before the logs load (meta.properties unreadable or unwritable).
+    pub initial_offline_dirs: Vec<PathBuf>,
     pub recovery_threads_per_data_dir: usize,
     pub retention_check_interval_ms: i64,
     /// `log.flush.scheduler.interval.ms`.
@@ -46,6 +49,7 @@ impl LogManagerConfig {
     pub fn new(log_dirs: Vec<PathBuf>) -> LogManagerConfig {
         LogManagerConfig {
             log_dirs,
+            initial_offline_dirs: Vec::new(),
             recovery_threads_per_data_dir: 1,
             retention_check_interval_ms: 300_000,
             flush_check_interval_ms: i64::MAX,
@@ -69,10 +73,19 @@ pub struct LogManager {
     topic_configs: RwLock<HashMap<String, LogConfig>>,
     logs: RwLock<HashMap<TopicPartition, (usize, Arc<Log>)>>,
     deleter: Arc<FileDeleter>,
+    dir_failure: Arc<LogDirFailureChannel>,
     _locks: Vec<File>,
     scheduler: Mutex<Option<Scheduler>>,
     cleaner: Mutex<Option<Arc<LogCleaner>>>,
     create_lock: Mutex<()>,
+}
+
+/// `a,b,c` for log lines naming several dirs.
+pub fn join_dirs(dirs: &[PathBuf]) -> String {
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn read_checkpoint_or_empty(path: &Path) -> HashMap<TopicPartition, i64> {
@@ -85,121 +98,160 @@ fn read_checkpoint_or_empty(path: &Path) -> HashMap<TopicPartition, i64> {
     }
 }
 
+/// The logs of one log dir, loaded at startup.
+type DirLogs = Vec<(TopicPartition, Log)>;
+
+/// Locks a log dir with `.lock` (held until the process exits).
+fn lock_dir(dir: &Path) -> Result<File, LogError> {
+    fs::create_dir_all(dir).ctx(|| format!("create log dir {}", dir.display()))?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .ctx(|| format!("open lock in {}", dir.display()))?;
+    lock.try_lock().map_err(|_| {
+        LogError::Other(format!(
+            "failed to acquire lock on {}/.lock: another process holds it",
+            dir.display()
+        ))
+    })?;
+    Ok(lock)
+}
+
+/// Loads every partition log of one dir with `recovery_threads_per_data_dir` threads.
+fn load_dir(
+    dir: &Path,
+    config: &LogManagerConfig,
+    default_config: &LogConfig,
+    topic_configs: &HashMap<String, LogConfig>,
+    deleter: &Arc<FileDeleter>,
+) -> Result<(DirLogs, HashMap<TopicPartition, i64>), LogError> {
+    // 2.8 deletes the marker before loading, so a crash while loading counts as unclean.
+    let marker = dir.join(CLEAN_SHUTDOWN_FILE);
+    let clean = marker.exists();
+    if clean {
+        fs::remove_file(&marker).ctx(|| format!("delete {}", marker.display()))?;
+    }
+    let recovery_points = read_checkpoint_or_empty(&dir.join(RECOVERY_POINT_CHECKPOINT_FILE));
+    let start_offsets = read_checkpoint_or_empty(&dir.join(LOG_START_OFFSET_CHECKPOINT_FILE));
+    let hws = read_checkpoint_or_empty(&dir.join(REPLICATION_OFFSET_CHECKPOINT_FILE));
+    let mut jobs = Vec::new();
+    for entry in fs::read_dir(dir).ctx(|| format!("list {}", dir.display()))? {
+        let entry = entry.ctx(|| format!("list {}", dir.display()))?;
+        if !entry.path().is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.ends_with(DELETE_DIR_SUFFIX) {
+            deleter.schedule(vec![entry.path()], config.file_delete_delay_ms);
+            continue;
+        }
+        if name.ends_with(FUTURE_DIR_SUFFIX) {
+            continue;
+        }
+        if let Some(tp) = TopicPartition::parse_dir_name(&name) {
+            jobs.push((tp, entry.path()));
+        }
+    }
+    let threads = config.recovery_threads_per_data_dir.max(1);
+    let chunks: Vec<Vec<(TopicPartition, PathBuf)>> = (0..threads)
+        .map(|t| jobs.iter().skip(t).step_by(threads).cloned().collect())
+        .collect();
+    let loaded: Vec<Result<DirLogs, LogError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let (recovery_points, start_offsets) = (&recovery_points, &start_offsets);
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    for (tp, path) in chunk {
+                        let cfg = topic_configs
+                            .get(&tp.topic)
+                            .cloned()
+                            .unwrap_or_else(|| default_config.clone());
+                        let params = LoadParams {
+                            recovery_point: recovery_points.get(&tp).copied().unwrap_or(0),
+                            log_start_offset: start_offsets.get(&tp).copied(),
+                            had_clean_shutdown: clean,
+                        };
+                        let log = Log::open(&path, tp.clone(), cfg, params, deleter.clone())?;
+                        out.push((tp, log));
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("log loading thread panicked"))
+            .collect()
+    });
+    let mut logs = Vec::new();
+    for batch in loaded {
+        logs.extend(batch?);
+    }
+    for f in [
+        RECOVERY_POINT_CHECKPOINT_FILE,
+        LOG_START_OFFSET_CHECKPOINT_FILE,
+        REPLICATION_OFFSET_CHECKPOINT_FILE,
+    ] {
+        OffsetCheckpointFile::new(dir.join(f)).ensure_exists()?;
+    }
+    Ok((logs, hws))
+}
+
 impl LogManager {
     /// Locks every log dir and loads all partition logs (recovering after an unclean stop).
+    /// A dir failing with an I/O error goes offline (reported on the returned manager's
+    /// failure channel); the broker starts as long as one dir is left.
     pub fn startup(
         config: LogManagerConfig,
         default_config: LogConfig,
         topic_configs: HashMap<String, LogConfig>,
     ) -> Result<Arc<LogManager>, LogError> {
         let deleter = Arc::new(FileDeleter::new());
+        let dir_failure = LogDirFailureChannel::new();
         let mut locks = Vec::new();
         let mut logs = HashMap::new();
+        for dir in &config.initial_offline_dirs {
+            let msg = format!("Log dir {} failed before loading", dir.display());
+            dir_failure.maybe_add_offline_log_dir(dir, &msg, &"meta.properties I/O error");
+        }
         for (dir_idx, dir) in config.log_dirs.iter().enumerate() {
-            fs::create_dir_all(dir).ctx(|| format!("create log dir {}", dir.display()))?;
-            let lock = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(dir.join(LOCK_FILE))
-                .ctx(|| format!("open lock in {}", dir.display()))?;
-            lock.try_lock().map_err(|_| {
-                LogError::Other(format!(
-                    "failed to acquire lock on {}/.lock: another process holds it",
-                    dir.display()
-                ))
-            })?;
-            locks.push(lock);
-            // 2.8 deletes the marker before loading, so a crash while loading counts as unclean.
-            let marker = dir.join(CLEAN_SHUTDOWN_FILE);
-            let clean = marker.exists();
-            if clean {
-                fs::remove_file(&marker).ctx(|| format!("delete {}", marker.display()))?;
+            if dir_failure.has_offline_log_dir(dir) {
+                continue;
             }
-            let recovery_points =
-                read_checkpoint_or_empty(&dir.join(RECOVERY_POINT_CHECKPOINT_FILE));
-            let start_offsets =
-                read_checkpoint_or_empty(&dir.join(LOG_START_OFFSET_CHECKPOINT_FILE));
-            let hws = read_checkpoint_or_empty(&dir.join(REPLICATION_OFFSET_CHECKPOINT_FILE));
-            let mut jobs = Vec::new();
-            for entry in fs::read_dir(dir).ctx(|| format!("list {}", dir.display()))? {
-                let entry = entry.ctx(|| format!("list {}", dir.display()))?;
-                if !entry.path().is_dir() {
+            let loaded = lock_dir(dir).and_then(|lock| {
+                locks.push(lock);
+                load_dir(dir, &config, &default_config, &topic_configs, &deleter)
+            });
+            let (dir_logs, hws) = match loaded {
+                Ok(l) => l,
+                Err(e) if is_storage_failure(&e) => {
+                    let msg = format!("Error while loading log dir {}", dir.display());
+                    dir_failure.maybe_add_offline_log_dir(dir, &msg, &e);
                     continue;
                 }
-                let name = entry.file_name().to_string_lossy().to_string();
-                if name.ends_with(DELETE_DIR_SUFFIX) {
-                    deleter.schedule(vec![entry.path()], config.file_delete_delay_ms);
-                    continue;
+                Err(e) => return Err(e),
+            };
+            for (tp, log) in dir_logs {
+                if let Some(hw) = hws.get(&tp) {
+                    log.update_high_watermark(*hw);
                 }
-                if name.ends_with(FUTURE_DIR_SUFFIX) {
-                    continue;
-                }
-                if let Some(tp) = TopicPartition::parse_dir_name(&name) {
-                    jobs.push((tp, entry.path()));
-                }
-            }
-            let threads = config.recovery_threads_per_data_dir.max(1);
-            let chunks: Vec<Vec<(TopicPartition, PathBuf)>> = (0..threads)
-                .map(|t| jobs.iter().skip(t).step_by(threads).cloned().collect())
-                .collect();
-            let defaults = default_config.clone();
-            let loaded: Vec<Result<Vec<(TopicPartition, Log)>, LogError>> =
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = chunks
-                        .into_iter()
-                        .map(|chunk| {
-                            let (deleter, topic_configs, defaults) =
-                                (&deleter, &topic_configs, &defaults);
-                            let (recovery_points, start_offsets) =
-                                (&recovery_points, &start_offsets);
-                            s.spawn(move || {
-                                let mut out = Vec::new();
-                                for (tp, path) in chunk {
-                                    let cfg = topic_configs
-                                        .get(&tp.topic)
-                                        .cloned()
-                                        .unwrap_or_else(|| defaults.clone());
-                                    let params = LoadParams {
-                                        recovery_point: recovery_points
-                                            .get(&tp)
-                                            .copied()
-                                            .unwrap_or(0),
-                                        log_start_offset: start_offsets.get(&tp).copied(),
-                                        had_clean_shutdown: clean,
-                                    };
-                                    let log =
-                                        Log::open(&path, tp.clone(), cfg, params, deleter.clone())?;
-                                    out.push((tp, log));
-                                }
-                                Ok(out)
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().expect("log loading thread panicked"))
-                        .collect()
-                });
-            for batch in loaded {
-                for (tp, log) in batch? {
-                    if let Some(hw) = hws.get(&tp) {
-                        log.update_high_watermark(*hw);
-                    }
-                    if logs.insert(tp.clone(), (dir_idx, Arc::new(log))).is_some() {
-                        return Err(LogError::Other(format!(
-                            "duplicate log directories for {tp}"
-                        )));
-                    }
+                log.set_dir_failure_channel(dir_failure.clone());
+                if logs.insert(tp.clone(), (dir_idx, Arc::new(log))).is_some() {
+                    return Err(LogError::Other(format!(
+                        "duplicate log directories for {tp}"
+                    )));
                 }
             }
-            for f in [
-                RECOVERY_POINT_CHECKPOINT_FILE,
-                LOG_START_OFFSET_CHECKPOINT_FILE,
-                REPLICATION_OFFSET_CHECKPOINT_FILE,
-            ] {
-                OffsetCheckpointFile::new(dir.join(f)).ensure_exists()?;
-            }
+        }
+        if dir_failure.offline_log_dirs().len() == config.log_dirs.len() {
+            return Err(LogError::Other(format!(
+                "all log dirs in {} have failed (log.dirs)",
+                join_dirs(&config.log_dirs)
+            )));
         }
         Ok(Arc::new(LogManager {
             config,
@@ -207,11 +259,62 @@ impl LogManager {
             topic_configs: RwLock::new(topic_configs),
             logs: RwLock::new(logs),
             deleter,
+            dir_failure,
             _locks: locks,
             scheduler: Mutex::new(None),
             cleaner: Mutex::new(None),
             create_lock: Mutex::new(()),
         }))
+    }
+
+    /// Where I/O errors on this broker's log dirs are reported.
+    pub fn dir_failure_channel(&self) -> &Arc<LogDirFailureChannel> {
+        &self.dir_failure
+    }
+
+    fn is_dir_online(&self, dir_idx: usize) -> bool {
+        !self
+            .dir_failure
+            .has_offline_log_dir(&self.config.log_dirs[dir_idx])
+    }
+
+    /// The configured log dirs still online (LogManager.liveLogDirs).
+    pub fn live_log_dirs(&self) -> Vec<PathBuf> {
+        (0..self.config.log_dirs.len())
+            .filter(|i| self.is_dir_online(*i))
+            .map(|i| self.config.log_dirs[i].clone())
+            .collect()
+    }
+
+    /// Reports an I/O error of a dir-level operation (checkpoints, markers): the dir goes offline.
+    fn maybe_report_dir_error(&self, dir_idx: usize, what: &str, e: &LogError) {
+        if is_storage_failure(e) {
+            let dir = &self.config.log_dirs[dir_idx];
+            let msg = format!("Error while {what} in dir {}", dir.display());
+            self.dir_failure.maybe_add_offline_log_dir(dir, &msg, e);
+        }
+    }
+
+    /// LogManager.handleLogDirFailure: forgets every log in the failed dir (their replicas
+    /// are no longer served) and returns how many dirs are left online.
+    pub fn handle_log_dir_failure(&self, dir: &Path) -> usize {
+        let offline: Vec<TopicPartition> = {
+            let mut logs = self.logs.write().expect("logs lock");
+            let in_dir: Vec<TopicPartition> = logs
+                .iter()
+                .filter(|(_, (d, _))| self.config.log_dirs[*d] == dir)
+                .map(|(tp, _)| tp.clone())
+                .collect();
+            for tp in &in_dir {
+                logs.remove(tp);
+            }
+            in_dir
+        };
+        let names: Vec<String> = offline.iter().map(|tp| tp.to_string()).collect();
+        tracing::warn!(target: "kafka.log.LogManager",
+            "Logs for partitions {} are offline due to failure on log directory {}",
+            names.join(","), dir.display());
+        self.live_log_dirs().len()
     }
 
     pub fn log_dirs(&self) -> &[PathBuf] {
@@ -274,11 +377,14 @@ impl LogManager {
         *self.default_config.write().expect("config lock") = config;
     }
 
-    /// Returns the log, creating it in the log dir holding the fewest partitions.
+    /// Returns the log, creating it in the online log dir holding the fewest partitions
+    /// (LogManager.nextLogDirs). A log that is not new (`is_new` of LeaderAndIsr) is not
+    /// created while a dir is offline: its data may be in that dir (LogManager.getOrCreateLog).
     pub fn get_or_create_log(
         &self,
         tp: &TopicPartition,
         config: Option<LogConfig>,
+        is_new: bool,
     ) -> Result<Arc<Log>, LogError> {
         if let Some(l) = self.get_log(tp) {
             return Ok(l);
@@ -287,29 +393,62 @@ impl LogManager {
         if let Some(l) = self.get_log(tp) {
             return Ok(l);
         }
-        let mut counts = vec![0usize; self.config.log_dirs.len()];
-        for (d, _) in self.logs.read().expect("logs lock").values() {
-            counts[*d] += 1;
+        let offline = self.dir_failure.offline_log_dirs();
+        if !is_new && !offline.is_empty() {
+            return Err(LogError::io(
+                format!(
+                    "cannot create log for {tp} because log directories {} are offline",
+                    join_dirs(&offline)
+                ),
+                std::io::Error::other("log dir offline"),
+            ));
         }
-        let dir_idx = (0..counts.len())
-            .min_by_key(|i| (counts[*i], *i))
-            .ok_or_else(|| LogError::Other("no log dirs".into()))?;
+        let dir_idx = self.next_log_dir()?;
         let config = config.unwrap_or_else(|| self.config_for(&tp.topic));
-        let path = self.config.log_dirs[dir_idx].join(tp.dir_name());
-        let log = Arc::new(Log::open(
+        let dir = &self.config.log_dirs[dir_idx];
+        let path = dir.join(tp.dir_name());
+        let created = Log::open(
             &path,
             tp.clone(),
             config,
             LoadParams::default(),
             self.deleter.clone(),
-        )?);
-        super::util::fsync_dir(&self.config.log_dirs[dir_idx])?;
+        )
+        .and_then(|log| super::util::fsync_dir(dir).map(|_| log));
+        let log = match created {
+            Ok(log) => Arc::new(log),
+            Err(e) => {
+                self.maybe_report_dir_error(dir_idx, &format!("creating log for {tp}"), &e);
+                return Err(e);
+            }
+        };
+        log.set_dir_failure_channel(self.dir_failure.clone());
         self.logs
             .write()
             .expect("logs lock")
             .insert(tp.clone(), (dir_idx, log.clone()));
         tracing::info!(partition = %tp, dir = %path.display(), "created log");
         Ok(log)
+    }
+
+    /// The online dir holding the fewest partitions, the first such in `log.dirs` on ties.
+    fn next_log_dir(&self) -> Result<usize, LogError> {
+        let mut counts = vec![0usize; self.config.log_dirs.len()];
+        for (d, _) in self.logs.read().expect("logs lock").values() {
+            counts[*d] += 1;
+        }
+        (0..counts.len())
+            .filter(|i| self.is_dir_online(*i))
+            .min_by_key(|i| (counts[*i], *i))
+            .ok_or_else(|| {
+                LogError::io(
+                    format!(
+                        "no log dir is online (log.dirs={})",
+                        join_dirs(&self.config.log_dirs)
+                    ),
+                    std::io::Error::other("all log dirs offline"),
+                )
+            })
     }
 
     /// Topic deletion: renames the dir to `<topic>-<partition>.<uuid>-delete` and removes
@@ -324,19 +463,26 @@ impl LogManager {
         let max_topic = 255usize.saturating_sub(suffix.len());
         let topic: String = tp.topic.chars().take(max_topic).collect();
         let target = self.config.log_dirs[dir_idx].join(format!("{topic}{suffix}"));
-        log.rename_dir(&target)?;
-        super::util::fsync_dir(&self.config.log_dirs[dir_idx])?;
+        let renamed = log
+            .rename_dir(&target)
+            .and_then(|_| super::util::fsync_dir(&self.config.log_dirs[dir_idx]));
+        if let Err(e) = renamed {
+            self.maybe_report_dir_error(dir_idx, &format!("deleting log of {tp}"), &e);
+            return Err(e);
+        }
         self.deleter
             .schedule(vec![target.clone()], log.config().file_delete_delay_ms);
-        self.checkpoint_recovery_points()?;
-        self.checkpoint_log_start_offsets()?;
+        self.checkpoint_recovery_points();
+        self.checkpoint_log_start_offsets();
         Ok(Some(target))
     }
 
     fn logs_by_dir(&self) -> Vec<Vec<(TopicPartition, Arc<Log>)>> {
         let mut v = vec![Vec::new(); self.config.log_dirs.len()];
         for (tp, (d, l)) in self.logs.read().expect("logs lock").iter() {
-            v[*d].push((tp.clone(), l.clone()));
+            if self.is_dir_online(*d) {
+                v[*d].push((tp.clone(), l.clone()));
+            }
         }
         for dir in &mut v {
             dir.sort_by(|a, b| a.0.cmp(&b.0));
@@ -344,35 +490,56 @@ impl LogManager {
         v
     }
 
-    pub fn checkpoint_recovery_points(&self) -> Result<(), LogError> {
-        for (i, logs) in self.logs_by_dir().into_iter().enumerate() {
-            let entries: Vec<(TopicPartition, i64)> = logs
-                .iter()
-                .map(|(tp, l)| (tp.clone(), l.recovery_point()))
-                .collect();
-            OffsetCheckpointFile::new(self.config.log_dirs[i].join(RECOVERY_POINT_CHECKPOINT_FILE))
-                .write(&entries)?;
+    /// Writes one checkpoint file in every online dir; a dir whose write fails goes offline
+    /// (LogManager.checkpointLogRecoveryOffsetsInDir and friends).
+    fn write_checkpoints(
+        &self,
+        file: &str,
+        per_dir: Vec<Vec<(TopicPartition, i64)>>,
+    ) -> Result<(), LogError> {
+        let mut result = Ok(());
+        for (i, entries) in per_dir.into_iter().enumerate() {
+            if !self.is_dir_online(i) {
+                continue;
+            }
+            let path = self.config.log_dirs[i].join(file);
+            if let Err(e) = OffsetCheckpointFile::new(&path).write(&entries) {
+                self.maybe_report_dir_error(i, &format!("writing {}", path.display()), &e);
+                result = Err(e);
+            }
         }
-        Ok(())
+        result
+    }
+
+    pub fn checkpoint_recovery_points(&self) {
+        let per_dir = self
+            .logs_by_dir()
+            .into_iter()
+            .map(|logs| {
+                logs.iter()
+                    .map(|(tp, l)| (tp.clone(), l.recovery_point()))
+                    .collect()
+            })
+            .collect();
+        let _ = self.write_checkpoints(RECOVERY_POINT_CHECKPOINT_FILE, per_dir);
     }
 
     /// Lists only logs whose start offset is above their first segment's base offset.
-    pub fn checkpoint_log_start_offsets(&self) -> Result<(), LogError> {
-        for (i, logs) in self.logs_by_dir().into_iter().enumerate() {
-            let entries: Vec<(TopicPartition, i64)> = logs
-                .iter()
-                .filter_map(|(tp, l)| {
-                    let first = l.segment_base_offsets().first().copied().unwrap_or(0);
-                    let lso = l.log_start_offset();
-                    (lso > first).then(|| (tp.clone(), lso))
-                })
-                .collect();
-            OffsetCheckpointFile::new(
-                self.config.log_dirs[i].join(LOG_START_OFFSET_CHECKPOINT_FILE),
-            )
-            .write(&entries)?;
-        }
-        Ok(())
+    pub fn checkpoint_log_start_offsets(&self) {
+        let per_dir = self
+            .logs_by_dir()
+            .into_iter()
+            .map(|logs| {
+                logs.iter()
+                    .filter_map(|(tp, l)| {
+                        let first = l.segment_base_offsets().first().copied().unwrap_or(0);
+                        let lso = l.log_start_offset();
+                        (lso > first).then(|| (tp.clone(), lso))
+                    })
+                    .collect()
+            })
+            .collect();
+        let _ = self.write_checkpoints(LOG_START_OFFSET_CHECKPOINT_FILE, per_dir);
     }
 
     /// Writes `replication-offset-checkpoint` in each dir for the given partitions hosted there.
@@ -390,20 +557,16 @@ impl LogManager {
                 }
             }
         }
-        for (i, mut entries) in per_dir.into_iter().enumerate() {
+        for entries in &mut per_dir {
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            OffsetCheckpointFile::new(
-                self.config.log_dirs[i].join(REPLICATION_OFFSET_CHECKPOINT_FILE),
-            )
-            .write(&entries)?;
         }
-        Ok(())
+        self.write_checkpoints(REPLICATION_OFFSET_CHECKPOINT_FILE, per_dir)
     }
 
     /// High watermarks from every dir's `replication-offset-checkpoint`.
     pub fn read_high_watermarks(&self) -> Result<HashMap<TopicPartition, i64>, LogError> {
         let mut out = HashMap::new();
-        for d in &self.config.log_dirs {
+        for d in &self.live_log_dirs() {
             out.extend(
                 OffsetCheckpointFile::new(d.join(REPLICATION_OFFSET_CHECKPOINT_FILE)).read()?,
             );
@@ -417,7 +580,10 @@ impl LogManager {
         for (tp, log) in self.all_logs() {
             match log.delete_old_segments(now) {
                 Ok(k) => n += k,
-                Err(e) => tracing::error!(partition = %tp, error = %e, "retention failed"),
+                Err(e) => {
+                    tracing::error!(partition = %tp, error = %e, "retention failed");
+                    log.maybe_report_storage_error("deleting old segments", &e);
+                }
             }
         }
         n
@@ -428,6 +594,7 @@ impl LogManager {
         for (tp, log) in self.all_logs() {
             if let Err(e) = log.flush_if_due(now) {
                 tracing::error!(partition = %tp, error = %e, "flush failed");
+                log.maybe_report_storage_error("flushing", &e);
             }
         }
     }
@@ -453,7 +620,7 @@ impl LogManager {
         if slot.is_some() || !self.config.cleaner.enable {
             return;
         }
-        for d in &self.config.log_dirs {
+        for d in &self.live_log_dirs() {
             // Kafka's checkpoint files create themselves empty when the cleaner starts.
             if let Err(e) =
                 OffsetCheckpointFile::new(d.join(CLEANER_OFFSET_CHECKPOINT_FILE)).ensure_exists()
@@ -522,24 +689,16 @@ impl LogManager {
                             continue;
                         }
                         *next = now.saturating_add(*period);
-                        let r = match i {
+                        match i {
                             0 => {
                                 m.cleanup_logs(now);
-                                Ok(())
                             }
-                            1 => {
-                                m.flush_dirty_logs(now);
-                                Ok(())
-                            }
+                            1 => m.flush_dirty_logs(now),
                             2 => m.checkpoint_recovery_points(),
                             3 => m.checkpoint_log_start_offsets(),
                             _ => {
                                 m.deleter.run_due(now);
-                                Ok(())
                             }
-                        };
-                        if let Err(e) = r {
-                            tracing::error!(error = %e, "log manager task failed");
                         }
                     }
                     drop(m);
@@ -576,19 +735,35 @@ impl LogManager {
     }
 
     /// Clean shutdown: stop tasks, flush and close every log, write checkpoints, then
-    /// create `.kafka_cleanshutdown` in each dir.
+    /// create `.kafka_cleanshutdown` in each dir that stayed online and closed cleanly.
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.stop_cleaner();
         self.stop_background_tasks();
         for (_, log) in self.all_logs() {
-            log.close()?;
+            if let Err(e) = log.close() {
+                log.maybe_report_storage_error("closing", &e);
+            }
         }
-        self.checkpoint_recovery_points()?;
-        self.checkpoint_log_start_offsets()?;
-        for d in &self.config.log_dirs {
+        self.checkpoint_recovery_points();
+        self.checkpoint_log_start_offsets();
+        for (i, d) in self.config.log_dirs.iter().enumerate() {
+            if !self.is_dir_online(i) {
+                continue;
+            }
             let marker = d.join(CLEAN_SHUTDOWN_FILE);
-            File::create(&marker).ctx(|| format!("create {}", marker.display()))?;
-            super::util::fsync_dir(d)?;
+            let written = File::create(&marker)
+                .ctx(|| format!("create {}", marker.display()))
+                .and_then(|_| super::util::fsync_dir(d));
+            if let Err(e) = written {
+                self.maybe_report_dir_error(i, "writing the clean shutdown marker", &e);
+            }
+        }
+        let offline = self.dir_failure.offline_log_dirs();
+        if !offline.is_empty() {
+            return Err(LogError::Other(format!(
+                "log dirs {} are offline; their logs will be recovered at the next start",
+                join_dirs(&offline)
+            )));
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use super::config::LogConfig;
 use super::deleter::FileDeleter;
@@ -89,6 +89,8 @@ pub struct Log {
     pub(crate) inner: Mutex<LogInner>,
     pub(crate) config: RwLock<Arc<LogConfig>>,
     pub(crate) deleter: Arc<FileDeleter>,
+    /// Where I/O errors on this log are reported (set by the LogManager).
+    pub(crate) dir_failure: OnceLock<Arc<super::dir_failure::LogDirFailureChannel>>,
 }
 
 impl LogInner {

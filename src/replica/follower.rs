@@ -58,7 +58,9 @@ impl Partition {
         if inner.state.leader == self.local_broker_id || inner.state.leader_epoch != leader_epoch {
             return Ok(None);
         }
-        let info = log.append_as_follower(records)?;
+        let info = log.append_as_follower(records).inspect_err(|e| {
+            log.maybe_report_storage_error("appending as follower", e);
+        })?;
         let leo = log.log_end_offset();
         log.update_high_watermark(leader_high_watermark.min(leo));
         if leader_log_start_offset > log.log_start_offset() {
@@ -92,7 +94,8 @@ impl Partition {
         let old_leo = log.log_end_offset();
         if offset < old_leo {
             let old_hw = log.high_watermark();
-            log.truncate_to(offset.max(0))?;
+            log.truncate_to(offset.max(0))
+                .inspect_err(|e| log.maybe_report_storage_error("truncating", e))?;
             crate::narrate!(info, "kafka.log.Log", EventKind::Truncation, Subject::partition(&self.tp.topic, self.tp.partition),
                 "[ReplicaFetcher broker={}] Truncated {} at leader epoch {leader_epoch} (leader {}): log end offset {old_leo} -> {}, high watermark {old_hw} -> {} ({why})",
                 self.local_broker_id, self.tp, inner.state.leader, log.log_end_offset(), log.high_watermark());
@@ -119,7 +122,8 @@ impl Partition {
             return Ok(false);
         }
         let (old_start, old_leo) = (log.log_start_offset(), log.log_end_offset());
-        log.truncate_fully_and_start_at(offset)?;
+        log.truncate_fully_and_start_at(offset)
+            .inspect_err(|e| log.maybe_report_storage_error("truncating fully", e))?;
         crate::narrate!(info, "kafka.log.Log", EventKind::Truncation, Subject::partition(&self.tp.topic, self.tp.partition),
             "[ReplicaFetcher broker={}] Truncated {} fully at leader epoch {leader_epoch} (leader {}): offsets [{old_start}, {old_leo}) -> empty log starting at {offset} (the leader's log start offset is past our log end)",
             self.local_broker_id, self.tp, inner.state.leader);

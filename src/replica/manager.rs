@@ -1,7 +1,7 @@
 //! `ReplicaManager` (server/ReplicaManager.scala): the partitions this broker hosts, how they
 //! become leaders or followers on the controller's word, and the high-watermark checkpoint.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -29,6 +29,9 @@ pub struct ReplicaManager {
     pub log_manager: Arc<LogManager>,
     pub zk: KafkaZkClient,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    /// Partitions whose log dir failed (Kafka's HostedPartition.Offline): every request for
+    /// them is answered KAFKA_STORAGE_ERROR until the broker restarts.
+    pub(super) offline_partitions: RwLock<HashSet<TopicPartition>>,
     /// acks=all produce requests waiting for the high watermark.
     pub produce_purgatory: Purgatory,
     /// Long-poll fetches waiting for data.
@@ -50,6 +53,8 @@ pub type LeadershipListener = Box<dyn Fn(&[(TopicPartition, bool)]) + Send + Syn
 struct PartitionRequest {
     tp: TopicPartition,
     state: LeaderAndIsr,
+    /// The controller created this replica just now: it may be placed in any online dir.
+    is_new: bool,
 }
 
 impl ReplicaManager {
@@ -69,6 +74,7 @@ impl ReplicaManager {
             log_manager,
             zk,
             partitions: RwLock::new(HashMap::new()),
+            offline_partitions: RwLock::new(HashSet::new()),
             produce_purgatory: Purgatory::new("Produce"),
             fetch_purgatory: Purgatory::new("Fetch"),
             leadership_listener: OnceLock::new(),
@@ -87,6 +93,12 @@ impl ReplicaManager {
             .cloned()
     }
 
+    pub(super) fn partitions_mut(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, HashMap<TopicPartition, Arc<Partition>>> {
+        self.partitions.write().expect("partitions lock")
+    }
+
     pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
         self.partitions
             .read()
@@ -101,6 +113,7 @@ impl ReplicaManager {
         match self.get_partition(tp) {
             Some(p) if p.is_leader() => Ok(p),
             Some(_) => Err(errors::NOT_LEADER_OR_FOLLOWER),
+            None if self.is_partition_offline(tp) => Err(errors::KAFKA_STORAGE_ERROR),
             None => Err(errors::UNKNOWN_TOPIC_OR_PARTITION),
         }
     }
@@ -140,6 +153,7 @@ impl ReplicaManager {
                     zk_version: p.partition_epoch,
                     controller_epoch: p.controller_epoch,
                 },
+                is_new: p.is_new,
             })
             .collect();
         let leaders: HashMap<i32, LeaderEndpoint> = req
@@ -184,6 +198,13 @@ impl ReplicaManager {
         listener(&changes);
     }
 
+    /// Tells the listener of leadership gained (`true`) or lost (`false`) outside LeaderAndIsr.
+    pub(super) fn notify_leadership_listener(&self, changes: &[(TopicPartition, bool)]) {
+        if let Some(listener) = self.leadership_listener.get() {
+            listener(changes);
+        }
+    }
+
     async fn apply_leader_and_isr(
         &self,
         r: &PartitionRequest,
@@ -191,6 +212,12 @@ impl ReplicaManager {
         leaders: &HashMap<i32, LeaderEndpoint>,
     ) -> i16 {
         let me = self.broker_id();
+        if self.is_partition_offline(&r.tp) {
+            tracing::warn!(target: "state.change.logger",
+                "[Broker id={me}] Ignoring LeaderAndIsr from controller {controller_id} for {}: its log dir is offline",
+                r.tp);
+            return errors::KAFKA_STORAGE_ERROR;
+        }
         if !r.state.replicas.contains(&me) {
             return errors::UNKNOWN_TOPIC_OR_PARTITION;
         }
@@ -202,7 +229,7 @@ impl ReplicaManager {
                 r.tp, r.state.leader_epoch);
             return errors::STALE_CONTROLLER_EPOCH;
         }
-        let log = match self.get_or_create_log(&r.tp).await {
+        let log = match self.get_or_create_log(&r.tp, r.is_new).await {
             Ok(log) => log,
             Err(code) => return code,
         };
@@ -261,12 +288,16 @@ impl ReplicaManager {
     }
 
     /// Opens or creates the partition's log with its topic's config from ZooKeeper.
-    async fn get_or_create_log(&self, tp: &TopicPartition) -> Result<Arc<crate::log::Log>, i16> {
+    async fn get_or_create_log(
+        &self,
+        tp: &TopicPartition,
+        is_new: bool,
+    ) -> Result<Arc<crate::log::Log>, i16> {
         if let Some(log) = self.log_manager.get_log(tp) {
             return Ok(log);
         }
         let config = self.topic_log_config(&tp.topic).await;
-        self.log_manager.get_or_create_log(tp, Some(config.clone())).map_err(|e| {
+        self.log_manager.get_or_create_log(tp, Some(config.clone()), is_new).map_err(|e| {
             tracing::error!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Cannot create log for {tp}: {e}", self.broker_id());
             errors::KAFKA_STORAGE_ERROR
         })
@@ -323,6 +354,7 @@ impl ReplicaManager {
         });
         for (tp, epoch, delete) in states.chain(legacy).chain(ungrouped) {
             let code = match self.get_partition(&tp) {
+                None if self.is_partition_offline(&tp) => errors::KAFKA_STORAGE_ERROR,
                 Some(p)
                     if epoch != EPOCH_DURING_DELETE
                         && epoch != NO_EPOCH

@@ -118,7 +118,8 @@ impl Partition {
         let was_leader = inner.state.leader == self.local_broker_id;
         let leo = log.log_end_offset();
         if log.latest_epoch().is_none_or(|e| e < state.leader_epoch) {
-            log.assign_epoch_start_offset(state.leader_epoch, leo)?;
+            log.assign_epoch_start_offset(state.leader_epoch, leo)
+                .inspect_err(|e| log.maybe_report_storage_error("assigning a leader epoch", e))?;
         }
         let followers = state
             .replicas
@@ -189,9 +190,10 @@ impl Partition {
         }
         let epoch = inner.state.leader_epoch;
         // The lock is held through the append so a concurrent leader change cannot interleave.
-        let info = log
-            .append_as_leader(records, epoch)
-            .map_err(|e| e.error_code())?;
+        let info = log.append_as_leader(records, epoch).map_err(|e| {
+            log.maybe_report_storage_error("appending as leader", &e);
+            e.error_code()
+        })?;
         drop(inner);
         self.maybe_increment_high_watermark();
         Ok(info)

@@ -57,13 +57,18 @@ impl ReplicaManager {
         known_to_cluster: bool,
     ) -> Result<LeaderView, i16> {
         let Some(partition) = self.get_partition(tp) else {
-            return Err(if known_to_cluster {
+            return Err(if self.is_partition_offline(tp) {
+                errors::KAFKA_STORAGE_ERROR
+            } else if known_to_cluster {
                 errors::NOT_LEADER_OR_FOLLOWER
             } else {
                 errors::UNKNOWN_TOPIC_OR_PARTITION
             });
         };
         let (log, leader_epoch) = partition.leader_log_with_epoch(current_leader_epoch)?;
+        if log.is_offline() {
+            return Err(errors::KAFKA_STORAGE_ERROR);
+        }
         Ok(LeaderView {
             partition,
             log,

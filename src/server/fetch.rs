@@ -225,6 +225,7 @@ fn read_partition(
         }
         Err(e) => {
             tracing::error!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing fetch on partition {}: {e}", apis.replica_manager.broker_id(), f.tp);
+            log.maybe_report_storage_error("reading", &e);
             out.error_code = e.error_code();
         }
     }

@@ -72,9 +72,8 @@ impl KafkaServer {
         zk.create_top_level_paths().await?;
         let cluster_id = zk.get_or_create_cluster_id().await?;
         tracing::info!(target: "kafka.server.KafkaServer", "Cluster ID = {cluster_id}");
-        prepare_log_dirs(&config)?;
-        check_meta_properties(&config, &cluster_id)?;
-        let log_manager = start_log_manager(&config, &zk).await?;
+        let offline_dirs = check_meta_properties(&config, &cluster_id)?;
+        let log_manager = start_log_manager(&config, &zk, offline_dirs).await?;
 
         let (listeners, bound) = SocketServer::bind(&config.listeners).await?;
         let mut config = config;
@@ -89,6 +88,7 @@ impl KafkaServer {
         );
         let group_coordinator = start_group_coordinator(&config, &zk, &replica_manager).await?;
         let mut background = replica_manager.start_background_tasks();
+        background.extend(replica_manager.start_log_dir_failure_handler());
         background.push(config_changes::start(zk.clone(), replica_manager.clone()));
         background.push(group_coordinator.start());
         let controller_slot = Arc::new(OnceLock::new());
@@ -203,19 +203,28 @@ fn log_config(config: &KafkaConfig) {
     tracing::info!(target: "kafka.server.KafkaConfig", "{lines}");
 }
 
-/// Creates missing log dirs; a dir that cannot be created is named in the error.
-fn prepare_log_dirs(config: &KafkaConfig) -> anyhow::Result<()> {
+/// Every log dir's meta.properties must name this broker and cluster; missing ones are
+/// written. A dir that cannot be created, read or written is returned as offline
+/// (KafkaServer.getBrokerIdAndOfflineDirs); the broker starts while one dir is left.
+fn check_meta_properties(
+    config: &KafkaConfig,
+    cluster_id: &str,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut offline = Vec::new();
     for dir in &config.log_dirs {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create log dir {} (log.dirs)", dir.display()))?;
-    }
-    Ok(())
-}
-
-/// Every log dir's meta.properties must name this broker and cluster; missing ones are written.
-fn check_meta_properties(config: &KafkaConfig, cluster_id: &str) -> anyhow::Result<()> {
-    for dir in &config.log_dirs {
-        if let Some(meta) = read_meta_properties(dir)? {
+        let meta = std::fs::create_dir_all(dir)
+            .map_err(|e| crate::log::LogError::io(format!("create log dir {}", dir.display()), e))
+            .and_then(|_| read_meta_properties(dir));
+        let meta = match meta {
+            Ok(m) => m,
+            Err(e) if crate::log::is_storage_failure(&e) => {
+                tracing::error!(target: "kafka.server.KafkaServer", "Fail to read meta.properties under log directory {}: {e}; the dir is offline", dir.display());
+                offline.push(dir.clone());
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(meta) = meta {
             if meta.broker_id != config.broker_id {
                 anyhow::bail!(
                     "Configured broker.id {} doesn't match stored broker.id {} in meta.properties in {}. \
@@ -231,15 +240,25 @@ fn check_meta_properties(config: &KafkaConfig, cluster_id: &str) -> anyhow::Resu
                 );
             }
         }
-        write_meta_properties(dir, config.broker_id, cluster_id)?;
+        if let Err(e) = write_meta_properties(dir, config.broker_id, cluster_id) {
+            tracing::error!(target: "kafka.server.KafkaServer", "Error while writing meta.properties to {}: {e}; the dir is offline", dir.display());
+            offline.push(dir.clone());
+        }
     }
-    Ok(())
+    if offline.len() == config.log_dirs.len() {
+        anyhow::bail!(
+            "all log dirs in {} have failed (log.dirs)",
+            crate::log::manager::join_dirs(&offline)
+        );
+    }
+    Ok(offline)
 }
 
 /// Loads every log (recovering after an unclean shutdown) with each topic's config.
 async fn start_log_manager(
     config: &KafkaConfig,
     zk: &KafkaZkClient,
+    offline_dirs: Vec<std::path::PathBuf>,
 ) -> anyhow::Result<Arc<LogManager>> {
     let defaults = LogConfig::from_props(&config.log_config_props())
         .map_err(|e| anyhow::anyhow!("invalid log default in the broker config: {e}"))?;
@@ -256,6 +275,7 @@ async fn start_log_manager(
         }
     }
     let mut lm = LogManagerConfig::new(config.log_dirs.clone());
+    lm.initial_offline_dirs = offline_dirs;
     lm.recovery_threads_per_data_dir =
         config.int("num.recovery.threads.per.data.dir").max(1) as usize;
     lm.retention_check_interval_ms = config.long("log.retention.check.interval.ms");

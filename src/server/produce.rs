@@ -271,6 +271,7 @@ async fn await_replication(
                     continue;
                 }
                 outcome[i] = match rm.get_partition(tp) {
+                    None if rm.is_partition_offline(tp) => Some(errors::KAFKA_STORAGE_ERROR),
                     None => Some(errors::NOT_LEADER_OR_FOLLOWER),
                     Some(p) => p
                         .check_enough_replicas_reached(*required)

@@ -7,6 +7,7 @@ pub const BROKER_IDS: &str = "/brokers/ids";
 pub const BROKER_TOPICS: &str = "/brokers/topics";
 pub const DELETE_TOPICS: &str = "/admin/delete_topics";
 pub const ISR_CHANGE_NOTIFICATION: &str = "/isr_change_notification";
+pub const LOG_DIR_EVENT_NOTIFICATION: &str = "/log_dir_event_notification";
 pub const CONFIG_CHANGES: &str = "/config/changes";
 pub const CONFIG_TOPICS: &str = "/config/topics";
 
@@ -21,13 +22,18 @@ pub const PERSISTENT_PATHS: &[&str] = &[
     "/brokers/seqid",
     ISR_CHANGE_NOTIFICATION,
     "/latest_producer_id_block",
-    "/log_dir_event_notification",
+    LOG_DIR_EVENT_NOTIFICATION,
     CONFIG_TOPICS,
     "/config/clients",
     "/config/users",
     "/config/brokers",
     "/config/ips",
 ];
+
+/// Prefix of the persistent-sequential log dir failure notifications.
+pub fn log_dir_event_prefix() -> String {
+    format!("{LOG_DIR_EVENT_NOTIFICATION}/log_dir_event_")
+}
 
 pub fn broker_id(id: i32) -> String {
     format!("{BROKER_IDS}/{id}")

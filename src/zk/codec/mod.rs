@@ -5,9 +5,11 @@
 use serde_json::{json, Value};
 
 mod broker;
+mod log_dir_event;
 mod topic;
 
 pub use broker::BrokerRegistration;
+pub use log_dir_event::*;
 pub use topic::*;
 
 /// A JSON object with keys in the given order (serde_json's map would sort them).
