@@ -128,6 +128,10 @@ pub fn convert_to_v2(records: &[u8], _config: &LogConfig) -> Result<Vec<u8>, Log
         let wrapped = m
             .value
             .ok_or_else(|| LogError::InvalidRecord("compressed message without a value".into()))?;
+        if codec == codec::ZSTD {
+            // KIP-110: zstd exists only for magic 2.
+            return Err(corrupt("zstd is not allowed in legacy message sets"));
+        }
         let inner = codec::decompress(codec, wrapped).map_err(corrupt)?;
         // A v1 wrapper with LogAppendTime stamps its time on every inner message.
         let wrapper_time =
