@@ -19,12 +19,17 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 use crate::log::batch::{be_i32, ATTRIBUTES_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET};
 use crate::log::validator::RecordError;
 use crate::log::{LogError, TopicPartition};
+use crate::logging::{escape, RateLimit, Suppressed};
 use crate::network::request::RequestContext;
 use crate::record::legacy;
 use crate::replica::partition::AppendError;
 use crate::replica::purgatory::wait_until_complete;
 use crate::server::apis::{Handled, KafkaApis};
 use crate::server::errors;
+
+/// Refused produce input is logged at WARN at most once per 10 s (every refusal at DEBUG):
+/// a misbehaving producer must not flood the log.
+static REFUSED_APPEND: RateLimit = RateLimit::new(10_000);
 
 /// Upper bound on how long an acks=all request may wait, whatever its timeout says.
 const MAX_PRODUCE_WAIT: Duration = Duration::from_secs(300);
@@ -70,7 +75,6 @@ impl PartitionResult {
 }
 
 pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest) -> Handled {
-    let version = ctx.api_version();
     let acks = req.acks;
     let mut topics: TopicResults = Vec::with_capacity(req.topic_data.len());
     let valid_acks = matches!(acks, -1..=1);
@@ -84,7 +88,7 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest)
                     return PartitionResult::error(p.index, errors::INVALID_REQUIRED_ACKS);
                 }
                 let tp = TopicPartition::new(name.as_str(), p.index);
-                append_partition(apis, &tp, version, acks, p.records.unwrap_or_default())
+                append_partition(apis, ctx, &tp, acks, p.records.unwrap_or_default())
             })
             .collect();
         topics.push((topic.name, results));
@@ -155,11 +159,12 @@ fn respond(topics: TopicResults) -> Handled {
 /// Validates, converts if needed, and appends one partition's records as leader.
 fn append_partition(
     apis: &KafkaApis,
+    ctx: &RequestContext,
     tp: &TopicPartition,
-    version: i16,
     acks: i16,
     records: Bytes,
 ) -> PartitionResult {
+    let version = ctx.api_version();
     let rm = &apis.replica_manager;
     let known = apis
         .metadata_cache
@@ -173,7 +178,7 @@ fn append_partition(
     let records = match prepare_records(version, &records, &view.log.config()) {
         Ok(r) => r,
         Err((code, why)) => {
-            tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing append operation on partition {tp}: {why}", rm.broker_id());
+            log_refused(ctx, tp, rm.broker_id(), code, &why);
             let mut r = PartitionResult::error(tp.partition, code);
             r.error_message = Some(why);
             return r;
@@ -196,9 +201,25 @@ fn append_partition(
         }
         Err(AppendError::Partition(code)) => PartitionResult::error(tp.partition, code),
         Err(AppendError::Log(e)) => {
-            tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing append operation on partition {tp}: {e}", rm.broker_id());
+            log_refused(ctx, tp, rm.broker_id(), e.error_code(), &e);
             PartitionResult::refused(tp.partition, e)
         }
+    }
+}
+
+/// One line per refused append; the topic and client id are the client's strings, escaped.
+fn log_refused(
+    ctx: &RequestContext,
+    tp: &TopicPartition,
+    broker: i32,
+    code: i16,
+    why: &dyn std::fmt::Display,
+) {
+    let (topic, client) = (escape(&tp.topic), escape(ctx.client_id()));
+    let peer = &ctx.conn.peer;
+    tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={broker}] Error processing append operation on partition {topic}-{} from client {client} at {peer}: error {code}: {why}", tp.partition);
+    if let Some(n) = REFUSED_APPEND.allow() {
+        tracing::warn!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={broker}] Refused produce to partition {topic}-{} from client {client} at {peer}: error {code}: {why}{}", tp.partition, Suppressed(n));
     }
 }
 
