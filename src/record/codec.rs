@@ -7,7 +7,7 @@
 //!   Raw (unframed) snappy is accepted on input, as xerial's reader does.
 //! * lz4: an LZ4 frame (KafkaLZ4BlockOutputStream: independent 64 KiB blocks, no checksums
 //!   besides the header's). Magic-0 producers compute the header checksum over the wrong
-//!   bytes (KAFKA-3160), so the reader here does not check it.
+//!   bytes (KAFKA-3160), so the legacy reader does not check it; magic 2 is read strictly.
 //! * zstd: a standard zstd frame (zstd-jni's ZstdOutputStream); magic 2 only.
 
 use std::io::{Read, Write};
@@ -30,7 +30,19 @@ pub fn decompress(codec: u8, data: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Decompresses `data` into `out` (cleared first), so a caller can reuse one buffer.
+/// Decompresses a legacy (magic 0/1) wrapper's value: as `decompress`, but lz4 frames
+/// are read without checking the header checksum that magic-0 producers got wrong.
+pub fn decompress_legacy(codec: u8, data: &[u8]) -> Result<Vec<u8>, String> {
+    if codec != LZ4 {
+        return decompress(codec, data);
+    }
+    let mut out = Vec::new();
+    lz4_decompress(data, &mut out)?;
+    Ok(out)
+}
+
+/// Decompresses a magic-2 batch's records into `out` (cleared first), so a caller can
+/// reuse one buffer.
 pub fn decompress_into(codec: u8, data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     out.clear();
     match codec {
@@ -38,7 +50,10 @@ pub fn decompress_into(codec: u8, data: &[u8], out: &mut Vec<u8>) -> Result<(), 
             read_bounded(flate2::read::GzDecoder::new(data), out).map_err(|e| format!("gzip: {e}"))
         }
         SNAPPY => snappy_decompress(data, out),
-        LZ4 => lz4_decompress(data, out),
+        // A standard LZ4 frame decoder: every checksum is verified, as librdkafka and the
+        // Java client do for magic 2, so nothing a consumer would refuse gets in.
+        LZ4 => read_bounded(lz4_flex::frame::FrameDecoder::new(data), out)
+            .map_err(|e| format!("lz4: {e}")),
         ZSTD => {
             let decoder =
                 zstd::stream::read::Decoder::with_buffer(data).map_err(|e| format!("zstd: {e}"))?;
