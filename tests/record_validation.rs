@@ -16,7 +16,14 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use zkafka::network::client::BrokerClient;
 use zkafka::record::codec;
 
-const TOPICS: [(&str, Target, &[(&str, &str)]); 3] = [
+/// (topic, poison target, topic config).
+type TopicSpec = (
+    &'static str,
+    Target,
+    &'static [(&'static str, &'static str)],
+);
+
+const TOPICS: [TopicSpec; 3] = [
     ("plain", Target::Plain, &[]),
     (
         "compacted",
