@@ -26,8 +26,12 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again.encode(), t.encode());
     }
     if let Ok(s) = PartitionState::decode("/brokers/topics/t/partitions/0/state", data, 0) {
-        let again = PartitionState::decode("/brokers/topics/t/partitions/0/state", s.encode().as_bytes(), 0)
-            .expect("an encoded partition state decodes");
+        let again = PartitionState::decode(
+            "/brokers/topics/t/partitions/0/state",
+            s.encode().as_bytes(),
+            0,
+        )
+        .expect("an encoded partition state decodes");
         assert_eq!(again.encode(), s.encode());
     }
 });
