@@ -52,8 +52,11 @@ pub fn decompress_into(codec: u8, data: &[u8], out: &mut Vec<u8>) -> Result<(), 
         SNAPPY => snappy_decompress(data, out),
         // A standard LZ4 frame decoder: every checksum is verified, as librdkafka and the
         // Java client do for magic 2, so nothing a consumer would refuse gets in.
-        LZ4 => read_bounded(lz4_flex::frame::FrameDecoder::new(data), out)
-            .map_err(|e| format!("lz4: {e}")),
+        LZ4 => {
+            lz4_frame_is_whole(data)?;
+            read_bounded(lz4_flex::frame::FrameDecoder::new(data), out)
+                .map_err(|e| format!("lz4: {e}"))
+        }
         ZSTD => {
             let decoder =
                 zstd::stream::read::Decoder::with_buffer(data).map_err(|e| format!("zstd: {e}"))?;
@@ -146,6 +149,30 @@ fn snappy_compress(data: &[u8]) -> Result<Vec<u8>, String> {
         out.extend_from_slice(&block);
     }
     Ok(out)
+}
+
+/// The frame ends where its structure says: an end mark, the content checksum if the
+/// flags promise one, and nothing after. (A frame cut short at a block boundary decodes
+/// with lenient readers but python-lz4 refuses it: found by the live bad-input test.)
+fn lz4_frame_is_whole(data: &[u8]) -> Result<(), String> {
+    let flg = *data.get(4).ok_or("lz4: truncated header")?;
+    let mut pos = 7 + if flg & 0x08 != 0 { 8 } else { 0 };
+    loop {
+        let word = le_u32(data, pos).ok_or("lz4: the frame has no end mark")?;
+        pos += 4;
+        if word == 0 {
+            break;
+        }
+        pos += (word & 0x7fff_ffff) as usize + if flg & 0x10 != 0 { 4 } else { 0 };
+    }
+    pos += if flg & 0x04 != 0 { 4 } else { 0 };
+    if pos != data.len() {
+        return Err(format!(
+            "lz4: the frame is {pos} bytes but the payload {}",
+            data.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Reads an LZ4 frame block by block (lz4 block format inside); checksums are skipped.

@@ -270,3 +270,14 @@ fn lz4_frames_are_read_as_consumers_read_them() {
     packed[6] ^= 0x01;
     assert_eq!(code(&batch(codec::LZ4 as i16, 2, &packed)), 2);
 }
+
+#[test]
+fn lz4_frames_cut_short_are_refused() {
+    // Without its end mark, or with bytes after it, python-lz4 refuses the frame.
+    let packed = codec::compress(codec::LZ4, &body(&[b"a", b"b"])).unwrap();
+    let cut = &packed[..packed.len() - 4];
+    assert_eq!(code(&batch(codec::LZ4 as i16, 2, cut)), 2);
+    let mut long = packed.clone();
+    long.push(0);
+    assert_eq!(code(&batch(codec::LZ4 as i16, 2, &long)), 2);
+}
