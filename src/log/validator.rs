@@ -9,8 +9,9 @@
 //! timestamps INVALID_TIMESTAMP, both with per-record `record_errors`. Where Kafka 2.8 answers
 //! UNKNOWN_SERVER_ERROR (an undefined codec id, a payload its codec cannot decode) this
 //! answers CORRUPT_MESSAGE, which says what is wrong. Stricter than Kafka, because such
-//! batches stall consumers: key/value lengths below -1 and offset deltas other than
-//! 0..count-1 are refused instead of read as null or renumbered.
+//! batches stall consumers: key/value lengths below -1, offset deltas other than 0..count-1
+//! and non-zero record attributes are refused instead of read as null, renumbered or
+//! ignored.
 
 use std::cell::RefCell;
 
@@ -129,7 +130,13 @@ fn validate_client_header(h: &BatchHeader) -> Result<(), LogError> {
 /// value, headers. Structural faults fail at once; key and timestamp faults are collected
 /// per record, as Kafka reports them.
 fn validate_records(body: &[u8], h: &BatchHeader, ctx: &ValidationContext) -> Result<(), LogError> {
-    let count = h.record_count.max(0);
+    if h.record_count < 0 {
+        return Err(LogError::InvalidRecord(format!(
+            "found invalid record count {} in magic v2 batch",
+            h.record_count
+        )));
+    }
+    let count = h.record_count;
     let check_ts = ctx.timestamp_type == TimestampType::CreateTime
         && ctx.timestamp_difference_max_ms != i64::MAX;
     let mut rejected: Vec<RecordError> = Vec::new();
@@ -251,7 +258,14 @@ impl Reader<'_> {
         }
         let start = self.at;
         let end = start + len as usize;
-        self.byte()?; // attributes: unused in v2
+        // Record attributes are unused in v2 and every client writes 0; kafka-python reads
+        // them as a varint, so a high bit here would misalign it (found by the live test).
+        let attributes = self.byte()?;
+        if attributes != 0 {
+            return Err(format!(
+                "record attributes {attributes} where v2 defines none"
+            ));
+        }
         let timestamp_delta = self.varlong()?;
         let offset_delta = self.varint()?;
         if offset_delta != index {

@@ -281,3 +281,18 @@ fn lz4_frames_cut_short_are_refused() {
     long.push(0);
     assert_eq!(code(&batch(codec::LZ4 as i16, 2, &long)), 2);
 }
+
+#[test]
+fn record_attributes_and_negative_counts_are_refused() {
+    let mut r = raw_record(&[0, 0, -1, -1, 0], None);
+    r[1] = 0x80; // attributes: kafka-python would read a two-byte varint here
+    assert_eq!(code(&batch(0, 1, &r)), 87);
+    let mut b = batch(0, 1, &body(&[b"v"]));
+    b[57..61].copy_from_slice(&(-65536i32).to_be_bytes());
+    recrc(&mut b);
+    let coordinator = ValidationContext {
+        from_client: false,
+        ..ctx()
+    };
+    assert_eq!(validate(&b, &coordinator).unwrap_err().error_code(), 87);
+}
