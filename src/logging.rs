@@ -2,6 +2,7 @@
 //! that what a learner reads here looks like what a Kafka broker prints.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::{Event, Subscriber};
@@ -61,6 +62,67 @@ pub fn init_for_tool() {
     }
 }
 
+/// One kind of log line caused by bad input (a malformed request, a refused batch): at most
+/// one line per `interval_ms`, so a misbehaving client cannot flood the log; the next line
+/// tells how many were left out.
+pub struct RateLimit {
+    interval_ms: u64,
+    next_ms: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl RateLimit {
+    pub const fn new(interval_ms: u64) -> RateLimit {
+        RateLimit {
+            interval_ms,
+            next_ms: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(lines suppressed since the last one)` when a line may be written now.
+    pub fn allow(&self) -> Option<u64> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let next = self.next_ms.load(Ordering::Relaxed);
+        let won = now >= next
+            && self
+                .next_ms
+                .compare_exchange(
+                    next,
+                    now + self.interval_ms,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
+        if !won {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(self.suppressed.swap(0, Ordering::Relaxed))
+    }
+}
+
+/// " (N similar lines suppressed)" when N > 0.
+pub struct Suppressed(pub u64);
+
+impl fmt::Display for Suppressed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            n => write!(f, " ({n} similar lines suppressed)"),
+        }
+    }
+}
+
+/// A client-supplied string (client id, topic name) made safe for one log line: control
+/// characters, quotes and backslashes are escaped, so a client cannot forge log lines.
+pub fn escape(s: &str) -> std::str::EscapeDebug<'_> {
+    s.escape_debug()
+}
+
 /// `yyyy-MM-dd HH:mm:ss,SSS` in UTC.
 fn timestamp_utc(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -94,6 +156,19 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn rate_limit_counts_what_it_suppresses() {
+        let limit = RateLimit::new(60_000);
+        assert_eq!(limit.allow(), Some(0));
+        assert_eq!(limit.allow(), None);
+        assert_eq!(limit.allow(), None);
+        limit.next_ms.store(0, Ordering::Relaxed); // the interval has passed
+        assert_eq!(limit.allow(), Some(2));
+        assert_eq!(Suppressed(2).to_string(), " (2 similar lines suppressed)");
+        assert_eq!(Suppressed(0).to_string(), "");
+        assert_eq!(escape("a\nb\u{1b}[31m").to_string(), "a\\nb\\u{1b}[31m");
+    }
 
     #[test]
     fn formats_like_log4j() {

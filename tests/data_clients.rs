@@ -131,19 +131,7 @@ async fn kcat_round_trip_keys_headers_and_partitioning() {
 }
 
 fn python(args: &[&str]) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/clients.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "python3 clients.py {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    python_clients(args)
 }
 
 const BASE_TS: i64 = 1_600_000_000_000;

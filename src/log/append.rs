@@ -1,14 +1,16 @@
-//! Append paths (Log.append, analyzeAndValidateRecords, LogValidator for v2 in place).
-//! Only batch headers are read, except for compacted topics (keys) and a configured
-//! `message.timestamp.difference.max.ms`, which need the records of uncompressed batches.
+//! Append paths (Log.append, analyzeAndValidateRecords, then LogValidator for v2 in place).
+//! A leader append reads every record (validator.rs) and writes the client's bytes
+//! unchanged apart from the offset/epoch prefix; a follower append checks batch headers
+//! and CRCs only, as Kafka's replication path does.
 
 use super::batch::{
-    be_i32, check_batch, parse_records, patch_for_leader, BatchHeader, LENGTH_OFFSET, LOG_OVERHEAD,
+    be_i32, check_batch, patch_for_leader, BatchHeader, LENGTH_OFFSET, LOG_OVERHEAD,
 };
 use super::config::{LogConfig, TimestampType};
 use super::errors::LogError;
 use super::partition_log::{AppendOrigin, Log, LogAppendInfo, LogInner};
 use super::util::now_ms;
+use super::validator::{validate_batch, ValidationContext};
 
 /// Leading batch bytes a leader rewrites: base offset, length, partition leader epoch.
 const PATCHED_PREFIX: usize = 16;
@@ -63,7 +65,7 @@ fn analyze(records: &[u8], config: &LogConfig, mode: Mode, now: i64) -> Result<A
     })
 }
 
-/// LogValidator.validateBatch plus the record-level checks that config makes necessary.
+/// LogValidator: every record of a leader append is read before anything is written.
 fn validate_leader_batch(
     batch: &[u8],
     h: &BatchHeader,
@@ -71,64 +73,14 @@ fn validate_leader_batch(
     origin: AppendOrigin,
     now: i64,
 ) -> Result<(), LogError> {
-    if h.record_count <= 0 {
-        return Err(LogError::InvalidRecord(format!(
-            "invalid reported count for record batch: {}",
-            h.record_count
-        )));
-    }
-    if h.last_offset_delta as i64 + 1 != h.record_count as i64 {
-        return Err(LogError::InvalidRecord(format!(
-            "inconsistent batch offset range [0, {}] and count of records {}",
-            h.last_offset_delta, h.record_count
-        )));
-    }
-    if h.is_control() && origin == AppendOrigin::Client {
-        return Err(LogError::InvalidRecord(
-            "clients are not allowed to write control records".into(),
-        ));
-    }
-    if h.producer_id >= 0 && h.base_sequence < 0 {
-        return Err(LogError::InvalidRecord(format!(
-            "invalid sequence number {} for producer {}",
-            h.base_sequence, h.producer_id
-        )));
-    }
-    let check_ts = config.message_timestamp_type == TimestampType::CreateTime
-        && config.message_timestamp_difference_max_ms != i64::MAX
-        && !h.is_log_append_time();
-    let check_keys = config.cleanup_policy.compact;
-    if !check_ts && !check_keys {
-        return Ok(());
-    }
-    let max_diff = config.message_timestamp_difference_max_ms;
-    let ts_ok = |t: i64| t == -1 || (t - now).abs() <= max_diff;
-    if h.compression() != 0 {
-        // Records are compressed and no codec is linked: check what the header tells.
-        if check_ts && !(ts_ok(h.base_timestamp) && ts_ok(h.max_timestamp)) {
-            return Err(LogError::InvalidTimestamp(format!(
-                "batch timestamps [{}, {}] are out of range (now {now}, max diff {max_diff})",
-                h.base_timestamp, h.max_timestamp
-            )));
-        }
-        return Ok(());
-    }
-    let records = parse_records(batch).map_err(LogError::CorruptMessage)?;
-    for r in &records {
-        if check_keys && r.key.is_none() && !h.is_control() {
-            return Err(LogError::InvalidRecord(
-                "compacted topic cannot accept message without key".into(),
-            ));
-        }
-        let t = h.base_timestamp + r.timestamp_delta;
-        if check_ts && !ts_ok(t) {
-            return Err(LogError::InvalidTimestamp(format!(
-                "timestamp {t} of message with offset delta {} is out of range (now {now}, max diff {max_diff})",
-                r.offset_delta
-            )));
-        }
-    }
-    Ok(())
+    let ctx = ValidationContext {
+        now,
+        compacted: config.cleanup_policy.compact,
+        timestamp_type: config.message_timestamp_type,
+        timestamp_difference_max_ms: config.message_timestamp_difference_max_ms,
+        from_client: origin == AppendOrigin::Client,
+    };
+    validate_batch(batch, h, &ctx)
 }
 
 impl Log {

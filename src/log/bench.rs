@@ -152,8 +152,57 @@ pub fn run_log_bench(
         out,
         "note: page cache could not be dropped; reads are served from memory on both sides"
     )?;
+    validation_cost(out)?;
     drop(log);
     let _ = fs::remove_dir_all(&log_dir);
     let _ = fs::remove_file(&raw_path);
+    Ok(())
+}
+
+/// LogValidator's cost per leader append, on batches shaped like the saturating produce
+/// rows of scripts/bench.sh (16 KiB batches of 100-byte values), uncompressed and lz4.
+fn validation_cost(out: &mut dyn Write) -> anyhow::Result<()> {
+    use super::batch::{check_batch, encode_record, frame_batch};
+    use super::validator::{validate_batch, ValidationContext};
+    let value = [b'x'; 100];
+    let count = 150;
+    let mut body = Vec::new();
+    for i in 0..count {
+        encode_record(&mut body, i as i64, i, None, Some(&value), &[]);
+    }
+    let now = super::util::now_ms();
+    let ctx = ValidationContext {
+        now,
+        compacted: false,
+        timestamp_type: super::config::TimestampType::CreateTime,
+        timestamp_difference_max_ms: i64::MAX,
+        from_client: true,
+    };
+    for codec in [0u8, crate::record::codec::LZ4] {
+        let payload = match codec {
+            0 => body.clone(),
+            c => crate::record::codec::compress(c, &body).map_err(anyhow::Error::msg)?,
+        };
+        let batch = frame_batch(0, -1, codec as i16, count as usize, now, now, &payload);
+        let h = check_batch(&batch)?;
+        let t = Instant::now();
+        let mut n = 0u64;
+        while t.elapsed().as_secs_f64() < 0.5 {
+            for _ in 0..100 {
+                validate_batch(&batch, &h, &ctx)?;
+            }
+            n += 100;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        writeln!(
+            out,
+            "record validation ({}): {:.0} ns per {}-byte batch, {:.1} ns per record, {:.0} MB/s",
+            super::batch::compression_name(codec),
+            secs * 1e9 / n as f64,
+            batch.len(),
+            secs * 1e9 / (n * count as u64) as f64,
+            mbps(n * batch.len() as u64, secs)
+        )?;
+    }
     Ok(())
 }

@@ -90,8 +90,6 @@ pub struct FilterStats {
     pub records_kept: u64,
     pub tombstones_kept: u64,
     pub tombstones_removed: u64,
-    /// Batches kept whole because their codec is not available (zstd).
-    pub opaque_batches: u64,
 }
 
 impl FilterStats {
@@ -100,7 +98,6 @@ impl FilterStats {
         self.records_kept += o.records_kept;
         self.tombstones_kept += o.tombstones_kept;
         self.tombstones_removed += o.tombstones_removed;
-        self.opaque_batches += o.opaque_batches;
     }
 }
 
@@ -121,7 +118,7 @@ pub fn uncompressed_view(batch: &[u8], h: &BatchHeader) -> Result<Option<Vec<u8>
 }
 
 /// Calls `f(offset, key, has_value)` for each record of a data batch; Err if the batch
-/// cannot be decoded (zstd, corrupt).
+/// cannot be decoded (corrupt).
 pub fn for_each_record(
     batch: &[u8],
     h: &BatchHeader,
@@ -146,17 +143,7 @@ pub fn filter_batch(
     keep: impl Fn(i64, Option<&[u8]>, bool) -> bool,
 ) -> Result<(Filtered, FilterStats), String> {
     let mut st = FilterStats::default();
-    let owned = match uncompressed_view(batch, h) {
-        Ok(v) => v,
-        Err(_) if h.compression() == codec::ZSTD => {
-            // No zstd codec is linked: keep the batch as it is rather than lose data.
-            st.records_read = h.record_count.max(0) as u64;
-            st.records_kept = st.records_read;
-            st.opaque_batches = 1;
-            return Ok((Filtered::Whole, st));
-        }
-        Err(e) => return Err(e),
-    };
+    let owned = uncompressed_view(batch, h)?;
     let plain = owned.as_deref().unwrap_or(batch);
     let records = parse_records(plain)?;
     let mut kept = Vec::with_capacity(records.len());

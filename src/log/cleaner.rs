@@ -176,7 +176,7 @@ impl Cleaner {
                             map.update_latest_offset(offset);
                         });
                         if r.is_err() {
-                            // An undecodable batch (zstd) is kept whole; only its range counts.
+                            // An undecodable (corrupt) batch is kept whole; only its range counts.
                             map.update_latest_offset(h.last_offset());
                         }
                         if !ok {

@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+pub use super::validator::RecordError;
+
 /// Errors raised by the log layer. `error_code()` gives the Kafka wire code.
 #[derive(Debug)]
 pub enum LogError {
@@ -15,8 +17,13 @@ pub enum LogError {
     RecordListTooLarge { size: usize, max: usize },
     /// Record-level validation failure, e.g. keyless record on a compacted topic (INVALID_RECORD, 87).
     InvalidRecord(String),
-    /// CreateTime outside `message.timestamp.difference.max.ms` (INVALID_TIMESTAMP, 32).
-    InvalidTimestamp(String),
+    /// LogValidator refused records of a batch: keyless records on a compacted topic
+    /// (INVALID_RECORD, 87) or timestamps (INVALID_TIMESTAMP, 32), with Produce v8's
+    /// per-record `record_errors`.
+    RecordsRejected {
+        invalid_timestamp: bool,
+        record_errors: Vec<RecordError>,
+    },
     /// Magic 0/1 message sets are not supported by this storage layer
     /// (UNSUPPORTED_FOR_MESSAGE_FORMAT, 43).
     UnsupportedMagic(i8),
@@ -49,7 +56,15 @@ impl LogError {
             LogError::MessageTooLarge { .. } => 10,
             LogError::RecordListTooLarge { .. } => 18,
             LogError::InvalidRecord(_) => 87,
-            LogError::InvalidTimestamp(_) => 32,
+            LogError::RecordsRejected {
+                invalid_timestamp, ..
+            } => {
+                if *invalid_timestamp {
+                    32
+                } else {
+                    87
+                }
+            }
             LogError::UnsupportedMagic(_) => 43,
             LogError::OffsetOutOfRange { .. } => 1,
             LogError::OffsetsOutOfOrder(_) => -1,
@@ -81,7 +96,15 @@ impl fmt::Display for LogError {
                 write!(f, "append of {size} bytes exceeds segment.bytes {max}")
             }
             LogError::InvalidRecord(m) => write!(f, "invalid record: {m}"),
-            LogError::InvalidTimestamp(m) => write!(f, "invalid timestamp: {m}"),
+            // Kafka's RecordValidationException messages, sent as Produce's error_message.
+            LogError::RecordsRejected {
+                invalid_timestamp: true,
+                ..
+            } => write!(
+                f,
+                "One or more records have been rejected due to invalid timestamp"
+            ),
+            LogError::RecordsRejected { .. } => write!(f, "One or more records have been rejected"),
             LogError::UnsupportedMagic(m) => write!(f, "unsupported record batch magic {m}"),
             LogError::OffsetOutOfRange {
                 offset,

@@ -26,6 +26,7 @@ mod retention;
 pub mod segment;
 pub mod swap;
 pub mod util;
+pub mod validator;
 
 use std::fmt;
 

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 
 use crate::cluster::EndPoint;
 use crate::metrics::{BrokerMetrics, METRICS};
+use crate::logging::{RateLimit, Suppressed};
 use crate::server::apis::{Handled, KafkaApis};
 use request::{parse_request, RequestContext};
 use response::{send_frame, ResponseFrame};
@@ -145,6 +146,11 @@ pub struct ConnectionContext {
 /// produces waiting on replication): bounds the memory and work one client can queue.
 const MAX_PENDING_RESPONSES: usize = 16;
 
+/// Connections closed for a malformed frame or request, and by a request handler (e.g. a
+/// failed acks=0 produce): one WARN line per kind per 10 s, every one at DEBUG.
+static BAD_REQUEST: RateLimit = RateLimit::new(10_000);
+static CLOSED_BY_HANDLER: RateLimit = RateLimit::new(10_000);
+
 /// Per-connection read buffer; larger request bodies are read straight into their frame.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
 
@@ -163,7 +169,10 @@ async fn serve_connection(
     let (tx, rx) = tokio::sync::mpsc::channel(MAX_PENDING_RESPONSES);
     let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
     let closing = |why: &dyn std::fmt::Display| {
-        tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {why}", conn.peer, conn.listener_name);
+        tracing::debug!(target: "kafka.network.Processor", "Closing connection from {} on {}: {why}", conn.peer, conn.listener_name);
+        if let Some(n) = BAD_REQUEST.allow() {
+            tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {why}{}", conn.peer, conn.listener_name, Suppressed(n));
+        }
     };
     loop {
         let size = match frame::read_size(&mut reader, limits.socket_request_max_bytes).await {
@@ -194,7 +203,10 @@ async fn serve_connection(
         match apis.handle(&ctx, body).await {
             Handled::NoResponse => timing.done(&ctx),
             Handled::Close(why) => {
-                tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);
+                tracing::debug!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);
+                if let Some(n) = CLOSED_BY_HANDLER.allow() {
+                    tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}{}", conn.peer, Suppressed(n));
+                }
                 writer.abort();
                 return;
             }

@@ -7,7 +7,8 @@
 //!   Raw (unframed) snappy is accepted on input, as xerial's reader does.
 //! * lz4: an LZ4 frame (KafkaLZ4BlockOutputStream: independent 64 KiB blocks, no checksums
 //!   besides the header's). Magic-0 producers compute the header checksum over the wrong
-//!   bytes (KAFKA-3160), so the reader here does not check it.
+//!   bytes (KAFKA-3160), so the legacy reader does not check it; magic 2 is read strictly.
+//! * zstd: a standard zstd frame (zstd-jni's ZstdOutputStream); magic 2 only.
 
 use std::io::{Read, Write};
 
@@ -24,21 +25,59 @@ pub const LZ4: u8 = 3;
 pub const ZSTD: u8 = 4;
 
 pub fn decompress(codec: u8, data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    decompress_into(codec, data, &mut out)?;
+    Ok(out)
+}
+
+/// Decompresses a legacy (magic 0/1) wrapper's value: as `decompress`, but lz4 frames
+/// are read without checking the header checksum that magic-0 producers got wrong.
+pub fn decompress_legacy(codec: u8, data: &[u8]) -> Result<Vec<u8>, String> {
+    if codec != LZ4 {
+        return decompress(codec, data);
+    }
+    let mut out = Vec::new();
+    lz4_decompress(data, &mut out)?;
+    Ok(out)
+}
+
+/// Decompresses a magic-2 batch's records into `out` (cleared first), so a caller can
+/// reuse one buffer.
+pub fn decompress_into(codec: u8, data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    out.clear();
     match codec {
         GZIP => {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(data)
-                .take(MAX_DECOMPRESSED as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| format!("gzip: {e}"))?;
-            bounded(out)
+            read_bounded(flate2::read::GzDecoder::new(data), out).map_err(|e| format!("gzip: {e}"))
         }
-        SNAPPY => snappy_decompress(data),
-        LZ4 => lz4_decompress(data),
-        // zstd needs magic 2, so it never occurs in a legacy message set.
-        ZSTD => Err("zstd is not allowed in legacy message sets".into()),
+        SNAPPY => snappy_decompress(data, out),
+        // A standard LZ4 frame decoder: every checksum is verified, as librdkafka and the
+        // Java client do for magic 2, so nothing a consumer would refuse gets in.
+        LZ4 => {
+            lz4_frame_is_whole(data)?;
+            read_bounded(lz4_flex::frame::FrameDecoder::new(data), out)
+                .map_err(|e| format!("lz4: {e}"))
+        }
+        ZSTD => {
+            let decoder =
+                zstd::stream::read::Decoder::with_buffer(data).map_err(|e| format!("zstd: {e}"))?;
+            read_bounded(decoder, out).map_err(|e| format!("zstd: {e}"))
+        }
         c => Err(format!("unknown compression codec {c}")),
     }
+}
+
+/// Reads a whole decoder into `out`, refusing more than MAX_DECOMPRESSED bytes.
+fn read_bounded(decoder: impl Read, out: &mut Vec<u8>) -> Result<(), String> {
+    decoder
+        .take(MAX_DECOMPRESSED as u64 + 1)
+        .read_to_end(out)
+        .map_err(|e| e.to_string())?;
+    if out.len() > MAX_DECOMPRESSED {
+        return Err(format!(
+            "decompressed size exceeds {MAX_DECOMPRESSED} bytes"
+        ));
+    }
+    Ok(())
 }
 
 pub fn compress(codec: u8, data: &[u8]) -> Result<Vec<u8>, String> {
@@ -50,17 +89,10 @@ pub fn compress(codec: u8, data: &[u8]) -> Result<Vec<u8>, String> {
         }
         SNAPPY => snappy_compress(data),
         LZ4 => Ok(lz4_compress(data)),
+        // Level 3 is zstd's (and Kafka's producers') default.
+        ZSTD => zstd::bulk::compress(data, 3).map_err(|e| format!("zstd: {e}")),
         c => Err(format!("cannot compress with codec {c}")),
     }
-}
-
-fn bounded(out: Vec<u8>) -> Result<Vec<u8>, String> {
-    if out.len() > MAX_DECOMPRESSED {
-        return Err(format!(
-            "decompressed size exceeds {MAX_DECOMPRESSED} bytes"
-        ));
-    }
-    Ok(out)
 }
 
 fn be_u32(b: &[u8], at: usize) -> Option<u32> {
@@ -71,12 +103,20 @@ fn le_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-fn snappy_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
+fn snappy_decompress(data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     let mut raw = snap::raw::Decoder::new();
     if !data.starts_with(&XERIAL_MAGIC) {
-        return raw.decompress_vec(data).map_err(|e| format!("snappy: {e}"));
+        let n = snap::raw::decompress_len(data).map_err(|e| format!("snappy: {e}"))?;
+        if n > MAX_DECOMPRESSED {
+            return Err("snappy: decompressed size too large".into());
+        }
+        out.resize(n, 0);
+        let n = raw
+            .decompress(data, out)
+            .map_err(|e| format!("snappy: {e}"))?;
+        out.truncate(n);
+        return Ok(());
     }
-    let mut out = Vec::new();
     let mut pos = XERIAL_MAGIC.len() + 8;
     while pos < data.len() {
         let len = be_u32(data, pos).ok_or("snappy: truncated block length")? as usize;
@@ -94,7 +134,7 @@ fn snappy_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
             .map_err(|e| format!("snappy: {e}"))?;
         pos += len;
     }
-    Ok(out)
+    Ok(())
 }
 
 fn snappy_compress(data: &[u8]) -> Result<Vec<u8>, String> {
@@ -111,8 +151,32 @@ fn snappy_compress(data: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The frame ends where its structure says: an end mark, the content checksum if the
+/// flags promise one, and nothing after. (A frame cut short at a block boundary decodes
+/// with lenient readers but python-lz4 refuses it: found by the live bad-input test.)
+fn lz4_frame_is_whole(data: &[u8]) -> Result<(), String> {
+    let flg = *data.get(4).ok_or("lz4: truncated header")?;
+    let mut pos = 7 + if flg & 0x08 != 0 { 8 } else { 0 };
+    loop {
+        let word = le_u32(data, pos).ok_or("lz4: the frame has no end mark")?;
+        pos += 4;
+        if word == 0 {
+            break;
+        }
+        pos += (word & 0x7fff_ffff) as usize + if flg & 0x10 != 0 { 4 } else { 0 };
+    }
+    pos += if flg & 0x04 != 0 { 4 } else { 0 };
+    if pos != data.len() {
+        return Err(format!(
+            "lz4: the frame is {pos} bytes but the payload {}",
+            data.len()
+        ));
+    }
+    Ok(())
+}
+
 /// Reads an LZ4 frame block by block (lz4 block format inside); checksums are skipped.
-fn lz4_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
+fn lz4_decompress(data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     if le_u32(data, 0) != Some(LZ4_MAGIC) {
         return Err("lz4: bad frame magic".into());
     }
@@ -128,7 +192,6 @@ fn lz4_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
         b => return Err(format!("lz4: bad block size id {b}")),
     };
     let mut pos = 6 + if content_size { 8 } else { 0 } + 1;
-    let mut out = Vec::new();
     loop {
         let word = le_u32(data, pos).ok_or("lz4: truncated block header")?;
         pos += 4;
@@ -153,7 +216,7 @@ fn lz4_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
         }
         pos += len + if block_checksum { 4 } else { 0 };
     }
-    Ok(out)
+    Ok(())
 }
 
 /// KafkaLZ4BlockOutputStream's frame: FLG version 01 + independent blocks, BD 64 KiB, the
@@ -188,7 +251,7 @@ mod tests {
         let data: Vec<u8> = (0..200_000u32)
             .flat_map(|i| (i % 251).to_le_bytes())
             .collect();
-        for codec in [GZIP, SNAPPY, LZ4] {
+        for codec in [GZIP, SNAPPY, LZ4, ZSTD] {
             let c = compress(codec, &data).unwrap();
             assert!(c.len() < data.len(), "codec {codec} compresses");
             assert_eq!(decompress(codec, &c).unwrap(), data, "codec {codec}");

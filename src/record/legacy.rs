@@ -128,7 +128,11 @@ pub fn convert_to_v2(records: &[u8], _config: &LogConfig) -> Result<Vec<u8>, Log
         let wrapped = m
             .value
             .ok_or_else(|| LogError::InvalidRecord("compressed message without a value".into()))?;
-        let inner = codec::decompress(codec, wrapped).map_err(corrupt)?;
+        if codec == codec::ZSTD {
+            // KIP-110: zstd exists only for magic 2.
+            return Err(corrupt("zstd is not allowed in legacy message sets"));
+        }
+        let inner = codec::decompress_legacy(codec, wrapped).map_err(corrupt)?;
         // A v1 wrapper with LogAppendTime stamps its time on every inner message.
         let wrapper_time =
             (m.magic == 1 && m.attributes & TIMESTAMP_TYPE_MASK != 0).then_some(m.timestamp);

@@ -12,6 +12,29 @@ use super::isr::IsrProposal;
 use crate::log::{Log, LogAppendInfo, LogError, TopicPartition};
 use crate::server::errors;
 
+/// Why a leader append failed: the partition's state, or the log (which explains itself,
+/// e.g. the records the validator refused).
+#[derive(Debug)]
+pub enum AppendError {
+    Partition(i16),
+    Log(LogError),
+}
+
+impl AppendError {
+    pub fn error_code(&self) -> i16 {
+        match self {
+            AppendError::Partition(code) => *code,
+            AppendError::Log(e) => e.error_code(),
+        }
+    }
+}
+
+impl From<AppendError> for i16 {
+    fn from(e: AppendError) -> i16 {
+        e.error_code()
+    }
+}
+
 /// What the leader knows about one follower (Replica.scala).
 #[derive(Clone, Debug, Default)]
 pub struct FollowerState {
@@ -177,22 +200,25 @@ impl Partition {
         &self,
         records: &[u8],
         required_acks: i16,
-    ) -> Result<LogAppendInfo, i16> {
+    ) -> Result<LogAppendInfo, AppendError> {
         let inner = self.lock();
         if inner.state.leader != self.local_broker_id {
-            return Err(errors::NOT_LEADER_OR_FOLLOWER);
+            return Err(AppendError::Partition(errors::NOT_LEADER_OR_FOLLOWER));
         }
-        let log = inner.log.clone().ok_or(errors::NOT_LEADER_OR_FOLLOWER)?;
+        let log = inner
+            .log
+            .clone()
+            .ok_or(AppendError::Partition(errors::NOT_LEADER_OR_FOLLOWER))?;
         let min_isr = log.config().min_insync_replicas as usize;
         if required_acks == -1 && inner.state.isr.len() < min_isr {
             tracing::warn!(target: "kafka.cluster.Partition", "[Partition {} broker={}] Rejecting produce with acks=all: ISR {:?} is smaller than min.insync.replicas={min_isr}", self.tp, self.local_broker_id, inner.state.isr);
-            return Err(errors::NOT_ENOUGH_REPLICAS);
+            return Err(AppendError::Partition(errors::NOT_ENOUGH_REPLICAS));
         }
         let epoch = inner.state.leader_epoch;
         // The lock is held through the append so a concurrent leader change cannot interleave.
         let info = log.append_as_leader(records, epoch).map_err(|e| {
             log.maybe_report_storage_error("appending as leader", &e);
-            e.error_code()
+            AppendError::Log(e)
         })?;
         drop(inner);
         self.maybe_increment_high_watermark();

@@ -125,7 +125,9 @@ fn leader_hw_shrink_expand_and_acks_all() {
         Some(Err(errors::NOT_ENOUGH_REPLICAS_AFTER_APPEND))
     );
     assert_eq!(
-        p.append_records_to_leader(&batch(1), -1).unwrap_err(),
+        p.append_records_to_leader(&batch(1), -1)
+            .unwrap_err()
+            .error_code(),
         errors::NOT_ENOUGH_REPLICAS
     );
     assert_eq!(log.log_end_offset(), 5, "nothing appended");

@@ -1,25 +1,35 @@
 //! Produce (KafkaApis.handleProduceRequest, ReplicaManager.appendRecords, DelayedProduce):
 //! per-partition validation, leader appends, and the acks=all wait for the high watermark.
 //!
-//! Magic-2 batches go to the log as the client sent them: only their headers and CRC are
-//! checked (by the log), never their records. Legacy message sets (magic 0/1, from produce
-//! v0–v2 clients) are converted to v2 first, as Kafka 2.8 does with its default
-//! `log.message.format.version`.
+//! Magic-2 batches go to the log as the client sent them, after the log's validator has read
+//! every record (log/validator.rs); a refused batch is answered with Kafka's error code and,
+//! from Produce v8 on, `error_message` and per-record `record_errors`. Legacy message sets
+//! (magic 0/1, from produce v0–v2 clients) are converted to v2 first, as Kafka 2.8 does with
+//! its default `log.message.format.version`.
 
 use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 
 use crate::log::batch::{be_i32, ATTRIBUTES_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET};
-use crate::log::TopicPartition;
+use crate::log::validator::RecordError;
+use crate::log::{LogError, TopicPartition};
+use crate::logging::{escape, RateLimit, Suppressed};
 use crate::network::request::RequestContext;
 use crate::record::legacy;
+use crate::replica::partition::AppendError;
 use crate::replica::purgatory::wait_until_complete;
 use crate::server::apis::{Handled, KafkaApis};
 use crate::server::errors;
+
+/// Refused produce input is logged at WARN at most once per 10 s (every refusal at DEBUG):
+/// a misbehaving producer must not flood the log.
+static REFUSED_APPEND: RateLimit = RateLimit::new(10_000);
 
 /// Upper bound on how long an acks=all request may wait, whatever its timeout says.
 const MAX_PRODUCE_WAIT: Duration = Duration::from_secs(300);
@@ -33,6 +43,10 @@ struct PartitionResult {
     log_start_offset: i64,
     /// acks=all: the offset the high watermark must reach (last appended offset + 1).
     required_offset: Option<i64>,
+    /// Why the batch was refused (Produce v8 `error_message`).
+    error_message: Option<String>,
+    /// The records the validator refused (Produce v8 `record_errors`).
+    record_errors: Vec<RecordError>,
 }
 
 impl PartitionResult {
@@ -44,12 +58,23 @@ impl PartitionResult {
             log_append_time: -1,
             log_start_offset: -1,
             required_offset: None,
+            error_message: None,
+            record_errors: Vec::new(),
         }
+    }
+
+    /// A refused append, with the explanation the log gave.
+    fn refused(index: i32, e: LogError) -> PartitionResult {
+        let mut r = PartitionResult::error(index, e.error_code());
+        r.error_message = Some(e.to_string());
+        if let LogError::RecordsRejected { record_errors, .. } = e {
+            r.record_errors = record_errors;
+        }
+        r
     }
 }
 
 pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest) -> Handled {
-    let version = ctx.api_version();
     let acks = req.acks;
     let mut topics: TopicResults = Vec::with_capacity(req.topic_data.len());
     let valid_acks = matches!(acks, -1..=1);
@@ -63,7 +88,7 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest)
                     return PartitionResult::error(p.index, errors::INVALID_REQUIRED_ACKS);
                 }
                 let tp = TopicPartition::new(name.as_str(), p.index);
-                append_partition(apis, &tp, version, acks, p.records.unwrap_or_default())
+                append_partition(apis, ctx, &tp, acks, p.records.unwrap_or_default())
             })
             .collect();
         topics.push((topic.name, results));
@@ -104,12 +129,23 @@ fn respond(topics: TopicResults) -> Handled {
             let partition_responses = ps
                 .into_iter()
                 .map(|p| {
+                    let record_errors = p
+                        .record_errors
+                        .into_iter()
+                        .map(|e| {
+                            BatchIndexAndErrorMessage::default()
+                                .with_batch_index(e.batch_index)
+                                .with_batch_index_error_message(Some(e.message.into()))
+                        })
+                        .collect();
                     PartitionProduceResponse::default()
                         .with_index(p.index)
                         .with_error_code(p.error_code)
                         .with_base_offset(p.base_offset)
                         .with_log_append_time_ms(p.log_append_time)
                         .with_log_start_offset(p.log_start_offset)
+                        .with_record_errors(record_errors)
+                        .with_error_message(p.error_message.map(Into::into))
                 })
                 .collect();
             TopicProduceResponse::default()
@@ -124,11 +160,12 @@ fn respond(topics: TopicResults) -> Handled {
 /// Validates, converts if needed, and appends one partition's records as leader.
 fn append_partition(
     apis: &KafkaApis,
+    ctx: &RequestContext,
     tp: &TopicPartition,
-    version: i16,
     acks: i16,
     records: Bytes,
 ) -> PartitionResult {
+    let version = ctx.api_version();
     let rm = &apis.replica_manager;
     let known = apis
         .metadata_cache
@@ -142,8 +179,10 @@ fn append_partition(
     let records = match prepare_records(version, &records, &view.log.config()) {
         Ok(r) => r,
         Err((code, why)) => {
-            tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing append operation on partition {tp}: {why}", rm.broker_id());
-            return PartitionResult::error(tp.partition, code);
+            log_refused(ctx, tp, rm.broker_id(), code, &why);
+            let mut r = PartitionResult::error(tp.partition, code);
+            r.error_message = Some(why);
+            return r;
         }
     };
     match view.partition.append_records_to_leader(&records, acks) {
@@ -158,13 +197,36 @@ fn append_partition(
                 log_append_time: info.log_append_time,
                 log_start_offset: info.log_start_offset,
                 required_offset: (info.last_offset >= 0).then_some(info.last_offset + 1),
+                error_message: None,
+                record_errors: Vec::new(),
             }
         }
-        Err(code) => {
+        Err(AppendError::Partition(code)) => {
             crate::metrics::METRICS.produce_failed();
             tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing append operation on partition {tp}: {}", rm.broker_id(), errors::name(code));
             PartitionResult::error(tp.partition, code)
         }
+        Err(AppendError::Log(e)) => {
+            crate::metrics::METRICS.produce_failed();
+            log_refused(ctx, tp, rm.broker_id(), e.error_code(), &e);
+            PartitionResult::refused(tp.partition, e)
+        }
+    }
+}
+
+/// One line per refused append; the topic and client id are the client's strings, escaped.
+fn log_refused(
+    ctx: &RequestContext,
+    tp: &TopicPartition,
+    broker: i32,
+    code: i16,
+    why: &dyn std::fmt::Display,
+) {
+    let (topic, client) = (escape(&tp.topic), escape(ctx.client_id()));
+    let peer = &ctx.conn.peer;
+    tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={broker}] Error processing append operation on partition {topic}-{} from client {client} at {peer}: error {code}: {why}", tp.partition);
+    if let Some(n) = REFUSED_APPEND.allow() {
+        tracing::warn!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={broker}] Refused produce to partition {topic}-{} from client {client} at {peer}: error {code}: {why}{}", tp.partition, Suppressed(n));
     }
 }
 

@@ -181,3 +181,20 @@ pub async fn list_offset(
     let p = &r.topics[0].partitions[0];
     (p.error_code, p.offset, p.leader_epoch)
 }
+
+/// Runs tests/python/clients.py (kafka-python) with `args`; its stdout.
+pub fn python_clients(args: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/clients.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "python3 clients.py {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -912,6 +912,7 @@ pub fn parse_kcat_brokers(metadata: &str) -> Vec<KcatBroker> {
 pub mod data_util;
 pub mod groups;
 pub mod log_util;
+pub mod poison;
 pub mod repl;
 
 /// How long [`start_cluster`] waits for registration, election and metadata.

@@ -61,6 +61,11 @@ def produce(bootstrap, topic, count, codec, api_version=None):
     p.close()
 
 
+def text(b):
+    """Bytes as text for the JSON line; any bytes (the live fuzz test appends binary)."""
+    return b.decode(errors="replace") if b is not None else None
+
+
 def consume(bootstrap, topic, count):
     c = KafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -85,9 +90,9 @@ def consume(bootstrap, topic, count):
             for m in msgs:
                 out.write(json.dumps({
                     "p": m.partition, "o": m.offset, "ts": m.timestamp,
-                    "k": m.key.decode() if m.key is not None else None,
-                    "v": m.value.decode() if m.value is not None else None,
-                    "h": [[hk, hv.decode() if hv is not None else None] for hk, hv in m.headers],
+                    "k": text(m.key),
+                    "v": text(m.value),
+                    "h": [[hk, text(hv)] for hk, hv in m.headers],
                 }) + "\n")
                 got += 1
     c.close()
