@@ -12,10 +12,12 @@ use memmap2::MmapMut;
 use super::batch::{be_i32, be_i64, NO_TIMESTAMP};
 use super::errors::{IoContext, LogError};
 
-/// Shared mmap bookkeeping for both index kinds.
+/// Shared mmap bookkeeping for both index kinds. No file descriptor is kept: the file is
+/// opened only to size and map it (Kafka's AbstractIndex closes its RandomAccessFile right
+/// after mapping), and an index without entries is not mapped until its first append, so
+/// an idle partition costs neither a descriptor nor a mapping for its indexes.
 pub struct IndexFile {
     path: PathBuf,
-    file: File,
     mmap: Option<MmapMut>,
     entry_size: usize,
     entries: usize,
@@ -26,13 +28,7 @@ impl IndexFile {
     fn open(path: &Path, max_index_size: usize, entry_size: usize) -> Result<IndexFile, LogError> {
         // Only a file we create is preallocated; an existing (possibly trimmed) one keeps its length.
         let newly_created = !path.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .ctx(|| format!("open index {}", path.display()))?;
+        let file = open_rw(path, true)?;
         let len = file
             .metadata()
             .ctx(|| format!("stat {}", path.display()))?
@@ -47,25 +43,40 @@ impl IndexFile {
         };
         let mut idx = IndexFile {
             path: path.to_path_buf(),
-            file,
             mmap: None,
             entry_size,
             entries,
             max_entries: len / entry_size,
         };
-        idx.remap(len)?;
+        if entries > 0 {
+            idx.map(&file)?;
+        }
         Ok(idx)
     }
 
-    fn remap(&mut self, len: usize) -> Result<(), LogError> {
+    /// Maps the whole file (its length is `max_entries` slots).
+    fn map(&mut self, file: &File) -> Result<(), LogError> {
         self.mmap = None;
-        if len > 0 {
-            // SAFETY: the file is owned by this index; nobody truncates it while mapped.
-            let m = unsafe { MmapMut::map_mut(&self.file) }
+        if self.max_entries > 0 {
+            // SAFETY: only this index writes the file, and it unmaps before resizing it.
+            let m = unsafe { MmapMut::map_mut(file) }
                 .ctx(|| format!("mmap {}", self.path.display()))?;
             self.mmap = Some(m);
         }
         Ok(())
+    }
+
+    fn ensure_mapped(&mut self) -> Result<(), LogError> {
+        if self.mmap.is_none() {
+            let file = open_rw(&self.path, false)?;
+            self.map(&file)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the file is currently mapped (it is whenever it holds entries).
+    pub fn is_mapped(&self) -> bool {
+        self.mmap.is_some()
     }
 
     fn buf(&self) -> &[u8] {
@@ -76,16 +87,18 @@ impl IndexFile {
         &self.buf()[n * self.entry_size..(n + 1) * self.entry_size]
     }
 
-    fn push(&mut self, bytes: &[u8]) {
+    fn push(&mut self, bytes: &[u8]) -> Result<(), LogError> {
         assert!(
             self.entries < self.max_entries,
             "append to a full index {}",
             self.path.display()
         );
+        self.ensure_mapped()?;
         let at = self.entries * self.entry_size;
-        let m = self.mmap.as_mut().expect("non-empty index is mapped");
+        let m = self.mmap.as_mut().expect("mapped above");
         m[at..at + bytes.len()].copy_from_slice(bytes);
         self.entries += 1;
+        Ok(())
     }
 
     /// Resizes the file (rounded down to whole entries); entries beyond the new size are dropped.
@@ -95,13 +108,15 @@ impl IndexFile {
         if rounded == current {
             return Ok(false);
         }
-        self.mmap = None;
-        self.file
-            .set_len(rounded as u64)
+        let was_mapped = self.mmap.take().is_some();
+        let file = open_rw(&self.path, false)?;
+        file.set_len(rounded as u64)
             .ctx(|| format!("resize {}", self.path.display()))?;
         self.max_entries = rounded / self.entry_size;
         self.entries = self.entries.min(self.max_entries);
-        self.remap(rounded)?;
+        if was_mapped && self.entries > 0 {
+            self.map(&file)?;
+        }
         Ok(true)
     }
 
@@ -109,8 +124,9 @@ impl IndexFile {
         self.resize(self.entries * self.entry_size).map(|_| ())
     }
 
-    pub fn file(&self) -> &File {
-        &self.file
+    /// A fresh handle on the index file, for an fsync from another thread.
+    pub fn open_for_sync(&self) -> Result<File, LogError> {
+        File::open(&self.path).ctx(|| format!("open index {}", self.path.display()))
     }
 
     pub fn flush(&self) -> Result<(), LogError> {
@@ -138,11 +154,23 @@ impl IndexFile {
     }
 
     pub fn rename(&mut self, to: &Path) -> Result<(), LogError> {
+        // The mapping survives the rename: it refers to the inode, not the name.
         std::fs::rename(&self.path, to)
             .ctx(|| format!("rename {} to {}", self.path.display(), to.display()))?;
         self.path = to.to_path_buf();
         Ok(())
     }
+}
+
+/// Opens an index file read-write; only `IndexFile::open` may create it.
+fn open_rw(path: &Path, create: bool) -> Result<File, LogError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .open(path)
+        .ctx(|| format!("open index {}", path.display()))
 }
 
 /// Offset index: `int32 relativeOffset, int32 position` per entry.
@@ -211,8 +239,7 @@ impl OffsetIndex {
         let mut e = [0u8; OFFSET_ENTRY_SIZE];
         e[..4].copy_from_slice(&(rel as i32).to_be_bytes());
         e[4..].copy_from_slice(&(position as i32).to_be_bytes());
-        self.f.push(&e);
-        Ok(())
+        self.f.push(&e)
     }
 
     /// Greatest entry with offset <= target, or (base offset, 0).
@@ -370,8 +397,7 @@ impl TimeIndex {
         let mut e = [0u8; TIME_ENTRY_SIZE];
         e[..8].copy_from_slice(&timestamp.to_be_bytes());
         e[8..].copy_from_slice(&(rel as i32).to_be_bytes());
-        self.f.push(&e);
-        Ok(())
+        self.f.push(&e)
     }
 
     /// Greatest entry with timestamp <= target, or (-1, base offset).

@@ -14,6 +14,7 @@ pub mod deleter;
 pub mod epoch_cache;
 pub mod errors;
 mod file_batches;
+pub mod file_cache;
 pub mod index;
 mod load;
 pub mod manager;

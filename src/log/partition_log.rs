@@ -188,7 +188,7 @@ impl LogInner {
         // Flush the now-inactive segments in the background; the recovery point moves once done.
         let rp = self.recovery_point;
         let bases: Vec<i64> = self.segments.range(..new_base).map(|(b, _)| *b).collect();
-        let mut handles: Vec<File> = Vec::new();
+        let mut handles: Vec<Arc<File>> = Vec::new();
         for (i, b) in bases.iter().enumerate() {
             let next = bases.get(i + 1).copied().unwrap_or(new_base);
             if next > rp {
@@ -353,13 +353,10 @@ impl Log {
         let mut g = self.lock();
         let leo = g.log_end_offset;
         g.flush_up_to(leo)?;
-        for seg in g.segments.values_mut() {
-            seg.on_became_inactive()?;
-        }
-        for seg in g.segments.values() {
-            seg.flush()?;
-        }
-        Ok(())
+        // Older segments were finalized when rolled (or loaded): only the active one changes.
+        let active = g.active_mut();
+        active.on_became_inactive()?;
+        active.flush()
     }
 
     /// Renames the partition dir (e.g. to the `-delete` form) and updates paths.
