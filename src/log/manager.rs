@@ -73,6 +73,9 @@ pub struct LogManager {
     scheduler: Mutex<Option<Scheduler>>,
     cleaner: Mutex<Option<Arc<LogCleaner>>>,
     create_lock: Mutex<()>,
+    /// What each checkpoint file last received: unchanged content is not written again, so
+    /// an idle broker does no checkpoint I/O however many partitions it hosts.
+    written_checkpoints: Mutex<HashMap<PathBuf, Vec<(TopicPartition, i64)>>>,
 }
 
 fn read_checkpoint_or_empty(path: &Path) -> HashMap<TopicPartition, i64> {
@@ -211,6 +214,7 @@ impl LogManager {
             scheduler: Mutex::new(None),
             cleaner: Mutex::new(None),
             create_lock: Mutex::new(()),
+            written_checkpoints: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -350,8 +354,10 @@ impl LogManager {
                 .iter()
                 .map(|(tp, l)| (tp.clone(), l.recovery_point()))
                 .collect();
-            OffsetCheckpointFile::new(self.config.log_dirs[i].join(RECOVERY_POINT_CHECKPOINT_FILE))
-                .write(&entries)?;
+            self.write_checkpoint(
+                self.config.log_dirs[i].join(RECOVERY_POINT_CHECKPOINT_FILE),
+                entries,
+            )?;
         }
         Ok(())
     }
@@ -367,10 +373,10 @@ impl LogManager {
                     (lso > first).then(|| (tp.clone(), lso))
                 })
                 .collect();
-            OffsetCheckpointFile::new(
+            self.write_checkpoint(
                 self.config.log_dirs[i].join(LOG_START_OFFSET_CHECKPOINT_FILE),
-            )
-            .write(&entries)?;
+                entries,
+            )?;
         }
         Ok(())
     }
@@ -392,11 +398,27 @@ impl LogManager {
         }
         for (i, mut entries) in per_dir.into_iter().enumerate() {
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            OffsetCheckpointFile::new(
+            self.write_checkpoint(
                 self.config.log_dirs[i].join(REPLICATION_OFFSET_CHECKPOINT_FILE),
-            )
-            .write(&entries)?;
+                entries,
+            )?;
         }
+        Ok(())
+    }
+
+    /// Writes a checkpoint file unless it already holds exactly `entries` (as this process
+    /// wrote it; a fresh process writes each file once).
+    fn write_checkpoint(
+        &self,
+        path: PathBuf,
+        entries: Vec<(TopicPartition, i64)>,
+    ) -> Result<(), LogError> {
+        let mut written = self.written_checkpoints.lock().expect("checkpoints lock");
+        if written.get(&path) == Some(&entries) {
+            return Ok(());
+        }
+        OffsetCheckpointFile::new(&path).write(&entries)?;
+        written.insert(path, entries);
         Ok(())
     }
 
