@@ -124,11 +124,6 @@ impl IndexFile {
         self.resize(self.entries * self.entry_size).map(|_| ())
     }
 
-    /// A fresh handle on the index file, for an fsync from another thread.
-    pub fn open_for_sync(&self) -> Result<File, LogError> {
-        File::open(&self.path).ctx(|| format!("open index {}", self.path.display()))
-    }
-
     pub fn flush(&self) -> Result<(), LogError> {
         if let Some(m) = &self.mmap {
             m.flush().ctx(|| format!("flush {}", self.path.display()))?;

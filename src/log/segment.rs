@@ -512,13 +512,10 @@ impl LogSegment {
         Ok(())
     }
 
-    /// Handles to fsync from another thread (the async flush after a roll).
-    pub fn flush_handles(&self) -> Result<Vec<Arc<File>>, LogError> {
-        Ok(vec![
-            self.file()?,
-            Arc::new(self.offset_index.open_for_sync()?),
-            Arc::new(self.time_index.open_for_sync()?),
-        ])
+    /// The files to fsync from another thread (the async flush after a roll): paths, not
+    /// handles, so a backlog of pending flushes holds no descriptors.
+    pub fn flush_paths(&self) -> Vec<PathBuf> {
+        self.paths()
     }
 
     /// Max record timestamp, or the file's mtime when the segment has no timestamps.
