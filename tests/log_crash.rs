@@ -153,3 +153,143 @@ fn corruption_in_a_middle_segment_deletes_later_segments() {
     assert!(!dir.join(format!("{:020}.log", bases[2])).exists());
     assert!(!dir.join(format!("{:020}.log.deleted", bases[2])).exists());
 }
+
+/// Every segment file's (name, length, mtime), after backdating the mtimes an hour so a
+/// rewrite within the test's second is still visible.
+fn backdate_and_stat(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().to_string();
+        if !(name.ends_with(".log") || name.ends_with("index")) {
+            continue;
+        }
+        let f = fs::OpenOptions::new().write(true).open(e.path()).unwrap();
+        f.set_modified(old).unwrap();
+        out.push((name, f.metadata().unwrap().len(), old));
+    }
+    out.sort();
+    out
+}
+
+fn stat_files(
+    dir: &Path,
+    names: &[(String, u64, std::time::SystemTime)],
+) -> Vec<(String, u64, std::time::SystemTime)> {
+    names
+        .iter()
+        .map(|(n, _, _)| {
+            let m = fs::metadata(dir.join(n)).unwrap();
+            (n.clone(), m.len(), m.modified().unwrap())
+        })
+        .collect()
+}
+
+fn unclean(recovery_point: i64) -> LoadParams {
+    LoadParams {
+        recovery_point,
+        log_start_offset: None,
+        had_clean_shutdown: false,
+    }
+}
+
+#[test]
+fn unclean_restart_of_an_empty_log_leaves_its_preallocated_indexes_alone() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("t-0");
+    drop(open_log(&dir, cfg())); // a kill -9: never closed, indexes still preallocated
+    let before = backdate_and_stat(&dir);
+    assert!(before
+        .iter()
+        .any(|(n, len, _)| n.ends_with(".index") && *len == 4096));
+    let log = open_with(&dir, cfg(), unclean(0));
+    assert_eq!(
+        stat_files(&dir, &before),
+        before,
+        "no index was rebuilt or resized"
+    );
+    assert_eq!(log.log_end_offset(), 0);
+    // The empty index is really empty: appends index and read back normally.
+    for i in 0..20 {
+        log.append_as_leader(&encode_batch(2, 40, 1000 + i, "k"), 0)
+            .unwrap();
+    }
+    let info = log.read(7, 1 << 20, None, true).unwrap();
+    assert!(info.records.length > 0);
+    log.close().unwrap();
+    let reopened = open_with(&dir, cfg(), unclean(0));
+    assert_eq!(reopened.log_end_offset(), 40);
+}
+
+#[test]
+fn unclean_restart_revalidates_only_segments_from_the_recovery_point() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("t-0");
+    let c = LogConfig {
+        segment_bytes: 600,
+        ..cfg()
+    };
+    let log = open_log(&dir, c.clone());
+    for i in 0..20 {
+        log.append_as_leader(&encode_batch(2, 40, 1000 + i, "k"), 0)
+            .unwrap();
+    }
+    let bases = log.segment_base_offsets();
+    assert!(bases.len() >= 3);
+    let recovery_point = bases[bases.len() - 2];
+    drop(log); // crash
+    let before = backdate_and_stat(&dir);
+    let log = open_with(&dir, c, unclean(recovery_point));
+    assert_eq!(log.log_end_offset(), 40);
+    let older: Vec<_> = before
+        .iter()
+        .filter(|(n, _, _)| n[..20].parse::<i64>().unwrap() < recovery_point)
+        .cloned()
+        .collect();
+    assert!(!older.is_empty());
+    assert_eq!(
+        stat_files(&dir, &older),
+        older,
+        "segments below the recovery point passed the sanity check untouched"
+    );
+}
+
+#[test]
+fn clean_restart_recovers_nothing_and_keeps_every_segment_file() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("t-0");
+    let c = LogConfig {
+        segment_bytes: 600,
+        ..cfg()
+    };
+    let log = open_log(&dir, c.clone());
+    for i in 0..20 {
+        log.append_as_leader(&encode_batch(2, 40, 1000 + i, "k"), 0)
+            .unwrap();
+    }
+    let bases = log.segment_base_offsets();
+    log.close().unwrap();
+    drop(log);
+    let before = backdate_and_stat(&dir);
+    let clean = LoadParams {
+        recovery_point: 40,
+        log_start_offset: None,
+        had_clean_shutdown: true,
+    };
+    let log = open_with(&dir, c, clean);
+    assert_eq!(log.log_end_offset(), 40);
+    assert_eq!(log.segment_base_offsets(), bases);
+    let active = format!("{:020}", bases.last().unwrap());
+    // Only the active segment's indexes are re-extended for appends.
+    let untouched: Vec<_> = before
+        .iter()
+        .filter(|(n, _, _)| !n.starts_with(&active) || n.ends_with(".log"))
+        .cloned()
+        .collect();
+    assert_eq!(stat_files(&dir, &untouched), untouched);
+    for o in [0, 13, 39] {
+        let info = log.read(o, 1 << 20, None, true).unwrap();
+        assert!(info.records.length > 0, "offset {o} readable");
+    }
+}

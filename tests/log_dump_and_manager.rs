@@ -179,3 +179,47 @@ fn manager_lifecycle_checkpoints_and_clean_shutdown() {
         "0\n1\n0 0\n"
     );
 }
+
+#[test]
+fn checkpoints_are_rewritten_only_when_their_content_changes() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("a");
+    let m = LogManager::startup(
+        LogManagerConfig::new(vec![dir.clone()]),
+        small_config(),
+        HashMap::new(),
+    )
+    .unwrap();
+    let tp = TopicPartition::new("t1", 0);
+    m.get_or_create_log(&tp, None, true).unwrap();
+    let file = dir.join("replication-offset-checkpoint");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let backdate = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(old)
+            .unwrap()
+    };
+    let mtime = || fs::metadata(&file).unwrap().modified().unwrap();
+    let hws = |hw: i64| HashMap::from([(tp.clone(), hw)]);
+    m.checkpoint_high_watermarks(&hws(0)).unwrap();
+    backdate();
+    m.checkpoint_high_watermarks(&hws(0)).unwrap();
+    assert_eq!(mtime(), old, "an unchanged checkpoint is not rewritten");
+    m.checkpoint_high_watermarks(&hws(5)).unwrap();
+    assert_ne!(mtime(), old, "a changed checkpoint is written");
+    assert_eq!(fs::read_to_string(&file).unwrap(), "0\n1\nt1 0 5\n");
+
+    let rp = dir.join("recovery-point-offset-checkpoint");
+    m.checkpoint_recovery_points();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&rp)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    m.checkpoint_recovery_points();
+    assert_eq!(fs::metadata(&rp).unwrap().modified().unwrap(), old);
+}

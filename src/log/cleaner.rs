@@ -150,7 +150,7 @@ impl Cleaner {
         for seg in dirty {
             let map = &mut self.map;
             for_each_batch(
-                &seg.file,
+                &*seg.open()?,
                 seg.size,
                 self.settings.io_buffer_bytes,
                 self.settings.max_batch_bytes,
@@ -270,7 +270,7 @@ impl Cleaner {
                 offset >= map.get(k) && (has_value || retain_deletes)
             };
             for_each_batch(
-                &seg.file,
+                &*seg.open()?,
                 seg.size,
                 self.settings.io_buffer_bytes,
                 self.settings.max_batch_bytes,

@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::batch::{BatchHeader, RECORD_BATCH_OVERHEAD};
 use super::errors::{IoContext, LogError};
@@ -14,7 +15,7 @@ const WINDOW: usize = 8 * 1024;
 
 /// Iterates `(position, header)` of the whole batches in `[from, end)` of a `.log` file.
 pub struct FileBatches<'a> {
-    file: &'a File,
+    file: Arc<File>,
     path: &'a Path,
     pos: u64,
     end: u64,
@@ -25,7 +26,7 @@ pub struct FileBatches<'a> {
 }
 
 impl<'a> FileBatches<'a> {
-    pub fn new(file: &'a File, path: &'a Path, from: u64, end: u64) -> FileBatches<'a> {
+    pub fn new(file: Arc<File>, path: &'a Path, from: u64, end: u64) -> FileBatches<'a> {
         FileBatches {
             file,
             path,
@@ -110,7 +111,8 @@ mod tests {
             .map(|(p, h)| (p as u64, h.base_offset))
             .collect();
         assert_eq!(want.len(), sizes.len());
-        let mut walk = FileBatches::new(f.as_file(), f.path(), 0, data.len() as u64);
+        let file = std::sync::Arc::new(f.as_file().try_clone().unwrap());
+        let mut walk = FileBatches::new(file.clone(), f.path(), 0, data.len() as u64);
         let mut got = Vec::new();
         while let Some((p, h)) = walk.next_batch().unwrap() {
             got.push((p, h.base_offset));
@@ -118,7 +120,7 @@ mod tests {
         assert_eq!(got, want);
         // Starting mid-file at a batch boundary, with an end that cuts the last batch.
         let (p3, _) = want[3];
-        let mut walk = FileBatches::new(f.as_file(), f.path(), p3, want[6].0 + 10);
+        let mut walk = FileBatches::new(file.clone(), f.path(), p3, want[6].0 + 10);
         let mut got = Vec::new();
         while let Some((p, h)) = walk.next_batch().unwrap() {
             got.push((p, h.base_offset));

@@ -12,10 +12,12 @@ use memmap2::MmapMut;
 use super::batch::{be_i32, be_i64, NO_TIMESTAMP};
 use super::errors::{IoContext, LogError};
 
-/// Shared mmap bookkeeping for both index kinds.
+/// Shared mmap bookkeeping for both index kinds. No file descriptor is kept: the file is
+/// opened only to size and map it (Kafka's AbstractIndex closes its RandomAccessFile right
+/// after mapping), and an index without entries is not mapped until its first append, so
+/// an idle partition costs neither a descriptor nor a mapping for its indexes.
 pub struct IndexFile {
     path: PathBuf,
-    file: File,
     mmap: Option<MmapMut>,
     entry_size: usize,
     entries: usize,
@@ -26,13 +28,7 @@ impl IndexFile {
     fn open(path: &Path, max_index_size: usize, entry_size: usize) -> Result<IndexFile, LogError> {
         // Only a file we create is preallocated; an existing (possibly trimmed) one keeps its length.
         let newly_created = !path.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .ctx(|| format!("open index {}", path.display()))?;
+        let file = open_rw(path, true)?;
         let len = file
             .metadata()
             .ctx(|| format!("stat {}", path.display()))?
@@ -47,25 +43,40 @@ impl IndexFile {
         };
         let mut idx = IndexFile {
             path: path.to_path_buf(),
-            file,
             mmap: None,
             entry_size,
             entries,
             max_entries: len / entry_size,
         };
-        idx.remap(len)?;
+        if entries > 0 {
+            idx.map(&file)?;
+        }
         Ok(idx)
     }
 
-    fn remap(&mut self, len: usize) -> Result<(), LogError> {
+    /// Maps the whole file (its length is `max_entries` slots).
+    fn map(&mut self, file: &File) -> Result<(), LogError> {
         self.mmap = None;
-        if len > 0 {
-            // SAFETY: the file is owned by this index; nobody truncates it while mapped.
-            let m = unsafe { MmapMut::map_mut(&self.file) }
+        if self.max_entries > 0 {
+            // SAFETY: only this index writes the file, and it unmaps before resizing it.
+            let m = unsafe { MmapMut::map_mut(file) }
                 .ctx(|| format!("mmap {}", self.path.display()))?;
             self.mmap = Some(m);
         }
         Ok(())
+    }
+
+    fn ensure_mapped(&mut self) -> Result<(), LogError> {
+        if self.mmap.is_none() {
+            let file = open_rw(&self.path, false)?;
+            self.map(&file)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the file is currently mapped (it is whenever it holds entries).
+    pub fn is_mapped(&self) -> bool {
+        self.mmap.is_some()
     }
 
     fn buf(&self) -> &[u8] {
@@ -82,9 +93,10 @@ impl IndexFile {
             "append to a full index {}",
             self.path.display()
         );
+        self.ensure_mapped()?;
         let at = self.entries * self.entry_size;
         self.reserve_page_of(at, bytes.len())?;
-        let m = self.mmap.as_mut().expect("non-empty index is mapped");
+        let m = self.mmap.as_mut().expect("mapped above");
         m[at..at + bytes.len()].copy_from_slice(bytes);
         self.entries += 1;
         Ok(())
@@ -100,13 +112,15 @@ impl IndexFile {
             return Ok(());
         }
         use std::os::fd::AsRawFd;
+        // The index keeps no descriptor (see IndexFile); one open per 4 KiB page of entries.
+        let file = open_rw(&self.path, false)?;
         // Never past the end: fallocate would grow the file and change its entry count.
         let start = last_page * PAGE;
         let len = PAGE.min(self.max_entries * self.entry_size - start);
-        // SAFETY: plain syscall on a file descriptor this index owns.
+        // SAFETY: plain syscall on a file descriptor opened just above.
         let rc = unsafe {
             libc::posix_fallocate(
-                self.file.as_raw_fd(),
+                file.as_raw_fd(),
                 start as libc::off_t,
                 len as libc::off_t,
             )
@@ -127,22 +141,20 @@ impl IndexFile {
         if rounded == current {
             return Ok(false);
         }
-        self.mmap = None;
-        self.file
-            .set_len(rounded as u64)
+        let was_mapped = self.mmap.take().is_some();
+        let file = open_rw(&self.path, false)?;
+        file.set_len(rounded as u64)
             .ctx(|| format!("resize {}", self.path.display()))?;
         self.max_entries = rounded / self.entry_size;
         self.entries = self.entries.min(self.max_entries);
-        self.remap(rounded)?;
+        if was_mapped && self.entries > 0 {
+            self.map(&file)?;
+        }
         Ok(true)
     }
 
     pub fn trim_to_valid_size(&mut self) -> Result<(), LogError> {
         self.resize(self.entries * self.entry_size).map(|_| ())
-    }
-
-    pub fn file(&self) -> &File {
-        &self.file
     }
 
     pub fn flush(&self) -> Result<(), LogError> {
@@ -170,11 +182,23 @@ impl IndexFile {
     }
 
     pub fn rename(&mut self, to: &Path) -> Result<(), LogError> {
+        // The mapping survives the rename: it refers to the inode, not the name.
         std::fs::rename(&self.path, to)
             .ctx(|| format!("rename {} to {}", self.path.display(), to.display()))?;
         self.path = to.to_path_buf();
         Ok(())
     }
+}
+
+/// Opens an index file read-write; only `IndexFile::open` may create it.
+fn open_rw(path: &Path, create: bool) -> Result<File, LogError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .open(path)
+        .ctx(|| format!("open index {}", path.display()))
 }
 
 /// Offset index: `int32 relativeOffset, int32 position` per entry.

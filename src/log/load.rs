@@ -42,51 +42,42 @@ impl Log {
         let mut epoch_cache = LeaderEpochFileCache::load(&dir.join(LEADER_EPOCH_CHECKPOINT_FILE))?;
         let max_index = config.segment_index_bytes.max(0) as usize;
 
+        // Unclean shutdown: every segment from the one holding the recovery point onwards is
+        // re-validated below anyway, so only the older ones get the sanity check. (Checking
+        // the newer ones too would flag the never-written, zero-filled tail of a crashed
+        // active segment's preallocated index as corrupt and rebuild it for nothing.)
+        let recover_from = match params.had_clean_shutdown {
+            true => i64::MAX,
+            false => bases
+                .iter()
+                .copied()
+                .take_while(|b| *b <= params.recovery_point)
+                .last()
+                .unwrap_or(i64::MIN),
+        };
         let mut segments = BTreeMap::new();
         for base in bases {
             let index_missing = !segment_path(dir, base, INDEX_FILE_SUFFIX).exists()
                 || !segment_path(dir, base, TIME_INDEX_FILE_SUFFIX).exists();
             let mut seg = LogSegment::open(dir, base, &config, true)?;
-            let verdict = if index_missing {
-                Err("index file missing".to_string())
-            } else {
-                seg.sanity_check()
-            };
-            if let Err(reason) = verdict {
-                tracing::warn!(dir = %dir.display(), base_offset = base, %reason, "rebuilding index of segment");
-                seg.resize_indexes(max_index)?;
-                seg.recover(None)?;
+            if base < recover_from {
+                check_or_rebuild_indexes(dir, &mut seg, index_missing, max_index)?;
             }
+            seg.release_file();
             segments.insert(base, seg);
         }
 
-        // Unclean shutdown: re-validate from the segment holding the recovery point onwards.
         let mut recovery_point = params.recovery_point;
         if !params.had_clean_shutdown && !segments.is_empty() {
-            let from = segments
-                .range(..=recovery_point)
-                .next_back()
-                .map(|(b, _)| *b)
-                .unwrap_or(i64::MIN);
-            let to_recover: Vec<i64> = segments.range(from..).map(|(b, _)| *b).collect();
-            let total: u64 = to_recover.iter().map(|b| segments[b].size()).sum();
-            if total > 0 {
-                tracing::info!(dir = %dir.display(), segments = to_recover.len(), bytes = total, "recovering unflushed segments");
-            }
-            for (i, base) in to_recover.iter().enumerate() {
-                let seg = segments.get_mut(base).expect("listed");
-                seg.resize_indexes(max_index)?;
-                let truncated = seg.recover(Some(&mut epoch_cache))?;
-                if truncated > 0 {
-                    tracing::warn!(dir = %dir.display(), base_offset = base, truncated, "truncated corrupt tail; deleting later segments");
-                    for later in &to_recover[i + 1..] {
-                        let mut s = segments.remove(later).expect("listed");
-                        let paths = s.rename_to_deleted()?;
-                        deleter.schedule(paths, config.file_delete_delay_ms);
-                    }
-                    break;
-                }
-            }
+            let to_recover: Vec<i64> = segments.range(recover_from..).map(|(b, _)| *b).collect();
+            recover_segments(
+                dir,
+                &mut segments,
+                &to_recover,
+                &mut epoch_cache,
+                &config,
+                &deleter,
+            )?;
         }
 
         let mut log_end_offset = match segments.values_mut().next_back() {
@@ -120,11 +111,12 @@ impl Log {
         recovery_point = recovery_point.max(log_start_offset.min(log_end_offset));
         epoch_cache.truncate_from_end(log_end_offset)?;
         epoch_cache.truncate_from_start(log_start_offset)?;
-        segments
-            .values_mut()
-            .next_back()
-            .expect("active")
-            .resize_indexes(max_index)?;
+        for seg in segments.values_mut().rev().skip(1) {
+            seg.trim_indexes()?;
+        }
+        let active = segments.values_mut().next_back().expect("active");
+        active.resize_indexes(max_index)?;
+        active.pin_file()?;
 
         let inner = LogInner {
             dir: dir.to_path_buf(),
@@ -149,6 +141,65 @@ impl Log {
             dir_failure: std::sync::OnceLock::new(),
         })
     }
+}
+
+/// Kafka's LogSegment.sanityCheck on load: a missing or inconsistent index is rebuilt
+/// from the `.log`, nothing else is touched.
+fn check_or_rebuild_indexes(
+    dir: &Path,
+    seg: &mut LogSegment,
+    index_missing: bool,
+    max_index: usize,
+) -> Result<(), LogError> {
+    let base = seg.base_offset();
+    let verdict = if index_missing {
+        Err("index file missing".to_string())
+    } else {
+        seg.sanity_check()
+    };
+    if let Err(reason) = verdict {
+        tracing::warn!(dir = %dir.display(), base_offset = base, %reason, "rebuilding index of segment");
+        seg.resize_indexes(max_index)?;
+        seg.recover(None)?;
+    }
+    Ok(())
+}
+
+/// Unclean shutdown: re-validates `to_recover` (the segments from the recovery point on) in
+/// order; a corrupt tail is truncated and every later segment deleted (Log.recoverLog).
+fn recover_segments(
+    dir: &Path,
+    segments: &mut BTreeMap<i64, LogSegment>,
+    to_recover: &[i64],
+    epoch_cache: &mut LeaderEpochFileCache,
+    config: &LogConfig,
+    deleter: &FileDeleter,
+) -> Result<(), LogError> {
+    let max_index = config.segment_index_bytes.max(0) as usize;
+    let total: u64 = to_recover.iter().map(|b| segments[b].size()).sum();
+    if total > 0 {
+        tracing::info!(dir = %dir.display(), segments = to_recover.len(), bytes = total, "recovering unflushed segments");
+    }
+    for (i, base) in to_recover.iter().enumerate() {
+        let seg = segments.get_mut(base).expect("listed");
+        if seg.size() == 0 {
+            // Nothing to validate: the index is empty by definition, its file left as is.
+            seg.reset_indexes();
+            continue;
+        }
+        seg.resize_indexes(max_index)?;
+        let truncated = seg.recover(Some(epoch_cache))?;
+        if truncated > 0 {
+            tracing::warn!(dir = %dir.display(), base_offset = base, truncated, "truncated corrupt tail; deleting later segments");
+            for later in &to_recover[i + 1..] {
+                let mut s = segments.remove(later).expect("listed");
+                let paths = s.rename_to_deleted()?;
+                deleter.schedule(paths, config.file_delete_delay_ms);
+            }
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Removes leftovers of interrupted operations; returns the base offsets of `.log` files.

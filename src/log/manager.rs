@@ -78,6 +78,9 @@ pub struct LogManager {
     scheduler: Mutex<Option<Scheduler>>,
     cleaner: Mutex<Option<Arc<LogCleaner>>>,
     create_lock: Mutex<()>,
+    /// What each checkpoint file last received: unchanged content is not written again, so
+    /// an idle broker does no checkpoint I/O however many partitions it hosts.
+    written_checkpoints: Mutex<HashMap<PathBuf, Vec<(TopicPartition, i64)>>>,
 }
 
 /// `a,b,c` for log lines naming several dirs.
@@ -264,6 +267,7 @@ impl LogManager {
             scheduler: Mutex::new(None),
             cleaner: Mutex::new(None),
             create_lock: Mutex::new(()),
+            written_checkpoints: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -503,7 +507,7 @@ impl LogManager {
                 continue;
             }
             let path = self.config.log_dirs[i].join(file);
-            if let Err(e) = OffsetCheckpointFile::new(&path).write(&entries) {
+            if let Err(e) = self.write_checkpoint(path.clone(), entries) {
                 self.maybe_report_dir_error(i, &format!("writing {}", path.display()), &e);
                 result = Err(e);
             }
@@ -561,6 +565,22 @@ impl LogManager {
             entries.sort_by(|a, b| a.0.cmp(&b.0));
         }
         self.write_checkpoints(REPLICATION_OFFSET_CHECKPOINT_FILE, per_dir)
+    }
+
+    /// Writes a checkpoint file unless it already holds exactly `entries` (as this process
+    /// wrote it; a fresh process writes each file once).
+    fn write_checkpoint(
+        &self,
+        path: PathBuf,
+        entries: Vec<(TopicPartition, i64)>,
+    ) -> Result<(), LogError> {
+        let mut written = self.written_checkpoints.lock().expect("checkpoints lock");
+        if written.get(&path) == Some(&entries) {
+            return Ok(());
+        }
+        OffsetCheckpointFile::new(&path).write(&entries)?;
+        written.insert(path, entries);
+        Ok(())
     }
 
     /// High watermarks from every dir's `replication-offset-checkpoint`.

@@ -15,6 +15,7 @@ pub mod dir_failure;
 pub mod epoch_cache;
 pub mod errors;
 mod file_batches;
+pub mod file_cache;
 pub mod index;
 mod load;
 pub mod manager;

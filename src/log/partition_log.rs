@@ -190,11 +190,11 @@ impl LogInner {
         // Flush the now-inactive segments in the background; the recovery point moves once done.
         let rp = self.recovery_point;
         let bases: Vec<i64> = self.segments.range(..new_base).map(|(b, _)| *b).collect();
-        let mut handles: Vec<File> = Vec::new();
+        let mut paths: Vec<PathBuf> = Vec::new();
         for (i, b) in bases.iter().enumerate() {
             let next = bases.get(i + 1).copied().unwrap_or(new_base);
             if next > rp {
-                handles.extend(self.segments[b].flush_handles()?);
+                paths.extend(self.segments[b].flush_paths());
             }
         }
         let done = Arc::new(AtomicBool::new(false));
@@ -202,9 +202,16 @@ impl LogInner {
         std::thread::Builder::new()
             .name("kafka-log-roll-flush".into())
             .spawn(move || {
-                for f in &handles {
-                    if let Err(e) = f.sync_all() {
-                        tracing::error!(error = %e, "flush after roll failed");
+                for p in &paths {
+                    // A file gone meanwhile was deleted or replaced (retention, truncation,
+                    // cleaner swap): its data needs no flush.
+                    let r = match File::open(p) {
+                        Ok(f) => f.sync_all(),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = r {
+                        tracing::error!(path = %p.display(), error = %e, "flush after roll failed");
                         return;
                     }
                 }
@@ -362,13 +369,10 @@ impl Log {
         let mut g = self.lock();
         let leo = g.log_end_offset;
         g.flush_up_to(leo)?;
-        for seg in g.segments.values_mut() {
-            seg.on_became_inactive()?;
-        }
-        for seg in g.segments.values() {
-            seg.flush()?;
-        }
-        Ok(())
+        // Older segments were finalized when rolled (or loaded): only the active one changes.
+        let active = g.active_mut();
+        active.on_became_inactive()?;
+        active.flush()
     }
 
     /// Renames the partition dir (e.g. to the `-delete` form) and updates paths.

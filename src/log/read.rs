@@ -131,7 +131,7 @@ impl Log {
                         relative_position_in_segment: r.position,
                     },
                     records: FileSlice {
-                        file: Some(seg.file().clone()),
+                        file: Some(seg.file()?),
                         path: seg.log_path().to_path_buf(),
                         position: r.position,
                         length: r.length,

@@ -12,6 +12,7 @@ use super::config::LogConfig;
 use super::epoch_cache::LeaderEpochFileCache;
 use super::errors::{IoContext, LogError};
 use super::file_batches::FileBatches;
+use super::file_cache::FileCache;
 use super::index::{OffsetIndex, TimeIndex};
 use super::util::{
     now_ms, segment_path, with_suffix, DELETED_FILE_SUFFIX, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX,
@@ -32,8 +33,12 @@ pub struct SegmentRange {
 
 pub struct LogSegment {
     base_offset: i64,
+    /// Unique per instance: the key of this segment's handle in the file cache.
+    id: u64,
     pub(super) log_path: PathBuf,
-    file: Arc<File>,
+    /// The `.log` handle while the segment is active (or being written by the cleaner);
+    /// inactive segments borrow one from the `FileCache` when they are read.
+    file: Option<Arc<File>>,
     size: u64,
     pub(crate) offset_index: OffsetIndex,
     pub(crate) time_index: TimeIndex,
@@ -99,8 +104,9 @@ impl LogSegment {
         let (max_ts, max_ts_offset) = time_index.last_entry();
         let mut seg = LogSegment {
             base_offset,
+            id: FileCache::next_id(),
             log_path,
-            file: Arc::new(file),
+            file: Some(Arc::new(file)),
             size,
             offset_index,
             time_index,
@@ -125,8 +131,39 @@ impl LogSegment {
     pub fn log_path(&self) -> &Path {
         &self.log_path
     }
-    pub fn file(&self) -> &Arc<File> {
-        &self.file
+    /// Unique id of this segment instance (what the cleaner compares to detect a swap).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The `.log` handle: pinned while active, else from the file cache (opened on demand).
+    pub fn file(&self) -> Result<Arc<File>, LogError> {
+        match &self.file {
+            Some(f) => Ok(f.clone()),
+            None => FileCache::global()
+                .get_or_open(self.id, &self.log_path)
+                .ctx(|| format!("open segment {}", self.log_path.display())),
+        }
+    }
+
+    /// Unpins the `.log` handle: from now on it is opened on demand behind the file cache.
+    pub fn release_file(&mut self) {
+        if let Some(f) = self.file.take() {
+            FileCache::global().insert(self.id, f);
+        }
+    }
+
+    /// Pins the `.log` handle again (the segment became active after a truncation).
+    pub fn pin_file(&mut self) -> Result<(), LogError> {
+        if self.file.is_none() {
+            self.file = Some(self.file()?);
+        }
+        Ok(())
+    }
+
+    /// Whether the `.log` handle is pinned (the active segment's is).
+    pub fn holds_file(&self) -> bool {
+        self.file.is_some()
     }
     pub fn max_timestamp_so_far(&self) -> i64 {
         self.max_timestamp_so_far
@@ -136,12 +173,17 @@ impl LogSegment {
     }
 
     /// The whole batches from byte `from` to the end of the segment.
-    fn batches_from(&self, from: u64) -> FileBatches<'_> {
-        FileBatches::new(&self.file, &self.log_path, from, self.size)
+    fn batches_from(&self, from: u64) -> Result<FileBatches<'_>, LogError> {
+        Ok(FileBatches::new(
+            self.file()?,
+            &self.log_path,
+            from,
+            self.size,
+        ))
     }
 
     fn first_batch_header(&mut self) -> Result<Option<BatchHeader>, LogError> {
-        Ok(self.batches_from(0).next_batch()?.map(|(_, h)| h))
+        Ok(self.batches_from(0)?.next_batch()?.map(|(_, h)| h))
     }
 
     /// Appends already validated batches whose last offset is `largest_offset`, given as
@@ -163,7 +205,7 @@ impl LogSegment {
             self.base_offset
         );
         let position = self.size;
-        write_all_vectored_at(&self.file, parts, position)
+        write_all_vectored_at(&*self.file()?, parts, position)
             .ctx(|| format!("append to {}", self.log_path.display()))?;
         self.size += len as u64;
         if position == 0 {
@@ -219,7 +261,7 @@ impl LogSegment {
         offset: i64,
     ) -> Result<Option<(usize, BatchHeader)>, LogError> {
         let (_, start) = self.offset_index.lookup(offset);
-        let mut batches = self.batches_from(u64::from(start));
+        let mut batches = self.batches_from(u64::from(start))?;
         while let Some((p, h)) = batches.next_batch()? {
             if h.last_offset() >= offset {
                 return Ok(Some((p as usize, h)));
@@ -242,7 +284,7 @@ impl LogSegment {
             return Ok(None);
         };
         let mut len = 0usize;
-        let mut batches = self.batches_from(pos as u64);
+        let mut batches = self.batches_from(pos as u64)?;
         while let Some((_, h)) = batches.next_batch()? {
             if max_offset.is_some_and(|m| h.last_offset() >= m) {
                 break;
@@ -263,7 +305,7 @@ impl LogSegment {
     pub fn read_next_offset(&mut self) -> Result<i64, LogError> {
         let (_, start) = self.offset_index.lookup(i64::MAX);
         let mut next = self.base_offset;
-        let mut batches = self.batches_from(u64::from(start));
+        let mut batches = self.batches_from(u64::from(start))?;
         while let Some((_, h)) = batches.next_batch()? {
             next = h.last_offset() + 1;
         }
@@ -280,8 +322,8 @@ impl LogSegment {
         self.time_index.reset();
         self.max_timestamp_so_far = NO_TIMESTAMP;
         self.offset_of_max_timestamp = self.base_offset;
-        self.size = self
-            .file
+        let file = self.file()?;
+        self.size = file
             .metadata()
             .ctx(|| format!("stat {}", self.log_path.display()))?
             .len();
@@ -295,7 +337,7 @@ impl LogSegment {
             // SAFETY: the map lives for this call only; nothing else writes the file meanwhile
             // (recovery runs before the log is opened for appends).
             _ => Some(
-                unsafe { MmapOptions::new().len(total).map(&*self.file) }
+                unsafe { MmapOptions::new().len(total).map(&*file) }
                     .ctx(|| format!("mmap {}", path.display()))?,
             ),
         };
@@ -357,8 +399,7 @@ impl LogSegment {
         }
         let truncated = (total - valid) as u64;
         if truncated > 0 {
-            self.file
-                .set_len(valid as u64)
+            file.set_len(valid as u64)
                 .ctx(|| format!("truncate {}", path.display()))?;
         }
         self.size = valid as u64;
@@ -380,7 +421,7 @@ impl LogSegment {
         self.offset_index.truncate_to(offset);
         self.time_index.truncate_to(offset);
         let removed = self.size - pos as u64;
-        self.file
+        self.file()?
             .set_len(pos as u64)
             .ctx(|| format!("truncate {}", self.log_path.display()))?;
         self.size = pos as u64;
@@ -388,7 +429,7 @@ impl LogSegment {
         // Recompute the timestamps exactly from the remaining headers (rare path).
         let (mut max_ts, mut max_off) = (NO_TIMESTAMP, self.base_offset);
         let mut first = None;
-        let mut batches = self.batches_from(0);
+        let mut batches = self.batches_from(0)?;
         while let Some((_, h)) = batches.next_batch()? {
             first.get_or_insert(h.max_timestamp);
             if h.max_timestamp > max_ts {
@@ -405,26 +446,43 @@ impl LogSegment {
         Ok(removed)
     }
 
-    /// Roll/close: final time-index entry, indexes and a preallocated `.log` trimmed.
+    /// Roll/close: final time-index entry, indexes and a preallocated `.log` trimmed; the
+    /// `.log` handle goes to the file cache.
     pub fn on_became_inactive(&mut self) -> Result<(), LogError> {
         self.time_index.maybe_append(
             self.max_timestamp_so_far,
             self.offset_of_max_timestamp,
             true,
         )?;
-        self.offset_index.trim_to_valid_size()?;
-        self.time_index.trim_to_valid_size()?;
-        let len = self
-            .file
-            .metadata()
-            .ctx(|| format!("stat {}", self.log_path.display()))?
-            .len();
-        if len != self.size {
-            self.file
-                .set_len(self.size)
-                .ctx(|| format!("trim {}", self.log_path.display()))?;
+        self.trim_indexes()?;
+        // Only a pinned (active) `.log` can be preallocated beyond its data.
+        if let Some(file) = &self.file {
+            let len = file
+                .metadata()
+                .ctx(|| format!("stat {}", self.log_path.display()))?
+                .len();
+            if len != self.size {
+                file.set_len(self.size)
+                    .ctx(|| format!("trim {}", self.log_path.display()))?;
+            }
         }
+        self.release_file();
         Ok(())
+    }
+
+    /// Forgets every index entry without touching the files (a segment with no bytes).
+    pub fn reset_indexes(&mut self) {
+        self.offset_index.reset();
+        self.time_index.reset();
+        self.max_timestamp_so_far = NO_TIMESTAMP;
+        self.offset_of_max_timestamp = self.base_offset;
+        self.bytes_since_last_index_entry = 0;
+    }
+
+    /// Trims both indexes to their entries (a no-op for a segment rolled before).
+    pub fn trim_indexes(&mut self) -> Result<(), LogError> {
+        self.offset_index.trim_to_valid_size()?;
+        self.time_index.trim_to_valid_size()
     }
 
     /// Re-extends the indexes of the active segment to the max index size.
@@ -446,7 +504,7 @@ impl LogSegment {
     }
 
     pub fn flush(&self) -> Result<(), LogError> {
-        self.file
+        self.file()?
             .sync_all()
             .ctx(|| format!("fsync {}", self.log_path.display()))?;
         self.offset_index.flush()?;
@@ -454,22 +512,10 @@ impl LogSegment {
         Ok(())
     }
 
-    /// Handles to fsync from another thread (the async flush after a roll).
-    pub fn flush_handles(&self) -> Result<Vec<File>, LogError> {
-        let mut v = vec![self.file.try_clone().ctx(|| "dup segment fd".to_string())?];
-        v.push(
-            self.offset_index
-                .file()
-                .try_clone()
-                .ctx(|| "dup index fd".to_string())?,
-        );
-        v.push(
-            self.time_index
-                .file()
-                .try_clone()
-                .ctx(|| "dup time index fd".to_string())?,
-        );
-        Ok(v)
+    /// The files to fsync from another thread (the async flush after a roll): paths, not
+    /// handles, so a backlog of pending flushes holds no descriptors.
+    pub fn flush_paths(&self) -> Vec<PathBuf> {
+        self.paths()
     }
 
     /// Max record timestamp, or the file's mtime when the segment has no timestamps.
@@ -494,14 +540,14 @@ impl LogSegment {
     ) -> Result<Option<(i64, i64, i32)>, LogError> {
         let (_, ts_off) = self.time_index.lookup(ts);
         let (_, pos) = self.offset_index.lookup(ts_off.max(starting_offset));
-        let mut batches = self.batches_from(u64::from(pos));
+        let mut batches = self.batches_from(u64::from(pos))?;
         while let Some((p, h)) = batches.next_batch()? {
             if h.max_timestamp < ts || h.last_offset() < starting_offset {
                 continue;
             }
             if h.compression() == 0 && !h.is_log_append_time() {
                 let mut batch = vec![0u8; h.size()];
-                self.file
+                self.file()?
                     .read_exact_at(&mut batch, p)
                     .ctx(|| format!("read batch at {p} of {}", self.log_path.display()))?;
                 if let Ok(records) = super::batch::parse_records(&batch) {
@@ -532,6 +578,8 @@ impl LogSegment {
         let new_log = with_suffix(&self.log_path, DELETED_FILE_SUFFIX);
         fs::rename(&self.log_path, &new_log)
             .ctx(|| format!("rename {}", self.log_path.display()))?;
+        // A cached handle would keep the doomed file's blocks allocated until evicted.
+        FileCache::global().invalidate(self.id);
         self.log_path = new_log.clone();
         out.push(new_log);
         let oi = with_suffix(self.offset_index.path(), DELETED_FILE_SUFFIX);
@@ -550,6 +598,12 @@ impl LogSegment {
             self.offset_index.path().to_path_buf(),
             self.time_index.path().to_path_buf(),
         ]
+    }
+}
+
+impl Drop for LogSegment {
+    fn drop(&mut self) {
+        FileCache::global().invalidate(self.id);
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::errors::{IoContext, LogError};
+use super::file_cache::FileCache;
 use super::partition_log::Log;
 use super::segment::LogSegment;
 use super::util::{fsync_dir, with_suffix};
@@ -19,7 +20,10 @@ pub struct SegmentSnapshot {
     pub base_offset: i64,
     /// Base offset of the next segment (the log end offset for the active one).
     pub next_offset: i64,
-    pub file: Arc<File>,
+    /// The segment instance (`LogSegment::id`): a swap only replaces what was read.
+    pub id: u64,
+    /// The `.log` at snapshot time, opened through the file cache when read.
+    pub path: PathBuf,
     pub size: u64,
     /// `.log` mtime: tombstone retention is measured from it, as in Kafka.
     pub last_modified_ms: i64,
@@ -44,9 +48,18 @@ impl LogSnapshot {
     }
 }
 
-fn mtime_ms(path: &Path, f: &File) -> i64 {
-    f.metadata()
-        .or_else(|_| fs::metadata(path))
+impl SegmentSnapshot {
+    /// The `.log` handle, from the file cache (the segment may be inactive and unpinned).
+    pub fn open(&self) -> Result<Arc<File>, LogError> {
+        FileCache::global()
+            .get_or_open(self.id, &self.path)
+            .ctx(|| format!("open segment {}", self.path.display()))
+    }
+}
+
+/// Kafka's `File.lastModified`: by name, so an unopened inactive segment stays unopened.
+fn mtime_ms(path: &Path) -> i64 {
+    fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -57,14 +70,14 @@ fn mtime_ms(path: &Path, f: &File) -> i64 {
 impl LogSegment {
     /// File mtime of the `.log` in ms (Kafka's `LogSegment.lastModified`).
     pub fn last_modified_ms(&self) -> i64 {
-        mtime_ms(self.log_path(), self.file())
+        mtime_ms(self.log_path())
     }
 
     /// Sets the `.log` mtime: a cleaned segment inherits the last input segment's, so
     /// tombstone retention is not restarted by cleaning.
     pub fn set_last_modified_ms(&self, ms: i64) -> Result<(), LogError> {
         let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-        self.file()
+        self.file()?
             .set_modified(t)
             .ctx(|| format!("set mtime of {}", self.log_path().display()))
     }
@@ -90,7 +103,8 @@ impl LogSegment {
         SegmentSnapshot {
             base_offset: self.base_offset(),
             next_offset,
-            file: self.file().clone(),
+            id: self.id(),
+            path: self.log_path().to_path_buf(),
             size: self.size(),
             last_modified_ms: self.last_modified_ms(),
             largest_timestamp: self.largest_timestamp(),
@@ -136,7 +150,7 @@ impl Log {
             o.base_offset < active_base
                 && g.segments
                     .get(&o.base_offset)
-                    .is_some_and(|s| Arc::ptr_eq(s.file(), &o.file) && s.size() == o.size)
+                    .is_some_and(|s| s.id() == o.id && s.size() == o.size)
         });
         let same_dir = cleaned.log_path().parent() == Some(g.dir.as_path());
         if !unchanged || !same_dir {
@@ -151,6 +165,7 @@ impl Log {
         // these offsets, and recovery would promote it just like this rename does.
         cleaned.change_file_suffixes(super::util::SWAP_FILE_SUFFIX, "")?;
         fsync_dir(&g.dir)?;
+        cleaned.release_file();
         g.segments.insert(cleaned.base_offset(), cleaned);
         self.deleter.schedule(doomed, delay);
         Ok(true)

@@ -7,6 +7,7 @@ pub mod config_changes;
 pub mod controlled_shutdown;
 pub mod describe_configs;
 pub mod errors;
+mod fd_limit;
 pub mod fetch;
 mod fetch_response;
 pub mod groups;
@@ -56,6 +57,12 @@ impl KafkaServer {
         let id = config.broker_id;
         tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] starting");
         log_config(&config);
+        fd_limit::raise_open_files_limit();
+        crate::log::file_cache::FileCache::global().set_capacity(
+            config
+                .int(crate::log::file_cache::OPEN_FILES_MAX_CONFIG)
+                .max(1) as usize,
+        );
         tracing::info!(target: "kafka.server.KafkaServer", "Connecting to zookeeper on {}", config.zookeeper_connect);
         let zk = KafkaZkClient::connect(
             &config.zookeeper_connect,

@@ -549,6 +549,8 @@ pub struct Broker {
     child: Option<Child>,
     last_pid: u32,
     dir: TempDir,
+    /// RLIMIT_NOFILE (soft = hard) the broker process is spawned with, if any.
+    nofile_limit: Option<u64>,
 }
 
 impl Broker {
@@ -558,6 +560,15 @@ impl Broker {
     /// already present) and spawn `zkafka server <file>`.  Does not wait; see
     /// [`Self::wait_listening`].
     pub fn start(id: i32, zk_connect: &str, extra: &[(&str, &str)]) -> Broker {
+        Broker::spawn_new(id, zk_connect, extra, None)
+    }
+
+    fn spawn_new(
+        id: i32,
+        zk_connect: &str,
+        extra: &[(&str, &str)],
+        nofile_limit: Option<u64>,
+    ) -> Broker {
         let dir = tempfile::Builder::new()
             .prefix(&format!("zkafka-broker-{id}-"))
             .tempdir()
@@ -593,9 +604,21 @@ impl Broker {
             child: None,
             last_pid: 0,
             dir,
+            nofile_limit,
         };
         broker.spawn();
         broker
+    }
+
+    /// `start` with the process's open-files limit (soft and hard, so the broker cannot
+    /// raise it) set to `limit`, as a shell's `ulimit -n` would.
+    pub fn start_with_open_files_limit(
+        id: i32,
+        zk_connect: &str,
+        extra: &[(&str, &str)],
+        limit: u64,
+    ) -> Broker {
+        Broker::spawn_new(id, zk_connect, extra, Some(limit))
     }
 
     fn spawn(&mut self) {
@@ -608,7 +631,25 @@ impl Broker {
             let _ = writeln!(out, "==== harness: restarting broker {} ====", self.id);
         }
         let err = out.try_clone().expect("dup broker log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_zkafka"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkafka"));
+        if let Some(limit) = self.nofile_limit {
+            use std::os::unix::process::CommandExt;
+            let lim = libc::rlimit {
+                rlim_cur: limit as libc::rlim_t,
+                rlim_max: limit as libc::rlim_t,
+            };
+            // SAFETY: setrlimit is async-signal-safe; `lim` is plain data copied into the closure.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let child = cmd
             .arg("server")
             .arg(&self.props_path)
             .current_dir(self.dir.path())
