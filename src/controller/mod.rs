@@ -8,6 +8,7 @@ pub mod channel;
 pub mod context;
 pub mod election;
 pub mod event;
+pub mod replica_state_machine;
 pub mod requests;
 pub mod shutdown;
 pub mod state_machine;

@@ -283,33 +283,86 @@ impl LogManager {
         if let Some(l) = self.get_log(tp) {
             return Ok(l);
         }
+        let config = config.unwrap_or_else(|| self.config_for(&tp.topic));
+        let (_, result) = self
+            .get_or_create_logs(vec![(tp.clone(), config)])
+            .pop()
+            .ok_or_else(|| LogError::Other(format!("no log created for {tp}")))?;
+        result
+    }
+
+    /// Returns the logs, creating the missing ones, each in the log dir holding the fewest
+    /// partitions. Every dir that got new partition directories is fsynced once for all of
+    /// them, so a LeaderAndIsr of thousands of new partitions costs one fsync per dir.
+    pub fn get_or_create_logs(
+        &self,
+        wanted: Vec<(TopicPartition, LogConfig)>,
+    ) -> Vec<(TopicPartition, Result<Arc<Log>, LogError>)> {
         let _guard = self.create_lock.lock().expect("create lock");
-        if let Some(l) = self.get_log(tp) {
-            return Ok(l);
-        }
         let mut counts = vec![0usize; self.config.log_dirs.len()];
         for (d, _) in self.logs.read().expect("logs lock").values() {
             counts[*d] += 1;
         }
+        let mut opened = Vec::with_capacity(wanted.len());
+        for (tp, config) in wanted {
+            if let Some(l) = self.get_log(&tp) {
+                opened.push((tp, Ok((usize::MAX, l))));
+                continue;
+            }
+            let result = self.open_new_log(&tp, config, &counts);
+            if let Ok((d, _)) = &result {
+                counts[*d] += 1;
+            }
+            opened.push((tp, result));
+        }
+        let mut synced: HashMap<usize, Result<(), String>> = HashMap::new();
+        opened
+            .into_iter()
+            .map(|(tp, result)| {
+                let result = result.and_then(|(d, log)| {
+                    if d == usize::MAX {
+                        return Ok(log); // existed already
+                    }
+                    let dir = &self.config.log_dirs[d];
+                    synced
+                        .entry(d)
+                        .or_insert_with(|| super::util::fsync_dir(dir).map_err(|e| e.to_string()))
+                        .clone()
+                        .map_err(|context| LogError::Io {
+                            context,
+                            source: std::io::Error::other("fsync of the log dir failed"),
+                        })?;
+                    self.logs
+                        .write()
+                        .expect("logs lock")
+                        .insert(tp.clone(), (d, log.clone()));
+                    tracing::info!(partition = %tp, dir = %log.dir().display(), "created log");
+                    Ok(log)
+                });
+                (tp, result)
+            })
+            .collect()
+    }
+
+    /// Opens a new log in the dir with the fewest partitions (`counts`); not yet registered.
+    fn open_new_log(
+        &self,
+        tp: &TopicPartition,
+        config: LogConfig,
+        counts: &[usize],
+    ) -> Result<(usize, Arc<Log>), LogError> {
         let dir_idx = (0..counts.len())
             .min_by_key(|i| (counts[*i], *i))
             .ok_or_else(|| LogError::Other("no log dirs".into()))?;
-        let config = config.unwrap_or_else(|| self.config_for(&tp.topic));
         let path = self.config.log_dirs[dir_idx].join(tp.dir_name());
-        let log = Arc::new(Log::open(
+        let log = Log::open(
             &path,
             tp.clone(),
             config,
             LoadParams::default(),
             self.deleter.clone(),
-        )?);
-        super::util::fsync_dir(&self.config.log_dirs[dir_idx])?;
-        self.logs
-            .write()
-            .expect("logs lock")
-            .insert(tp.clone(), (dir_idx, log.clone()));
-        tracing::info!(partition = %tp, dir = %path.display(), "created log");
-        Ok(log)
+        )?;
+        Ok((dir_idx, Arc::new(log)))
     }
 
     /// Topic deletion: renames the dir to `<topic>-<partition>.<uuid>-delete` and removes

@@ -7,6 +7,7 @@
 
 pub mod consumer;
 pub mod producer;
+pub mod states;
 
 use clap::{Args, Subcommand};
 
@@ -22,6 +23,8 @@ pub enum PerfCommand {
     Producer(producer::ProducerPerfArgs),
     /// kafka-consumer-perf-test.sh: consume N records from the start of a topic
     Consumer(consumer::ConsumerPerfArgs),
+    /// Every partition state znode of a topic with its ZooKeeper mtime (for bench.sh timings)
+    PartitionStates(states::PartitionStatesArgs),
 }
 
 /// Runs a perf tool; the exit code is the tool's (0 ok, 1 error).
@@ -29,6 +32,7 @@ pub fn run(args: PerfArgs) -> u8 {
     let result = match args.command {
         PerfCommand::Producer(a) => producer::run(a),
         PerfCommand::Consumer(a) => consumer::run(a),
+        PerfCommand::PartitionStates(a) => states::run(a),
     };
     match result {
         Ok(()) => 0,

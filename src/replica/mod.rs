@@ -4,6 +4,7 @@
 pub mod fetcher;
 pub mod follower;
 pub mod isr;
+mod leader_and_isr;
 pub mod manager;
 mod out_of_range;
 pub mod partition;
