@@ -275,8 +275,8 @@ impl StateMachines<'_> {
             .map(|(tp, _)| tp.topic.as_str())
             .collect();
         let default = self.config.boolean("unclean.leader.election.enable");
-        let configs = futures::future::join_all(topics.iter().map(|t| self.zk.get_topic_config(t)))
-            .await;
+        let configs =
+            futures::future::join_all(topics.iter().map(|t| self.zk.get_topic_config(t))).await;
         let mut out = BTreeMap::new();
         for (topic, config) in topics.into_iter().zip(configs) {
             let allowed = match config?.get("unclean.leader.election.enable") {

@@ -1,4 +1,4 @@
-//! `zkafka perf producer|consumer`: kafka-producer-perf-test.sh and kafka-consumer-perf-test.sh
+//! `zkafka perf producer|consumer|partition-states`: kafka-producer-perf-test.sh and
 //! on librdkafka (the `rdkafka` crate), with Kafka 2.x's flags and output lines, so the numbers
 //! are read the same way as Kafka's and `scripts/bench.sh` can parse either tool.
 //!

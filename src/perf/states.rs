@@ -64,7 +64,10 @@ async fn read_and_print(zk: &KafkaZkClient, topic: &str) -> anyhow::Result<()> {
         async move { (zk.get_data(&path).await, path) }
     });
     let mut out = String::new();
-    for (p, (read, path)) in partitions.iter().zip(futures::future::join_all(reads).await) {
+    for (p, (read, path)) in partitions
+        .iter()
+        .zip(futures::future::join_all(reads).await)
+    {
         let line = match read? {
             None => format!("{p}\tnone\t-\t-\t-\t-\n"),
             Some((data, stat)) => {

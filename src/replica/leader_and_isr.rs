@@ -146,7 +146,10 @@ impl ReplicaManager {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Log creation task failed: {e}", self.broker_id());
-                missing.into_iter().map(|tp| (tp, Err(crate::log::LogError::Other(e.to_string())))).collect()
+                missing
+                    .into_iter()
+                    .map(|tp| (tp, Err(crate::log::LogError::Other(e.to_string()))))
+                    .collect()
             }
         };
         for (tp, result) in created {
@@ -198,7 +201,11 @@ impl ReplicaManager {
         let mut results = Vec::with_capacity(to_follow.len());
         let (mut restart, mut adds, mut leaderless) = (Vec::new(), Vec::new(), Vec::new());
         for a in to_follow {
-            let log = match logs.get(&a.tp).cloned().unwrap_or(Err(errors::KAFKA_STORAGE_ERROR)) {
+            let log = match logs
+                .get(&a.tp)
+                .cloned()
+                .unwrap_or(Err(errors::KAFKA_STORAGE_ERROR))
+            {
                 Ok(log) => log,
                 Err(code) => {
                     results.push((a.tp, code));
@@ -305,7 +312,12 @@ fn live_leaders(req: &LeaderAndIsrRequest) -> HashMap<i32, LeaderEndpoint> {
 /// The first few items and how many more: one readable log line for thousands of partitions.
 fn abbreviate(items: &[String]) -> String {
     const SHOWN: usize = 10;
-    let head = items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let head = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     match items.len().saturating_sub(SHOWN) {
         0 => head,
         more => format!("{head} and {more} more"),

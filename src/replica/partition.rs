@@ -152,7 +152,11 @@ impl Partition {
     /// A LeaderAndIsr is applied only with a newer leader epoch. The request comes from the
     /// network (a re-sent or stale controller request), so this is an answer, not an assertion;
     /// checked under the partition lock so that two concurrent requests cannot both pass.
-    fn check_epoch_increases(&self, inner: &PartitionInner, state: &LeaderAndIsr) -> Result<(), i16> {
+    fn check_epoch_increases(
+        &self,
+        inner: &PartitionInner,
+        state: &LeaderAndIsr,
+    ) -> Result<(), i16> {
         if state.leader_epoch > inner.state.leader_epoch {
             Ok(())
         } else {

@@ -178,11 +178,18 @@ fn a_leader_epoch_that_is_not_newer_is_refused_not_asserted() {
     let log = open_log(dir.path());
     let now = crate::controller::now_ms();
     assert_eq!(p.leader_epoch(), -1, "Kafka's initial epoch: 0 is newer");
-    p.make_leader(state(1, 0, &[1, 2]), log.clone(), now).unwrap();
+    p.make_leader(state(1, 0, &[1, 2]), log.clone(), now)
+        .unwrap();
     // The same LeaderAndIsr again (the controller re-sent it), and an older one.
     let stale = crate::server::errors::STALE_CONTROLLER_EPOCH;
-    assert_eq!(p.make_leader(state(1, 0, &[1, 2]), log.clone(), now), Err(stale));
-    assert_eq!(p.make_follower(state(2, 0, &[1, 2]), log.clone()), Err(stale));
+    assert_eq!(
+        p.make_leader(state(1, 0, &[1, 2]), log.clone(), now),
+        Err(stale)
+    );
+    assert_eq!(
+        p.make_follower(state(2, 0, &[1, 2]), log.clone()),
+        Err(stale)
+    );
     assert!(p.is_leader(), "a refused state changes nothing");
     assert_eq!(p.make_follower(state(2, 1, &[1, 2]), log.clone()), Ok(true));
     assert_eq!(p.make_leader(state(1, 1, &[1, 2]), log, now), Err(stale));
