@@ -1,6 +1,7 @@
-//! `zkafka perf producer|consumer|partition-states`: kafka-producer-perf-test.sh and
+//! `zkafka perf producer|consumer`: kafka-producer-perf-test.sh and kafka-consumer-perf-test.sh
 //! on librdkafka (the `rdkafka` crate), with Kafka 2.x's flags and output lines, so the numbers
-//! are read the same way as Kafka's and `scripts/bench.sh` can parse either tool.
+//! are read the same way as Kafka's and `scripts/bench.sh` can parse either tool; and
+//! `zkafka perf partition-states`, the ZooKeeper reader bench.sh times elections with.
 //!
 //! Only built with `--features perf`: librdkafka is a C library compiled from source, and the
 //! broker, its tests and CI must not need it.
