@@ -500,9 +500,12 @@ scale() {
   t1="$(now_ms)"
   still="$(states "$t" | leaders_of "$victim")"
   scale_record "SIGTERM of broker $victim leading $most: exited after $((t1 - t0)) ms, $still still led at exit"
+  # Back in every ISR first: a partition whose only in-sync replica is the controller would
+  # rightly stay leaderless (no unclean election) when the controller dies.
+  topics --describe --topic "$t" 2>/dev/null | awk -v b="$victim" '/Partition: / {
+    for (i = 1; i <= NF; i++) if ($i == "Replicas:") { split($(i + 1), r, ","); for (j in r) if (r[j] == b) print $4 } }' >"$SCALE_HOSTED"
   launch_broker "$victim"
-  wait_until 300 "broker $victim registered" zk_ephemeral_exists "$CHROOT/brokers/ids/$victim"
-  wait_until 1800 "every partition led" scale_all_led "$t" "$n"
+  wait_until 1800 "broker $victim back in every ISR" scale_isr_complete_now "$t" "$victim"
 
   # Controller failover: kill -9 of the controller.
   out="$(states "$t")"
