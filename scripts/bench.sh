@@ -16,13 +16,20 @@
 #   failover:  1,000 partitions RF=2 on 3 brokers, kill -9 of a (non-controller) broker
 #              leading ~1/3 of them; time until every partition it led has a new leader
 #              in ZooKeeper, from the kill and from its session expiry (/brokers/ids/N gone)
+#   scale:     BENCH_SCALE_PARTITIONS partitions (default 2,000; 10,000, 50,000, 100,000 on
+#              request) RF=2 on 3 brokers, each under `ulimit -n` BENCH_SCALE_NOFILE (default
+#              20,000): create -> all led, RSS and open files per broker, kill -9 of a broker ->
+#              all re-led (after its /brokers/ids znode vanished), restart -> back in every ISR,
+#              SIGTERM (controlled shutdown) -> time to exit and partitions still led at exit,
+#              kill -9 of the controller -> new controller and all re-led; times from the
+#              state znodes' own mtimes (`zkafka perf partition-states`)
 # Also: broker CPU (utime+stime) per GB ingested, VmRSS idle/after, raw disk write MB/s (dd).
 #
 # Knobs (environment): BENCH_DIR (default: a mktemp dir under $ZKAFKA_DATA_DIR/..; removed at
 # the end unless BENCH_KEEP=1), BENCH_RECORDS (100 B saturating count, default 5000000;
 # 3 brokers: half; 1 KiB: a quarter; 16 KiB: 1/40),
 # BENCH_ONLY (an extended regex: run only the scenarios whose name matches, e.g. 'consumer'
-# or '16 KiB'; the failover scenario is named "failover"),
+# or '16 KiB'; the failover scenario is named "failover", the scale one "scale"),
 # BENCH_LAT_SECS (latency run length, default 30), BENCH_ZK_SESSION_MS (broker session
 # timeout, default 6000 = Kafka 2.1's default), KAFKA_HOME (a Kafka 2.x distribution: run the
 # matrix against it too).  The same client (zkafka perf, librdkafka) is used for both targets
@@ -228,21 +235,34 @@ EOF
       HTTP_PORTS+=("$(free_port)")
       echo "zkafka.http.listener=127.0.0.1:${HTTP_PORTS[-1]}" >>"$props"
     fi
-    if [[ "$TARGET" == kafka ]]; then
-      LOG_DIR="$dir" KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1G -Xms1G}" \
-        "$KAFKA_HOME/bin/kafka-server-start.sh" "$props" >"$dir/server.out" 2>&1 </dev/null &
-    else
-      ZKAFKA_LOG=warn "$ZKAFKA_BIN" server "$props" >"$dir/server.out" 2>&1 </dev/null &
-    fi
-    STARTED+=("$!")
-    BROKER_PIDS+=("$!")
+    BROKER_PIDS+=(0)
     BROKER_PORTS+=("$port")
+    launch_broker "$id"
   done
   for ((id = 1; id <= n; id++)); do
     wait_until 90 "broker $id of $TARGET-$name to register" zk_ephemeral_exists "$CHROOT/brokers/ids/$id"
   done
   wait_until 30 "a controller" zk_ephemeral_exists "$CHROOT/controller"
   info "$TARGET $name: $n broker(s) up ($(bootstrap)), pids ${BROKER_PIDS[*]}"
+}
+
+# launch_broker ID: (re)starts broker ID of the current cluster from its server.properties,
+# under `ulimit -n $BROKER_NOFILE` when that is set.
+BROKER_NOFILE=""
+launch_broker() {
+  local id="$1" dir="$BENCH_DIR/$TARGET-${CHROOT#/"$TARGET"-}/broker-$1"
+  local props="$dir/server.properties"
+  (
+    [[ -z "$BROKER_NOFILE" ]] || ulimit -n "$BROKER_NOFILE"
+    if [[ "$TARGET" == kafka ]]; then
+      LOG_DIR="$dir" KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1G -Xms1G}" \
+        exec "$KAFKA_HOME/bin/kafka-server-start.sh" "$props" >>"$dir/server.out" 2>&1 </dev/null
+    else
+      ZKAFKA_LOG=warn exec "$ZKAFKA_BIN" server "$props" >>"$dir/server.out" 2>&1 </dev/null
+    fi
+  ) &
+  STARTED+=("$!")
+  BROKER_PIDS[id - 1]="$!"
 }
 
 stop_cluster() {
@@ -394,6 +414,150 @@ failover() {
   printf '%s\tFAILOVER\t%s\t%s\t%s\t%s\n' "$TARGET" "$led" "$parts" "$((t_done - t_kill))" "$((t_done - t_expired))" >>"$RESULTS"
 }
 
+# ---------------------------------------------------------------- scale
+
+# states TOPIC: `zkafka perf partition-states` (topic ctime, controller, one line per partition:
+# partition leader epoch isr version mtime), read straight from ZooKeeper.
+# Retried: a loaded machine's ZooKeeper may time a session out; only a complete dump is printed.
+states() {
+  local out try
+  for try in 1 2 3 4 5; do
+    if out="$("$PERF_BIN" perf partition-states --zookeeper "127.0.0.1:$ZK_PORT$CHROOT" --topic "$1" 2>/dev/null)"; then
+      printf '%s\n' "$out"
+      return 0
+    fi
+    sleep "$try"
+  done
+  return 1
+}
+# Partition lines of a states dump on stdin.
+state_lines() { awk -F'\t' '$1 ~ /^[0-9]+$/'; }
+
+scale_all_led() { # TOPIC N: N partitions, each with a leader
+  local out
+  out="$(states "$1")" || return 1
+  [[ "$(state_lines <<<"$out" | awk -F'\t' '$2 >= 0 && $2 != "none"' | wc -l)" -eq "$2" ]]
+}
+scale_not_led_by() { # TOPIC BROKER: nobody lacks a leader and BROKER leads nothing
+  local out
+  out="$(states "$1")" || return 1
+  [[ "$(state_lines <<<"$out" | awk -F'\t' -v b="$2" '$2 == b || $2 == -1 || $2 == "none"' | wc -l)" -eq 0 ]]
+}
+# scale_isr_complete DUMP BROKER: every partition whose replicas include BROKER (from the
+# topic's assignment, saved in $SCALE_HOSTED) lists it in the ISR.
+scale_isr_complete() {
+  local missing
+  missing="$(state_lines <<<"$1" | awk -F'\t' -v b="$2" 'NR == FNR { hosted[$1] = 1; next }
+    ($1 in hosted) { split($4, isr, ","); ok = 0; for (i in isr) if (isr[i] == b) ok = 1; if (!ok) n++ }
+    END { print n + 0 }' "$SCALE_HOSTED" -)"
+  [[ "$missing" -eq 0 ]]
+}
+leaders_of() { state_lines | awk -F'\t' -v b="$1" '$2 == b' | wc -l; }
+# max_mtime_of PARTITIONS_FILE: the latest state mtime among the listed partitions (stdin: dump).
+max_mtime_of() { state_lines | awk -F'\t' 'NR == FNR { want[$1] = 1; next } ($1 in want) && $6 > m { m = $6 } END { printf "%.0f\n", m }' "$1" -; }
+fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+# wait_gone PATH: polls (every 20 ms) until the ephemeral PATH is gone; prints the time.
+wait_gone() {
+  local deadline=$((SECONDS + 120))
+  while zk_ephemeral_exists "$1"; do
+    ((SECONDS < deadline)) || die "$1 still exists after 120 s"
+    sleep 0.02
+  done
+  now_ms
+}
+scale_record() { printf '%s\tSCALE\t%s\t%s\n' "$TARGET" "$SCALE_N" "$1" >>"$RESULTS"; info "$TARGET: scale $SCALE_N: $1"; }
+
+# scale: SCALE_N partitions RF=2 on 3 brokers (each under a $SCALE_NOFILE-file limit). Times
+# are ZooKeeper's own: the state znodes' mtimes against the topic's ctime, the instant its
+# /brokers/ids znode vanished (polled every 20 ms) or the signal.
+SCALE_N="${BENCH_SCALE_PARTITIONS:-2000}"
+SCALE_NOFILE="${BENCH_SCALE_NOFILE:-20000}"
+SCALE_HOSTED=""
+scale() {
+  local n="$SCALE_N" t=scale out controller victim id led pid t0 t1 still b most m
+  wanted "scale" || return 0
+  BROKER_NOFILE="$SCALE_NOFILE" start_cluster 3 "scale$n"
+  BROKER_NOFILE="$SCALE_NOFILE"
+  SCALE_HOSTED="$BENCH_DIR/$TARGET-scale$n.hosted"
+  topics --create --topic "$t" --partitions "$n" --replication-factor 2 >/dev/null
+  wait_until 1200 "leaders for all $n partitions" scale_all_led "$t" "$n"
+  out="$(states "$t")"
+  m="$(state_lines <<<"$out" | awk -F'\t' '$6 > m { m = $6 } END { printf "%.0f\n", m }')"
+  scale_record "create -> all led: $((m - $(awk -F'\t' '$1 == "topic" { print $2 }' <<<"$out"))) ms"
+  sleep 5
+  for id in 1 2 3; do
+    pid="${BROKER_PIDS[$((id - 1))]}"
+    scale_record "broker $id: RSS $(rss_mb "$pid") MB, open files $(fds_of "$pid"), leads $(leaders_of "$id" <<<"$out")"
+  done
+
+  # kill -9 of a broker that is not the controller.
+  controller="$(awk -F'\t' '$1 == "controller" { print $2 }' <<<"$out")"
+  for id in 1 2 3; do [[ "$id" != "$controller" ]] && { victim="$id"; break; }; done
+  led="$(leaders_of "$victim" <<<"$out")"
+  state_lines <<<"$out" | awk -F'\t' -v b="$victim" '$2 == b { print $1 }' >"$SCALE_HOSTED.led"
+  local before="$out"
+  kill -KILL "${BROKER_PIDS[$((victim - 1))]}"
+  wait "${BROKER_PIDS[$((victim - 1))]}" 2>/dev/null || true
+  t0="$(wait_gone "$CHROOT/brokers/ids/$victim")"
+  wait_until 1200 "partitions of broker $victim re-led" scale_not_led_by "$t" "$victim"
+  out="$(states "$t")"
+  m="$(max_mtime_of "$SCALE_HOSTED.led" <<<"$out")"
+  # Writes per re-led partition state znode (1 = a single election write, as Kafka).
+  local writes
+  writes="$(paste <(state_lines <<<"$before") <(state_lines <<<"$out") | awk -F'\t' -v b="$victim" \
+    '$2 == b { w += $11 - $5; k++ } END { printf "%.2f", k ? w / k : 0 }')"
+  scale_record "kill -9 of broker $victim leading $led: all re-led $((m - t0)) ms after its znode vanished ($writes state writes per re-led partition)"
+
+  # Restart: back in the ISR of every partition it hosts.
+  topics --describe --topic "$t" 2>/dev/null | awk -v b="$victim" '/Partition: / {
+    for (i = 1; i <= NF; i++) if ($i == "Replicas:") { split($(i + 1), r, ","); for (j in r) if (r[j] == b) print $4 } }' >"$SCALE_HOSTED"
+  t0="$(now_ms)"
+  launch_broker "$victim"
+  wait_until 1800 "broker $victim back in every ISR" scale_isr_complete_now "$t" "$victim"
+  m="$(max_mtime_of "$SCALE_HOSTED" <<<"$(states "$t")")"
+  scale_record "restart of broker $victim: back in all $(wc -l <"$SCALE_HOSTED") ISRs after $((m - t0)) ms"
+
+  # Controlled shutdown (SIGTERM) of the non-controller broker leading the most.
+  out="$(states "$t")"
+  most=-1
+  for id in 1 2 3; do
+    [[ "$id" == "$controller" ]] && continue
+    b="$(leaders_of "$id" <<<"$out")"
+    ((b > most)) && { most="$b"; victim="$id"; }
+  done
+  pid="${BROKER_PIDS[$((victim - 1))]}"
+  t0="$(now_ms)"
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null || true
+  t1="$(now_ms)"
+  still="$(states "$t" | leaders_of "$victim")"
+  scale_record "SIGTERM of broker $victim leading $most: exited after $((t1 - t0)) ms, $still still led at exit"
+  # Back in every ISR first: a partition whose only in-sync replica is the controller would
+  # rightly stay leaderless (no unclean election) when the controller dies.
+  topics --describe --topic "$t" 2>/dev/null | awk -v b="$victim" '/Partition: / {
+    for (i = 1; i <= NF; i++) if ($i == "Replicas:") { split($(i + 1), r, ","); for (j in r) if (r[j] == b) print $4 } }' >"$SCALE_HOSTED"
+  launch_broker "$victim"
+  wait_until 1800 "broker $victim back in every ISR" scale_isr_complete_now "$t" "$victim"
+
+  # Controller failover: kill -9 of the controller.
+  out="$(states "$t")"
+  state_lines <<<"$out" | awk -F'\t' -v b="$controller" '$2 == b { print $1 }' >"$SCALE_HOSTED.led"
+  led="$(wc -l <"$SCALE_HOSTED.led")"
+  kill -KILL "${BROKER_PIDS[$((controller - 1))]}"
+  wait "${BROKER_PIDS[$((controller - 1))]}" 2>/dev/null || true
+  t0="$(wait_gone "$CHROOT/brokers/ids/$controller")"
+  wait_until 1200 "partitions of the old controller re-led" scale_not_led_by "$t" "$controller"
+  out="$(states "$t")"
+  m="$(max_mtime_of "$SCALE_HOSTED.led" <<<"$out")"
+  local elected
+  elected="$(awk -F'\t' '$1 == "controller" { print $3 }' <<<"$out")"
+  # A negative figure: elected before the 20 ms poll noticed the old session's end.
+  scale_record "kill -9 of controller $controller leading $led: new controller after $((elected - t0)) ms, all re-led after $((m - t0)) ms (after its znode vanished)"
+  BROKER_NOFILE=""
+  stop_cluster
+}
+scale_isr_complete_now() { scale_isr_complete "$(states "$1")" "$2"; }
+
 controller_id() {
   # /controller is {"version":1,"brokerid":N,"timestamp":"..."}; read it with the ZooKeeper CLI.
   zk_shell "127.0.0.1:$ZK_PORT" get "$CHROOT/controller" 2>/dev/null |
@@ -478,6 +642,7 @@ run_matrix() {
     info "$TARGET: 3-broker peak RSS (VmHWM, max of brokers) $(max_hwm "${BROKER_PIDS[@]}") MB"
     stop_cluster
   fi
+  scale
 }
 
 # ---------------------------------------------------------------- main
@@ -507,13 +672,14 @@ print_table() {
   echo "== $target (raw disk write: $DISK_MBS MB/s; $(nproc) cores; CPU-s/GB = all brokers' utime+stime per GB of record payload; RSS = VmRSS summed over brokers, MB (mapped index files included); anon = RssAnon) =="
   printf '| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-14s | %10s |\n' scenario rec/s MB/s p50 p99 p99.9 CPU-s/GB "RSS idle/after" "anon after"
   printf '|%s|\n' "------------------------------------------------------|-----------|---------|-------|-------|--------|----------|----------------|------------"
-  awk -F'\t' -v t="$target" '$1 == t && $2 != "FAILOVER" {
+  awk -F'\t' -v t="$target" '$1 == t && $2 != "FAILOVER" && $2 != "SCALE" {
     printf "| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-14s | %10s |\n", $2, $3, $4, $5, $6, $7, $8, $9 "/" $10, $11
   }
   $1 == t && $2 == "FAILOVER" {
     fo = fo sprintf("failover, %d partitions RF=2 on 3 brokers, kill -9 of the leader of %d: all re-led %d ms after the kill, %d ms after its session expired (/brokers/ids/N gone)\n", $4, $3, $5, $6)
   }
-  END { printf "%s", fo }' "$RESULTS"
+  $1 == t && $2 == "SCALE" { sc = sc sprintf("scale, %d partitions RF=2 on 3 brokers: %s\n", $3, $4) }
+  END { printf "%s%s", fo, sc }' "$RESULTS"
 }
 
 print_table zkafka

@@ -9,6 +9,7 @@ pub mod context;
 pub mod election;
 pub mod event;
 mod log_dir;
+pub mod replica_state_machine;
 pub mod requests;
 pub mod shutdown;
 pub mod state_machine;

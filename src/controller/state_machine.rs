@@ -2,10 +2,10 @@
 //! ReplicaStateMachine.scala). Transitions write ZooKeeper (fenced) and queue requests on the
 //! batch; the caller sends the batch when the event is done.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::batch::RequestBatch;
-use super::context::{ControllerContext, PartitionStateKind, ReplicaState};
+use super::context::{ControllerContext, PartitionStateKind};
 use super::election::{self, Elected};
 use crate::config::KafkaConfig;
 use crate::log::TopicPartition;
@@ -34,7 +34,7 @@ pub struct StateMachines<'a> {
 }
 
 impl StateMachines<'_> {
-    fn prefix(&self) -> String {
+    pub(super) fn prefix(&self) -> String {
         format!(
             "[Controller id={} epoch={}]",
             self.controller_id, self.ctx.epoch
@@ -71,10 +71,7 @@ impl StateMachines<'_> {
             .cloned()
             .partition(|tp| self.ctx.partition_states[tp] == PartitionStateKind::New);
         self.initialize_leaders(&new).await?;
-        for tp in &existing {
-            self.elect_leader(tp, strategy).await?;
-        }
-        Ok(())
+        self.elect_leaders(&existing, strategy).await
     }
 
     /// NewPartition → OnlinePartition: leader = first live replica, ISR = live replicas.
@@ -137,67 +134,120 @@ impl StateMachines<'_> {
             .add_leader_and_isr(self.ctx, &live, tp, &state, true);
     }
 
-    /// Online/Offline → Online with `strategy`; retried on zkVersion conflicts.
-    async fn elect_leader(&mut self, tp: &TopicPartition, strategy: &Strategy) -> ZkResult<()> {
-        loop {
-            let Some(current) = self.zk.get_partition_state(tp).await? else {
-                tracing::error!(target: "state.change.logger", "{} Partition {tp} has no state znode; cannot elect a leader", self.prefix());
-                return Ok(());
-            };
-            if current.controller_epoch > self.ctx.epoch {
-                // A newer controller wrote this state: we are no longer the controller.
-                return Err(ZkError::ControllerMoved);
+    /// Online/Offline → Online with `strategy` (doElectLeaderForPartitions): read the state
+    /// znodes, elect, and write each partition's new leader and ISR once, conditional on its
+    /// zkVersion. Reads and writes are pipelined (one round trip each for the whole batch, as
+    /// Kafka's async ZooKeeper calls); partitions that lose a zkVersion race are re-read and
+    /// elected again.
+    async fn elect_leaders(
+        &mut self,
+        partitions: &[TopicPartition],
+        strategy: &Strategy,
+    ) -> ZkResult<()> {
+        let mut pending = partitions.to_vec();
+        while !pending.is_empty() {
+            let current = self.read_states(&pending).await?;
+            let unclean = self.unclean_allowed(&current, strategy).await?;
+            let mut planned = Vec::new();
+            for (tp, state) in current {
+                let Some(elected) = self.run_strategy(&tp, &state, strategy, &unclean) else {
+                    tracing::error!(target: "state.change.logger", "{} Partition {tp} has no eligible leader ({strategy:?}, replicas {:?}, ISR {:?}, live brokers {:?}); it stays offline", self.prefix(), self.ctx.replicas(&tp), state.isr, self.ctx.live_broker_ids());
+                    self.ctx.leadership.insert(tp, state);
+                    continue;
+                };
+                let next = PartitionState {
+                    leader: elected.leader,
+                    leader_epoch: state.leader_epoch + 1,
+                    isr: elected.isr.clone(),
+                    controller_epoch: self.ctx.epoch,
+                    zk_version: state.zk_version,
+                };
+                planned.push((tp, state, next, elected));
             }
-            let Some(elected) = self.run_strategy(tp, &current, strategy).await? else {
-                tracing::error!(target: "state.change.logger", "{} Partition {tp} has no eligible leader ({strategy:?}, replicas {:?}, ISR {:?}, live brokers {:?}); it stays offline", self.prefix(), self.ctx.replicas(tp), current.isr, self.ctx.live_broker_ids());
-                self.ctx.leadership.insert(tp.clone(), current);
-                return Ok(());
-            };
-            let next = PartitionState {
-                leader: elected.leader,
-                leader_epoch: current.leader_epoch + 1,
-                isr: elected.isr.clone(),
-                controller_epoch: self.ctx.epoch,
-                zk_version: current.zk_version,
-            };
-            match self
+            let writes: Vec<_> = planned
+                .iter()
+                .map(|(tp, _, next, _)| (tp.clone(), next.clone()))
+                .collect();
+            let outcomes = self
                 .zk
-                .update_partition_state(Some(self.ctx.epoch_zk_version), tp, &next)
-                .await?
-            {
-                UpdateOutcome::VersionConflict => continue,
-                UpdateOutcome::Updated(version) => {
-                    let next = PartitionState {
-                        zk_version: version,
-                        ..next
-                    };
-                    self.log_election(tp, &current, &next, &elected, strategy);
-                    self.ctx.leadership.insert(tp.clone(), next.clone());
-                    self.ctx
-                        .partition_states
-                        .insert(tp.clone(), PartitionStateKind::Online);
-                    let recipients = self.recipients(tp, strategy);
-                    self.batch
-                        .add_leader_and_isr(self.ctx, &recipients, tp, &next, false);
-                    return Ok(());
+                .update_partition_states(self.ctx.epoch_zk_version, &writes)
+                .await;
+            pending = Vec::new();
+            let mut failure = None;
+            for ((tp, old, next, elected), outcome) in planned.into_iter().zip(outcomes) {
+                match outcome {
+                    Ok(UpdateOutcome::VersionConflict) => pending.push(tp),
+                    Ok(UpdateOutcome::Updated(version)) => {
+                        let next = PartitionState {
+                            zk_version: version,
+                            ..next
+                        };
+                        self.leader_elected(&tp, &old, next, &elected, strategy);
+                    }
+                    Err(e) => failure = failure.or(Some(e)),
                 }
             }
+            if let Some(e) = failure {
+                return Err(e);
+            }
         }
+        Ok(())
     }
 
-    async fn run_strategy(
+    /// The partitions' state znodes, read pipelined. Partitions without one are logged and
+    /// left out; a state written by a newer controller means we are no longer the controller.
+    pub(super) async fn read_states(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> ZkResult<Vec<(TopicPartition, PartitionState)>> {
+        let states = self.zk.get_partition_states(partitions).await?;
+        let mut out = Vec::with_capacity(partitions.len());
+        for (tp, state) in partitions.iter().zip(states) {
+            match state {
+                None => {
+                    tracing::error!(target: "state.change.logger", "{} Partition {tp} has no state znode", self.prefix())
+                }
+                Some(s) if s.controller_epoch > self.ctx.epoch => {
+                    return Err(ZkError::ControllerMoved)
+                }
+                Some(s) => out.push((tp.clone(), s)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// A successful election: cache it, LeaderAndIsr to the strategy's recipients.
+    fn leader_elected(
+        &mut self,
+        tp: &TopicPartition,
+        old: &PartitionState,
+        next: PartitionState,
+        elected: &Elected,
+        strategy: &Strategy,
+    ) {
+        self.log_election(tp, old, &next, elected, strategy);
+        self.ctx.leadership.insert(tp.clone(), next.clone());
+        self.ctx
+            .partition_states
+            .insert(tp.clone(), PartitionStateKind::Online);
+        let recipients = self.recipients(tp, strategy);
+        self.batch
+            .add_leader_and_isr(self.ctx, &recipients, tp, &next, false);
+    }
+
+    fn run_strategy(
         &self,
         tp: &TopicPartition,
         current: &PartitionState,
         strategy: &Strategy,
-    ) -> ZkResult<Option<Elected>> {
+        unclean: &BTreeMap<String, bool>,
+    ) -> Option<Elected> {
         let replicas = self.ctx.replicas(tp);
         let online = |r: i32| self.ctx.is_replica_eligible(tp, r);
-        Ok(match strategy {
+        match strategy {
             Strategy::OfflinePartition => {
-                let has_live_isr = current.isr.iter().any(|r| online(*r));
-                let unclean = !has_live_isr && self.unclean_allowed(&tp.topic).await?;
-                election::offline_partition_leader(replicas, &current.isr, online, unclean)
+                let allow = unclean.get(&tp.topic).copied().unwrap_or(false);
+                election::offline_partition_leader(replicas, &current.isr, online, allow)
             }
             Strategy::ControlledShutdown(down) => {
                 election::controlled_shutdown_leader(replicas, &current.isr, online, |r| {
@@ -207,16 +257,37 @@ impl StateMachines<'_> {
             Strategy::PreferredReplica => {
                 election::preferred_replica_leader(replicas, &current.isr, online)
             }
-        })
+        }
     }
 
-    /// `unclean.leader.election.enable` of the topic (its override over the broker default).
-    async fn unclean_allowed(&self, topic: &str) -> ZkResult<bool> {
-        let overrides = self.zk.get_topic_config(topic).await?;
-        Ok(match overrides.get("unclean.leader.election.enable") {
-            Some(v) => v.eq_ignore_ascii_case("true"),
-            None => self.config.boolean("unclean.leader.election.enable"),
-        })
+    /// `unclean.leader.election.enable` (topic override over the broker default) of every
+    /// topic that has a partition without a live ISR member; read once per topic, pipelined.
+    /// Partitions with a live ISR member never need it.
+    async fn unclean_allowed(
+        &self,
+        current: &[(TopicPartition, PartitionState)],
+        strategy: &Strategy,
+    ) -> ZkResult<BTreeMap<String, bool>> {
+        if !matches!(strategy, Strategy::OfflinePartition) {
+            return Ok(BTreeMap::new());
+        }
+        let topics: BTreeSet<&str> = current
+            .iter()
+            .filter(|(tp, s)| !s.isr.iter().any(|r| self.ctx.is_replica_eligible(tp, *r)))
+            .map(|(tp, _)| tp.topic.as_str())
+            .collect();
+        let default = self.config.boolean("unclean.leader.election.enable");
+        let configs =
+            futures::future::join_all(topics.iter().map(|t| self.zk.get_topic_config(t))).await;
+        let mut out = BTreeMap::new();
+        for (topic, config) in topics.into_iter().zip(configs) {
+            let allowed = match config?.get("unclean.leader.election.enable") {
+                Some(v) => v.eq_ignore_ascii_case("true"),
+                None => default,
+            };
+            out.insert(topic.to_string(), allowed);
+        }
+        Ok(out)
     }
 
     fn recipients(&self, tp: &TopicPartition, strategy: &Strategy) -> Vec<i32> {
@@ -252,113 +323,6 @@ impl StateMachines<'_> {
             crate::narrate!(info, "state.change.logger", EventKind::LeaderElection, subject,
                 "{} Partition {tp} leader {} -> {}, ISR {:?} -> {:?}, leader epoch {} -> {} ({why})",
                 self.prefix(), old.leader, new.leader, old.isr, new.isr, old.leader_epoch, new.leader_epoch);
-        }
-    }
-
-    /// Replica transitions (ReplicaStateMachine.handleStateChanges).
-    pub async fn replicas_to(
-        &mut self,
-        replicas: &[(TopicPartition, i32)],
-        target: ReplicaState,
-    ) -> ZkResult<()> {
-        for (tp, broker) in replicas {
-            match target {
-                ReplicaState::Online => self.replica_online(tp, *broker),
-                ReplicaState::Offline => self.replica_offline(tp, *broker).await?,
-                ReplicaState::DeletionStarted => self.batch.add_stop_replica(*broker, tp, true),
-                ReplicaState::NonExistent => {
-                    if let Some(list) = self.ctx.assignments.get_mut(tp) {
-                        list.retain(|r| r != broker);
-                    }
-                    self.ctx.replica_states.remove(&(tp.clone(), *broker));
-                    continue;
-                }
-                ReplicaState::New
-                | ReplicaState::DeletionSuccessful
-                | ReplicaState::DeletionIneligible => {}
-            }
-            self.ctx
-                .replica_states
-                .insert((tp.clone(), *broker), target);
-        }
-        Ok(())
-    }
-
-    /// → OnlineReplica: a replica with known leadership learns it through LeaderAndIsr.
-    fn replica_online(&mut self, tp: &TopicPartition, broker: i32) {
-        let from_new =
-            self.ctx.replica_states.get(&(tp.clone(), broker)) == Some(&ReplicaState::New);
-        if let (false, Some(state)) = (from_new, self.ctx.leadership.get(tp).cloned()) {
-            self.batch
-                .add_leader_and_isr(self.ctx, &[broker], tp, &state, false);
-        }
-    }
-
-    /// → OfflineReplica: stop it, and drop it from the ISR in ZooKeeper (leader -1 if it led);
-    /// an ISR of one is left as is so the last in-sync replica stays known.
-    async fn replica_offline(&mut self, tp: &TopicPartition, broker: i32) -> ZkResult<()> {
-        self.batch.add_stop_replica(broker, tp, false);
-        loop {
-            let Some(current) = self.zk.get_partition_state(tp).await? else {
-                self.batch
-                    .add_update_metadata(&self.ctx.live_broker_ids(), [tp.clone()]);
-                return Ok(());
-            };
-            if current.controller_epoch > self.ctx.epoch {
-                return Err(ZkError::ControllerMoved);
-            }
-            let leader = if current.leader == broker {
-                -1
-            } else {
-                current.leader
-            };
-            let isr: Vec<i32> = if current.isr.len() > 1 {
-                current
-                    .isr
-                    .iter()
-                    .copied()
-                    .filter(|r| *r != broker)
-                    .collect()
-            } else {
-                current.isr.clone()
-            };
-            if leader == current.leader && isr == current.isr {
-                self.ctx.leadership.insert(tp.clone(), current);
-                return Ok(());
-            }
-            let next = PartitionState {
-                leader,
-                isr,
-                leader_epoch: current.leader_epoch + 1,
-                controller_epoch: self.ctx.epoch,
-                zk_version: current.zk_version,
-            };
-            if let UpdateOutcome::Updated(version) = self
-                .zk
-                .update_partition_state(Some(self.ctx.epoch_zk_version), tp, &next)
-                .await?
-            {
-                let next = PartitionState {
-                    zk_version: version,
-                    ..next
-                };
-                crate::narrate!(info, "state.change.logger", EventKind::PartitionOffline, Subject::partition(&tp.topic, tp.partition),
-                    "{} Replica {broker} of {tp} went offline: leader {} -> {}, ISR {:?} -> {:?}, leader epoch {}",
-                    self.prefix(), current.leader, next.leader, current.isr, next.isr, next.leader_epoch);
-                self.ctx.leadership.insert(tp.clone(), next.clone());
-                if !self.ctx.is_being_deleted(&tp.topic) {
-                    let others: Vec<i32> = self
-                        .ctx
-                        .replicas(tp)
-                        .iter()
-                        .copied()
-                        .filter(|r| *r != broker)
-                        .collect();
-                    self.batch
-                        .add_leader_and_isr(self.ctx, &others, tp, &next, false);
-                }
-                return Ok(());
-            }
         }
     }
 }

@@ -40,19 +40,22 @@ impl ActiveController {
             (kind == EventType::NodeDataChanged)
                 .then(|| ControllerEvent::PartitionModifications(name))
         });
-        let mut added = Vec::new();
-        for (p, replicas) in assignment.partitions {
-            let tp = TopicPartition::new(topic, p);
-            if self.ctx.assignments.contains_key(&tp) {
-                continue;
-            }
-            if let Some(state) = self.zk.get_partition_state(&tp).await? {
+        let new: Vec<(TopicPartition, Vec<i32>)> = assignment
+            .partitions
+            .into_iter()
+            .map(|(p, replicas)| (TopicPartition::new(topic, p), replicas))
+            .filter(|(tp, _)| !self.ctx.assignments.contains_key(tp))
+            .collect();
+        // One pipelined read for all of them: a failover reads every partition of the cluster.
+        let tps: Vec<TopicPartition> = new.iter().map(|(tp, _)| tp.clone()).collect();
+        let states = self.zk.get_partition_states(&tps).await?;
+        for ((tp, replicas), state) in new.into_iter().zip(states) {
+            if let Some(state) = state {
                 self.ctx.leadership.insert(tp.clone(), state);
             }
-            self.ctx.assignments.insert(tp.clone(), replicas);
-            added.push(tp);
+            self.ctx.assignments.insert(tp, replicas);
         }
-        Ok(added)
+        Ok(tps)
     }
 
     /// `TopicChange`: new topics get their partitions created; vanished ones are forgotten.
@@ -333,12 +336,14 @@ impl ActiveController {
                 }
             }
         }
-        let mut refreshed = Vec::new();
-        for tp in changed
+        let changed: Vec<TopicPartition> = changed
             .into_iter()
             .filter(|tp| self.ctx.assignments.contains_key(tp))
-        {
-            if let Some(state) = self.zk.get_partition_state(&tp).await? {
+            .collect();
+        let states = self.zk.get_partition_states(&changed).await?;
+        let mut refreshed = Vec::new();
+        for (tp, state) in changed.into_iter().zip(states) {
+            if let Some(state) = state {
                 tracing::info!(target: "state.change.logger", "[Controller id={}] ISR of {tp} is now {:?} (leader {}, leader epoch {}), as written by the leader", self.id, state.isr, state.leader, state.leader_epoch);
                 self.ctx.leadership.insert(tp.clone(), state);
                 refreshed.push(tp);

@@ -119,11 +119,7 @@ impl IndexFile {
         let len = PAGE.min(self.max_entries * self.entry_size - start);
         // SAFETY: plain syscall on a file descriptor opened just above.
         let rc = unsafe {
-            libc::posix_fallocate(
-                file.as_raw_fd(),
-                start as libc::off_t,
-                len as libc::off_t,
-            )
+            libc::posix_fallocate(file.as_raw_fd(), start as libc::off_t, len as libc::off_t)
         };
         match rc {
             0 | libc::EOPNOTSUPP | libc::EINVAL => Ok(()),

@@ -393,54 +393,115 @@ impl LogManager {
         if let Some(l) = self.get_log(tp) {
             return Ok(l);
         }
-        let _guard = self.create_lock.lock().expect("create lock");
-        if let Some(l) = self.get_log(tp) {
-            return Ok(l);
-        }
-        let offline = self.dir_failure.offline_log_dirs();
-        if !is_new && !offline.is_empty() {
-            return Err(LogError::io(
-                format!(
-                    "cannot create log for {tp} because log directories {} are offline",
-                    join_dirs(&offline)
-                ),
-                std::io::Error::other("log dir offline"),
-            ));
-        }
-        let dir_idx = self.next_log_dir()?;
         let config = config.unwrap_or_else(|| self.config_for(&tp.topic));
-        let dir = &self.config.log_dirs[dir_idx];
-        let path = dir.join(tp.dir_name());
-        let created = Log::open(
+        let (_, result) = self
+            .get_or_create_logs(vec![(tp.clone(), config, is_new)])
+            .pop()
+            .ok_or_else(|| LogError::Other(format!("no log created for {tp}")))?;
+        result
+    }
+
+    /// Returns the logs, creating the missing ones, each in the log dir holding the fewest
+    /// partitions. Every dir that got new partition directories is fsynced once for all of
+    /// them, so a LeaderAndIsr of thousands of new partitions costs one fsync per dir.
+    pub fn get_or_create_logs(
+        &self,
+        wanted: Vec<(TopicPartition, LogConfig, bool)>,
+    ) -> Vec<(TopicPartition, Result<Arc<Log>, LogError>)> {
+        let _guard = self.create_lock.lock().expect("create lock");
+        let offline = self.dir_failure.offline_log_dirs();
+        let mut counts = vec![0usize; self.config.log_dirs.len()];
+        for (d, _) in self.logs.read().expect("logs lock").values() {
+            counts[*d] += 1;
+        }
+        let mut opened = Vec::with_capacity(wanted.len());
+        for (tp, config, is_new) in wanted {
+            if let Some(l) = self.get_log(&tp) {
+                opened.push((tp, Ok((usize::MAX, l))));
+                continue;
+            }
+            // A replica that is not new may have its data on an offline dir: never create it
+            // elsewhere (LogManager.getOrCreateLog's isNew check).
+            if !is_new && !offline.is_empty() {
+                let e = LogError::io(
+                    format!(
+                        "cannot create log for {tp} because log directories {} are offline",
+                        join_dirs(&offline)
+                    ),
+                    std::io::Error::other("log dir offline"),
+                );
+                opened.push((tp, Err(e)));
+                continue;
+            }
+            let result = self.open_new_log(&tp, config, &counts);
+            if let Ok((d, _)) = &result {
+                counts[*d] += 1;
+            }
+            opened.push((tp, result));
+        }
+        let mut synced: HashMap<usize, Result<(), String>> = HashMap::new();
+        opened
+            .into_iter()
+            .map(|(tp, result)| {
+                let result = result.and_then(|(d, log)| {
+                    if d == usize::MAX {
+                        return Ok(log); // existed already
+                    }
+                    let dir = &self.config.log_dirs[d];
+                    synced
+                        .entry(d)
+                        .or_insert_with(|| {
+                            super::util::fsync_dir(dir).map_err(|e| {
+                                self.maybe_report_dir_error(d, "syncing new log dirs", &e);
+                                e.to_string()
+                            })
+                        })
+                        .clone()
+                        .map_err(|context| LogError::Io {
+                            context,
+                            source: std::io::Error::other("fsync of the log dir failed"),
+                        })?;
+                    self.logs
+                        .write()
+                        .expect("logs lock")
+                        .insert(tp.clone(), (d, log.clone()));
+                    tracing::info!(partition = %tp, dir = %log.dir().display(), "created log");
+                    Ok(log)
+                });
+                (tp, result)
+            })
+            .collect()
+    }
+
+    /// Opens a new log in the online dir with the fewest partitions (`counts`); not yet
+    /// registered.
+    fn open_new_log(
+        &self,
+        tp: &TopicPartition,
+        config: LogConfig,
+        counts: &[usize],
+    ) -> Result<(usize, Arc<Log>), LogError> {
+        let dir_idx = self.next_log_dir(counts)?;
+        let path = self.config.log_dirs[dir_idx].join(tp.dir_name());
+        let log = Log::open(
             &path,
             tp.clone(),
             config,
             LoadParams::default(),
             self.deleter.clone(),
         )
-        .and_then(|log| super::util::fsync_dir(dir).map(|_| log));
-        let log = match created {
-            Ok(log) => Arc::new(log),
-            Err(e) => {
-                self.maybe_report_dir_error(dir_idx, &format!("creating log for {tp}"), &e);
-                return Err(e);
-            }
-        };
+        .map_err(|e| {
+            self.maybe_report_dir_error(dir_idx, &format!("creating log for {tp}"), &e);
+            e
+        })?;
+        let log = Arc::new(log);
         log.set_dir_failure_channel(self.dir_failure.clone());
-        self.logs
-            .write()
-            .expect("logs lock")
-            .insert(tp.clone(), (dir_idx, log.clone()));
-        tracing::info!(partition = %tp, dir = %path.display(), "created log");
-        Ok(log)
+        Ok((dir_idx, log))
     }
 
-    /// The online dir holding the fewest partitions, the first such in `log.dirs` on ties.
-    fn next_log_dir(&self) -> Result<usize, LogError> {
-        let mut counts = vec![0usize; self.config.log_dirs.len()];
-        for (d, _) in self.logs.read().expect("logs lock").values() {
-            counts[*d] += 1;
-        }
+    /// The online dir holding the fewest partitions (`counts`), the first such in `log.dirs`
+    /// on ties (LogManager.nextLogDirs).
+    fn next_log_dir(&self, counts: &[usize]) -> Result<usize, LogError> {
         (0..counts.len())
             .filter(|i| self.is_dir_online(*i))
             .min_by_key(|i| (counts[*i], *i))

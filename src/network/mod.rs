@@ -16,8 +16,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::cluster::EndPoint;
-use crate::metrics::{BrokerMetrics, METRICS};
 use crate::logging::{RateLimit, Suppressed};
+use crate::metrics::{BrokerMetrics, METRICS};
 use crate::server::apis::{Handled, KafkaApis};
 use request::{parse_request, RequestContext};
 use response::{send_frame, ResponseFrame};

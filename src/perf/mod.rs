@@ -1,12 +1,14 @@
 //! `zkafka perf producer|consumer`: kafka-producer-perf-test.sh and kafka-consumer-perf-test.sh
 //! on librdkafka (the `rdkafka` crate), with Kafka 2.x's flags and output lines, so the numbers
-//! are read the same way as Kafka's and `scripts/bench.sh` can parse either tool.
+//! are read the same way as Kafka's and `scripts/bench.sh` can parse either tool; and
+//! `zkafka perf partition-states`, the ZooKeeper reader bench.sh times elections with.
 //!
 //! Only built with `--features perf`: librdkafka is a C library compiled from source, and the
 //! broker, its tests and CI must not need it.
 
 pub mod consumer;
 pub mod producer;
+pub mod states;
 
 use clap::{Args, Subcommand};
 
@@ -22,6 +24,8 @@ pub enum PerfCommand {
     Producer(producer::ProducerPerfArgs),
     /// kafka-consumer-perf-test.sh: consume N records from the start of a topic
     Consumer(consumer::ConsumerPerfArgs),
+    /// Every partition state znode of a topic with its ZooKeeper mtime (for bench.sh timings)
+    PartitionStates(states::PartitionStatesArgs),
 }
 
 /// Runs a perf tool; the exit code is the tool's (0 ok, 1 error).
@@ -29,6 +33,7 @@ pub fn run(args: PerfArgs) -> u8 {
     let result = match args.command {
         PerfCommand::Producer(a) => producer::run(a),
         PerfCommand::Consumer(a) => consumer::run(a),
+        PerfCommand::PartitionStates(a) => states::run(a),
     };
     match result {
         Ok(()) => 0,

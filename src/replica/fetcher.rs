@@ -35,6 +35,14 @@ pub struct LeaderEndpoint {
     pub port: i32,
 }
 
+/// One partition to start fetching: from whom, at which leader epoch, from which offset.
+pub struct FetcherAdd {
+    pub leader: LeaderEndpoint,
+    pub partition: Arc<Partition>,
+    pub leader_epoch: i32,
+    pub initial_offset: i64,
+}
+
 /// A partition a fetcher serves (PartitionFetchState).
 pub(super) struct FetchState {
     partition: Arc<Partition>,
@@ -105,30 +113,59 @@ impl ReplicaFetcherManager {
         (h.unsigned_abs() as usize) % self.num_fetchers
     }
 
-    /// Starts fetching `partition` (at `leader_epoch`) from `leader`, truncating first.
-    pub fn add_partition(
-        &self,
-        leader: &LeaderEndpoint,
-        partition: Arc<Partition>,
-        leader_epoch: i32,
-        initial_offset: i64,
-    ) {
-        let tp = partition.tp.clone();
-        let key = (leader.id, self.fetcher_id(&tp));
+    /// Starts fetching each partition (at its leader epoch, from its initial offset) from its
+    /// leader, truncating first (addFetcherForPartitions). One call per LeaderAndIsr: the
+    /// fetchers are looked up under one lock and each is woken once.
+    pub fn add_partitions(&self, adds: Vec<FetcherAdd>) {
         let mut fetchers = self.fetchers.lock().expect("fetchers");
+        let mut added: BTreeMap<(i32, usize), Vec<String>> = BTreeMap::new();
+        for add in adds {
+            let tp = add.partition.tp.clone();
+            let key = (add.leader.id, self.fetcher_id(&tp));
+            let fetcher = self.fetcher_for(&mut fetchers, key, &add.leader);
+            fetcher.partitions.lock().expect("fetch states").insert(
+                tp.clone(),
+                FetchState {
+                    partition: add.partition,
+                    leader_epoch: add.leader_epoch,
+                    fetch_offset: add.initial_offset,
+                    truncating: true,
+                    delayed_until_ms: 0,
+                    lag: 0,
+                },
+            );
+            added.entry(key).or_default().push(format!(
+                "{tp} (leader epoch {}, initial offset {})",
+                add.leader_epoch, add.initial_offset
+            ));
+        }
+        for (key, tps) in added {
+            if let Some(f) = fetchers.get(&key) {
+                f.wake.notify_one();
+            }
+            tracing::info!(target: "kafka.server.ReplicaFetcherManager",
+                "[ReplicaFetcherManager on broker {}] Added fetcher to broker {} for {} partitions, truncating first: {}",
+                self.settings.broker_id, key.0, tps.len(), tps.join(", "));
+        }
+    }
+
+    /// The fetcher task for `key`, started if needed (a new one if the leader moved address).
+    fn fetcher_for<'a>(
+        &self,
+        fetchers: &'a mut HashMap<(i32, usize), Fetcher>,
+        key: (i32, usize),
+        leader: &LeaderEndpoint,
+    ) -> &'a Fetcher {
         if fetchers.get(&key).is_some_and(|f| f.leader != *leader) {
             // The leader re-registered at another address: start over with a new connection.
             if let Some(old) = fetchers.remove(&key) {
                 old.task.abort();
             }
         }
-        let fetcher = fetchers.entry(key).or_insert_with(|| {
+        fetchers.entry(key).or_insert_with(|| {
             let partitions = Arc::new(Mutex::new(BTreeMap::new()));
             let wake = Arc::new(Notify::new());
-            let name = format!(
-                "ReplicaFetcherThread-{}-{}",
-                key.1, leader.id
-            );
+            let name = format!("ReplicaFetcherThread-{}-{}", key.1, leader.id);
             tracing::info!(target: "kafka.server.ReplicaFetcherManager", "[ReplicaFetcherManager on broker {}] Starting {name} for leader {}:{}", self.settings.broker_id, leader.host, leader.port);
             let task = tokio::spawn(run_fetcher(
                 name,
@@ -143,34 +180,23 @@ impl ReplicaFetcherManager {
                 wake,
                 task,
             }
-        });
-        tracing::info!(target: "kafka.server.ReplicaFetcherManager",
-            "[ReplicaFetcherManager on broker {}] Added fetcher to broker {} for {tp} at leader epoch {leader_epoch}, initial offset {initial_offset} (truncating first)",
-            self.settings.broker_id, leader.id);
-        fetcher.partitions.lock().expect("fetch states").insert(
-            tp,
-            FetchState {
-                partition,
-                leader_epoch,
-                fetch_offset: initial_offset,
-                truncating: true,
-                delayed_until_ms: 0,
-                lag: 0,
-            },
-        );
-        fetcher.wake.notify_one();
+        })
     }
 
     /// Stops fetching `tps`; fetchers left without partitions are shut down.
     pub fn remove_partitions(&self, tps: &[TopicPartition]) {
         let mut fetchers = self.fetchers.lock().expect("fetchers");
+        let mut removed = Vec::new();
         for f in fetchers.values() {
             let mut parts = f.partitions.lock().expect("fetch states");
             for tp in tps {
                 if parts.remove(tp).is_some() {
-                    tracing::info!(target: "kafka.server.ReplicaFetcherManager", "[ReplicaFetcherManager on broker {}] Removed fetcher for {tp} (leader {})", self.settings.broker_id, f.leader.id);
+                    removed.push(format!("{tp} (leader {})", f.leader.id));
                 }
             }
+        }
+        if !removed.is_empty() {
+            tracing::info!(target: "kafka.server.ReplicaFetcherManager", "[ReplicaFetcherManager on broker {}] Removed fetcher for {} partitions: {}", self.settings.broker_id, removed.len(), removed.join(", "));
         }
         fetchers.retain(|_, f| {
             let idle = f.partitions.lock().expect("fetch states").is_empty();

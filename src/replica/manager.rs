@@ -5,16 +5,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
-use kafka_protocol::messages::{LeaderAndIsrRequest, StopReplicaRequest};
+use kafka_protocol::messages::StopReplicaRequest;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
-use super::fetcher::{LeaderEndpoint, ReplicaFetcherManager};
+use super::fetcher::ReplicaFetcherManager;
 use super::isr::IsrProposal;
-use super::partition::{LeaderAndIsr, Partition};
+use super::partition::Partition;
 use super::purgatory::Purgatory;
 use crate::config::KafkaConfig;
 use crate::log::{LogConfig, LogManager, TopicPartition};
-use crate::metrics::events::{EventKind, Subject};
 use crate::server::apis::BrokerState;
 use crate::server::errors;
 use crate::zk::KafkaZkClient;
@@ -41,21 +40,16 @@ pub struct ReplicaManager {
     /// ISR changes decided by partitions we lead, for the ISR writer task.
     isr_tx: UnboundedSender<IsrProposal>,
     isr_rx: Mutex<Option<UnboundedReceiver<IsrProposal>>>,
-    leadership_listener: OnceLock<LeadershipListener>,
+    pub(super) leadership_listener: OnceLock<LeadershipListener>,
+    /// Kafka's replicaStateChangeLock: one LeaderAndIsr or StopReplica at a time, so a request
+    /// the controller re-sent on a new connection waits for the first instead of racing it.
+    pub(super) state_change_lock: tokio::sync::Mutex<()>,
 }
 
 /// Told which partitions this broker now leads (`true`) or no longer leads (`false`) after
 /// a LeaderAndIsr or a deleting StopReplica (Kafka's onLeadershipChange callback, which the
 /// group coordinator uses to load and unload `__consumer_offsets` partitions).
 pub type LeadershipListener = Box<dyn Fn(&[(TopicPartition, bool)]) + Send + Sync>;
-
-/// What one partition of a LeaderAndIsr request asks for.
-struct PartitionRequest {
-    tp: TopicPartition,
-    state: LeaderAndIsr,
-    /// The controller created this replica just now: it may be placed in any online dir.
-    is_new: bool,
-}
 
 impl ReplicaManager {
     pub fn new(
@@ -78,6 +72,7 @@ impl ReplicaManager {
             produce_purgatory: Purgatory::new("Produce"),
             fetch_purgatory: Purgatory::new("Fetch"),
             leadership_listener: OnceLock::new(),
+            state_change_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -124,80 +119,6 @@ impl ReplicaManager {
         self.fetch_purgatory.check_and_complete(tp);
     }
 
-    /// LeaderAndIsr (becomeLeaderOrFollower). Epoch fencing was checked by the caller; returns
-    /// per-partition error codes.
-    pub async fn become_leader_or_follower(
-        &self,
-        req: &LeaderAndIsrRequest,
-    ) -> Vec<(TopicPartition, i16)> {
-        let requests: Vec<PartitionRequest> = req
-            .topic_states
-            .iter()
-            .flat_map(|t| {
-                t.partition_states
-                    .iter()
-                    .map(move |p| (t.topic_name.0.to_string(), p))
-            })
-            .chain(
-                req.ungrouped_partition_states
-                    .iter()
-                    .map(|p| (p.topic_name.0.to_string(), p)),
-            )
-            .map(|(topic, p)| PartitionRequest {
-                tp: TopicPartition::new(topic, p.partition_index),
-                state: LeaderAndIsr {
-                    leader: p.leader.0,
-                    leader_epoch: p.leader_epoch,
-                    isr: p.isr.iter().map(|b| b.0).collect(),
-                    replicas: p.replicas.iter().map(|b| b.0).collect(),
-                    zk_version: p.partition_epoch,
-                    controller_epoch: p.controller_epoch,
-                },
-                is_new: p.is_new,
-            })
-            .collect();
-        let leaders: HashMap<i32, LeaderEndpoint> = req
-            .live_leaders
-            .iter()
-            .map(|l| {
-                let ep = LeaderEndpoint {
-                    id: l.broker_id.0,
-                    host: l.host_name.to_string(),
-                    port: l.port,
-                };
-                (ep.id, ep)
-            })
-            .collect();
-        let mut results = Vec::with_capacity(requests.len());
-        for r in requests {
-            let code = self
-                .apply_leader_and_isr(&r, req.controller_id.0, &leaders)
-                .await;
-            results.push((r.tp, code));
-        }
-        self.notify_leadership_change(&results);
-        results
-    }
-
-    /// Registers the one listener for leadership changes (the group coordinator).
-    pub fn set_leadership_listener(&self, listener: LeadershipListener) {
-        let _ = self.leadership_listener.set(listener);
-    }
-
-    /// Tells the listener the outcome of a LeaderAndIsr: every partition applied without error
-    /// is now led by us or followed.
-    fn notify_leadership_change(&self, results: &[(TopicPartition, i16)]) {
-        let Some(listener) = self.leadership_listener.get() else {
-            return;
-        };
-        let changes: Vec<(TopicPartition, bool)> = results
-            .iter()
-            .filter(|(_, code)| *code == errors::NONE)
-            .filter_map(|(tp, _)| Some((tp.clone(), self.get_partition(tp)?.is_leader())))
-            .collect();
-        listener(&changes);
-    }
-
     /// Tells the listener of leadership gained (`true`) or lost (`false`) outside LeaderAndIsr.
     pub(super) fn notify_leadership_listener(&self, changes: &[(TopicPartition, bool)]) {
         if let Some(listener) = self.leadership_listener.get() {
@@ -205,72 +126,7 @@ impl ReplicaManager {
         }
     }
 
-    async fn apply_leader_and_isr(
-        &self,
-        r: &PartitionRequest,
-        controller_id: i32,
-        leaders: &HashMap<i32, LeaderEndpoint>,
-    ) -> i16 {
-        let me = self.broker_id();
-        if self.is_partition_offline(&r.tp) {
-            tracing::warn!(target: "state.change.logger",
-                "[Broker id={me}] Ignoring LeaderAndIsr from controller {controller_id} for {}: its log dir is offline",
-                r.tp);
-            return errors::KAFKA_STORAGE_ERROR;
-        }
-        if !r.state.replicas.contains(&me) {
-            return errors::UNKNOWN_TOPIC_OR_PARTITION;
-        }
-        let partition = self.get_or_create_partition(&r.tp);
-        let current = partition.leader_epoch();
-        if partition.log().is_some() && r.state.leader_epoch <= current {
-            tracing::info!(target: "state.change.logger",
-                "[Broker id={me}] Ignoring LeaderAndIsr from controller {controller_id} for {}: leader epoch {} is not newer than the current {current}",
-                r.tp, r.state.leader_epoch);
-            return errors::STALE_CONTROLLER_EPOCH;
-        }
-        let log = match self.get_or_create_log(&r.tp, r.is_new).await {
-            Ok(log) => log,
-            Err(code) => return code,
-        };
-        let now = crate::controller::now_ms();
-        if r.state.leader == me {
-            // Stop fetching before leading: no fetched data may land once we lead.
-            self.fetcher_manager
-                .remove_partitions(std::slice::from_ref(&r.tp));
-            match partition.make_leader(r.state.clone(), log, now) {
-                Ok(_) => crate::narrate!(info, "state.change.logger", EventKind::BecameLeader, Subject::partition(&r.tp.topic, r.tp.partition),
-                    "[Broker id={me}] {} became leader at leader epoch {} with ISR {:?}, log end offset {}, high watermark {}",
-                    r.tp, r.state.leader_epoch, r.state.isr, partition.log().map_or(-1, |l| l.log_end_offset()), partition.log().map_or(-1, |l| l.high_watermark())),
-                Err(e) => return e.error_code(),
-            }
-        } else {
-            let restart = partition.make_follower(r.state.clone(), log.clone());
-            crate::narrate!(info, "state.change.logger", EventKind::BecameFollower, Subject::partition(&r.tp.topic, r.tp.partition),
-                "[Broker id={me}] {} became follower of leader {} at leader epoch {} (log end offset {}, high watermark {})",
-                r.tp, r.state.leader, r.state.leader_epoch, log.log_end_offset(), log.high_watermark());
-            if restart {
-                // A new leader epoch: re-truncate (KIP-101) against the new leader first.
-                self.fetcher_manager
-                    .remove_partitions(std::slice::from_ref(&r.tp));
-                match leaders.get(&r.state.leader) {
-                    Some(ep) => self.fetcher_manager.add_partition(
-                        ep,
-                        partition.clone(),
-                        r.state.leader_epoch,
-                        log.high_watermark(),
-                    ),
-                    None => tracing::info!(target: "state.change.logger",
-                        "[Broker id={me}] Leader {} of {} is not live; not fetching until a new LeaderAndIsr",
-                        r.state.leader, r.tp),
-                }
-            }
-        }
-        self.complete_delayed_requests(&r.tp);
-        errors::NONE
-    }
-
-    fn get_or_create_partition(&self, tp: &TopicPartition) -> Arc<Partition> {
+    pub(super) fn get_or_create_partition(&self, tp: &TopicPartition) -> Arc<Partition> {
         if let Some(p) = self.get_partition(tp) {
             return p;
         }
@@ -285,22 +141,6 @@ impl ReplicaManager {
                 ))
             })
             .clone()
-    }
-
-    /// Opens or creates the partition's log with its topic's config from ZooKeeper.
-    async fn get_or_create_log(
-        &self,
-        tp: &TopicPartition,
-        is_new: bool,
-    ) -> Result<Arc<crate::log::Log>, i16> {
-        if let Some(log) = self.log_manager.get_log(tp) {
-            return Ok(log);
-        }
-        let config = self.topic_log_config(&tp.topic).await;
-        self.log_manager.get_or_create_log(tp, Some(config.clone()), is_new).map_err(|e| {
-            tracing::error!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Cannot create log for {tp}: {e}", self.broker_id());
-            errors::KAFKA_STORAGE_ERROR
-        })
     }
 
     /// Broker log defaults overlaid with `/config/topics/<t>`; remembered by the LogManager.
@@ -325,7 +165,8 @@ impl ReplicaManager {
     }
 
     /// StopReplica v3 (stopReplicas): stop serving, and delete the log when asked.
-    pub fn stop_replicas(&self, req: &StopReplicaRequest) -> Vec<(TopicPartition, i16)> {
+    pub async fn stop_replicas(&self, req: &StopReplicaRequest) -> Vec<(TopicPartition, i16)> {
+        let _serial = self.state_change_lock.lock().await;
         let mut results = Vec::new();
         let states = req.topic_states.iter().flat_map(|t| {
             t.partition_states.iter().map(move |p| {

@@ -5,6 +5,7 @@ mod dir_failure;
 pub mod fetcher;
 pub mod follower;
 pub mod isr;
+mod leader_and_isr;
 pub mod manager;
 mod out_of_range;
 pub mod partition;

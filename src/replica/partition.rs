@@ -93,8 +93,10 @@ impl Partition {
     ) -> Partition {
         let inner = PartitionInner {
             log: None,
+            // Kafka's initial leader epoch - 1: the first LeaderAndIsr (epoch 0) is newer.
             state: LeaderAndIsr {
                 leader: -1,
+                leader_epoch: -1,
                 ..Default::default()
             },
             leader_epoch_start_offset: -1,
@@ -129,20 +131,22 @@ impl Partition {
 
     /// Becomes leader (Partition.makeLeader): adopts the state, starts a new leader epoch at
     /// the log end offset, and resets what it knows of followers. Returns whether leadership
-    /// is new (as opposed to an ISR/epoch refresh while already leading).
+    /// is new (as opposed to an ISR/epoch refresh while already leading). A state whose leader
+    /// epoch is not newer than ours is refused with STALE_CONTROLLER_EPOCH, as Kafka does.
     pub fn make_leader(
         &self,
         state: LeaderAndIsr,
         log: Arc<Log>,
         now_ms: i64,
-    ) -> Result<bool, LogError> {
+    ) -> Result<bool, i16> {
         let mut inner = self.lock();
-        self.assert_epoch_increases(&inner, &state);
+        self.check_epoch_increases(&inner, &state)?;
         let was_leader = inner.state.leader == self.local_broker_id;
         let leo = log.log_end_offset();
         if log.latest_epoch().is_none_or(|e| e < state.leader_epoch) {
             log.assign_epoch_start_offset(state.leader_epoch, leo)
-                .inspect_err(|e| log.maybe_report_storage_error("assigning a leader epoch", e))?;
+                .inspect_err(|e| log.maybe_report_storage_error("assigning a leader epoch", e))
+                .map_err(|e: LogError| e.error_code())?;
         }
         let followers = state
             .replicas
@@ -169,30 +173,35 @@ impl Partition {
         Ok(!was_leader)
     }
 
-    /// LeaderAndIsr from the controller always carries a newer leader epoch for a hosted log.
-    fn assert_epoch_increases(&self, inner: &PartitionInner, state: &LeaderAndIsr) {
-        assert!(
-            inner.log.is_none() || state.leader_epoch > inner.state.leader_epoch,
-            "{}: leader epoch must increase ({} -> {})",
-            self.tp,
-            inner.state.leader_epoch,
-            state.leader_epoch
-        );
+    /// A LeaderAndIsr is applied only with a newer leader epoch. The request comes from the
+    /// network (a re-sent or stale controller request), so this is an answer, not an assertion;
+    /// checked under the partition lock so that two concurrent requests cannot both pass.
+    fn check_epoch_increases(
+        &self,
+        inner: &PartitionInner,
+        state: &LeaderAndIsr,
+    ) -> Result<(), i16> {
+        if state.leader_epoch > inner.state.leader_epoch {
+            Ok(())
+        } else {
+            Err(errors::STALE_CONTROLLER_EPOCH)
+        }
     }
 
     /// Becomes a follower of `state.leader` (Partition.makeFollower). Returns whether the
-    /// leader changed, i.e. whether fetching must (re)start.
-    pub fn make_follower(&self, state: LeaderAndIsr, log: Arc<Log>) -> bool {
+    /// leader changed, i.e. whether fetching must (re)start; STALE_CONTROLLER_EPOCH for a leader
+    /// epoch that is not newer than ours.
+    pub fn make_follower(&self, state: LeaderAndIsr, log: Arc<Log>) -> Result<bool, i16> {
         let mut inner = self.lock();
         let changed =
             inner.state.leader != state.leader || inner.state.leader_epoch != state.leader_epoch;
-        self.assert_epoch_increases(&inner, &state);
+        self.check_epoch_increases(&inner, &state)?;
         inner.followers.clear();
         inner.isr_change_in_flight = false;
         inner.leader_epoch_start_offset = -1;
         inner.state = state;
         inner.log = Some(log);
-        changed
+        Ok(changed)
     }
 
     /// Appends a producer's batches as leader; acks=-1 first checks min.insync.replicas.

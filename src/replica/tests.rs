@@ -148,7 +148,7 @@ fn follower_ignores_fetches_for_an_old_epoch_and_truncates() {
     let dir = tempfile::tempdir().unwrap();
     let p = Partition::new(TopicPartition::new("t", 0), 2);
     let log = open_log(dir.path());
-    p.make_follower(state(1, 5, &[1, 2]), log.clone());
+    p.make_follower(state(1, 5, &[1, 2]), log.clone()).unwrap();
     let mut leader_batch = batch(3);
     // As the leader stamped it: offsets 0..2 at leader epoch 5.
     leader_batch[12..16].copy_from_slice(&5i32.to_be_bytes());
@@ -171,4 +171,29 @@ fn follower_ignores_fetches_for_an_old_epoch_and_truncates() {
         0,
         "whole batches only: truncated to its base"
     );
+}
+
+#[test]
+fn a_leader_epoch_that_is_not_newer_is_refused_not_asserted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Partition::new(TopicPartition::new("t", 0), 1);
+    let log = open_log(dir.path());
+    let now = crate::controller::now_ms();
+    assert_eq!(p.leader_epoch(), -1, "Kafka's initial epoch: 0 is newer");
+    p.make_leader(state(1, 0, &[1, 2]), log.clone(), now)
+        .unwrap();
+    // The same LeaderAndIsr again (the controller re-sent it), and an older one.
+    let stale = crate::server::errors::STALE_CONTROLLER_EPOCH;
+    assert_eq!(
+        p.make_leader(state(1, 0, &[1, 2]), log.clone(), now),
+        Err(stale)
+    );
+    assert_eq!(
+        p.make_follower(state(2, 0, &[1, 2]), log.clone()),
+        Err(stale)
+    );
+    assert!(p.is_leader(), "a refused state changes nothing");
+    assert_eq!(p.make_follower(state(2, 1, &[1, 2]), log.clone()), Ok(true));
+    assert_eq!(p.make_leader(state(1, 1, &[1, 2]), log, now), Err(stale));
+    assert!(!p.is_leader());
 }

@@ -104,7 +104,7 @@ impl KafkaApis {
                 ResponseKind::LeaderAndIsr(inter_broker::handle_leader_and_isr(self, &req).await)
             }
             RequestKind::StopReplica(req) => {
-                ResponseKind::StopReplica(inter_broker::handle_stop_replica(self, &req))
+                ResponseKind::StopReplica(inter_broker::handle_stop_replica(self, &req).await)
             }
             RequestKind::OffsetForLeaderEpoch(req) => ResponseKind::OffsetForLeaderEpoch(
                 offset_for_leader_epoch::handle(&self.replica_manager, &req),

@@ -136,7 +136,10 @@ pub async fn handle_leader_and_isr(
     LeaderAndIsrResponse::default().with_partition_errors(partition_errors)
 }
 
-pub fn handle_stop_replica(apis: &KafkaApis, req: &StopReplicaRequest) -> StopReplicaResponse {
+pub async fn handle_stop_replica(
+    apis: &KafkaApis,
+    req: &StopReplicaRequest,
+) -> StopReplicaResponse {
     if let Err(code) = check_fencing(
         &apis.state,
         req.controller_id.0,
@@ -148,6 +151,7 @@ pub fn handle_stop_replica(apis: &KafkaApis, req: &StopReplicaRequest) -> StopRe
     let partition_errors = apis
         .replica_manager
         .stop_replicas(req)
+        .await
         .into_iter()
         .map(|(tp, code)| {
             StopReplicaPartitionError::default()

@@ -61,6 +61,33 @@ impl KafkaZkClient {
         }
     }
 
+    /// Many partition states at once: the reads are pipelined on the session (Kafka's
+    /// getTopicPartitionStatesRaw), one round trip for all instead of one per partition.
+    pub async fn get_partition_states(
+        &self,
+        tps: &[TopicPartition],
+    ) -> ZkResult<Vec<Option<PartitionState>>> {
+        futures::future::join_all(tps.iter().map(|tp| self.get_partition_state(tp)))
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// Many conditional, controller-fenced partition-state writes at once, pipelined (Kafka's
+    /// updateLeaderAndIsr): one outcome per state, in order.
+    pub async fn update_partition_states(
+        &self,
+        epoch_zk_version: i32,
+        states: &[(TopicPartition, PartitionState)],
+    ) -> Vec<ZkResult<UpdateOutcome>> {
+        futures::future::join_all(
+            states
+                .iter()
+                .map(|(tp, s)| self.update_partition_state(Some(epoch_zk_version), tp, s)),
+        )
+        .await
+    }
+
     /// Creates `partitions`, `partitions/<p>` and `partitions/<p>/state`, each fenced by the
     /// controller epoch, as the controller does when a partition first gets a leader.
     pub async fn create_partition_state(
