@@ -490,9 +490,8 @@ impl LogManager {
             LoadParams::default(),
             self.deleter.clone(),
         )
-        .map_err(|e| {
-            self.maybe_report_dir_error(dir_idx, &format!("creating log for {tp}"), &e);
-            e
+        .inspect_err(|e| {
+            self.maybe_report_dir_error(dir_idx, &format!("creating log for {tp}"), e);
         })?;
         let log = Arc::new(log);
         log.set_dir_failure_channel(self.dir_failure.clone());
