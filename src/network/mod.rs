@@ -146,8 +146,9 @@ pub struct ConnectionContext {
 /// produces waiting on replication): bounds the memory and work one client can queue.
 const MAX_PENDING_RESPONSES: usize = 16;
 
-/// Connections closed for a malformed frame or request, and by a request handler (e.g. a
-/// failed acks=0 produce): one WARN line per kind per 10 s, every one at DEBUG.
+/// Connections closed for a bad frame size, a malformed request, and by a request handler
+/// (e.g. a failed acks=0 produce): one WARN line per kind per 10 s, every one at DEBUG.
+static BAD_FRAME: RateLimit = RateLimit::new(10_000);
 static BAD_REQUEST: RateLimit = RateLimit::new(10_000);
 static CLOSED_BY_HANDLER: RateLimit = RateLimit::new(10_000);
 
@@ -168,9 +169,9 @@ async fn serve_connection(
     let mut reader = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, reader);
     let (tx, rx) = tokio::sync::mpsc::channel(MAX_PENDING_RESPONSES);
     let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
-    let closing = |why: &dyn std::fmt::Display| {
+    let closing = |kind: &RateLimit, why: &dyn std::fmt::Display| {
         tracing::debug!(target: "kafka.network.Processor", "Closing connection from {} on {}: {why}", conn.peer, conn.listener_name);
-        if let Some(n) = BAD_REQUEST.allow() {
+        if let Some(n) = kind.allow() {
             tracing::warn!(target: "kafka.network.Processor", "Closing connection from {} on {}: {why}{}", conn.peer, conn.listener_name, Suppressed(n));
         }
     };
@@ -179,7 +180,7 @@ async fn serve_connection(
             Ok(size) => size,
             Err(frame::FrameError::Closed) => break,
             Err(e) => {
-                closing(&e);
+                closing(&BAD_FRAME, &e);
                 break;
             }
         };
@@ -195,7 +196,7 @@ async fn serve_connection(
         let (ctx, body) = match parsed {
             Ok(parsed) => parsed,
             Err(e) => {
-                closing(&e);
+                closing(&BAD_REQUEST, &e);
                 break;
             }
         };
