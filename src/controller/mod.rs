@@ -305,17 +305,7 @@ impl KafkaController {
         };
         tracing::info!(target: "kafka.controller.KafkaController", "[Controller id={}] Re-reading controller state from ZooKeeper (epoch {epoch} kept)", self.id());
         // The old state stays until the new one is built: a failure then resigns properly.
-        let fresh = ActiveController::failover(
-            self.id(),
-            epoch,
-            epoch_zk_version,
-            self.zk.clone(),
-            self.config.clone(),
-            self.events.clone(),
-        )
-        .await?;
-        self.active = Some(fresh);
-        Ok(())
+        self.on_controller_failover(epoch, epoch_zk_version).await
     }
 
     /// Deletes `/controller` (fenced) when this broker is active, so that someone re-elects.
