@@ -8,6 +8,8 @@
 # root, otherwise failing with the command to run; then runs `cargo test`
 # with the given arguments and exits with its status.
 #
+# Node.js clients: tests/js/package.json (kafkajs) is installed with npm ci.
+#
 # Python clients (hook): if tests/python/requirements.txt exists, or
 # ZKAFKA_TEST_PYTHON=1 (then kafka-python is installed), python3 + pip and
 # those packages are installed too.
@@ -43,10 +45,21 @@ PY
     die "pip install ${pkgs[*]} failed"
 }
 
+# Node.js clients (kafkajs): tests/js/package.json, installed with npm ci from its lock file.
+ensure_node_clients() {
+  local dir="$ZKAFKA_HOME/tests/js"
+  [[ -f "$dir/package.json" ]] || return 0
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi
+  [[ -d "$dir/node_modules/kafkajs" ]] && return 0
+  info "installing Node.js test clients: npm ci (in $dir)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $dir failed"
+}
+
 ensure_zookeeper
 ensure_kcat
 ensure_prometheus
 ensure_python_clients
+ensure_node_clients
 ensure_cargo
 
 cd "$ZKAFKA_HOME"
