@@ -35,6 +35,8 @@ pub struct ReplicaManager {
     pub produce_purgatory: Purgatory,
     /// Long-poll fetches waiting for data.
     pub fetch_purgatory: Purgatory,
+    /// DeleteRecords requests waiting for followers to move their log start offsets.
+    pub delete_records_purgatory: Purgatory,
     /// Follower side: fetchers pulling from the leaders of partitions we follow.
     pub fetcher_manager: ReplicaFetcherManager,
     /// ISR changes decided by partitions we lead, for the ISR writer task.
@@ -71,6 +73,7 @@ impl ReplicaManager {
             offline_partitions: RwLock::new(HashSet::new()),
             produce_purgatory: Purgatory::new("Produce"),
             fetch_purgatory: Purgatory::new("Fetch"),
+            delete_records_purgatory: Purgatory::new("DeleteRecords"),
             leadership_listener: OnceLock::new(),
             state_change_lock: tokio::sync::Mutex::new(()),
         })
@@ -113,10 +116,11 @@ impl ReplicaManager {
         }
     }
 
-    /// Wakes waiting produce and fetch requests after `tp` changed.
+    /// Wakes waiting produce, fetch and DeleteRecords requests after `tp` changed.
     pub fn complete_delayed_requests(&self, tp: &TopicPartition) {
         self.produce_purgatory.check_and_complete(tp);
         self.fetch_purgatory.check_and_complete(tp);
+        self.delete_records_purgatory.check_and_complete(tp);
     }
 
     /// Tells the listener of leadership gained (`true`) or lost (`false`) outside LeaderAndIsr.

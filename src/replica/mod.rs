@@ -1,6 +1,7 @@
 //! Replication on the broker side: hosted partitions and their leader/follower state, the high
 //! watermark, and the purgatory where acks=all produce and long-poll fetch requests wait.
 
+mod delete_records;
 mod dir_failure;
 pub mod fetcher;
 pub mod follower;
@@ -13,6 +14,7 @@ pub mod purgatory;
 pub mod read;
 pub mod truncation;
 
+pub use delete_records::HIGH_WATERMARK;
 pub use manager::ReplicaManager;
 pub use partition::Partition;
 

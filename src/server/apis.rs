@@ -12,7 +12,7 @@ use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
 use crate::server::{
-    api_versions, controlled_shutdown, fetch, inter_broker, list_offsets, metadata,
+    api_versions, controlled_shutdown, delete_records, fetch, inter_broker, list_offsets, metadata,
     offset_for_leader_epoch, produce,
 };
 
@@ -116,6 +116,9 @@ impl KafkaApis {
             RequestKind::Fetch(req) => return fetch::handle(self, ctx, req).await,
             RequestKind::ListOffsets(req) => {
                 ResponseKind::ListOffsets(list_offsets::handle(self, ctx, &req))
+            }
+            RequestKind::DeleteRecords(req) => {
+                ResponseKind::DeleteRecords(delete_records::handle(self, &req).await)
             }
             // Group coordinator APIs (src/server/groups.rs).
             RequestKind::FindCoordinator(req) => {

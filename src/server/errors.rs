@@ -34,6 +34,9 @@ pub const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
 pub const INVALID_FETCH_SESSION_EPOCH: i16 = 71;
 pub const UNSUPPORTED_COMPRESSION_TYPE: i16 = 76;
 pub const INVALID_RECORD: i16 = 87;
+// Log operations (DeleteRecords, AlterReplicaLogDirs).
+pub const POLICY_VIOLATION: i16 = 44;
+pub const LOG_DIR_NOT_FOUND: i16 = 57;
 
 /// An error code with Kafka's name for log lines: `NOT_LEADER_OR_FOLLOWER (6)`, `NONE (0)`.
 pub fn name(code: i16) -> ErrorName {

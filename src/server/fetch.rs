@@ -257,6 +257,9 @@ fn update_follower_states(
             now,
         ) {
             rm.complete_delayed_requests(&f.tp);
+        } else {
+            // The follower's log start offset may have moved: a DeleteRecords may be done.
+            rm.delete_records_purgatory.check_and_complete(&f.tp);
         }
     }
 }

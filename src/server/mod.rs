@@ -5,6 +5,7 @@ pub mod api_versions;
 pub mod apis;
 pub mod config_changes;
 pub mod controlled_shutdown;
+pub mod delete_records;
 pub mod describe_configs;
 pub mod errors;
 mod fd_limit;
