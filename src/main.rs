@@ -57,6 +57,12 @@ enum Command {
     ConsoleProducer(zkafka::admin::console_producer::ConsoleProducerArgs),
     /// Print a topic's records on stdout (kafka-console-consumer.sh)
     ConsoleConsumer(zkafka::admin::console_consumer::ConsoleConsumerArgs),
+    /// Delete records before given offsets (kafka-delete-records.sh)
+    DeleteRecords(zkafka::admin::delete_records_cmd::DeleteRecordsArgs),
+    /// Describe brokers' log dirs as JSON (kafka-log-dirs.sh)
+    LogDirs(zkafka::admin::log_dirs_cmd::LogDirsArgs),
+    /// Print each broker's API versions (kafka-broker-api-versions.sh)
+    BrokerApiVersions(zkafka::admin::broker_api_versions::BrokerApiVersionsArgs),
     /// Producer/consumer throughput and latency tools (kafka-producer-perf-test.sh,
     /// kafka-consumer-perf-test.sh) on librdkafka; only in builds with `--features perf`
     #[cfg(feature = "perf")]
@@ -76,6 +82,9 @@ fn main() -> ExitCode {
             | Command::ConsumerGroups(_)
             | Command::ConsoleProducer(_)
             | Command::ConsoleConsumer(_)
+            | Command::DeleteRecords(_)
+            | Command::LogDirs(_)
+            | Command::BrokerApiVersions(_)
     ) {
         zkafka::logging::init();
     }
@@ -103,6 +112,9 @@ fn main() -> ExitCode {
         Command::ConsumerGroups(args) => run_tool(zkafka::admin::consumer_groups::run(args)),
         Command::ConsoleProducer(args) => run_tool(zkafka::admin::console_producer::run(args)),
         Command::ConsoleConsumer(args) => run_tool(zkafka::admin::console_consumer::run(args)),
+        Command::DeleteRecords(args) => run_tool(zkafka::admin::delete_records_cmd::run(args)),
+        Command::LogDirs(args) => run_tool(zkafka::admin::log_dirs_cmd::run(args)),
+        Command::BrokerApiVersions(args) => run_tool(zkafka::admin::broker_api_versions::run(args)),
         #[cfg(feature = "perf")]
         Command::Perf(_) => unreachable!("handled above"),
     }

@@ -341,3 +341,176 @@ async fn delete_records_through_four_client_admins() {
         );
     }
 }
+
+/// Runs `zkafka <args>` (the tool behind scripts/kafka-*.sh); its stdout, asserting success.
+fn tool(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_zkafka"))
+        .args(args)
+        .output()
+        .expect("run zkafka");
+    assert!(
+        out.status.success(),
+        "zkafka {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Three brokers with two log dirs each (JBOD).
+async fn jbod_cluster(connect: &str, dirs: &tempfile::TempDir) -> Vec<Broker> {
+    let mut brokers: Vec<Broker> = (1..=3)
+        .map(|id| {
+            let d = |x: &str| dirs.path().join(format!("b{id}-{x}")).display().to_string();
+            let log_dirs = format!("{},{}", d("a"), d("b"));
+            Broker::start(id, connect, &[("log.dirs", log_dirs.as_str())])
+        })
+        .collect();
+    for b in &mut brokers {
+        b.wait_listening(T);
+    }
+    brokers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_dirs_cluster_and_the_tools() {
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string();
+    let dirs = tempfile::tempdir().unwrap();
+    let brokers = jbod_cluster(&connect, &dirs).await;
+    let zk = zk_client(&connect).await;
+    create_topic(&zk, "ld", &[(0, &[1, 2, 3]), (1, &[2, 3, 1])], &[]).await;
+    for p in 0..2 {
+        produce_100(&zk, &brokers, "ld", p).await;
+    }
+    let bootstrap = brokers[0].bootstrap();
+
+    // DescribeLogDirs through kafka-python: two dirs per broker, each replica in one of them,
+    // with its size and no lag once the followers caught up.
+    wait_until_msg(T, "every replica of ld described, caught up", || async {
+        let dirs = run_json(
+            "python3",
+            "tests/python/logops_clients.py",
+            &["describe-log-dirs", &bootstrap],
+        );
+        let replicas: Vec<&serde_json::Value> = dirs
+            .iter()
+            .flat_map(|d| d["partitions"].as_array().unwrap())
+            .filter(|p| p["topic"] == "ld")
+            .collect();
+        dirs.len() == 6
+            && dirs.iter().all(|d| d["error"] == 0)
+            && replicas.len() == 6
+            && replicas
+                .iter()
+                .all(|p| p["size"].as_i64() > Some(0) && p["lag"] == 0 && p["future"] == false)
+    })
+    .await;
+
+    // kafka-log-dirs.sh: Kafka's three lines, its JSON keys in its order.
+    let out = tool(&[
+        "log-dirs",
+        "--bootstrap-server",
+        &bootstrap,
+        "--describe",
+        "--topic-list",
+        "ld",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Querying brokers for log directories information");
+    assert_eq!(
+        lines[1],
+        "Received log directory information from brokers 1,2,3"
+    );
+    assert!(
+        lines[2].starts_with(r#"{"version":1,"brokers":[{"broker":1,"logDirs":[{"logDir":""#),
+        "{out}"
+    );
+    assert!(lines[2].contains(r#"{"partition":"ld-0","size":"#), "{out}");
+    assert!(
+        lines[2].contains(r#""offsetLag":0,"isFuture":false}"#),
+        "{out}"
+    );
+    let json: serde_json::Value = serde_json::from_str(lines[2]).unwrap();
+    assert_eq!(json["brokers"].as_array().unwrap().len(), 3);
+    let out = tool(&[
+        "log-dirs",
+        "--bootstrap-server",
+        &bootstrap,
+        "--describe",
+        "--broker-list",
+        "2",
+    ]);
+    assert!(
+        out.contains("Received log directory information from brokers 2\n"),
+        "{out}"
+    );
+    let json: serde_json::Value = serde_json::from_str(out.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(json["brokers"][0]["logDirs"].as_array().unwrap().len(), 2);
+    assert!(json["brokers"][0]["logDirs"][0]["error"].is_null());
+
+    // kafka-delete-records.sh: a low watermark, and Kafka's exception for an offset too high.
+    let file = dirs.path().join("offsets.json");
+    std::fs::write(
+        &file,
+        r#"{"partitions":[{"topic":"ld","partition":0,"offset":5},{"topic":"ld","partition":1,"offset":500}],"version":1}"#,
+    )
+    .unwrap();
+    let out = tool(&[
+        "delete-records",
+        "--bootstrap-server",
+        &bootstrap,
+        "--offset-json-file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out,
+        "Executing records delete operation\nRecords delete operation completed:\n\
+         partition: ld-0\tlow_watermark: 5\n\
+         partition: ld-1\terror: org.apache.kafka.common.errors.OffsetOutOfRangeException: The requested offset is not within the range of offsets maintained by the server.\n"
+    );
+
+    // kafka-broker-api-versions.sh: one block per broker, Kafka 2.8's words.
+    let out = tool(&["broker-api-versions", "--bootstrap-server", &bootstrap]);
+    for b in &brokers {
+        let head = format!(
+            "{} (id: {} rack: null) -> (\n\tProduce(0): 0 to ",
+            b.bootstrap(),
+            b.id()
+        );
+        assert!(out.contains(&head), "{out}");
+    }
+    assert_eq!(
+        out.matches("\tDeleteRecords(21): 0 to 2 [usable: 2],\n")
+            .count(),
+        3,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("\tDescribeLogDirs(35): 0 to 2 [usable: 2],\n")
+            .count(),
+        3,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("\tDescribeCluster(60): 0 [usable: 0],\n")
+            .count(),
+        3,
+        "{out}"
+    );
+
+    // DescribeCluster through confluent-kafka (librdkafka sends DescribeCluster v0).
+    let cluster_id = String::from_utf8(zk.get_data("/cluster/id").await.unwrap().0).unwrap();
+    let controller = String::from_utf8(zk.get_data("/controller").await.unwrap().0).unwrap();
+    let controller: serde_json::Value = serde_json::from_str(&controller).unwrap();
+    let got = run_json(
+        "python3",
+        "tests/python/logops_clients.py",
+        &["describe-cluster", &bootstrap],
+    );
+    assert!(
+        cluster_id.contains(got[0]["cluster_id"].as_str().unwrap()),
+        "{got:?} vs {cluster_id}"
+    );
+    assert_eq!(got[0]["controller"], controller["brokerid"]);
+    assert_eq!(got[0]["brokers"], serde_json::json!([1, 2, 3]));
+}

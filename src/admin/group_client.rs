@@ -31,7 +31,7 @@ pub struct Cluster {
     pub topic_errors: BTreeMap<String, i16>,
 }
 
-async fn connect(addr: &str) -> anyhow::Result<BrokerClient> {
+pub async fn connect(addr: &str) -> anyhow::Result<BrokerClient> {
     BrokerClient::connect(addr, "consumer-groups", TIMEOUT, TIMEOUT)
         .await
         .with_context(|| format!("cannot connect to {addr}"))

@@ -5,15 +5,19 @@
 //! and the `zkafka topics` tool (`kafka-topics.sh --zookeeper`).
 
 pub mod assignment;
+pub mod broker_api_versions;
 pub mod console_consumer;
 pub mod console_group;
 pub mod console_producer;
 pub mod console_records;
 pub mod consumer_groups;
+pub mod delete_records_cmd;
 pub mod describe;
 pub mod dump_log;
 pub mod error;
 pub mod group_client;
+pub mod java_errors;
+pub mod log_dirs_cmd;
 pub mod topic_name;
 pub mod topics;
 pub mod topics_args;

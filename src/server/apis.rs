@@ -12,8 +12,8 @@ use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
 use crate::server::{
-    api_versions, controlled_shutdown, delete_records, fetch, inter_broker, list_offsets, metadata,
-    offset_for_leader_epoch, produce,
+    api_versions, controlled_shutdown, delete_records, describe_log_dirs, fetch, inter_broker,
+    list_offsets, metadata, offset_for_leader_epoch, produce,
 };
 
 /// What the network layer does after a request was handled.
@@ -119,6 +119,12 @@ impl KafkaApis {
             }
             RequestKind::DeleteRecords(req) => {
                 ResponseKind::DeleteRecords(delete_records::handle(self, &req).await)
+            }
+            RequestKind::DescribeLogDirs(req) => {
+                ResponseKind::DescribeLogDirs(describe_log_dirs::describe_log_dirs(self, &req))
+            }
+            RequestKind::DescribeCluster(req) => {
+                ResponseKind::DescribeCluster(describe_log_dirs::describe_cluster(self, ctx, &req))
             }
             // Group coordinator APIs (src/server/groups.rs).
             RequestKind::FindCoordinator(req) => {

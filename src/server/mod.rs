@@ -7,6 +7,7 @@ pub mod config_changes;
 pub mod controlled_shutdown;
 pub mod delete_records;
 pub mod describe_configs;
+pub mod describe_log_dirs;
 pub mod errors;
 mod fd_limit;
 pub mod fetch;

@@ -76,28 +76,16 @@ def describe_log_dirs(bootstrap):
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        for broker in sorted(b.nodeId for b in admin._client.cluster.brokers()):
-            for resp in admin.describe_log_dirs(brokers=[broker]):
-                for d in log_dir_results(resp):
-                    d["broker"] = broker
-                    print_json(d)
+        for resp in sorted(admin.describe_log_dirs(), key=lambda r: r["broker"]):
+            for r in resp["log_dirs"]:
+                parts = [{"topic": t["name"], "partition": p["partition_index"],
+                          "size": p["partition_size"], "lag": p["offset_lag"],
+                          "future": p["is_future_key"]}
+                         for t in r["topics"] for p in t["partitions"]]
+                print_json({"broker": resp["broker"], "dir": r["log_dir"],
+                            "error": r["error_code"], "partitions": parts})
     finally:
         admin.close()
-
-
-def log_dir_results(resp):
-    """kafka-python returns the raw response (object or dict, by version)."""
-    resp = resp.to_object() if hasattr(resp, "to_object") else resp
-    out = []
-    for r in resp["results"]:
-        parts = []
-        for t in r["topics"]:
-            for p in t["partitions"]:
-                parts.append({"topic": t["name"], "partition": p["partition_index"],
-                              "size": p["partition_size"], "lag": p["offset_lag"],
-                              "future": p["is_future_key"]})
-        out.append({"dir": r["log_dir"], "error": r["error_code"], "partitions": parts})
-    return out
 
 
 def describe_cluster(bootstrap):
