@@ -197,3 +197,89 @@ fn a_leader_epoch_that_is_not_newer_is_refused_not_asserted() {
     assert_eq!(p.make_leader(state(1, 1, &[1, 2]), log, now), Err(stale));
     assert!(!p.is_leader());
 }
+
+/// Brokers 1..=3 alive, as the metadata cache lists them.
+fn alive(ids: &[i32]) -> std::collections::BTreeMap<i32, crate::cluster::Broker> {
+    ids.iter()
+        .map(|id| {
+            let b = crate::cluster::Broker {
+                id: *id,
+                endpoints: Vec::new(),
+                rack: None,
+            };
+            (*id, b)
+        })
+        .collect()
+}
+
+#[test]
+fn delete_records_moves_the_log_start_and_waits_for_live_followers() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Partition::new(TopicPartition::new("t", 0), 1);
+    let now = crate::controller::now_ms();
+    p.make_leader(state(1, 0, &[1, 2, 3]), open_log(dir.path()), now)
+        .unwrap();
+    p.append_records_to_leader(&batch(10), 1).unwrap();
+    assert_eq!(
+        p.delete_records_on_leader(3),
+        Err(errors::OFFSET_OUT_OF_RANGE),
+        "above the high watermark (0: followers have nothing yet)"
+    );
+    p.update_follower_fetch_state(2, 10, 0, now);
+    p.update_follower_fetch_state(3, 10, 0, now);
+    assert_eq!(p.log().unwrap().high_watermark(), 10);
+    assert_eq!(
+        p.delete_records_on_leader(-2),
+        Err(errors::OFFSET_OUT_OF_RANGE)
+    );
+    assert_eq!(
+        p.delete_records_on_leader(11),
+        Err(errors::OFFSET_OUT_OF_RANGE)
+    );
+    assert_eq!(p.delete_records_on_leader(4), Ok(4));
+    assert_eq!(p.log().unwrap().log_start_offset(), 4);
+    assert_eq!(p.delete_records_on_leader(2), Ok(2), "never moves back");
+    assert_eq!(p.log().unwrap().log_start_offset(), 4);
+    // Low watermark: the followers are still at 0 until their next fetch says otherwise.
+    assert_eq!(p.low_watermark_if_leader(&alive(&[1, 2, 3])), Ok(0));
+    p.update_follower_fetch_state(2, 10, 4, now);
+    assert_eq!(p.low_watermark_if_leader(&alive(&[1, 2, 3])), Ok(0));
+    assert_eq!(
+        p.low_watermark_if_leader(&alive(&[1, 2])),
+        Ok(4),
+        "dead broker 3 ignored"
+    );
+    p.update_follower_fetch_state(3, 10, 4, now);
+    assert_eq!(p.low_watermark_if_leader(&alive(&[1, 2, 3])), Ok(4));
+    // -1: up to the high watermark.
+    assert_eq!(p.delete_records_on_leader(super::HIGH_WATERMARK), Ok(10));
+    // A follower refuses.
+    let f = Partition::new(TopicPartition::new("t", 0), 2);
+    f.make_follower(
+        state(1, 0, &[1, 2, 3]),
+        open_log(tempfile::tempdir().unwrap().path()),
+    )
+    .unwrap();
+    assert_eq!(
+        f.delete_records_on_leader(0),
+        Err(errors::NOT_LEADER_OR_FOLLOWER)
+    );
+    assert_eq!(
+        f.low_watermark_if_leader(&alive(&[1])),
+        Err(errors::NOT_LEADER_OR_FOLLOWER)
+    );
+}
+
+#[test]
+fn delete_records_refused_on_compact_only_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Partition::new(TopicPartition::new("t", 0), 1);
+    let log = open_log(dir.path());
+    let mut config = (*log.config()).clone();
+    config.cleanup_policy.delete = false;
+    config.cleanup_policy.compact = true;
+    log.update_config(config);
+    p.make_leader(state(1, 0, &[1]), log, crate::controller::now_ms())
+        .unwrap();
+    assert_eq!(p.delete_records_on_leader(0), Err(errors::POLICY_VIOLATION));
+}
