@@ -255,11 +255,9 @@ fn delete_records_moves_the_log_start_and_waits_for_live_followers() {
     assert_eq!(p.delete_records_on_leader(super::HIGH_WATERMARK), Ok(10));
     // A follower refuses.
     let f = Partition::new(TopicPartition::new("t", 0), 2);
-    f.make_follower(
-        state(1, 0, &[1, 2, 3]),
-        open_log(tempfile::tempdir().unwrap().path()),
-    )
-    .unwrap();
+    let follower_dir = tempfile::tempdir().unwrap();
+    f.make_follower(state(1, 0, &[1, 2, 3]), open_log(follower_dir.path()))
+        .unwrap();
     assert_eq!(
         f.delete_records_on_leader(0),
         Err(errors::NOT_LEADER_OR_FOLLOWER)
