@@ -22,12 +22,10 @@ const DELETES: [(&str, i32, i64); 4] = [
     ("kafkajs", 3, 55),
 ];
 
-/// Three brokers whose retention and log-start-offset checkpoint run every 500 ms.
+/// Three brokers whose retention runs every 500 ms (the log-start-offset checkpoint keeps its
+/// 60 s period: leader and followers write it when DeleteRecords moves their start).
 async fn cluster(connect: &str) -> Vec<Broker> {
-    let props = [
-        ("log.retention.check.interval.ms", "500"),
-        ("log.flush.start.offset.checkpoint.interval.ms", "500"),
-    ];
+    let props = [("log.retention.check.interval.ms", "500")];
     let mut brokers: Vec<Broker> = (1..=3)
         .map(|id| Broker::start(id, connect, &props))
         .collect();
@@ -90,7 +88,7 @@ async fn leader_of(zk: &zookeeper_client::Client, topic: &str, p: i32) -> i32 {
     wait_for(T, || async {
         partition_state(zk, topic, p)
             .await
-            .filter(|s| s.leader > 0 && s.isr.len() == 3)
+            .filter(|s| s.leader > 0)
             .map(|s| s.leader)
     })
     .await
@@ -325,7 +323,6 @@ async fn delete_records_through_four_client_admins() {
     );
 
     // kill -9 every broker: the log-start-offset-checkpoint brings the offsets back.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
     for b in &mut brokers {
         b.kill9();
     }

@@ -65,6 +65,10 @@ pub(super) struct FetchSettings {
     response_max_bytes: i32,
     pub(super) backoff_ms: i64,
     socket_timeout: Duration,
+    /// Woken when a follower adopted a higher log start offset from its leader, so the
+    /// ReplicaManager writes `log-start-offset-checkpoint` (records deleted on the leader stay
+    /// deleted here after a crash).
+    log_start_moved: Arc<Notify>,
 }
 
 struct Fetcher {
@@ -99,10 +103,16 @@ impl ReplicaFetcherManager {
                 socket_timeout: Duration::from_millis(
                     config.long("replica.socket.timeout.ms").max(1) as u64,
                 ),
+                log_start_moved: Arc::new(Notify::new()),
             },
             num_fetchers: config.int("num.replica.fetchers").max(1) as usize,
             fetchers: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Notified when a follower's log start offset moved with its leader's.
+    pub fn log_start_moved(&self) -> Arc<Notify> {
+        self.settings.log_start_moved.clone()
     }
 
     /// `abs(31 * topic.hashCode + partition) % num.replica.fetchers`.
@@ -385,7 +395,7 @@ async fn fetch_round(
     for t in resp.responses {
         for r in t.partitions {
             let tp = TopicPartition::new(t.topic.0.as_str(), r.partition_index);
-            let Some((_, p, epoch, offset, _)) = parts.iter().find(|x| x.0 == tp) else {
+            let Some((_, p, epoch, offset, log_start)) = parts.iter().find(|x| x.0 == tp) else {
                 continue;
             };
             // Dropped or re-added at another epoch while the fetch was in flight.
@@ -411,6 +421,9 @@ async fn fetch_round(
                     ) {
                         Ok(Some(_)) => {
                             if let Some(pos) = p.follower_position(*epoch) {
+                                if pos.log_start_offset > *log_start {
+                                    s.log_start_moved.notify_one();
+                                }
                                 update(states, &tp, *epoch, |st| {
                                     st.fetch_offset = pos.log_end_offset;
                                     st.lag = (r.high_watermark - pos.log_end_offset).max(0);

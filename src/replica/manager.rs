@@ -257,7 +257,24 @@ impl ReplicaManager {
             None => Vec::new(),
         };
         tasks.push(self.start_checkpoint_task());
+        tasks.push(self.start_log_start_checkpoint_task());
         tasks
+    }
+
+    /// Writes `log-start-offset-checkpoint` whenever a follower adopted its leader's higher
+    /// log start offset (DeleteRecords on the leader), rather than only every
+    /// `log.flush.start.offset.checkpoint.interval.ms`.
+    fn start_log_start_checkpoint_task(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let moved = self.fetcher_manager.log_start_moved();
+        let lm = self.log_manager.clone();
+        tokio::spawn(async move {
+            loop {
+                moved.notified().await;
+                let lm = lm.clone();
+                let _ =
+                    tokio::task::spawn_blocking(move || lm.checkpoint_log_start_offsets()).await;
+            }
+        })
     }
 
     /// Stops every fetcher (broker shutdown).
