@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::repl::create_topic;
+use common::repl::{create_topic, partition_state};
 use common::*;
 use serde_json::Value;
 
@@ -112,6 +112,23 @@ fn produce(bootstrap: &str, partition: i32, n: usize) {
     assert!(kcat.wait().expect("kcat").success(), "kcat -P failed");
 }
 
+/// Creates `demo` (partition 0 on 1,2,3 and 1 on 2,3,1) and waits for both leaders.
+async fn create_demo(connect: &str) {
+    let zk = zk_client(connect).await;
+    create_topic(&zk, TOPIC, &[(0, &[1, 2, 3]), (1, &[2, 3, 1])], &[]).await;
+    for p in 0..2 {
+        wait_until_msg(T, format!("a leader for {TOPIC}-{p}"), || {
+            let zk = &zk;
+            async move {
+                partition_state(zk, TOPIC, p)
+                    .await
+                    .is_some_and(|s| s.leader >= 1 && s.isr.len() == 3)
+            }
+        })
+        .await;
+    }
+}
+
 /// The `demo-0` partition of an `/api/cluster` model.
 fn partition0(model: &Value) -> Option<&Value> {
     model["topics"]
@@ -145,8 +162,7 @@ async fn the_model_and_the_timeline_follow_the_cluster() {
     let ens = ZkEnsemble::start(1);
     let connect = ens.connect_string();
     let brokers = cluster(&connect).await;
-    let zk = zk_client(&connect).await;
-    create_topic(&zk, TOPIC, &[(0, &[1, 2, 3]), (1, &[2, 3, 1])], &[]).await;
+    create_demo(&connect).await;
     produce(&brokers[0].bootstrap(), 0, 5);
     let dir = tempfile::tempdir().expect("temp dir");
     let (_ui, ui) = start_ui(&connect, dir.path());
@@ -236,8 +252,7 @@ async fn the_browser_shows_a_leader_failover_in_english_and_korean() {
     let ens = ZkEnsemble::start(1);
     let connect = ens.connect_string();
     let brokers = cluster(&connect).await;
-    let zk = zk_client(&connect).await;
-    create_topic(&zk, TOPIC, &[(0, &[1, 2, 3]), (1, &[2, 3, 1])], &[]).await;
+    create_demo(&connect).await;
     produce(&brokers[0].bootstrap(), 0, 20);
     produce(&brokers[1].bootstrap(), 1, 7);
     // A consumer group, so the view has one to show.

@@ -152,8 +152,8 @@ function wanted(e) {
 }
 
 function entry(e, fresh) {
-  const when = new Date(e.time_ms).toLocaleTimeString(lang === "ko" ? "ko-KR" : "en-GB", { hour12: false }) +
-    "." + String(e.time_ms % 1000).padStart(3, "0");
+  const d = new Date(e.time_ms), two = (n) => String(n).padStart(2, "0");
+  const when = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}`;
   return el("li", { class: `timeline-entry ${e.level}` + (fresh ? " fresh" : ""), "data-kind": e.kind, "data-topic": e.topic ?? "" },
     el("div", { class: "when", text: `${when} · ${t("broker")} ${e.broker}` }),
     el("div", { class: "headline", text: headline(e) }),
