@@ -4,7 +4,7 @@
 #   scripts/test.sh [cargo test arguments...]     e.g. scripts/test.sh --test cluster -- --nocapture
 #
 # Makes sure the integration tests' prerequisites are there -- Debian's
-# zookeeper (jars + JRE), kcat and prometheus -- installing them with apt-get when run as
+# zookeeper (jars + JRE), kcat, prometheus and chromium -- installing them with apt-get when run as
 # root, otherwise failing with the command to run; then runs `cargo test`
 # with the given arguments and exits with its status.
 #
@@ -59,6 +59,7 @@ ensure_node_clients() {
 ensure_zookeeper
 ensure_kcat
 ensure_prometheus
+ensure_chromium
 ensure_python_clients
 ensure_node_clients
 ensure_cargo

@@ -13,7 +13,8 @@ const os = require("os");
 const path = require("path");
 const { chromium } = require("playwright-core");
 
-const TIMEOUT = 60000;
+// Generous: on a loaded machine ZooKeeper may take long to expire the killed broker's session.
+const TIMEOUT = 90000;
 const url = process.env.UI_URL;
 const topic = process.env.TOPIC || "demo";
 const pids = Object.fromEntries((process.env.BROKER_PIDS || "").split(",").filter(Boolean)
