@@ -36,6 +36,8 @@ pub struct Live {
     api_until: Mutex<Option<Instant>>,
     running: AtomicBool,
     wake: Notify,
+    /// The last failed read and when it was logged (failures repeat every second).
+    last_error: Mutex<Option<(String, Instant)>>,
 }
 
 /// Held by each open page; dropping it (the page went away) may stop the feed.
@@ -59,6 +61,7 @@ impl Live {
             api_until: Mutex::new(None),
             running: AtomicBool::new(false),
             wake: Notify::new(),
+            last_error: Mutex::new(None),
         })
     }
 
@@ -110,7 +113,7 @@ impl Live {
         while self.wanted() {
             match self.refresh().await {
                 Ok(endpoints) => self.follow(&mut followers, &endpoints),
-                Err(e) => tracing::warn!(target: "zkafka.ui", "Cannot read the cluster: {e:#}"),
+                Err(e) => self.complain(format!("{e:#}")),
             }
             tokio::select! {
                 _ = tokio::time::sleep(REFRESH) => {}
@@ -123,6 +126,18 @@ impl Live {
         // A page that opened while we were stopping must not find the feed dead.
         if self.wanted() {
             self.start();
+        }
+    }
+
+    /// Logs a failed read once, then again only when the cause changes or a minute passed.
+    fn complain(&self, cause: String) {
+        let mut last = self.last_error.lock().expect("last_error");
+        let repeated = last
+            .as_ref()
+            .is_some_and(|(c, at)| *c == cause && at.elapsed() < Duration::from_secs(60));
+        if !repeated {
+            tracing::warn!(target: "zkafka.ui", "Cannot read the cluster: {cause}");
+            *last = Some((cause, Instant::now()));
         }
     }
 

@@ -91,6 +91,7 @@ fn router(live: Arc<Live>) -> Router {
             "/style.css",
             get(|| asset("text/css", include_str!("assets/style.css"))),
         )
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/api/live", get(live_events))
         .route("/api/cluster", get(cluster))
         .route("/api/timeline", get(timeline_json))
