@@ -314,8 +314,10 @@ async fn the_browser_shows_a_leader_failover_in_english_and_korean() {
     assert!(
         timeline.as_array().unwrap().iter().any(|e| {
             let text = e["text"].as_str().unwrap();
+            // From `old`, or from -1 when a new controller first took `old` offline.
             e["kind"] == "leader_election"
-                && text.contains(&format!("Partition demo-0 leader {old} -> {new}"))
+                && text.contains("Partition demo-0 leader ")
+                && text.contains(&format!(" -> {new}, ISR "))
                 && text.contains("offline partition leader election")
         }),
         "the election is narrated with its reason: {timeline}"
