@@ -39,6 +39,7 @@ const TEXTS = {
     k_log_deletion: "Broker {b} deleted old segments of {tp}",
     k_broker_lifecycle: "Broker {b}: {what}",
     theController: "The controller", leaderB: "Leader {b}",
+    whyOffline: " (its broker is gone)", whyBehind: " ({s} s behind)",
   },
   ko: {
     title: "실시간 클러스터 보기", connecting: "연결 중…", live: "실시간", offline: "연결 끊김",
@@ -57,32 +58,49 @@ const TEXTS = {
     state: "상태", generation: "세대", members: "멤버", assignment: "할당",
     committed: "커밋됨", lag: "랙", highWatermark: "HW", noGroups: "컨슈머 그룹 없음",
     noTopics: "토픽 없음", coordinator: "코디네이터: 브로커", noEvents: "아직 아무 일도 없었습니다",
-    k_controller_elected: "브로커 {b}가 컨트롤러 선출에서 이겼습니다{epoch}",
-    k_controller_resigned: "브로커 {b}가 컨트롤러에서 물러났습니다",
+    k_controller_elected: "브로커 {b~이/가} 컨트롤러 선출에서 이겼습니다{epoch}",
+    k_controller_resigned: "브로커 {b~이/가} 컨트롤러에서 물러났습니다",
     k_broker_change: "컨트롤러가 살아 있는 브로커 목록의 변화를 감지했습니다",
-    k_topic_change: "컨트롤러가 토픽 {t}를 만들거나 바꿨습니다",
-    k_topic_deleted: "토픽 {t}가 삭제되었습니다",
-    k_leader_election: "컨트롤러가 ISR [{isr}] 중에서 {leader}를 {tp}의 리더로 선출했습니다",
+    k_topic_change: "컨트롤러가 토픽 {t~을/를} 만들거나 바꿨습니다",
+    k_topic_deleted: "토픽 {t~이/가} 삭제되었습니다",
+    k_leader_election: "컨트롤러가 ISR [{isr}] 중에서 {leader~을/를} {tp}의 리더로 선출했습니다",
     k_leader_election_plain: "컨트롤러가 {tp}의 리더를 선출했습니다",
     k_partition_offline: "{tp} 오프라인: 리더가 될 수 있는 복제본이 살아 있지 않습니다",
-    k_became_leader: "브로커 {b}가 {tp}의 리더가 되었습니다",
-    k_became_follower: "브로커 {b}가 {tp}의 팔로워가 되었습니다",
-    k_isr_shrink: "{who}가 {tp}의 ISR에서 복제본 {gone}를 뺐습니다: 이제 ISR [{isr}]",
-    k_isr_expand: "리더 {b}가 {tp}의 ISR에 복제본 {added}를 다시 넣었습니다: 이제 ISR [{isr}]",
-    k_truncation: "브로커 {b}가 리더에 맞추어 {tp}의 로그를 잘라냈습니다",
-    k_group_state_change: "그룹 {g}가 세대 {gen}에서 {state} 상태가 되었습니다",
-    k_log_roll: "브로커 {b}가 {tp}의 새 세그먼트를 만들었습니다",
-    k_log_deletion: "브로커 {b}가 {tp}의 오래된 세그먼트를 지웠습니다",
+    k_became_leader: "브로커 {b~이/가} {tp}의 리더가 되었습니다",
+    k_became_follower: "브로커 {b~이/가} {tp}의 팔로워가 되었습니다",
+    k_isr_shrink: "{who~이/가} {tp}의 ISR에서 복제본 {gone~을/를} 뺐습니다: 이제 ISR [{isr}]",
+    k_isr_expand: "리더 {b~이/가} {tp}의 ISR에 복제본 {added~을/를} 다시 넣었습니다: 이제 ISR [{isr}]",
+    k_truncation: "브로커 {b~이/가} 리더에 맞추어 {tp}의 로그를 잘라냈습니다",
+    k_group_state_change: "그룹 {g~이/가} 세대 {gen}에서 {state} 상태가 되었습니다",
+    k_log_roll: "브로커 {b~이/가} {tp}의 새 세그먼트를 만들었습니다",
+    k_log_deletion: "브로커 {b~이/가} {tp}의 오래된 세그먼트를 지웠습니다",
     k_broker_lifecycle: "브로커 {b}: {what}",
     theController: "컨트롤러", leaderB: "리더 {b}",
+    whyOffline: " (그 브로커가 사라짐)", whyBehind: " ({s}초 뒤처짐)",
   },
 };
 
 let lang = (localStorage.getItem("zkafka-lang") ||
   ((navigator.language || "en").toLowerCase().startsWith("ko") ? "ko" : "en"));
 
+// Whether a word's last sound ends in a consonant (Korean particles depend on it): Hangul
+// by its final consonant, digits as read in Sino-Korean; null when unknown (Latin names).
+function hasBatchim(word) {
+  const c = String(word).slice(-1);
+  if (/[0-9]/.test(c)) return "013678".includes(c);
+  const code = c.charCodeAt(0) - 0xac00;
+  return code >= 0 && code < 11172 ? code % 28 !== 0 : null;
+}
+
+// {name~이/가}: the value with the particle that fits it ("1이", "2가", "demo이(가)").
+function withParticle(value, a, b) {
+  const batchim = hasBatchim(value);
+  return String(value) + (batchim === null ? `${a}(${b})` : batchim ? a : b);
+}
+
 function t(key, params) {
   let s = (TEXTS[lang] && TEXTS[lang][key]) || TEXTS.en[key] || key;
+  s = s.replace(/\{(\w+)~([^/}]+)\/([^}]+)\}/g, (_, k, a, b) => withParticle((params || {})[k] ?? "", a, b));
   for (const [k, v] of Object.entries(params || {})) s = s.split("{" + k + "}").join(String(v));
   return s;
 }
@@ -119,7 +137,10 @@ function headline(e) {
       m = text.match(/ISR (?:from )?\[?([\d, ]*)\]? (?:to|->) \[?([\d, ]*)\]?/);
       const old = m ? ids(m[1]) : [], now = m ? ids(m[2]) : [];
       const who = /controller/.test(text) ? t("theController") : t("leaderB", p);
-      return t("k_isr_shrink", { ...p, who, gone: minus(old, now).join(","), isr: now.join(",") });
+      const behind = text.match(/last caught up (\d+) ms ago/);
+      const why = /went offline/.test(text) ? t("whyOffline")
+        : behind ? t("whyBehind", { s: (Number(behind[1]) / 1000).toFixed(1) }) : "";
+      return t("k_isr_shrink", { ...p, who, gone: minus(old, now).join(","), isr: now.join(",") }) + why;
     }
     case "isr_expand": {
       m = text.match(/ISR from ([\d,]*) to ([\d,]*)/);
