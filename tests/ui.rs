@@ -281,7 +281,11 @@ async fn the_browser_shows_a_leader_failover_in_english_and_korean() {
         .env("BROKER_PIDS", pids.join(","))
         .stderr(Stdio::inherit());
     if let Ok(shots) = std::env::var("ZKAFKA_UI_SCREENSHOTS") {
-        node.env("SCREENSHOT_DIR", shots);
+        // Relative to the repository, not to tests/js where node runs.
+        node.env(
+            "SCREENSHOT_DIR",
+            std::path::absolute(shots).expect("screenshot dir"),
+        );
     }
     let out = tokio::task::spawn_blocking(move || node.output())
         .await
