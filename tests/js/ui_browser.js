@@ -72,8 +72,10 @@ async function run(page) {
     return entries.length > n && entries.some((e) => e.querySelector(".headline").textContent
       .startsWith(`The controller elected ${leader} as the leader of ${tp} from ISR [`));
   }, [electionsBefore, `${topic}-0`, newLeader]);
-  const gone = await page.textContent(`#broker-${oldLeader}`);
-  if (!gone.includes("gone")) throw new Error(`broker ${oldLeader}'s card does not say it is gone: ${gone}`);
+  step(`waiting for broker ${oldLeader}'s card to say it is gone`);
+  // The model may have read /brokers/ids just before the znode vanished: the next one shows it.
+  await page.waitForFunction((sel) => document.querySelector(sel).textContent.includes("gone"),
+    `#broker-${oldLeader}`);
   if (shots) await page.screenshot({ path: path.join(shots, "ui-en.png") });
 
   step("switching to Korean");
