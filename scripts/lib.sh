@@ -190,6 +190,13 @@ ensure_prometheus() {
   command -v prometheus >/dev/null 2>&1 || die "prometheus still missing after installing the prometheus package"
 }
 
+# ensure_chromium: Debian's chromium, which the live view's browser test (tests/ui.rs with
+# playwright-core) drives headless.
+ensure_chromium() {
+  [[ -x /usr/bin/chromium ]] || apt_install chromium
+  [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium still missing after installing the chromium package"
+}
+
 # ensure_cargo: put rustup's cargo on PATH, fail clearly if there is none.
 ensure_cargo() {
   if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then

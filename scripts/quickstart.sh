@@ -2,7 +2,8 @@
 # A local zkafka cluster in one command: a 3-node ZooKeeper ensemble
 # (zk/zoo-{1,2,3}.cfg, 127.0.0.1:2181-2183) and 3 brokers
 # (scripts/config/server-{1,2,3}.properties, ids 1-3, 127.0.0.1:9092-9094), each with its
-# HTTP endpoint (/metrics, /state, /events) on 127.0.0.1:9192-9194.
+# HTTP endpoint (/metrics, /state, /events) on 127.0.0.1:9192-9194, and the live cluster
+# view (`zkafka ui`) on http://127.0.0.1:9180/.
 # `scripts/quickstart.sh help` prints the commands (usage() below).
 #
 # Idempotent: whatever is already running is left alone.  Pid files live in
@@ -18,10 +19,12 @@ ZK_CFGS=("$ZKAFKA_HOME/zk/zoo-1.cfg" "$ZKAFKA_HOME/zk/zoo-2.cfg" "$ZKAFKA_HOME/z
 BROKER_PROPS=("$SCRIPTS/config/server-1.properties" "$SCRIPTS/config/server-2.properties"
   "$SCRIPTS/config/server-3.properties")
 BROKER_MARKER="$ZKAFKA_BIN server"
+UI_LISTEN="${ZKAFKA_UI_LISTEN:-127.0.0.1:9180}"
+UI_MARKER="$ZKAFKA_BIN ui"
 
 usage() {
   cat <<USAGE
-usage: $ZKAFKA_PROG [start | status [--all] | stop | clean | help]
+usage: $ZKAFKA_PROG [start | status [--all] | ui | stop | clean | help]
 
 A local zkafka cluster: a 3-node ZooKeeper ensemble on 127.0.0.1:2181-2183
 (zk/zoo-{1,2,3}.cfg) and brokers 1-3 on 127.0.0.1:9092-9094
@@ -30,10 +33,12 @@ A local zkafka cluster: a 3-node ZooKeeper ensemble on 127.0.0.1:2181-2183
   start           the default: install what is missing (zookeeper, kcat), build the
                   broker (cargo build --release), start the ensemble and the brokers,
                   wait until every broker is registered and a controller is elected,
-                  then print the status
+                  then start the live cluster view (zkafka ui) and print the
+                  status and its address
   status [--all]  ZooKeeper modes, broker pids, /brokers/ids, /controller and
                   kcat -L; internal topics (__consumer_offsets, ...) only with --all
-  stop            stop what start started: the brokers one at a time, the
+  ui              (re)start the live cluster view alone (log: logs/ui.log)
+  stop            stop what start started: the view, the brokers one at a time, the
                   controller last (each with a controlled shutdown), then ZooKeeper
   clean           stop, then delete ZooKeeper data, broker logs, pid and log files
   help            this text
@@ -46,6 +51,7 @@ Environment:
   ZKAFKA_DATA_DIR     where data, logs and pid files go (default: <repository>/data)
   ZKAFKA_WAIT_SECS    how long start waits for the ensemble / the brokers (default 60)
   ZKAFKA_NO_BUILD=1   use the existing target/release/zkafka, do not run cargo
+  ZKAFKA_UI_LISTEN    where the live cluster view listens (default 127.0.0.1:9180)
   ZKAFKA_STOP_TIMEOUT seconds stop waits for each process before SIGKILL
                       (default 60 for a broker, 30 for a ZooKeeper node)
 USAGE
@@ -57,6 +63,8 @@ zk_logfile() { printf '%s\n' "$(resolve_path "$(prop_get "$1" dataDir)")/zookeep
 broker_id() { prop_get "$1" broker.id; }
 broker_pidfile() { printf '%s\n' "$ZKAFKA_RUN_DIR/kafka-$(broker_id "$1").pid"; }
 broker_logfile() { printf '%s\n' "$ZKAFKA_LOG_DIR/kafka-$(broker_id "$1").log"; }
+ui_pidfile() { printf '%s\n' "$ZKAFKA_RUN_DIR/ui.pid"; }
+ui_logfile() { printf '%s\n' "$ZKAFKA_LOG_DIR/ui.log"; }
 broker_addr() {
   local l
   l="$(prop_get "$1" listeners)"
@@ -184,6 +192,35 @@ wait_for_brokers() {
   done
 }
 
+# start_ui: the live cluster view (zkafka ui) on $UI_LISTEN; it reads the ensemble and asks
+# each broker for its HTTP endpoint.  Output in logs/ui.log.
+start_ui() {
+  local pid
+  if pid="$(pidfile_running "$(ui_pidfile)" "$UI_MARKER")"; then
+    info "live cluster view already running (pid $pid): http://$UI_LISTEN/"
+    return 0
+  fi
+  mkdir -p "$ZKAFKA_RUN_DIR" "$ZKAFKA_LOG_DIR"
+  spawn_daemon "$(ui_pidfile)" "$(ui_logfile)" "$ZKAFKA_BIN" ui --listen "$UI_LISTEN" --zookeeper "$(zk_connect)"
+  check_still_running "$(head -n1 "$(ui_pidfile)")" "the live cluster view (zkafka ui)" "$(ui_logfile)"
+  info "live cluster view: http://$UI_LISTEN/ (log: $(ui_logfile))"
+}
+
+stop_ui() {
+  local pid
+  if pid="$(pidfile_running "$(ui_pidfile)" "$UI_MARKER")"; then
+    stop_pids 10 "ui=$pid" || true
+  fi
+  rm -f "$(ui_pidfile)"
+}
+
+cmd_ui() {
+  check_files
+  ensure_zkafka_binary missing
+  stop_ui
+  start_ui
+}
+
 cmd_start() {
   check_files
   # apt-get and cargo write hundreds of lines: keep them in a file, show progress instead.
@@ -200,10 +237,11 @@ cmd_start() {
   wait_for_ensemble
   start_brokers
   wait_for_brokers
+  start_ui
   echo
   cmd_status
   echo
-  info "cluster is up.  Stop it with: scripts/quickstart.sh stop"
+  info "cluster is up.  Watch it live: http://$UI_LISTEN/   Stop it with: scripts/quickstart.sh stop"
 }
 
 # ---------------------------------------------------------------- status
@@ -260,6 +298,12 @@ cmd_status() {
       printf '  broker %-5s %-16s stopped\n' "$(broker_id "$props")" "$(broker_addr "$props")"
     fi
   done
+  echo "== Live cluster view =="
+  if pid="$(pidfile_running "$(ui_pidfile)" "$UI_MARKER")"; then
+    printf '  http://%s/   pid %-7s log %s\n' "$UI_LISTEN" "$pid" "$(ui_logfile)"
+  else
+    printf '  stopped (start it with: %s ui)\n' "$ZKAFKA_PROG"
+  fi
   if ((any_zk)); then
     connect="$(zk_connect)"
     echo "== ZooKeeper: ls /brokers/ids =="
@@ -325,6 +369,7 @@ stop_brokers() {
 cmd_stop() {
   local props cfg pid f rc=0
   local -a zks=()
+  stop_ui
   stop_brokers || rc=1
   for props in "${BROKER_PROPS[@]}"; do
     rm -f "$(broker_pidfile "$props")"
@@ -363,11 +408,13 @@ cmd_clean() {
     done
     rm -f "$(broker_logfile "$props")"
   done
+  rm -f "$(ui_logfile)"
 }
 
 case "${1:-start}" in
   start) cmd_start ;;
   status) check_files; cmd_status "${2:-}" ;;
+  ui) cmd_ui ;;
   stop) check_files; cmd_stop ;;
   clean) check_files; cmd_clean ;;
   -h | --help | help) usage ;;

@@ -4,11 +4,12 @@
 #   scripts/test.sh [cargo test arguments...]     e.g. scripts/test.sh --test cluster -- --nocapture
 #
 # Makes sure the integration tests' prerequisites are there -- Debian's
-# zookeeper (jars + JRE), kcat and prometheus -- installing them with apt-get when run as
+# zookeeper (jars + JRE), kcat, prometheus and chromium -- installing them with apt-get when run as
 # root, otherwise failing with the command to run; then runs `cargo test`
 # with the given arguments and exits with its status.
 #
-# Node.js clients: tests/js/package.json (kafkajs) is installed with npm ci.
+# Node.js clients: tests/js/package.json (kafkajs, and playwright-core for the browser test
+# of the live view, which also needs Debian's chromium) is installed with npm ci.
 #
 # Python clients (hook): if tests/python/requirements.txt exists, or
 # ZKAFKA_TEST_PYTHON=1 (then kafka-python is installed), python3 + pip and
@@ -50,7 +51,7 @@ ensure_node_clients() {
   local dir="$ZKAFKA_HOME/tests/js"
   [[ -f "$dir/package.json" ]] || return 0
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi
-  [[ -d "$dir/node_modules/kafkajs" ]] && return 0
+  [[ -d "$dir/node_modules/kafkajs" && -d "$dir/node_modules/playwright-core" ]] && return 0
   info "installing Node.js test clients: npm ci (in $dir)"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $dir failed"
 }
@@ -58,6 +59,7 @@ ensure_node_clients() {
 ensure_zookeeper
 ensure_kcat
 ensure_prometheus
+ensure_chromium
 ensure_python_clients
 ensure_node_clients
 ensure_cargo

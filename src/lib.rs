@@ -3,7 +3,8 @@
 //! Modules follow Kafka's own packages: `config`, `zk` (znode paths and codecs), `controller`,
 //! `log` (segments, indexes, checkpoints, recovery, retention), `network`, `server` (broker
 //! lifecycle and request handlers), `metadata` (the broker's metadata cache), `cluster`
-//! (brokers and endpoints) and `admin` (the command-line tools).
+//! (brokers and endpoints), `admin` (the command-line tools) and `ui` (the live
+//! cluster view).
 
 pub mod admin;
 pub mod alloc;
@@ -22,6 +23,7 @@ pub mod perf;
 pub mod record;
 pub mod replica;
 pub mod server;
+pub mod ui;
 pub mod zk;
 
 #[global_allocator]

@@ -63,6 +63,9 @@ enum Command {
     LogDirs(zkafka::admin::log_dirs_cmd::LogDirsArgs),
     /// Print each broker's API versions (kafka-broker-api-versions.sh)
     BrokerApiVersions(zkafka::admin::broker_api_versions::BrokerApiVersionsArgs),
+    /// Serve the live cluster view: ZooKeeper, brokers, partitions, groups and one narrated
+    /// timeline, on http://127.0.0.1:9180/ by default
+    Ui(zkafka::ui::UiArgs),
     /// Producer/consumer throughput and latency tools (kafka-producer-perf-test.sh,
     /// kafka-consumer-perf-test.sh) on librdkafka; only in builds with `--features perf`
     #[cfg(feature = "perf")]
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::DeleteRecords(args) => run_tool(zkafka::admin::delete_records_cmd::run(args)),
         Command::LogDirs(args) => run_tool(zkafka::admin::log_dirs_cmd::run(args)),
         Command::BrokerApiVersions(args) => run_tool(zkafka::admin::broker_api_versions::run(args)),
+        Command::Ui(args) => run_ui(args),
         #[cfg(feature = "perf")]
         Command::Perf(_) => unreachable!("handled above"),
     }
@@ -143,6 +147,21 @@ fn run_tool(tool: impl std::future::Future<Output = u8>) -> ExitCode {
     // one needs any more (a slow DNS server held the tool 5 s after its output).
     runtime.shutdown_background();
     ExitCode::from(code)
+}
+
+/// The view logs at info like the broker (quickstart keeps it in data/logs/ui.log); one
+/// thread is plenty for a page or two.
+fn run_ui(args: zkafka::ui::UiArgs) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async move {
+        tokio::select! {
+            code = zkafka::ui::run(args) => ExitCode::from(code),
+            _ = wait_for_shutdown_signal() => ExitCode::SUCCESS,
+        }
+    })
 }
 
 fn run_server(path: PathBuf, overrides: Vec<String>) -> ExitCode {

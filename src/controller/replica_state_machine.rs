@@ -133,8 +133,8 @@ impl StateMachines<'_> {
         current: &PartitionState,
         next: PartitionState,
     ) {
-        crate::narrate!(info, "state.change.logger", EventKind::PartitionOffline, Subject::partition(&tp.topic, tp.partition),
-            "{} Replica {broker} of {tp} went offline: leader {} -> {}, ISR {:?} -> {:?}, leader epoch {}",
+        crate::narrate!(info, "state.change.logger", EventKind::IsrShrink, Subject::partition(&tp.topic, tp.partition),
+            "{} Replica {broker} of {tp} went offline, so the controller removed it from the ISR: leader {} -> {}, ISR {:?} -> {:?}, leader epoch {}",
             self.prefix(), current.leader, next.leader, current.isr, next.isr, next.leader_epoch);
         self.ctx.leadership.insert(tp.clone(), next.clone());
         if !self.ctx.is_being_deleted(&tp.topic) {

@@ -9,10 +9,20 @@
 #   - registers the ephemeral /brokers/ids/<id> and tries to take /controller
 #     (ephemeral) and bump /controller_epoch through one ZooKeeper session;
 #   - exits 0 on SIGTERM after closing its session.
-# Use it with ZKAFKA_BIN=tests/scripts/fake-zkafka.sh.  It opens no Kafka port.
+# `ui` just runs until SIGTERM.  Use it with ZKAFKA_BIN=tests/scripts/fake-zkafka.sh.  It opens no Kafka port.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+# `zkafka ui` stand-in: stays up until SIGTERM, as the live cluster view does.
+if [[ "${1:-}" == ui ]]; then
+  echo "fake-zkafka: $*"
+  trap 'echo "fake-zkafka: ui stopped"; exit 0' TERM INT
+  while :; do
+    sleep 1 &
+    wait $! || true
+  done
+fi
 
 [[ "${1:-}" == server && -n "${2:-}" ]] || { echo "usage: $0 server <server.properties> [--override k=v]..." >&2; exit 2; }
 props="$2"

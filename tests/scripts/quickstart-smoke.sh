@@ -35,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for p in 2181 2182 2183 2888 2889 2890 3888 3889 3890; do
+for p in 2181 2182 2183 2888 2889 2890 3888 3889 3890 9180; do
   if port_open "$p"; then
     echo "quickstart-smoke: port $p is in use; skipping the scripts smoke test"
     exit 0
@@ -53,7 +53,7 @@ to() {
 }
 
 check "help prints usage" to "$out.help" "$S/quickstart.sh" help
-check "help names every command" grep -q '^usage: quickstart.sh \[start | status \[--all\] | stop | clean | help\]$' "$out.help"
+check "help names every command" grep -q '^usage: quickstart.sh \[start | status \[--all\] | ui | stop | clean | help\]$' "$out.help"
 check "help is not the script's source" fails grep -qE '^(set |source |#)' "$out.help"
 check "an unknown command fails with the usage" fails "$S/quickstart.sh" no-such-command
 
@@ -65,9 +65,13 @@ check "/controller_epoch is printed" grep -A1 -q '/controller_epoch ==' "$out"
 check "broker got an absolute log.dirs under ZKAFKA_DATA_DIR" \
   grep -q "log.dirs=$ZKAFKA_DATA_DIR/kafka-logs-1 " "$ZKAFKA_LOG_DIR/kafka-1.log"
 check "3 ZooKeeper JVMs" test "$(ours "$ZKAFKA_MARKER" "$ZK_MAIN")" -eq 3
+check "start prints the live view's address" grep -q 'Watch it live: http://127.0.0.1:9180/' "$out"
+check "one live view" test "$(ours "$ZKAFKA_BIN ui")" -eq 1
+check "quickstart.sh ui restarts the view" to "$out.ui" "$S/quickstart.sh" ui
+check "still one live view" test "$(ours "$ZKAFKA_BIN ui")" -eq 1
 
 check "second start is idempotent" to "$out.2" "$S/quickstart.sh" start
-check "second start starts nothing new" test "$(grep -c 'already running' "$out.2")" -eq 6
+check "second start starts nothing new" test "$(grep -c 'already running' "$out.2")" -eq 7
 check "still 3 ZooKeeper JVMs" test "$(ours "$ZKAFKA_MARKER" "$ZK_MAIN")" -eq 3
 check "still 3 brokers" test "$(ours "$ZKAFKA_BIN server")" -eq 3
 
@@ -91,6 +95,7 @@ check "stop stops broker ${others[1]}, then the controller $controller, one at a
   "sent SIGTERM to broker-${others[1]}|broker-${others[1]} stopped|sent SIGTERM to broker-$controller (controller)|broker-$controller (controller) stopped"
 check "no ZooKeeper left" test "$(ours "$ZKAFKA_MARKER" "$ZK_MAIN")" -eq 0
 check "no broker left" test "$(ours "$ZKAFKA_BIN server")" -eq 0
+check "no live view left" test "$(ours "$ZKAFKA_BIN ui")" -eq 0
 check "no pid files left" test -z "$(ls -A "$ZKAFKA_RUN_DIR")"
 check "ZooKeeper logged to its data dir" test -s "$ZKAFKA_DATA_DIR/zk/1/zookeeper.log"
 
