@@ -96,7 +96,14 @@ lab_cmdline_args() {
 feed() {
   local input="$1"
   shift
-  printf '  $ printf %q | %s\n' "$input" "$(lab_cmdline "$@")"
+  local n
+  n="$(grep -c . <<<"$input" || true)"
+  if ((n > 4)); then
+    printf '  $ (%s) | %s\n' "$(t "$n lines: $(head -n1 <<<"$input") ... $(grep . <<<"$input" | tail -n1)" \
+      "$n 줄: $(head -n1 <<<"$input") ... $(grep . <<<"$input" | tail -n1)")" "$(lab_cmdline "$@")"
+  else
+    printf '  $ printf %q | %s\n' "$input" "$(lab_cmdline "$@")"
+  fi
   printf '%s' "$input" | "$@" 2>&1 >/dev/null | sed 's/^/    /'
   return "${PIPESTATUS[1]}"
 }
