@@ -146,6 +146,8 @@ on_exit() {
   LAB_UNDO+=("$(printf '%q ' "$@")")
 }
 
+kill_quietly() { kill "$@" 2>/dev/null || true; }
+
 lab_undo() {
   local i
   for ((i = ${#LAB_UNDO[@]} - 1; i >= 0; i--)); do
