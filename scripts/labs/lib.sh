@@ -278,6 +278,13 @@ describe_field() {
 leader_of() { describe_field "$1" "$2" Leader; }
 isr_of() { describe_field "$1" "$2" Isr; }
 
+# leader_moved_from TOPIC PARTITION ID: the partition has a leader other than ID.
+leader_moved_from() {
+  local l
+  l="$(leader_of "$1" "$2")"
+  [[ -n "$l" && "$l" != "$3" && "$l" != -1 && "$l" != none ]]
+}
+
 # partitions_led TOPIC: every partition has a leader.
 partitions_led() {
   local out
