@@ -323,6 +323,13 @@ print("none" if v is None else v)
 PY
 }
 
+# isr_lacks BROKER TOPIC PARTITION ID: broker BROKER's /state has an ISR without ID.
+isr_lacks() {
+  local isr
+  isr="$(state "$1" "part('$2', $3)['isr']")" || return 1
+  [[ -n "$isr" && ",$isr," != *",$4,"* ]]
+}
+
 # ---------------------------------------------------------------- broker processes
 
 broker_props() { printf '%s\n' "$SCRIPTS/config/server-$1.properties"; }
