@@ -269,11 +269,12 @@ fresh_group() {
 lab_delete_group() { groups --delete --group "$1" >/dev/null 2>&1 || true; }
 
 # describe_field TOPIC PARTITION FIELD: Leader, Replicas or Isr of one partition, from
-# kafka-topics.sh --describe (read from ZooKeeper).
+# kafka-topics.sh --describe (read from ZooKeeper).  awk reads to the end: the tool panics on
+# a closed pipe.
 describe_field() {
   topics --describe --topic "$1" 2>/dev/null |
     awk -v p="$2" -v f="$3:" '{ for (i = 1; i < NF; i++) if ($i == "Partition:" && $(i + 1) == p) hit = 1 }
-      hit { for (i = 1; i < NF; i++) if ($i == f) { print $(i + 1); exit } }'
+      hit && !done { for (i = 1; i < NF; i++) if ($i == f) { print $(i + 1); done = 1 } }'
 }
 leader_of() { describe_field "$1" "$2" Leader; }
 isr_of() { describe_field "$1" "$2" Isr; }
@@ -322,6 +323,9 @@ if isinstance(v, list):
 print("none" if v is None else v)
 PY
 }
+
+# test_state ID EXPR: EXPR over broker ID's /state (see state) is true.
+test_state() { [[ "$(state "$1" "$2" 2>/dev/null)" == True ]]; }
 
 # isr_lacks BROKER TOPIC PARTITION ID: broker BROKER's /state has an ISR without ID.
 isr_lacks() {
