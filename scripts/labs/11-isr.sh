@@ -21,6 +21,8 @@ controller="$(state 1 "s['controller']['id']")"
 mapfile -t ids < <(printf '%s\n' 1 2 3 | grep -vx "$controller")
 leader="${ids[0]}"
 follower="${ids[1]}"
+# Talk to the leader only: a stopped broker in the bootstrap list would stall the producer.
+BOOTSTRAP="$(broker_address "$leader")"
 state_version() { zk stat "/brokers/topics/$T/partitions/0/state" | sed -n 's/^dataVersion = //p'; }
 isr_now() { state "$leader" "part('$T', 0)['isr']"; }
 

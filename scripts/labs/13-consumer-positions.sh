@@ -18,6 +18,8 @@ controller="$(state 1 "s['controller']['id']")"
 mapfile -t ids < <(printf '%s\n' 1 2 3 | grep -vx "$controller")
 leader="${ids[0]}"
 follower="${ids[1]}"
+# Talk to the leader only: a stopped broker in the bootstrap list would stall the clients.
+BOOTSTRAP="$(broker_address "$leader")"
 leo() { state "$leader" "part('$T', 0)['log_end_offset']"; }
 hw() { state "$leader" "part('$T', 0)['high_watermark']"; }
 committed() { groups --describe --group "$G" 2>/dev/null | awk -v t="$T" '$1 == t { print $3 }'; }

@@ -301,6 +301,11 @@ isr_full() {
     END { exit (n == 0 || bad) }'
 }
 
+# broker_address ID: host:port of broker ID, from the cluster's metadata.
+broker_address() {
+  kcat -b "$BOOTSTRAP" -L -m 5 2>/dev/null | sed -n "s/^ *broker $1 at \([^ ]*\).*/\1/p" | head -n1
+}
+
 # http_of ID: the broker's HTTP endpoint (host:port).
 http_of() {
   tr ',' '\n' <<<"$HTTP_LISTENERS" | sed -n "s/^$1=//p"
