@@ -26,7 +26,7 @@ pause
 
 step "One bootstrap server is enough" "부트스트랩 서버 하나면 충분합니다"
 say "We give kcat only broker 2's address. Its metadata answer lists all brokers and the controller." \
-  "kcat 에 브로커 2 의 주소만 줍니다. 메타데이터 응답에 모든 브로커와 컨트롤러가 나옵니다."
+  "kcat 에 2번 브로커의 주소만 줍니다. 메타데이터 응답에 모든 브로커와 컨트롤러가 나옵니다."
 b2="$(tr ',' '\n' <<<"$BOOTSTRAP" | sed -n 2p)"
 meta="$(kcat -b "${b2:-${BOOTSTRAP%%,*}}" -L -m 5 2>&1 | sed -n '/brokers:/,/topics:/p')"
 printf '  $ kcat -b %s -L\n' "${b2:-${BOOTSTRAP%%,*}}"
@@ -39,7 +39,7 @@ back="skipped"
 if broker_pid 3 >/dev/null; then
   step "A broker leaves, its znode goes" "브로커가 떠나면 znode 도 사라집니다"
   say "We stop broker 3 (a clean shutdown) and list /brokers/ids again, then start it again." \
-    "브로커 3 을 정상 종료하고 /brokers/ids 를 다시 봅니다. 그리고 다시 시작합니다."
+    "3번 브로커를 정상 종료하고 /brokers/ids 를 다시 봅니다. 그리고 다시 시작합니다."
   on_exit broker_ensure_running 3
   broker_stop 3
   show zk ls /brokers/ids

@@ -28,7 +28,7 @@ isr_now() { state "$leader" "part('$T', 0)['isr']"; }
 
 step "A shorter replica.lag.time.max.ms on the leader" "리더의 replica.lag.time.max.ms 줄이기"
 say "The default is 30 s, longer than the ZooKeeper session (18 s) that a stopped broker would lose first. Broker $leader restarts with replica.lag.time.max.ms=$LAG_MS so that you see the leader act, not the controller." \
-  "기본값 30초는 멈춘 브로커가 먼저 잃게 되는 ZooKeeper 세션(18초) 보다 깁니다. 컨트롤러가 아니라 리더가 움직이는 것을 보도록 브로커 $leader 를 replica.lag.time.max.ms=$LAG_MS 로 다시 시작합니다."
+  "기본값 30초는 멈춘 브로커가 먼저 잃게 되는 ZooKeeper 세션(18초) 보다 깁니다. 컨트롤러가 아니라 리더가 움직이는 것을 보도록 ${leader}번 브로커를 replica.lag.time.max.ms=$LAG_MS 로 다시 시작합니다."
 on_exit broker_restart "$leader"
 on_exit broker_ensure_running "$follower"
 broker_restart "$leader" "replica.lag.time.max.ms=$LAG_MS"
@@ -50,13 +50,13 @@ pause
 
 step "A follower stops fetching: the leader shrinks the ISR" "팔로워가 가져오기를 멈추면 리더가 ISR 을 줄입니다"
 say "SIGSTOP freezes broker $follower. New records arrive; after $LAG_MS ms without catching up, leader $leader removes it and writes the ISR to /brokers/topics/$T/partitions/0/state itself (then tells the controller through /isr_change_notification)." \
-  "SIGSTOP 으로 브로커 $follower 를 멈춥니다. 새 레코드가 들어오고, $LAG_MS ms 동안 따라오지 못하면 리더 $leader 가 그것을 빼고 ISR 을 /brokers/topics/$T/partitions/0/state 에 직접 씁니다 (그 다음 /isr_change_notification 으로 컨트롤러에 알립니다)."
+  "SIGSTOP 으로 ${follower}번 브로커를 멈춥니다. 새 레코드가 들어오고, $LAG_MS ms 동안 따라오지 못하면 ${leader}번 리더가 그것을 빼고 ISR 을 /brokers/topics/$T/partitions/0/state 에 직접 씁니다 (그 다음 /isr_change_notification 으로 컨트롤러에 알립니다)."
 epoch0="$(state "$leader" "part('$T', 0)['leader_epoch']")"
 broker_signal "$follower" STOP
 printf '  $ kill -STOP <broker %s>\n' "$follower"
 feed $'after-stop-1\nafter-stop-2\n' produce --topic "$T" --request-required-acks 1
 look "The live view: $T-0's bar for broker $follower stops; the timeline then says the leader removed it from the ISR and why. Or follow the leader's /events: curl -N http://$(http_of "$leader")/events" \
-  "라이브 뷰: $T-0 에서 브로커 $follower 의 막대가 멈추고, 타임라인이 리더가 그것을 ISR 에서 뺐다고 이유와 함께 알려줍니다. 또는 리더의 /events: curl -N http://$(http_of "$leader")/events"
+  "라이브 뷰: $T-0 에서 ${follower}번 브로커의 막대가 멈추고, 타임라인이 리더가 그것을 ISR 에서 뺐다고 이유와 함께 알려줍니다. 또는 리더의 /events: curl -N http://$(http_of "$leader")/events"
 wait_until 15 isr_lacks "$leader" "$T" 0 "$follower" || true
 isr_shrunk="$(isr_now)"
 # Read ZooKeeper before SIGCONT: the follower would rejoin at once.
@@ -73,7 +73,7 @@ pause
 
 step "The follower catches up: the leader expands the ISR" "팔로워가 따라잡으면 리더가 ISR 을 늘립니다"
 say "SIGCONT: broker $follower fetches what it missed; once it reaches the leader's log end, the leader adds it back and writes the znode again." \
-  "SIGCONT: 브로커 $follower 가 놓친 것을 가져옵니다. 리더의 로그 끝에 닿으면 리더가 다시 ISR 에 넣고 znode 를 또 씁니다."
+  "SIGCONT: ${follower}번 브로커가 놓친 것을 가져옵니다. 리더의 로그 끝에 닿으면 리더가 다시 ISR 에 넣고 znode 를 또 씁니다."
 wait_isr_full "$T"
 show zk get "/brokers/topics/$T/partitions/0/state"
 isr_back="$(isr_of "$T" 0)"
@@ -81,7 +81,7 @@ pause
 
 check "the 50,000-record burst left the ISR alone (ISR $isr_burst, dataVersion $v0 -> $v1)" \
   "50,000개를 몰아 보내도 ISR 은 그대로입니다 (ISR $isr_burst, dataVersion $v0 -> $v1)" test "$v0" = "$v1" -a "$(tr ',' '\n' <<<"$isr_burst" | grep -c .)" = 3
-check "the leader removed stopped broker $follower from the ISR (got: $isr_shrunk)" "리더가 멈춘 브로커 $follower 를 ISR 에서 뺐습니다 (결과: $isr_shrunk)" \
+check "the leader removed stopped broker $follower from the ISR (got: $isr_shrunk)" "리더가 멈춘 ${follower}번 브로커를 ISR 에서 뺐습니다 (결과: $isr_shrunk)" \
   test -n "$isr_shrunk" -a "$(tr ',' '\n' <<<"$isr_shrunk" | grep -cx "$follower")" = 0
 check "the ISR change was written to ZooKeeper (dataVersion $v1 -> $v2; $znode)" "ISR 변경이 ZooKeeper 에 기록되었습니다 (dataVersion $v1 -> $v2; $znode)" \
   test "${v2:-0}" -gt "${v1:-0}" -a "$(grep -c "\"isr\":\[$isr_shrunk\]" <<<"$znode")" = 1

@@ -35,7 +35,7 @@ wait_isr_full "$T"
 feed "$(seq -f 'before-%g' 1 5)"$'\n' produce --topic "$T" --request-required-acks all
 wait_until 10 test_state "$leader" "all(f['log_end_offset'] == 5 for f in part('$T', 0)['followers'])" || true
 say "Leader $leader, followers $f1 and $f2, all in the ISR. Numbers below are the leader's view (its /state): LEO leader/$f1/$f2, then HW." \
-  "리더 $leader, 팔로워 $f1 과 $f2, 모두 ISR 에 있습니다. 아래 숫자는 리더의 시각(/state) 입니다: LEO 리더/$f1/$f2, 그리고 HW."
+  "리더는 ${leader}번, 팔로워는 ${f1}번과 ${f2}번 브로커이고 모두 ISR 에 있습니다. 아래 숫자는 리더의 시각(/state) 입니다: LEO 리더/$f1/$f2, 그리고 HW."
 v0="$(view)"
 say "Start: $v0" "시작: $v0"
 look "Keep the live view on $T-0: the three LEO bars and the HW line move one step at a time." \
@@ -60,9 +60,9 @@ say "The leader appended it at offset 5: $v1. The producer is still waiting for 
   "리더가 오프셋 5 에 붙였습니다: $v1. 프로듀서는 아직 응답을 기다립니다: $waiting1."
 pause
 
-step "Follower $f1 fetches" "팔로워 $f1 이 가져갑니다"
+step "Follower $f1 fetches" "${f1}번 팔로워가 가져갑니다"
 say "SIGCONT $f1: it fetches offset 5, and its next fetch tells the leader its LEO is 6. The HW cannot move yet: follower $f2 is in the ISR and does not have the record." \
-  "$f1 에 SIGCONT: 오프셋 5 를 가져가고, 다음 fetch 로 리더에게 LEO 가 6 이라고 알립니다. HW 는 아직 못 움직입니다. ISR 에 있는 팔로워 $f2 가 레코드를 갖고 있지 않습니다."
+  "${f1}번 브로커에 SIGCONT: 오프셋 5 를 가져가고, 다음 fetch 로 리더에게 LEO 가 6 이라고 알립니다. HW 는 아직 못 움직입니다. ISR 에 있는 ${f2}번 팔로워가 레코드를 갖고 있지 않습니다."
 broker_signal "$f1" CONT
 wait_until 10 test_state "$leader" "[f['log_end_offset'] for f in part('$T', 0)['followers'] if f['id'] == $f1] == [6]" || true
 v2="$(view)"
@@ -70,10 +70,10 @@ hw_f1_mid="$(state "$f1" "part('$T', 0)['high_watermark']")"
 waiting2=no
 producer_waiting && waiting2=yes
 say "Now: $v2. Follower $f1 holds offset 5 but its own HW is $hw_f1_mid: it may not serve it either. Producer still waiting: $waiting2." \
-  "지금: $v2. 팔로워 $f1 은 오프셋 5 를 가졌지만 자신의 HW 는 $hw_f1_mid 입니다. 그것도 아직 내줄 수 없습니다. 프로듀서는 아직 기다립니다: $waiting2."
+  "지금: $v2. ${f1}번 팔로워는 오프셋 5 를 가졌지만 자신의 HW 는 $hw_f1_mid 입니다. 그것도 아직 내줄 수 없습니다. 프로듀서는 아직 기다립니다: $waiting2."
 pause
 
-step "Follower $f2 fetches: the HW moves, the producer gets its answer" "팔로워 $f2 가 가져가면 HW 가 움직이고 프로듀서가 응답을 받습니다"
+step "Follower $f2 fetches: the HW moves, the producer gets its answer" "${f2}번 팔로워가 가져가면 HW 가 움직이고 프로듀서가 응답을 받습니다"
 broker_signal "$f2" CONT
 printf '  $ kill -CONT <broker %s>\n' "$f2"
 wait_until 10 test_state "$leader" "part('$T', 0)['high_watermark'] == 6" || true
@@ -91,14 +91,14 @@ wait_until 10 test_state "$f1" "part('$T', 0)['high_watermark'] == 6" || true
 wait_until 10 test_state "$f2" "part('$T', 0)['high_watermark'] == 6" || true
 hw_f1="$(state "$f1" "part('$T', 0)['high_watermark']")"
 hw_f2="$(state "$f2" "part('$T', 0)['high_watermark']")"
-say "HW at follower $f1: $hw_f1, at follower $f2: $hw_f2" "팔로워 $f1 의 HW: $hw_f1, 팔로워 $f2 의 HW: $hw_f2"
+say "HW at follower $f1: $hw_f1, at follower $f2: $hw_f2" "${f1}번 팔로워의 HW: $hw_f1, ${f2}번 팔로워의 HW: $hw_f2"
 pause
 
 check "start: everyone at 5 ($v0)" "시작: 모두 5 ($v0)" test "$v0" = "LEO 5/5/5 HW 5"
 check "the leader appended the record while the followers were frozen; the producer waited ($v1; waiting: $waiting1)" \
   "팔로워가 멈춘 동안 리더가 레코드를 붙였고 프로듀서는 기다렸습니다 ($v1; 대기: $waiting1)" test "$v1|$waiting1" = "LEO 6/5/5 HW 5|yes"
 check "follower $f1 caught up but the HW waited for $f2 ($v2; $f1's own HW $hw_f1_mid; producer waiting: $waiting2)" \
-  "팔로워 $f1 은 따라왔지만 HW 는 $f2 를 기다렸습니다 ($v2; $f1 의 HW $hw_f1_mid; 프로듀서 대기: $waiting2)" \
+  "${f1}번 팔로워는 따라왔지만 HW 는 ${f2}번 팔로워를 기다렸습니다 ($v2; ${f1}번 팔로워의 HW $hw_f1_mid; 프로듀서 대기: $waiting2)" \
   test "$v2|$hw_f1_mid|$waiting2" = "LEO 6/6/5 HW 5|5|yes"
 check "with every ISR member at 6 the HW moved to 6 ($v3) and the acks=all producer succeeded (exit status $rc)" \
   "ISR 모두가 6 이 되자 HW 가 6 으로 움직였고 ($v3) acks=all 프로듀서가 성공했습니다 (종료 코드 $rc)" test "$v3|$rc" = "LEO 6/6/6 HW 6|0"

@@ -354,7 +354,7 @@ need_local_brokers() {
   for id in 1 2 3; do
     broker_pid "$id" >/dev/null ||
       die "$(t "this lab kills and restarts brokers: it needs the local quickstart cluster (scripts/quickstart.sh) with brokers 1-3 running; broker $id is not (pid file $ZKAFKA_RUN_DIR/kafka-$id.pid)" \
-        "이 실습은 브로커를 죽이고 다시 띄웁니다. 브로커 1-3 이 모두 떠 있는 로컬 quickstart 클러스터(scripts/quickstart.sh)가 필요합니다. 브로커 $id 가 없습니다 (pid 파일 $ZKAFKA_RUN_DIR/kafka-$id.pid)")"
+        "이 실습은 브로커를 죽이고 다시 띄웁니다. 1-3번 브로커가 모두 떠 있는 로컬 quickstart 클러스터(scripts/quickstart.sh)가 필요합니다. ${id}번 브로커가 없습니다 (pid 파일 $ZKAFKA_RUN_DIR/kafka-$id.pid)")"
   done
 }
 
@@ -386,7 +386,7 @@ broker_ensure_running() {
     kill -CONT "$pid" 2>/dev/null || true
     return 0
   fi
-  info "$(t "restarting broker $1" "브로커 $1 을 다시 시작합니다")"
+  info "$(t "restarting broker $1" "${1}번 브로커를 다시 시작합니다")"
   broker_start "$1"
 }
 
