@@ -36,7 +36,7 @@ broker_signal "$victim" KILL
 printf '  $ kill -9 <broker %s>\n' "$victim"
 look "The live view: broker $victim turns dead, $T-0 gets a new leader and a shorter ISR, and the timeline says which broker the controller elected and why." \
   "라이브 뷰: ${victim}번 브로커가 죽은 것으로 바뀌고, $T-0 에 새 리더와 짧아진 ISR 이 보이며, 타임라인이 컨트롤러가 누구를 왜 뽑았는지 알려줍니다."
-wait_until 60 leader_moved_from "$T" 0 "$victim" || true
+wait_until 90 leader_moved_from "$T" 0 "$victim" || true
 show topics --describe --topic "$T"
 show zk get "/brokers/topics/$T/partitions/0/state"
 leader_after="$(leader_of "$T" 0)"

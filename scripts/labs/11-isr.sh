@@ -38,11 +38,11 @@ show topics --describe --topic "$T"
 pause
 
 step "A burst does not shrink the ISR" "몰아서 보내도 ISR 은 줄지 않습니다"
-say "50,000 records as fast as the producer can send them. The followers are momentarily thousands of records behind, which the old replica.lag.max.messages (default 4000) would have punished; measured in time, they are never 6 s behind, so the ISR never changes (the state znode is not rewritten)." \
-  "레코드 50,000개를 최대한 빨리 보냅니다. 팔로워가 잠깐씩 수천 개 뒤처집니다. 예전 replica.lag.max.messages (기본 4000) 였다면 ISR 에서 빠졌을 것입니다. 시간으로 재면 6초나 뒤처지지 않으므로 ISR 은 그대로입니다 (state znode 를 다시 쓰지 않습니다)."
+say "20,000 records as fast as the producer can send them. The followers are momentarily thousands of records behind, which the old replica.lag.max.messages (default 4000) would have punished; measured in time, they are never 6 s behind, so the ISR never changes (the state znode is not rewritten)." \
+  "레코드 20,000개를 최대한 빨리 보냅니다. 팔로워가 잠깐씩 수천 개 뒤처집니다. 예전 replica.lag.max.messages (기본 4000) 였다면 ISR 에서 빠졌을 것입니다. 시간으로 재면 6초나 뒤처지지 않으므로 ISR 은 그대로입니다 (state znode 를 다시 쓰지 않습니다)."
 v0="$(state_version)"
-seq -f 'burst-%g' 1 50000 | produce --topic "$T" --batch-size 1000 >/dev/null 2>&1 || true
-printf '  $ seq -f burst-%%g 1 50000 | %s\n' "$(lab_cmdline produce --topic "$T" --batch-size 1000)"
+seq -f 'burst-%g' 1 20000 | produce --topic "$T" --batch-size 1000 >/dev/null 2>&1 || true
+printf '  $ seq -f burst-%%g 1 20000 | %s\n' "$(lab_cmdline produce --topic "$T" --batch-size 1000)"
 v1="$(state_version)"
 isr_burst="$(isr_of "$T" 0)"
 say "ISR after the burst: $isr_burst; state znode dataVersion $v0 -> $v1" "몰아 보낸 뒤 ISR: $isr_burst, state znode dataVersion $v0 -> $v1"
@@ -79,8 +79,8 @@ show zk get "/brokers/topics/$T/partitions/0/state"
 isr_back="$(isr_of "$T" 0)"
 pause
 
-check "the 50,000-record burst left the ISR alone (ISR $isr_burst, dataVersion $v0 -> $v1)" \
-  "50,000개를 몰아 보내도 ISR 은 그대로입니다 (ISR $isr_burst, dataVersion $v0 -> $v1)" test "$v0" = "$v1" -a "$(tr ',' '\n' <<<"$isr_burst" | grep -c .)" = 3
+check "the 20,000-record burst left the ISR alone (ISR $isr_burst, dataVersion $v0 -> $v1)" \
+  "20,000개를 몰아 보내도 ISR 은 그대로입니다 (ISR $isr_burst, dataVersion $v0 -> $v1)" test "$v0" = "$v1" -a "$(tr ',' '\n' <<<"$isr_burst" | grep -c .)" = 3
 check "the leader removed stopped broker $follower from the ISR (got: $isr_shrunk)" "리더가 멈춘 ${follower}번 브로커를 ISR 에서 뺐습니다 (결과: $isr_shrunk)" \
   test -n "$isr_shrunk" -a "$(tr ',' '\n' <<<"$isr_shrunk" | grep -cx "$follower")" = 0
 check "the ISR change was written to ZooKeeper (dataVersion $v1 -> $v2; $znode)" "ISR 변경이 ZooKeeper 에 기록되었습니다 (dataVersion $v1 -> $v2; $znode)" \

@@ -37,7 +37,7 @@ broker_signal "$old" KILL
 printf '  $ kill -9 <broker %s>\n' "$old"
 look "The live view: the ZooKeeper panel shows /controller change and its epoch go up; the timeline says which broker won the election. The brokers' logs: grep -i controller data/logs/kafka-$survivor.log" \
   "라이브 뷰: ZooKeeper 패널에서 /controller 가 바뀌고 에포크가 올라갑니다. 타임라인이 어느 브로커가 선출되었는지 알려줍니다. 브로커 로그: grep -i controller data/logs/kafka-$survivor.log"
-wait_until 60 test_state "$survivor" "s['controller']['id'] not in ($old, -1)" || true
+wait_until 90 test_state "$survivor" "s['controller']['id'] not in ($old, -1)" || true
 wait_until 30 leader_moved_from "$T" 0 "$old" || true
 show zk get /controller
 show zk get /controller_epoch

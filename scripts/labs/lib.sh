@@ -239,7 +239,9 @@ ensure_cluster() {
 
 zk() { ZK_SHELL_TIMEOUT_MS=8000 "$SCRIPTS/zookeeper-shell.sh" "${ZOOKEEPER%%,*}" "$@"; }
 topics() { "$ZKAFKA_BIN" topics --zookeeper "$ZOOKEEPER" "$@"; }
-produce() { "$ZKAFKA_BIN" console-producer --bootstrap-server "$BOOTSTRAP" "$@"; }
+# A 30 s ack timeout instead of the tool's 1.5 s: on a busy machine a timed-out request is
+# retried, and without idempotence a retry can store the records twice.
+produce() { "$ZKAFKA_BIN" console-producer --bootstrap-server "$BOOTSTRAP" --request-timeout-ms 30000 "$@"; }
 consume() { "$ZKAFKA_BIN" console-consumer --bootstrap-server "$BOOTSTRAP" "$@"; }
 groups() { "$ZKAFKA_BIN" consumer-groups --bootstrap-server "$BOOTSTRAP" "$@"; }
 
@@ -358,7 +360,15 @@ need_local_brokers() {
   done
 }
 
-registered() { zk ls /brokers/ids 2>/dev/null | tail -n1 | tr -d '[] ' | tr ',' '\n' | grep -qxF "$1"; }
+# registered ID: /brokers/ids/ID exists.  A broker serves /state only once it has registered,
+# with broker_epoch the czxid of its znode: asking it spares a ZooKeeper shell (a JVM) per poll.
+registered() {
+  if [[ -n "$(http_of "$1")" ]]; then
+    test_state "$1" "s['broker_epoch'] > 0"
+  else
+    zk ls /brokers/ids 2>/dev/null | tail -n1 | tr -d '[] ' | tr ',' '\n' | grep -qxF "$1"
+  fi
+}
 
 # broker_start ID [k=v...]: start quickstart broker ID (with overrides), wait for its znode.
 broker_start() {
@@ -368,7 +378,7 @@ broker_start() {
   for kv in "$@"; do extra+=(--override "$kv"); done
   "$SCRIPTS/kafka-server-start.sh" -daemon "$(broker_props "$id")" "${extra[@]}" >/dev/null ||
     die "could not start broker $id"
-  wait_until 60 registered "$id" || die "broker $id did not register /brokers/ids/$id within 60 s"
+  wait_until 120 registered "$id" || die "broker $id did not register /brokers/ids/$id within 120 s"
 }
 
 broker_stop() { "$SCRIPTS/kafka-server-stop.sh" "$(broker_props "$1")" >/dev/null; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every lab (scripts/labs/NN-*.sh) non-interactively against one quickstart cluster
 # (3 ZooKeeper nodes, 3 brokers, the quickstart's fixed ports) in a throwaway
-# ZKAFKA_DATA_DIR, and fails if any lab fails.  Lab 01 also runs in Korean.
+# ZKAFKA_DATA_DIR, and fails if any lab fails.  Lab 04 also runs in Korean.
 #
 #   tests/scripts/labs-test.sh [NN...]      e.g. tests/scripts/labs-test.sh 09 12
 #
@@ -71,7 +71,7 @@ for lab in "${labs[@]}"; do
   "$lab" --help >/dev/null || failed+=("$(basename "$lab") --help")
   run_lab "$lab"
 done
-(($#)) || run_lab "$S/labs/01-events-and-commit-log.sh" --lang ko
+(($#)) || run_lab "$S/labs/04-records-and-serializers.sh" --lang ko
 
 echo "labs-test: $passed passed, ${#failed[@]} failed in $((SECONDS - start))s${failed[*]:+: ${failed[*]}}"
 ((${#failed[@]} == 0))
