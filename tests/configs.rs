@@ -592,3 +592,219 @@ async fn bad_config_changes_get_kafka_errors_and_nothing_is_applied() {
     assert_eq!(r.0, 42, "{r:?}");
     assert_eq!(znode_config(&zk, "/config/topics/t").await, before);
 }
+
+/// `zkafka configs ARGS` (what scripts/kafka-configs.sh runs): (exit code, stdout, stderr).
+fn configs_tool(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkafka"))
+        .arg("configs")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_configs_tool_speaks_kafkas_flags_and_output() {
+    let (ens, broker) = single_broker(&[]);
+    let b = broker.bootstrap();
+    let connect = ens.connect_string();
+    create_topic(&connect, &b, "foo", 1, &[1], &[]).await;
+    let topic = [
+        "--bootstrap-server",
+        &b,
+        "--entity-type",
+        "topics",
+        "--entity-name",
+        "foo",
+    ];
+
+    let alter = [
+        &topic[..],
+        &[
+            "--alter",
+            "--add-config",
+            "cleanup.policy=[compact,delete],retention.ms=1000",
+        ],
+    ]
+    .concat();
+    let r = configs_tool(&alter);
+    assert_eq!(
+        r,
+        (
+            0,
+            "Completed updating config for topic foo.\n".into(),
+            String::new()
+        )
+    );
+    let r = configs_tool(&[&topic[..], &["--describe"]].concat());
+    assert_eq!(
+        r.1,
+        "Dynamic configs for topic foo are:\n  \
+         cleanup.policy=compact,delete sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact,delete, DEFAULT_CONFIG:log.cleanup.policy=delete}\n  \
+         retention.ms=1000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=1000}\n"
+    );
+    let r = configs_tool(&[&topic[..], &["--alter", "--delete-config", "retention.ms"]].concat());
+    assert_eq!(r.0, 0, "{r:?}");
+    let r = configs_tool(&[&topic[..], &["--alter", "--add-config", "retention.ms=abc"]].concat());
+    assert_eq!(r.0, 1);
+    assert!(
+        r.2.contains("Invalid value abc for configuration retention.ms: Not a number of type LONG"),
+        "{r:?}"
+    );
+
+    // Brokers: the cluster default and one broker, with Kafka's headers.
+    let brokers = ["--bootstrap-server", &b, "--entity-type", "brokers"];
+    let r = configs_tool(
+        &[
+            &brokers[..],
+            &[
+                "--entity-default",
+                "--alter",
+                "--add-config",
+                "log.cleaner.threads=2",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        r.1, "Completed updating default config for brokers in the cluster.\n",
+        "{r:?}"
+    );
+    let r = configs_tool(
+        &[
+            &brokers[..],
+            &[
+                "--entity-name",
+                "1",
+                "--alter",
+                "--add-config",
+                "log.cleaner.backoff.ms=20000",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.1, "Completed updating config for broker 1.\n", "{r:?}");
+    let r = configs_tool(&[&brokers[..], &["--entity-name", "1", "--describe"]].concat());
+    assert_eq!(
+        r.1,
+        "Dynamic configs for broker 1 are:\n  \
+         log.cleaner.backoff.ms=20000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.cleaner.backoff.ms=20000, DEFAULT_CONFIG:log.cleaner.backoff.ms=15000}\n"
+    );
+    let r = configs_tool(&[&brokers[..], &["--entity-default", "--describe"]].concat());
+    assert_eq!(
+        r.1,
+        "Default configs for brokers in the cluster are:\n  \
+         log.cleaner.threads=2 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.cleaner.threads=2}\n"
+    );
+    let r = configs_tool(&[&brokers[..], &["--entity-name", "1", "--describe", "--all"]].concat());
+    assert!(r.1.starts_with("All configs for broker 1 are:\n"), "{r:?}");
+    assert!(r.1.contains("\n  log.cleaner.threads=2 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.cleaner.threads=2, DEFAULT_CONFIG:log.cleaner.threads=1}\n"), "{}", r.1);
+    let r = configs_tool(
+        &[
+            &brokers[..],
+            &[
+                "--entity-name",
+                "1",
+                "--alter",
+                "--add-config",
+                "num.partitions=3",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.0, 1);
+    assert!(
+        r.2.contains("Cannot update these configs dynamically: Set(num.partitions)"),
+        "{r:?}"
+    );
+
+    // --zookeeper: users and clients (quota keys stored for the broker to read), raw lines.
+    let zk_warning = "Warning: --zookeeper is deprecated and will be removed in a future version of Kafka.\nUse --bootstrap-server instead to specify a broker to connect to.\n";
+    let users = ["--zookeeper", &connect, "--entity-type", "users"];
+    let r = configs_tool(
+        &[
+            &users[..],
+            &[
+                "--entity-name",
+                "CN=alice",
+                "--alter",
+                "--add-config",
+                "producer_byte_rate=1024,consumer_byte_rate=2048",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        r.1,
+        format!("{zk_warning}Completed updating config for entity: user-principal 'CN=alice'.\n"),
+        "{r:?}"
+    );
+    let zk = zk_client(&connect).await;
+    assert_eq!(
+        znode_config(&zk, "/config/users/CN%3Dalice").await,
+        json!({"version": 1, "config": {"consumer_byte_rate": "2048", "producer_byte_rate": "1024"}})
+    );
+    assert!(notifications(&zk)
+        .await
+        .contains(&"users/CN%3Dalice".to_string()));
+    let r = configs_tool(&[&users[..], &["--describe"]].concat());
+    assert_eq!(r.1, format!("{zk_warning}Configs for user-principal 'CN=alice' are consumer_byte_rate=2048,producer_byte_rate=1024\n"));
+    let r = configs_tool(&[
+        "--zookeeper",
+        &connect,
+        "--entity-type",
+        "clients",
+        "--entity-default",
+        "--alter",
+        "--add-config",
+        "nope=1",
+    ]);
+    assert_eq!(r.0, 1);
+    assert!(
+        r.2.contains("Unknown Dynamic Configuration 'nope'."),
+        "{r:?}"
+    );
+    let r = configs_tool(&[
+        "--zookeeper",
+        &connect,
+        "--entity-type",
+        "topics",
+        "--entity-name",
+        "foo",
+        "--describe",
+    ]);
+    assert_eq!(
+        r.1,
+        format!("{zk_warning}Configs for topic 'foo' are cleanup.policy=compact,delete\n")
+    );
+    // Broker configs other than the throttles need the broker while it runs.
+    let r = configs_tool(&[
+        "--zookeeper",
+        &connect,
+        "--entity-type",
+        "brokers",
+        "--entity-name",
+        "1",
+        "--alter",
+        "--add-config",
+        "log.cleaner.threads=2",
+    ]);
+    assert_eq!(r.0, 1);
+    assert!(r.2.contains("--bootstrap-server option must be specified to update broker configs Set(log.cleaner.threads). when broker 1 is running."), "{r:?}");
+    let r = configs_tool(&[
+        "--zookeeper",
+        &connect,
+        "--entity-type",
+        "brokers",
+        "--entity-name",
+        "1",
+        "--alter",
+        "--add-config",
+        "follower.replication.throttled.rate=1000",
+    ]);
+    assert_eq!(r.0, 0, "{r:?}");
+}
