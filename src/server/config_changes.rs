@@ -61,7 +61,6 @@ async fn process_changes(
             continue;
         };
         if seq > *last_seq {
-            *last_seq = seq;
             match decode_config_change(&data) {
                 Some((ty, topic)) if ty == "topics" => apply_topic_config(replicas, &topic).await,
                 Some((ty, name)) if ty == "brokers" => {
@@ -75,6 +74,8 @@ async fn process_changes(
                     tracing::warn!(target: "kafka.server.DynamicConfigManager", "ignoring undecodable notification {path}")
                 }
             }
+            // Only now: a ZooKeeper error above retries this notification.
+            *last_seq = seq;
         }
         if now - stat.ctime > NOTIFICATION_EXPIRY_MS {
             let _ = zk.client().await?.delete(&path, None).await;
