@@ -51,6 +51,8 @@ enum Command {
     },
     /// Create, delete, describe, or change a topic (kafka-topics.sh --zookeeper)
     Topics(zkafka::admin::topics::TopicsArgs),
+    /// Describe or alter topic, broker, client and user configs (kafka-configs.sh)
+    Configs(zkafka::admin::configs::ConfigsArgs),
     /// List, describe, reset offsets of, or delete consumer groups (kafka-consumer-groups.sh)
     ConsumerGroups(zkafka::admin::consumer_groups::ConsumerGroupsArgs),
     /// Produce stdin lines as records (kafka-console-producer.sh)
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
     if !matches!(
         cli.command,
         Command::Topics(_)
+            | Command::Configs(_)
             | Command::ConsumerGroups(_)
             | Command::ConsoleProducer(_)
             | Command::ConsoleConsumer(_)
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
             &mut std::io::stdout().lock(),
         )),
         Command::Topics(args) => run_tool(zkafka::admin::topics::run(args)),
+        Command::Configs(args) => run_tool(zkafka::admin::configs::run(args)),
         Command::ConsumerGroups(args) => run_tool(zkafka::admin::consumer_groups::run(args)),
         Command::ConsoleProducer(args) => run_tool(zkafka::admin::console_producer::run(args)),
         Command::ConsoleConsumer(args) => run_tool(zkafka::admin::console_consumer::run(args)),

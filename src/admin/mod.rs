@@ -2,10 +2,12 @@
 //! `dump-log` (kafka-dump-log.sh), and topic administration through ZooKeeper as Kafka 2.8's
 //! `kafka.admin` / `AdminZkClient` do — replica assignment, topic-name and topic-config
 //! validation, the znode writes of topic create / partition increase / delete / config change,
-//! and the `zkafka topics` tool (`kafka-topics.sh --zookeeper`).
+//! the `zkafka topics` tool (`kafka-topics.sh --zookeeper`) and `zkafka configs`
+//! (`kafka-configs.sh`).
 
 pub mod assignment;
 pub mod broker_api_versions;
+pub mod configs;
 pub mod console_consumer;
 pub mod console_group;
 pub mod console_producer;

@@ -407,9 +407,20 @@ pub async fn change_topic_config(
         )));
     }
     validate_topic_configs(configs)?;
+    change_entity_config(zk, &format!("topics/{topic}"), configs).await
+}
+
+/// Kafka's `changeEntityConfig`: replaces `/config/<entity path>` with `configs` (set or
+/// create) and announces it with a version 2 `/config/changes/config_change_<seq>`
+/// notification. Validation is the caller's (it differs per entity type).
+pub async fn change_entity_config(
+    zk: &KafkaZkClient,
+    entity_path: &str,
+    configs: &BTreeMap<String, String>,
+) -> AdminResult<()> {
     set_or_create(
         zk,
-        &config_topic_path(topic),
+        &paths::entity_config(entity_path),
         &encode_entity_config(configs),
     )
     .await?;
@@ -417,10 +428,48 @@ pub async fn change_topic_config(
         .await?;
     zk.create_sequential(
         CONFIG_CHANGE_PREFIX,
-        encode_config_change(&format!("topics/{topic}")).as_bytes(),
+        encode_config_change(entity_path).as_bytes(),
     )
     .await?;
     Ok(())
+}
+
+/// Kafka's `Sanitizer.sanitize` for user and client-id entity names: URL-encoding (UTF-8)
+/// with `*` as `%2A`, so any principal is a valid znode name.
+pub fn sanitize_entity_name(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The inverse of [`sanitize_entity_name`] (`%XX` decoded; invalid escapes kept as text).
+pub fn desanitize_entity_name(name: &str) -> String {
+    let bytes = name.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn persistent() -> zkc::CreateOptions<'static> {
@@ -463,6 +512,13 @@ mod tests {
         ids.iter()
             .map(|&id| BrokerMetadata::new(id, None))
             .collect()
+    }
+
+    #[test]
+    fn entity_names_are_sanitized_as_kafka_does() {
+        assert_eq!(sanitize_entity_name("app-1.x_y"), "app-1.x_y");
+        assert_eq!(sanitize_entity_name("CN=a b*"), "CN%3Da%20b%2A");
+        assert_eq!(desanitize_entity_name("CN%3Da%20b%2A"), "CN=a b*");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! names and defaults into a typed `KafkaConfig` (server/KafkaConfig.scala).
 
 pub mod def;
+pub mod dynamic;
 pub mod properties;
 
 use std::collections::BTreeMap;
@@ -261,6 +262,27 @@ impl KafkaConfig {
             ));
         }
         Ok(dirs)
+    }
+
+    /// This config with known keys replaced by `overrides` (the dynamic layers; values were
+    /// validated by the caller, unknown keys are ignored). Structural fields stay as they are:
+    /// listeners and log dirs are not reconfigured live.
+    pub fn with_overrides(&self, overrides: &BTreeMap<String, String>) -> KafkaConfig {
+        let mut out = self.clone();
+        for (k, v) in overrides {
+            if let Some(slot) = out.values.get_mut(k.as_str()) {
+                *slot = Some(v.trim().to_string());
+            }
+        }
+        out
+    }
+
+    /// The keys given in server.properties or as overrides, with their values.
+    pub fn static_props(&self) -> BTreeMap<String, String> {
+        self.supplied
+            .iter()
+            .filter_map(|k| Some((k.clone(), self.values.get(k.as_str())?.clone()?)))
+            .collect()
     }
 
     pub fn was_supplied(&self, key: &str) -> bool {

@@ -276,7 +276,7 @@ impl StateMachines<'_> {
             .filter(|(tp, s)| !s.isr.iter().any(|r| self.ctx.is_replica_eligible(tp, *r)))
             .map(|(tp, _)| tp.topic.as_str())
             .collect();
-        let default = self.config.boolean("unclean.leader.election.enable");
+        let default = self.unclean_default().await?;
         let configs =
             futures::future::join_all(topics.iter().map(|t| self.zk.get_topic_config(t))).await;
         let mut out = BTreeMap::new();
@@ -288,6 +288,23 @@ impl StateMachines<'_> {
             out.insert(topic.to_string(), allowed);
         }
         Ok(out)
+    }
+
+    /// This broker's `unclean.leader.election.enable`: `/config/brokers/<id>`, then
+    /// `<default>`, then server.properties, read at each election so a dynamic change counts.
+    async fn unclean_default(&self) -> ZkResult<bool> {
+        let key = "unclean.leader.election.enable";
+        let id = self.config.broker_id.to_string();
+        for entity in [id.as_str(), crate::config::dynamic::DEFAULT_ENTITY] {
+            let layer = self
+                .zk
+                .get_entity_config(&format!("brokers/{entity}"))
+                .await?;
+            if let Some(v) = layer.get(key) {
+                return Ok(v.trim().eq_ignore_ascii_case("true"));
+            }
+        }
+        Ok(self.config.boolean(key))
     }
 
     fn recipients(&self, tp: &TopicPartition, strategy: &Strategy) -> Vec<i32> {

@@ -131,6 +131,20 @@ pub fn topic_config_names() -> Vec<&'static str> {
     names
 }
 
+/// DescribeConfigs' ConfigType id of a topic config (BOOLEAN 1, STRING 2, INT 3, LONG 5,
+/// DOUBLE 6, LIST 7; UNKNOWN 0 for names that are not topic configs).
+pub fn topic_config_type_id(name: &str) -> i8 {
+    match DEFS.iter().find(|d| d.0 == name).map(|d| d.1) {
+        Some(Type::Boolean) => 1,
+        Some(Type::String) => 2,
+        Some(Type::Int) => 3,
+        Some(Type::Long) => 5,
+        Some(Type::Double) => 6,
+        Some(Type::List) => 7,
+        None => 0,
+    }
+}
+
 /// `LogConfig.validateNames`: every name must be a topic config.
 pub fn validate_topic_config_names<'a>(
     names: impl IntoIterator<Item = &'a str>,

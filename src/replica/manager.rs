@@ -12,6 +12,7 @@ use super::fetcher::ReplicaFetcherManager;
 use super::isr::IsrProposal;
 use super::partition::Partition;
 use super::purgatory::Purgatory;
+use crate::config::dynamic::DynamicBrokerConfig;
 use crate::config::KafkaConfig;
 use crate::log::{LogConfig, LogManager, TopicPartition};
 use crate::server::apis::BrokerState;
@@ -24,6 +25,9 @@ const NO_EPOCH: i32 = -1;
 
 pub struct ReplicaManager {
     pub config: Arc<KafkaConfig>,
+    /// server.properties plus `/config/brokers/<id>` and `<default>`: the live values of the
+    /// dynamic broker configs (log defaults, replication throttle rates, ...).
+    pub dynamic_config: Arc<DynamicBrokerConfig>,
     pub state: Arc<BrokerState>,
     pub log_manager: Arc<LogManager>,
     pub zk: KafkaZkClient,
@@ -59,6 +63,7 @@ impl ReplicaManager {
         state: Arc<BrokerState>,
         log_manager: Arc<LogManager>,
         zk: KafkaZkClient,
+        dynamic_config: Arc<DynamicBrokerConfig>,
     ) -> Arc<ReplicaManager> {
         let (isr_tx, isr_rx) = mpsc::unbounded_channel();
         Arc::new(ReplicaManager {
@@ -66,6 +71,7 @@ impl ReplicaManager {
             isr_tx,
             isr_rx: Mutex::new(Some(isr_rx)),
             config,
+            dynamic_config,
             state,
             log_manager,
             zk,

@@ -17,6 +17,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteTopics, 0, 5),
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::DescribeConfigs, 0, 3),
+    (ApiKey::AlterConfigs, 0, 1),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::LeaderAndIsr, 0, 4),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::ControlledShutdown, 0, 3),

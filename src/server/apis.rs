@@ -94,6 +94,12 @@ impl KafkaApis {
             RequestKind::DescribeConfigs(req) => ResponseKind::DescribeConfigs(
                 self.handle_describe_configs(&req, ctx.api_version()).await,
             ),
+            RequestKind::AlterConfigs(req) => {
+                ResponseKind::AlterConfigs(self.handle_alter_configs(&req).await)
+            }
+            RequestKind::IncrementalAlterConfigs(req) => ResponseKind::IncrementalAlterConfigs(
+                self.handle_incremental_alter_configs(&req).await,
+            ),
             RequestKind::DeleteTopics(req) => {
                 ResponseKind::DeleteTopics(self.handle_delete_topics(&req).await)
             }

@@ -1,10 +1,15 @@
-//! DynamicConfigManager for topics: every broker watches `/config/changes`, applies each new
+//! DynamicConfigManager: every broker watches `/config/changes`, applies each new
 //! `config_change_<seq>` notification by re-reading the entity's config (the notification is
-//! only a trigger), and purges notifications older than 15 minutes.
+//! only a trigger), and purges notifications older than 15 minutes. Topic changes go to the
+//! topic's local logs (TopicConfigHandler); `brokers/<id>` and `brokers/<default>` changes
+//! re-read both dynamic broker layers and apply the new log defaults (BrokerConfigHandler).
+//! Client and user entities are stored for quotas, which this broker does not enforce.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::dynamic::{DynamicLayers, DEFAULT_ENTITY};
+use crate::log::LogConfig;
 use crate::replica::ReplicaManager;
 use crate::zk::codec::decode_config_change;
 use crate::zk::{paths, KafkaZkClient, SessionEvent, ZkResult};
@@ -56,14 +61,21 @@ async fn process_changes(
             continue;
         };
         if seq > *last_seq {
-            *last_seq = seq;
             match decode_config_change(&data) {
                 Some((ty, topic)) if ty == "topics" => apply_topic_config(replicas, &topic).await,
-                Some(_) => {} // client/user/broker quotas and dynamic broker configs: not supported
+                Some((ty, name)) if ty == "brokers" => {
+                    let ours = replicas.broker_id().to_string();
+                    if name == DEFAULT_ENTITY || name == ours {
+                        apply_broker_config(zk, replicas).await?;
+                    }
+                }
+                Some(_) => {} // client and user quotas: stored only, not enforced
                 None => {
                     tracing::warn!(target: "kafka.server.DynamicConfigManager", "ignoring undecodable notification {path}")
                 }
             }
+            // Only now: a ZooKeeper error above retries this notification.
+            *last_seq = seq;
         }
         if now - stat.ctime > NOTIFICATION_EXPIRY_MS {
             let _ = zk.client().await?.delete(&path, None).await;
@@ -89,6 +101,47 @@ async fn apply_topic_config(replicas: &ReplicaManager, topic: &str) {
     tracing::info!(target: "kafka.server.TopicConfigHandler",
         "Processing override for entityPath: topics/{topic}: applied to {applied} local partition(s) (retention.ms={}, segment.bytes={}, min.insync.replicas={}, cleanup.policy={})",
         config.retention_ms, config.segment_bytes, config.min_insync_replicas, policy_name(config.cleanup_policy));
+}
+
+/// Both dynamic broker layers of broker `id` (`/config/brokers/<id>`, `<default>`).
+pub async fn read_broker_layers(zk: &KafkaZkClient, id: i32) -> ZkResult<DynamicLayers> {
+    Ok(DynamicLayers {
+        per_broker: zk.get_entity_config(&format!("brokers/{id}")).await?,
+        cluster_default: zk
+            .get_entity_config(&format!("brokers/{DEFAULT_ENTITY}"))
+            .await?,
+    })
+}
+
+/// Re-reads the dynamic broker layers and applies what changed: new log defaults go to the
+/// LogManager and every hosted topic's logs (topic overrides still win).
+async fn apply_broker_config(zk: &KafkaZkClient, replicas: &ReplicaManager) -> ZkResult<()> {
+    let layers = read_broker_layers(zk, replicas.broker_id()).await?;
+    let old = replicas.dynamic_config.update(layers.clone());
+    let new = replicas.dynamic_config.current();
+    tracing::info!(target: "kafka.server.BrokerConfigHandler",
+        "Processing override for broker {}: per-broker {:?}, cluster default {:?}",
+        replicas.broker_id(), layers.per_broker, layers.cluster_default);
+    let props = new.log_config_props();
+    if old.log_config_props() == props {
+        return Ok(());
+    }
+    match LogConfig::from_props(&props) {
+        Ok(defaults) => replicas.log_manager.update_default_config(defaults),
+        Err(e) => {
+            tracing::error!(target: "kafka.server.DynamicLogConfig", "new log defaults are invalid, keeping the old ones: {e}");
+            return Ok(());
+        }
+    }
+    let topics: std::collections::BTreeSet<String> = replicas
+        .all_partitions()
+        .into_iter()
+        .map(|p| p.tp.topic.clone())
+        .collect();
+    for topic in topics {
+        apply_topic_config(replicas, &topic).await;
+    }
+    Ok(())
 }
 
 fn policy_name(p: crate::log::CleanupPolicy) -> &'static str {

@@ -1,6 +1,7 @@
 //! The broker: startup in KafkaServer's order, the request handlers, and shutdown.
 
 pub mod admin;
+pub mod alter_configs;
 pub mod api_versions;
 pub mod apis;
 pub mod config_changes;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::cluster::Broker;
+use crate::config::dynamic::DynamicBrokerConfig;
 use crate::config::KafkaConfig;
 use crate::controller::{now_ms, ControllerHandle, KafkaController};
 use std::collections::HashMap;
@@ -82,18 +84,26 @@ impl KafkaServer {
         let cluster_id = zk.get_or_create_cluster_id().await?;
         tracing::info!(target: "kafka.server.KafkaServer", "Cluster ID = {cluster_id}");
         let offline_dirs = check_meta_properties(&config, &cluster_id)?;
-        let log_manager = start_log_manager(&config, &zk, offline_dirs).await?;
+        // Dynamic broker configs are read before the logs load (DynamicBrokerConfig.initialize),
+        // so the log defaults already include them.
+        let layers = config_changes::read_broker_layers(&zk, id).await?;
+        let dynamic = DynamicBrokerConfig::new(Arc::new(config.clone()));
+        dynamic.update(layers.clone());
+        let log_manager = start_log_manager(&dynamic.current(), &zk, offline_dirs).await?;
 
         let (listeners, bound) = SocketServer::bind(&config.listeners).await?;
         let mut config = config;
         adopt_bound_ports(&mut config, &bound);
         let config = Arc::new(config);
         let state = Arc::new(BrokerState::new(id, cluster_id));
+        let dynamic = Arc::new(DynamicBrokerConfig::new(config.clone()));
+        dynamic.update(layers);
         let replica_manager = ReplicaManager::new(
             config.clone(),
             state.clone(),
             log_manager.clone(),
             zk.clone(),
+            dynamic,
         );
         let group_coordinator = start_group_coordinator(&config, &zk, &replica_manager).await?;
         let mut background = replica_manager.start_background_tasks();

@@ -10,6 +10,13 @@ pub const ISR_CHANGE_NOTIFICATION: &str = "/isr_change_notification";
 pub const LOG_DIR_EVENT_NOTIFICATION: &str = "/log_dir_event_notification";
 pub const CONFIG_CHANGES: &str = "/config/changes";
 pub const CONFIG_TOPICS: &str = "/config/topics";
+pub const CONFIG_BROKERS: &str = "/config/brokers";
+
+/// `/config/<entity type>/<entity path>`, e.g. `/config/brokers/<default>` or
+/// `/config/users/alice/clients/app` (names already sanitized).
+pub fn entity_config(entity_path: &str) -> String {
+    format!("/config/{entity_path}")
+}
 
 /// Persistent paths every broker creates at startup, in Kafka 2.8's order (ZkData.scala
 /// `PersistentZkPaths`).

@@ -215,7 +215,16 @@ impl KafkaZkClient {
         &self,
         topic: &str,
     ) -> ZkResult<std::collections::BTreeMap<String, String>> {
-        let path = format!("{}/{topic}", paths::CONFIG_TOPICS);
+        self.get_entity_config(&format!("topics/{topic}")).await
+    }
+
+    /// An entity's configs from `/config/<entity path>` (empty when absent), e.g.
+    /// `brokers/1`, `brokers/<default>`, `users/alice/clients/app`.
+    pub async fn get_entity_config(
+        &self,
+        entity_path: &str,
+    ) -> ZkResult<std::collections::BTreeMap<String, String>> {
+        let path = paths::entity_config(entity_path);
         match self.get_data(&path).await? {
             Some((data, _)) => Ok(codec::decode_entity_config(&path, &data)?),
             None => Ok(Default::default()),
