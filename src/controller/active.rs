@@ -13,6 +13,7 @@ use super::batch::RequestBatch;
 use super::channel::ControllerChannelManager;
 use super::context::{diff_brokers, ControllerContext, PartitionStateKind, ReplicaState};
 use super::event::ControllerEvent;
+use super::leader_balance::{ElectionTrigger, ElectionType};
 use super::state_machine::{StateMachines, Strategy};
 use crate::cluster::Broker;
 use crate::config::KafkaConfig;
@@ -94,6 +95,16 @@ impl ActiveController {
         active.send(batch);
         active.start_state_machines().await?;
         active.watch_delete_topics_and_resume().await?;
+        // Pending preferred elections, then the first imbalance check 5 s after failover.
+        active
+            .on_replica_leader_election(
+                None,
+                ElectionType::Preferred,
+                ElectionTrigger::ZkTriggered,
+                None,
+            )
+            .await?;
+        active.schedule_auto_leader_rebalance(Duration::from_secs(5));
         Ok(active)
     }
 

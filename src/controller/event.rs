@@ -52,11 +52,31 @@ pub enum ControllerEvent {
         broker_epoch: i64,
         reply: oneshot::Sender<super::shutdown::ShutdownReply>,
     },
+    /// A replica leader election: ElectLeaders (partitions named, answered on `reply`) or
+    /// `/admin/preferred_replica_election` (partitions read from the znode).
+    ReplicaLeaderElection {
+        partitions: Option<Vec<TopicPartition>>,
+        election_type: super::leader_balance::ElectionType,
+        trigger: super::leader_balance::ElectionTrigger,
+        reply: Option<super::leader_balance::ElectionReply>,
+    },
+    /// The auto-rebalance timer fired (`leader.imbalance.check.interval.seconds`).
+    AutoPreferredReplicaLeaderElection,
     /// Stop the component (broker shutdown); resigns if active.
     Shutdown(oneshot::Sender<()>),
 }
 
 impl ControllerEvent {
+    /// `/admin/preferred_replica_election` was created (or the watch must be re-armed).
+    pub fn zk_preferred_election() -> ControllerEvent {
+        ControllerEvent::ReplicaLeaderElection {
+            partitions: None,
+            election_type: super::leader_balance::ElectionType::Preferred,
+            trigger: super::leader_balance::ElectionTrigger::ZkTriggered,
+            reply: None,
+        }
+    }
+
     /// The ControllerState name Kafka reports while processing this event.
     pub fn state(&self) -> &'static str {
         match self {
@@ -71,6 +91,8 @@ impl ControllerEvent {
             Self::LeaderAndIsrResponseReceived { .. } => "LeaderAndIsrResponseReceived",
             Self::ControlledShutdown { .. } => "ControlledShutdown",
             Self::Shutdown(_) => "ControllerShutdown",
+            Self::ReplicaLeaderElection { .. } => "ManualLeaderBalance",
+            Self::AutoPreferredReplicaLeaderElection => "AutoLeaderBalance",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod channel;
 pub mod context;
 pub mod election;
 pub mod event;
+pub mod leader_balance;
 mod log_dir;
 pub mod replica_state_machine;
 pub mod requests;
@@ -385,6 +386,19 @@ async fn process_active(active: &mut ActiveController, event: ControllerEvent) -
             active
                 .on_stop_replica_response(broker_id, error_code, &partition_errors)
                 .await
+        }
+        ControllerEvent::ReplicaLeaderElection {
+            partitions,
+            election_type,
+            trigger,
+            reply,
+        } => {
+            active
+                .on_replica_leader_election(partitions, election_type, trigger, reply)
+                .await
+        }
+        ControllerEvent::AutoPreferredReplicaLeaderElection => {
+            active.on_auto_leader_rebalance().await
         }
         other => {
             tracing::error!(target: "kafka.controller.KafkaController", "unexpected event {other:?} for the active controller");

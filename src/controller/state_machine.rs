@@ -23,6 +23,8 @@ pub enum Strategy {
     ControlledShutdown(BTreeSet<i32>),
     /// Back to the preferred (first assigned) replica.
     PreferredReplica,
+    /// ElectLeaders UNCLEAN: the offline strategy with `allowUnclean = true`.
+    UncleanElection,
 }
 
 pub struct StateMachines<'a> {
@@ -257,6 +259,9 @@ impl StateMachines<'_> {
             Strategy::PreferredReplica => {
                 election::preferred_replica_leader(replicas, &current.isr, online)
             }
+            Strategy::UncleanElection => {
+                election::offline_partition_leader(replicas, &current.isr, online, true)
+            }
         }
     }
 
@@ -312,6 +317,7 @@ impl StateMachines<'_> {
             Strategy::OfflinePartition => "offline partition leader election",
             Strategy::ControlledShutdown(_) => "controlled shutdown leader election",
             Strategy::PreferredReplica => "preferred replica leader election",
+            Strategy::UncleanElection => "unclean leader election requested by an admin",
         };
         let subject = Subject::partition(&tp.topic, tp.partition);
         if e.unclean {

@@ -12,7 +12,7 @@ use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
 use crate::server::{
-    api_versions, controlled_shutdown, fetch, inter_broker, list_offsets, metadata,
+    api_versions, controlled_shutdown, elect_leaders, fetch, inter_broker, list_offsets, metadata,
     offset_for_leader_epoch, produce,
 };
 
@@ -111,6 +111,9 @@ impl KafkaApis {
             ),
             RequestKind::ControlledShutdown(req) => {
                 ResponseKind::ControlledShutdown(controlled_shutdown::handle(self, &req).await)
+            }
+            RequestKind::ElectLeaders(req) => {
+                ResponseKind::ElectLeaders(elect_leaders::handle(self, &req).await)
             }
             RequestKind::Produce(req) => return produce::handle(self, ctx, req).await,
             RequestKind::Fetch(req) => return fetch::handle(self, ctx, req).await,

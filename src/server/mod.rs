@@ -6,6 +6,7 @@ pub mod apis;
 pub mod config_changes;
 pub mod controlled_shutdown;
 pub mod describe_configs;
+pub mod elect_leaders;
 pub mod errors;
 mod fd_limit;
 pub mod fetch;

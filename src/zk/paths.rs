@@ -10,6 +10,8 @@ pub const ISR_CHANGE_NOTIFICATION: &str = "/isr_change_notification";
 pub const LOG_DIR_EVENT_NOTIFICATION: &str = "/log_dir_event_notification";
 pub const CONFIG_CHANGES: &str = "/config/changes";
 pub const CONFIG_TOPICS: &str = "/config/topics";
+pub const PREFERRED_REPLICA_ELECTION: &str = "/admin/preferred_replica_election";
+pub const REASSIGN_PARTITIONS: &str = "/admin/reassign_partitions";
 
 /// Persistent paths every broker creates at startup, in Kafka 2.8's order (ZkData.scala
 /// `PersistentZkPaths`).
