@@ -94,6 +94,7 @@ impl ActiveController {
         batch.add_update_metadata(&active.ctx.live_broker_ids(), []);
         active.send(batch);
         active.start_state_machines().await?;
+        active.resume_reassignments().await?;
         active.watch_delete_topics_and_resume().await?;
         // Pending preferred elections, then the first imbalance check 5 s after failover.
         active
@@ -257,6 +258,7 @@ impl ActiveController {
             .await?;
         self.send(batch);
         self.trigger_online_partition_state_change().await?;
+        self.resume_reassignments_on(new).await?;
         self.resume_deletions().await
     }
 

@@ -60,6 +60,18 @@ pub enum ControllerEvent {
         trigger: super::leader_balance::ElectionTrigger,
         reply: Option<super::leader_balance::ElectionReply>,
     },
+    /// AlterPartitionReassignments (`None` cancels); answered on `reply`.
+    ApiPartitionReassignment {
+        reassignments: Vec<(TopicPartition, Option<Vec<i32>>)>,
+        reply: oneshot::Sender<super::reassignment::ReassignmentResults>,
+    },
+    /// ListPartitionReassignments (`None` = all).
+    ListPartitionReassignments {
+        partitions: Option<Vec<TopicPartition>>,
+        reply: oneshot::Sender<Vec<super::reassignment::OngoingReassignment>>,
+    },
+    /// `/admin/reassign_partitions` was created.
+    ZkPartitionReassignment,
     /// The auto-rebalance timer fired (`leader.imbalance.check.interval.seconds`).
     AutoPreferredReplicaLeaderElection,
     /// Stop the component (broker shutdown); resigns if active.
@@ -93,6 +105,10 @@ impl ControllerEvent {
             Self::Shutdown(_) => "ControllerShutdown",
             Self::ReplicaLeaderElection { .. } => "ManualLeaderBalance",
             Self::AutoPreferredReplicaLeaderElection => "AutoLeaderBalance",
+            Self::ApiPartitionReassignment { .. } | Self::ZkPartitionReassignment => {
+                "AlterPartitionReassignment"
+            }
+            Self::ListPartitionReassignments { .. } => "ListPartitionReassignment",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod election;
 pub mod event;
 pub mod leader_balance;
 mod log_dir;
+pub mod reassignment;
 pub mod replica_state_machine;
 pub mod requests;
 pub mod shutdown;
@@ -397,6 +398,19 @@ async fn process_active(active: &mut ActiveController, event: ControllerEvent) -
                 .on_replica_leader_election(partitions, election_type, trigger, reply)
                 .await
         }
+        ControllerEvent::ApiPartitionReassignment {
+            reassignments,
+            reply,
+        } => {
+            active
+                .on_api_partition_reassignment(reassignments, reply)
+                .await
+        }
+        ControllerEvent::ListPartitionReassignments { partitions, reply } => {
+            active.on_list_partition_reassignments(partitions, reply);
+            Ok(())
+        }
+        ControllerEvent::ZkPartitionReassignment => active.on_zk_partition_reassignment().await,
         ControllerEvent::AutoPreferredReplicaLeaderElection => {
             active.on_auto_leader_rebalance().await
         }

@@ -21,6 +21,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::ControlledShutdown, 0, 3),
     (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::AlterPartitionReassignments, 0, 0),
+    (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::UpdateMetadata, 3, 6),
     (ApiKey::ApiVersions, 0, 3),
     // Group coordinator. OffsetCommit/OffsetFetch v0 (offsets in ZooKeeper) are not served.

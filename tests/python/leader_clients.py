@@ -6,6 +6,12 @@
       partitions = all. Prints one JSON object {"<topic>-<p>": "<error name>" or null}.
   leader_clients.py reassign BOOTSTRAP TOPIC:PARTITION=1,2,3|cancel ...
       AlterPartitionReassignments (kafka-python); prints {"<topic>-<p>": "<error>" or null}.
+  leader_clients.py produce BOOTSTRAP TOPIC COUNT
+      kafka-python, acks=all with retries, ~400 records/s; prints the list of acknowledged
+      values.
+  leader_clients.py consume BOOTSTRAP TOPIC
+      Reads every partition from the beginning until 5 s pass without a record; prints the
+      sorted list of values.
   leader_clients.py list BOOTSTRAP
       ListPartitionReassignments (kafka-python); prints {"<topic>-<p>": {replicas, adding,
       removing}}.
@@ -89,6 +95,45 @@ def list_reassignments(bootstrap):
     }
 
 
+def produce(bootstrap, topic, count):
+    import time
+
+    from kafka import KafkaProducer
+
+    p = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        retries=20,
+        retry_backoff_ms=200,
+        enable_idempotence=False,
+    )
+    futures = []
+    for i in range(count):
+        futures.append((i, p.send(topic, value=f"v{i}".encode())))
+        time.sleep(0.0025)
+    p.flush(60)
+    acked = []
+    for i, f in futures:
+        try:
+            f.get(timeout=60)
+            acked.append(f"v{i}")
+        except Exception as e:  # noqa: BLE001 - unacknowledged records may be lost
+            if len(acked) == i:
+                print(f"v{i} not acknowledged: {e!r}", file=sys.stderr)
+    return acked
+
+
+def consume(bootstrap, topic):
+    from kafka import KafkaConsumer
+
+    c = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000
+    )
+    values = sorted({m.value.decode() for m in c})
+    c.close()
+    return values
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "elect":
@@ -98,6 +143,10 @@ def main():
         out = fn(bootstrap, kind, tps)
     elif cmd == "reassign":
         out = reassign(sys.argv[2], sys.argv[3:])
+    elif cmd == "produce":
+        out = produce(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif cmd == "consume":
+        out = consume(sys.argv[2], sys.argv[3])
     elif cmd == "list":
         out = list_reassignments(sys.argv[2])
     else:
