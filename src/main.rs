@@ -53,6 +53,12 @@ enum Command {
     Topics(zkafka::admin::topics::TopicsArgs),
     /// List, describe, reset offsets of, or delete consumer groups (kafka-consumer-groups.sh)
     ConsumerGroups(zkafka::admin::consumer_groups::ConsumerGroupsArgs),
+    /// Preferred or unclean leader elections through the controller (kafka-leader-election.sh)
+    LeaderElection(zkafka::admin::leader_election::LeaderElectionArgs),
+    /// Move partitions between brokers (kafka-reassign-partitions.sh)
+    ReassignPartitions(zkafka::admin::reassign_partitions::ReassignPartitionsArgs),
+    /// Deprecated preferred replica election (kafka-preferred-replica-election.sh)
+    PreferredReplicaElection(zkafka::admin::leader_election::PreferredReplicaElectionArgs),
     /// Produce stdin lines as records (kafka-console-producer.sh)
     ConsoleProducer(zkafka::admin::console_producer::ConsoleProducerArgs),
     /// Print a topic's records on stdout (kafka-console-consumer.sh)
@@ -76,6 +82,9 @@ fn main() -> ExitCode {
             | Command::ConsumerGroups(_)
             | Command::ConsoleProducer(_)
             | Command::ConsoleConsumer(_)
+            | Command::LeaderElection(_)
+            | Command::ReassignPartitions(_)
+            | Command::PreferredReplicaElection(_)
     ) {
         zkafka::logging::init();
     }
@@ -103,6 +112,13 @@ fn main() -> ExitCode {
         Command::ConsumerGroups(args) => run_tool(zkafka::admin::consumer_groups::run(args)),
         Command::ConsoleProducer(args) => run_tool(zkafka::admin::console_producer::run(args)),
         Command::ConsoleConsumer(args) => run_tool(zkafka::admin::console_consumer::run(args)),
+        Command::LeaderElection(args) => run_tool(zkafka::admin::leader_election::run(args)),
+        Command::ReassignPartitions(args) => {
+            run_tool(zkafka::admin::reassign_partitions::run(args))
+        }
+        Command::PreferredReplicaElection(args) => {
+            run_tool(zkafka::admin::leader_election::run_preferred(args))
+        }
         #[cfg(feature = "perf")]
         Command::Perf(_) => unreachable!("handled above"),
     }

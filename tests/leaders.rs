@@ -163,6 +163,20 @@ async fn alter(controller: &str, topic: &str, p: i32, target: Option<&[i32]>) ->
     resp.responses[0].partitions[0].error_code
 }
 
+/// Runs a `zkafka` tool; (exit code, stdout + stderr).
+fn tool(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zkafka"))
+        .args(args)
+        .output()
+        .expect("run zkafka");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
 fn describe(connect: &str, topic: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_zkafka"))
         .args([
@@ -284,6 +298,21 @@ async fn elect_leaders_through_admin_clients_and_the_zookeeper_znode() {
     ]);
     assert_eq!(r["solo-0"], "83", "ELIGIBLE_LEADERS_NOT_AVAILABLE: {r}");
     assert_eq!(r["el-1"], "84", "ELECTION_NOT_NEEDED: {r}");
+    // The same through kafka-leader-election.sh: Kafka's lines and a failing exit code.
+    let (code, out) = tool(&[
+        "leader-election",
+        "--bootstrap-server",
+        &bootstrap,
+        "--election-type",
+        "unclean",
+        "--topic",
+        "solo",
+        "--partition",
+        "0",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Error completing leader election (UNCLEAN) for partition: solo-0: org.apache.kafka.common.errors.EligibleLeadersNotAvailableException: Failed to elect leader for partition solo-0"), "{out}");
+    assert!(out.contains("1 replica(s) could not be elected"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,8 +338,27 @@ async fn moving_a_topic_from_brokers_1_2_to_2_3_under_load_loses_nothing() {
             .to_vec(),
     ));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let r = python(&["reassign", &bootstrap, "mv:0=2,3", "mv:1=3,2"]);
-    assert_eq!(r, serde_json::json!({"mv-0": null, "mv-1": null}), "{r}");
+    let plan = std::env::temp_dir().join(format!("zkafka-mv-plan-{}.json", std::process::id()));
+    std::fs::write(
+        &plan,
+        r#"{"version":1,"partitions":[{"topic":"mv","partition":0,"replicas":[2,3]},{"topic":"mv","partition":1,"replicas":[3,2],"log_dirs":["any","any"]}]}"#,
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap().to_string();
+    let (code, out) = tool(&[
+        "reassign-partitions",
+        "--bootstrap-server",
+        &bootstrap,
+        "--execute",
+        "--reassignment-json-file",
+        &plan,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(r#"{"version":1,"partitions":[{"topic":"mv","partition":0,"replicas":[1,2],"log_dirs":["any","any"]},{"topic":"mv","partition":1,"replicas":[2,1],"log_dirs":["any","any"]}]}"#), "rollback JSON: {out}");
+    assert!(
+        out.contains("Successfully started partition reassignments for mv-0,mv-1"),
+        "{out}"
+    );
     // While in progress the topic znode holds RS = TRS + ORS with the adding/removing sets
     // (or it already finished).
     let done = wait_assignment(&zk, "mv", "RS = TRS, nothing adding or removing", |v| {
@@ -334,6 +382,20 @@ async fn moving_a_topic_from_brokers_1_2_to_2_3_under_load_loses_nothing() {
     }
     let listed = python(&["list", &bootstrap]);
     assert_eq!(listed, serde_json::json!({}), "no reassignment left");
+    let (code, out) = tool(&[
+        "reassign-partitions",
+        "--bootstrap-server",
+        &bootstrap,
+        "--verify",
+        "--reassignment-json-file",
+        &plan,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("Status of partition reassignment:\nReassignment of partition mv-0 is complete.\nReassignment of partition mv-1 is complete."),
+        "{out}"
+    );
+    let _ = std::fs::remove_file(&plan);
     let removed = brokers[0].log_dir().join("mv-0");
     wait_until_msg(T, "broker 1 deleted its replicas of mv", || {
         let removed = removed.clone();
