@@ -467,3 +467,24 @@ async fn cancel(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Resul
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reassignment_json_reads_and_writes_kafkas_layout() {
+        let text = r#"{"version":1,"partitions":[{"topic":"b","partition":0,"replicas":[2,3]},{"topic":"a","partition":1,"replicas":[1],"log_dirs":["any"]}]}"#;
+        let plan = parse_reassignment_json("f", text).unwrap();
+        assert_eq!(
+            format_as_reassignment_json(&plan),
+            r#"{"version":1,"partitions":[{"topic":"a","partition":1,"replicas":[1],"log_dirs":["any"]},{"topic":"b","partition":0,"replicas":[2,3],"log_dirs":["any","any"]}]}"#
+        );
+        let dup = r#"{"partitions":[{"topic":"a","partition":0,"replicas":[1]},{"topic":"a","partition":0,"replicas":[2]}]}"#;
+        assert!(parse_reassignment_json("f", dup).is_err());
+        let dirs =
+            r#"{"partitions":[{"topic":"a","partition":0,"replicas":[1,2],"log_dirs":["any"]}]}"#;
+        assert!(parse_reassignment_json("f", dirs).is_err());
+        assert!(parse_reassignment_json("f", r#"{"partitions":[]}"#).is_err());
+    }
+}
