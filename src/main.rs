@@ -55,6 +55,12 @@ enum Command {
     Configs(zkafka::admin::configs::ConfigsArgs),
     /// List, describe, reset offsets of, or delete consumer groups (kafka-consumer-groups.sh)
     ConsumerGroups(zkafka::admin::consumer_groups::ConsumerGroupsArgs),
+    /// Preferred or unclean leader elections through the controller (kafka-leader-election.sh)
+    LeaderElection(zkafka::admin::leader_election::LeaderElectionArgs),
+    /// Move partitions between brokers (kafka-reassign-partitions.sh)
+    ReassignPartitions(zkafka::admin::reassign_partitions::ReassignPartitionsArgs),
+    /// Deprecated preferred replica election (kafka-preferred-replica-election.sh)
+    PreferredReplicaElection(zkafka::admin::leader_election::PreferredReplicaElectionArgs),
     /// Produce stdin lines as records (kafka-console-producer.sh)
     ConsoleProducer(zkafka::admin::console_producer::ConsoleProducerArgs),
     /// Print a topic's records on stdout (kafka-console-consumer.sh)
@@ -91,6 +97,9 @@ fn main() -> ExitCode {
             | Command::DeleteRecords(_)
             | Command::LogDirs(_)
             | Command::BrokerApiVersions(_)
+            | Command::LeaderElection(_)
+            | Command::ReassignPartitions(_)
+            | Command::PreferredReplicaElection(_)
     ) {
         zkafka::logging::init();
     }
@@ -123,6 +132,13 @@ fn main() -> ExitCode {
         Command::LogDirs(args) => run_tool(zkafka::admin::log_dirs_cmd::run(args)),
         Command::BrokerApiVersions(args) => run_tool(zkafka::admin::broker_api_versions::run(args)),
         Command::Ui(args) => run_ui(args),
+        Command::LeaderElection(args) => run_tool(zkafka::admin::leader_election::run(args)),
+        Command::ReassignPartitions(args) => {
+            run_tool(zkafka::admin::reassign_partitions::run(args))
+        }
+        Command::PreferredReplicaElection(args) => {
+            run_tool(zkafka::admin::leader_election::run_preferred(args))
+        }
         #[cfg(feature = "perf")]
         Command::Perf(_) => unreachable!("handled above"),
     }

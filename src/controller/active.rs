@@ -13,6 +13,7 @@ use super::batch::RequestBatch;
 use super::channel::ControllerChannelManager;
 use super::context::{diff_brokers, ControllerContext, PartitionStateKind, ReplicaState};
 use super::event::ControllerEvent;
+use super::leader_balance::{ElectionTrigger, ElectionType};
 use super::state_machine::{StateMachines, Strategy};
 use crate::cluster::Broker;
 use crate::config::KafkaConfig;
@@ -93,7 +94,18 @@ impl ActiveController {
         batch.add_update_metadata(&active.ctx.live_broker_ids(), []);
         active.send(batch);
         active.start_state_machines().await?;
+        active.resume_reassignments().await?;
         active.watch_delete_topics_and_resume().await?;
+        // Pending preferred elections, then the first imbalance check 5 s after failover.
+        active
+            .on_replica_leader_election(
+                None,
+                ElectionType::Preferred,
+                ElectionTrigger::ZkTriggered,
+                None,
+            )
+            .await?;
+        active.schedule_auto_leader_rebalance(Duration::from_secs(5));
         Ok(active)
     }
 
@@ -246,6 +258,7 @@ impl ActiveController {
             .await?;
         self.send(batch);
         self.trigger_online_partition_state_change().await?;
+        self.resume_reassignments_on(new).await?;
         self.resume_deletions().await
     }
 

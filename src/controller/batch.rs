@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kafka_protocol::messages::leader_and_isr_request::LeaderAndIsrPartitionState;
+use kafka_protocol::messages::BrokerId;
 
 use super::channel::{ControllerChannelManager, ControllerRequest};
 use super::context::ControllerContext;
@@ -34,9 +35,13 @@ impl RequestBatch {
             let entry = self.leader_and_isr.entry(b).or_default();
             let was_new = entry.get(tp).is_some_and(|s| s.is_new);
             let replicas = ctx.replicas(tp);
+            let r = ctx.reassignments.get(tp).cloned().unwrap_or_default();
+            let ids = |v: Vec<i32>| v.into_iter().map(BrokerId).collect();
             entry.insert(
                 tp.clone(),
-                requests::leader_and_isr_partition(tp, state, replicas, is_new || was_new),
+                requests::leader_and_isr_partition(tp, state, replicas, is_new || was_new)
+                    .with_adding_replicas(ids(r.adding))
+                    .with_removing_replicas(ids(r.removing)),
             );
         }
         self.add_update_metadata(&ctx.live_broker_ids(), [tp.clone()]);

@@ -50,6 +50,16 @@ pub struct ControllerContext {
     /// Replicas whose broker answered LeaderAndIsr with KAFKA_STORAGE_ERROR: their log dir
     /// failed, so they count as offline although the broker lives (replicasOnOfflineDirs).
     pub replicas_on_offline_dirs: BTreeMap<i32, BTreeSet<TopicPartition>>,
+    /// Partitions being reassigned (KIP-455): their adding (AR) and removing (RR) replicas.
+    /// The full replica set RS is in `assignments`.
+    pub reassignments: BTreeMap<TopicPartition, Reassignment>,
+}
+
+/// A partition's ongoing reassignment: RS = `assignments[tp]`, TRS = RS − RR, ORS = RS − AR.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reassignment {
+    pub adding: Vec<i32>,
+    pub removing: Vec<i32>,
 }
 
 impl ControllerContext {
@@ -118,6 +128,10 @@ impl ControllerContext {
             .collect()
     }
 
+    pub fn partitions_being_reassigned(&self) -> Vec<TopicPartition> {
+        self.reassignments.keys().cloned().collect()
+    }
+
     pub fn is_being_deleted(&self, topic: &str) -> bool {
         self.topics_to_delete.contains(topic)
     }
@@ -136,6 +150,7 @@ impl ControllerContext {
         self.leadership.retain(|tp, _| tp.topic != topic);
         self.partition_states.retain(|tp, _| tp.topic != topic);
         self.replica_states.retain(|(tp, _), _| tp.topic != topic);
+        self.reassignments.retain(|tp, _| tp.topic != topic);
         self.topics_to_delete.remove(topic);
         self.topics_ineligible_for_deletion.remove(topic);
         self.topics_deletion_started.remove(topic);

@@ -73,6 +73,21 @@ pub fn preferred_replica_leader(
     })
 }
 
+/// ReassignPartitionLeaderElectionStrategy: the first target replica that is online and in
+/// the ISR; the ISR is unchanged.
+pub fn reassign_partition_leader(
+    target: &[i32],
+    isr: &[i32],
+    online: impl Fn(i32) -> bool,
+) -> Option<Elected> {
+    let leader = *target.iter().find(|r| online(**r) && isr.contains(r))?;
+    Some(Elected {
+        leader,
+        isr: isr.to_vec(),
+        unclean: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,11 +52,43 @@ pub enum ControllerEvent {
         broker_epoch: i64,
         reply: oneshot::Sender<super::shutdown::ShutdownReply>,
     },
+    /// A replica leader election: ElectLeaders (partitions named, answered on `reply`) or
+    /// `/admin/preferred_replica_election` (partitions read from the znode).
+    ReplicaLeaderElection {
+        partitions: Option<Vec<TopicPartition>>,
+        election_type: super::leader_balance::ElectionType,
+        trigger: super::leader_balance::ElectionTrigger,
+        reply: Option<super::leader_balance::ElectionReply>,
+    },
+    /// AlterPartitionReassignments (`None` cancels); answered on `reply`.
+    ApiPartitionReassignment {
+        reassignments: Vec<(TopicPartition, Option<Vec<i32>>)>,
+        reply: oneshot::Sender<super::reassignment::ReassignmentResults>,
+    },
+    /// ListPartitionReassignments (`None` = all).
+    ListPartitionReassignments {
+        partitions: Option<Vec<TopicPartition>>,
+        reply: oneshot::Sender<Vec<super::reassignment::OngoingReassignment>>,
+    },
+    /// `/admin/reassign_partitions` was created.
+    ZkPartitionReassignment,
+    /// The auto-rebalance timer fired (`leader.imbalance.check.interval.seconds`).
+    AutoPreferredReplicaLeaderElection,
     /// Stop the component (broker shutdown); resigns if active.
     Shutdown(oneshot::Sender<()>),
 }
 
 impl ControllerEvent {
+    /// `/admin/preferred_replica_election` was created (or the watch must be re-armed).
+    pub fn zk_preferred_election() -> ControllerEvent {
+        ControllerEvent::ReplicaLeaderElection {
+            partitions: None,
+            election_type: super::leader_balance::ElectionType::Preferred,
+            trigger: super::leader_balance::ElectionTrigger::ZkTriggered,
+            reply: None,
+        }
+    }
+
     /// The ControllerState name Kafka reports while processing this event.
     pub fn state(&self) -> &'static str {
         match self {
@@ -71,6 +103,12 @@ impl ControllerEvent {
             Self::LeaderAndIsrResponseReceived { .. } => "LeaderAndIsrResponseReceived",
             Self::ControlledShutdown { .. } => "ControlledShutdown",
             Self::Shutdown(_) => "ControllerShutdown",
+            Self::ReplicaLeaderElection { .. } => "ManualLeaderBalance",
+            Self::AutoPreferredReplicaLeaderElection => "AutoLeaderBalance",
+            Self::ApiPartitionReassignment { .. } | Self::ZkPartitionReassignment => {
+                "AlterPartitionReassignment"
+            }
+            Self::ListPartitionReassignments { .. } => "ListPartitionReassignment",
         }
     }
 }

@@ -8,7 +8,9 @@ pub mod channel;
 pub mod context;
 pub mod election;
 pub mod event;
+pub mod leader_balance;
 mod log_dir;
+pub mod reassignment;
 pub mod replica_state_machine;
 pub mod requests;
 pub mod shutdown;
@@ -385,6 +387,32 @@ async fn process_active(active: &mut ActiveController, event: ControllerEvent) -
             active
                 .on_stop_replica_response(broker_id, error_code, &partition_errors)
                 .await
+        }
+        ControllerEvent::ReplicaLeaderElection {
+            partitions,
+            election_type,
+            trigger,
+            reply,
+        } => {
+            active
+                .on_replica_leader_election(partitions, election_type, trigger, reply)
+                .await
+        }
+        ControllerEvent::ApiPartitionReassignment {
+            reassignments,
+            reply,
+        } => {
+            active
+                .on_api_partition_reassignment(reassignments, reply)
+                .await
+        }
+        ControllerEvent::ListPartitionReassignments { partitions, reply } => {
+            active.on_list_partition_reassignments(partitions, reply);
+            Ok(())
+        }
+        ControllerEvent::ZkPartitionReassignment => active.on_zk_partition_reassignment().await,
+        ControllerEvent::AutoPreferredReplicaLeaderElection => {
+            active.on_auto_leader_rebalance().await
         }
         other => {
             tracing::error!(target: "kafka.controller.KafkaController", "unexpected event {other:?} for the active controller");

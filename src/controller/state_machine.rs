@@ -23,6 +23,11 @@ pub enum Strategy {
     ControlledShutdown(BTreeSet<i32>),
     /// Back to the preferred (first assigned) replica.
     PreferredReplica,
+    /// ElectLeaders UNCLEAN: the offline strategy with `allowUnclean = true`.
+    UncleanElection,
+    /// Reassignment completion: the first target replica that is online and in the ISR (the
+    /// assignment is already the target when this runs).
+    Reassign,
 }
 
 pub struct StateMachines<'a> {
@@ -194,6 +199,39 @@ impl StateMachines<'_> {
         Ok(())
     }
 
+    /// `updateLeaderEpoch`: leader and ISR unchanged, leader epoch + 1 (conditional on the
+    /// zkVersion, re-read on a race). None when the partition has no state znode.
+    pub async fn bump_leader_epoch(
+        &mut self,
+        tp: &TopicPartition,
+    ) -> ZkResult<Option<PartitionState>> {
+        loop {
+            let Some((_, current)) = self.read_states(std::slice::from_ref(tp)).await?.pop() else {
+                return Ok(None);
+            };
+            let next = PartitionState {
+                leader_epoch: current.leader_epoch + 1,
+                controller_epoch: self.ctx.epoch,
+                ..current
+            };
+            let writes = [(tp.clone(), next.clone())];
+            let outcome = self
+                .zk
+                .update_partition_states(self.ctx.epoch_zk_version, &writes)
+                .await
+                .pop()
+                .expect("one outcome per write")?;
+            if let UpdateOutcome::Updated(version) = outcome {
+                let next = PartitionState {
+                    zk_version: version,
+                    ..next
+                };
+                self.ctx.leadership.insert(tp.clone(), next.clone());
+                return Ok(Some(next));
+            }
+        }
+    }
+
     /// The partitions' state znodes, read pipelined. Partitions without one are logged and
     /// left out; a state written by a newer controller means we are no longer the controller.
     pub(super) async fn read_states(
@@ -256,6 +294,12 @@ impl StateMachines<'_> {
             }
             Strategy::PreferredReplica => {
                 election::preferred_replica_leader(replicas, &current.isr, online)
+            }
+            Strategy::UncleanElection => {
+                election::offline_partition_leader(replicas, &current.isr, online, true)
+            }
+            Strategy::Reassign => {
+                election::reassign_partition_leader(replicas, &current.isr, online)
             }
         }
     }
@@ -329,6 +373,8 @@ impl StateMachines<'_> {
             Strategy::OfflinePartition => "offline partition leader election",
             Strategy::ControlledShutdown(_) => "controlled shutdown leader election",
             Strategy::PreferredReplica => "preferred replica leader election",
+            Strategy::UncleanElection => "unclean leader election requested by an admin",
+            Strategy::Reassign => "reassigned partition leader election",
         };
         let subject = Subject::partition(&tp.topic, tp.partition);
         if e.unclean {

@@ -7,7 +7,7 @@ use zookeeper_client::EventType;
 
 use super::active::ActiveController;
 use super::batch::RequestBatch;
-use super::context::{PartitionStateKind, ReplicaState};
+use super::context::{PartitionStateKind, Reassignment, ReplicaState};
 use super::event::ControllerEvent;
 use super::state_machine::Strategy;
 use crate::log::TopicPartition;
@@ -49,6 +49,29 @@ impl ActiveController {
         // One pipelined read for all of them: a failover reads every partition of the cluster.
         let tps: Vec<TopicPartition> = new.iter().map(|(tp, _)| tp.clone()).collect();
         let states = self.zk.get_partition_states(&tps).await?;
+        for (p, adding) in &assignment.adding_replicas {
+            let tp = TopicPartition::new(topic, *p);
+            let removing = assignment
+                .removing_replicas
+                .get(p)
+                .cloned()
+                .unwrap_or_default();
+            let r = Reassignment {
+                adding: adding.clone(),
+                removing,
+            };
+            self.ctx.reassignments.entry(tp).or_insert(r);
+        }
+        for (p, removing) in &assignment.removing_replicas {
+            let r = Reassignment {
+                adding: vec![],
+                removing: removing.clone(),
+            };
+            self.ctx
+                .reassignments
+                .entry(TopicPartition::new(topic, *p))
+                .or_insert(r);
+        }
         for ((tp, replicas), state) in new.into_iter().zip(states) {
             if let Some(state) = state {
                 self.ctx.leadership.insert(tp.clone(), state);
@@ -353,6 +376,7 @@ impl ActiveController {
             let mut batch = RequestBatch::default();
             batch.add_update_metadata(&self.ctx.live_broker_ids(), refreshed);
             self.send(batch);
+            self.maybe_complete_reassignments().await?;
         }
         for child in children {
             let path = format!("{}/{child}", paths::ISR_CHANGE_NOTIFICATION);

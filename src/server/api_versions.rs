@@ -22,6 +22,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::LeaderAndIsr, 0, 4),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::ControlledShutdown, 0, 3),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::AlterPartitionReassignments, 0, 0),
+    (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::UpdateMetadata, 3, 6),
     (ApiKey::ApiVersions, 0, 3),
     // Group coordinator. OffsetCommit/OffsetFetch v0 (offsets in ZooKeeper) are not served.

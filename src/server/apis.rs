@@ -12,8 +12,8 @@ use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
 use crate::server::{
-    api_versions, controlled_shutdown, delete_records, describe_log_dirs, fetch, inter_broker,
-    list_offsets, metadata, offset_for_leader_epoch, produce,
+    api_versions, controlled_shutdown, delete_records, describe_log_dirs, elect_leaders, fetch,
+    inter_broker, list_offsets, metadata, offset_for_leader_epoch, produce, reassignments,
 };
 
 /// What the network layer does after a request was handled.
@@ -117,6 +117,19 @@ impl KafkaApis {
             ),
             RequestKind::ControlledShutdown(req) => {
                 ResponseKind::ControlledShutdown(controlled_shutdown::handle(self, &req).await)
+            }
+            RequestKind::ElectLeaders(req) => {
+                ResponseKind::ElectLeaders(elect_leaders::handle(self, &req).await)
+            }
+            RequestKind::AlterPartitionReassignments(req) => {
+                ResponseKind::AlterPartitionReassignments(
+                    reassignments::handle_alter(self, &req).await,
+                )
+            }
+            RequestKind::ListPartitionReassignments(req) => {
+                ResponseKind::ListPartitionReassignments(
+                    reassignments::handle_list(self, &req).await,
+                )
             }
             RequestKind::Produce(req) => return produce::handle(self, ctx, req).await,
             RequestKind::Fetch(req) => return fetch::handle(self, ctx, req).await,

@@ -37,6 +37,12 @@ pub const INVALID_RECORD: i16 = 87;
 // Log operations (DeleteRecords, AlterReplicaLogDirs).
 pub const POLICY_VIOLATION: i16 = 44;
 pub const LOG_DIR_NOT_FOUND: i16 = 57;
+// Leader elections and reassignments (ElectLeaders, AlterPartitionReassignments).
+pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
+pub const PREFERRED_LEADER_NOT_AVAILABLE: i16 = 80;
+pub const ELIGIBLE_LEADERS_NOT_AVAILABLE: i16 = 83;
+pub const ELECTION_NOT_NEEDED: i16 = 84;
+pub const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
 
 /// An error code with Kafka's name for log lines: `NOT_LEADER_OR_FOLLOWER (6)`, `NONE (0)`.
 pub fn name(code: i16) -> ErrorName {

@@ -9,6 +9,7 @@ pub mod controlled_shutdown;
 pub mod delete_records;
 pub mod describe_configs;
 pub mod describe_log_dirs;
+pub mod elect_leaders;
 pub mod errors;
 mod fd_limit;
 pub mod fetch;
@@ -19,6 +20,7 @@ pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod reassignments;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};

@@ -17,6 +17,8 @@ pub const CONFIG_BROKERS: &str = "/config/brokers";
 pub fn entity_config(entity_path: &str) -> String {
     format!("/config/{entity_path}")
 }
+pub const PREFERRED_REPLICA_ELECTION: &str = "/admin/preferred_replica_election";
+pub const REASSIGN_PARTITIONS: &str = "/admin/reassign_partitions";
 
 /// Persistent paths every broker creates at startup, in Kafka 2.8's order (ZkData.scala
 /// `PersistentZkPaths`).

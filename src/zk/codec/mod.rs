@@ -4,10 +4,12 @@
 
 use serde_json::{json, Value};
 
+mod admin;
 mod broker;
 mod log_dir_event;
 mod topic;
 
+pub use admin::*;
 pub use broker::BrokerRegistration;
 pub use log_dir_event::*;
 pub use topic::*;
