@@ -153,7 +153,28 @@ static BAD_REQUEST: RateLimit = RateLimit::new(10_000);
 static CLOSED_BY_HANDLER: RateLimit = RateLimit::new(10_000);
 
 /// Per-connection read buffer; larger request bodies are read straight into their frame.
+/// Held only while the connection has bytes to read (see `next_request_size`).
 const READ_BUFFER_BYTES: usize = 16 * 1024;
+
+type ConnReader = tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>;
+
+/// Waits for the next request's size prefix. A connection with nothing buffered gives its
+/// read buffer back and waits for the socket to become readable first, so an idle
+/// connection (most of a client's pool) costs its socket and two small tasks, not 16 KiB.
+async fn next_request_size(
+    reader: &mut Option<ConnReader>,
+    max: usize,
+) -> Result<usize, frame::FrameError> {
+    let mut r = reader.take().ok_or(frame::FrameError::Closed)?;
+    if r.buffer().is_empty() {
+        let half = r.into_inner();
+        half.readable().await.map_err(frame::FrameError::Io)?;
+        r = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, half);
+    }
+    let size = frame::read_size(&mut r, max).await;
+    *reader = Some(r);
+    size
+}
 
 /// Reads requests and handles them one after another; a writer task sends the responses in
 /// request order. Only acks=all produces overlap (their wait for replication), which lets a
@@ -166,7 +187,7 @@ async fn serve_connection(
 ) {
     let (reader, writer) = stream.into_split();
     // Small requests (follower fetches, heartbeats) then arrive with one read each.
-    let mut reader = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, reader);
+    let mut reader = Some(tokio::io::BufReader::with_capacity(0, reader));
     let (tx, rx) = tokio::sync::mpsc::channel(MAX_PENDING_RESPONSES);
     let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
     let closing = |kind: &RateLimit, why: &dyn std::fmt::Display| {
@@ -176,7 +197,7 @@ async fn serve_connection(
         }
     };
     loop {
-        let size = match frame::read_size(&mut reader, limits.socket_request_max_bytes).await {
+        let size = match next_request_size(&mut reader, limits.socket_request_max_bytes).await {
             Ok(size) => size,
             Err(frame::FrameError::Closed) => break,
             Err(e) => {
@@ -189,7 +210,8 @@ async fn serve_connection(
             Some(pool) => Some(reserve(pool, size, &conn).await),
             None => None,
         };
-        let parsed = frame::read_body(&mut reader, size)
+        let Some(r) = reader.as_mut() else { break };
+        let parsed = frame::read_body(r, size)
             .await
             .map_err(|e| e.to_string())
             .and_then(|frame| parse_request(frame, &conn).map_err(|e| e.to_string()));
