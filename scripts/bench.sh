@@ -22,7 +22,9 @@
 #              all re-led (after its /brokers/ids znode vanished), restart -> back in every ISR,
 #              SIGTERM (controlled shutdown) -> time to exit and partitions still led at exit,
 #              kill -9 of the controller -> new controller and all re-led; times from the
-#              state znodes' own mtimes (`zkafka perf partition-states`)
+#              state znodes' own mtimes (`zkafka perf partition-states`); idle CPU per broker
+#              over BENCH_SCALE_IDLE_SECS (default 60) once all are led (BENCH_SCALE_IDLE_ONLY=1
+#              stops there)
 #   idle connections: 1 broker, BENCH_IDLE_CONNECTIONS (default 1,000) connections that sent
 #              one ApiVersions each: VmRSS before, open, after close; bytes per connection
 #   validation: `zkafka bench-log`: log append/read vs raw disk and LogValidator's cost per
@@ -540,6 +542,11 @@ scale() {
     pid="${BROKER_PIDS[$((id - 1))]}"
     scale_record "broker $id: RSS $(rss_mb "$pid") MB, open files $(fds_of "$pid"), leads $(leaders_of "$id" <<<"$out")"
   done
+  scale_idle_cpu
+  if [[ "${BENCH_SCALE_IDLE_ONLY:-0}" == 1 ]]; then
+    stop_cluster
+    return 0
+  fi
 
   # kill -9 of a broker that is not the controller.
   controller="$(awk -F'\t' '$1 == "controller" { print $2 }' <<<"$out")"
@@ -606,6 +613,19 @@ scale() {
   scale_record "kill -9 of controller $controller leading $led: new controller after $((elected - t0)) ms, all re-led after $((m - t0)) ms (after its znode vanished)"
   BROKER_NOFILE=""
   stop_cluster
+}
+# scale_idle_cpu: each broker's CPU (utime+stime) over BENCH_SCALE_IDLE_SECS (default 60)
+# of an idle cluster, in clock ticks per minute (100 ticks = one core for a second).
+scale_idle_cpu() {
+  local secs="${BENCH_SCALE_IDLE_SECS:-60}" id pid line=""
+  local -a c0=()
+  for pid in "${BROKER_PIDS[@]}"; do c0+=("$(cpu_ticks "$pid")"); done
+  sleep "$secs"
+  for id in 1 2 3; do
+    pid="${BROKER_PIDS[$((id - 1))]}"
+    line="$line${line:+, }broker $id $((($(cpu_ticks "$pid") - c0[id - 1]) * 60 / secs))"
+  done
+  scale_record "idle CPU over ${secs} s, clock ticks per minute ($CLK_TCK per CPU-second): $line; load average $(cut -d' ' -f1 /proc/loadavg)"
 }
 scale_isr_complete_now() { scale_isr_complete "$(states "$1")" "$2"; }
 

@@ -114,6 +114,7 @@ async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
+    let mut trim = TrimAfterCloses::default();
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -122,6 +123,7 @@ async fn accept_loop(
                     let _ = stream.set_nodelay(true);
                     let ctx = ConnectionContext { peer, listener_name: listener_name.clone() };
                     connections.spawn(serve_connection(stream, ctx, apis.clone(), limits.clone()));
+                    trim.opened(connections.len());
                 }
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning.
@@ -129,10 +131,30 @@ async fn accept_loop(
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
             },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(_) = connections.join_next(), if !connections.is_empty() => trim.closed(connections.len()),
         }
     }
     connections.shutdown().await;
+}
+
+/// Returns the memory of closed connections to the OS once half of a recent peak (of at
+/// least 64 connections) has closed: a trim per wave of closes, never one per connection.
+#[derive(Default)]
+struct TrimAfterCloses {
+    peak: usize,
+}
+
+impl TrimAfterCloses {
+    fn opened(&mut self, open: usize) {
+        self.peak = self.peak.max(open);
+    }
+
+    fn closed(&mut self, open: usize) {
+        if self.peak >= 64 && open <= self.peak / 2 {
+            self.peak = open;
+            tokio::task::spawn_blocking(crate::alloc::release_free_memory);
+        }
+    }
 }
 
 /// Who is on the other end of a connection.
@@ -186,8 +208,12 @@ async fn serve_connection(
     limits: NetworkLimits,
 ) {
     let (reader, writer) = stream.into_split();
-    // Small requests (follower fetches, heartbeats) then arrive with one read each.
-    let mut reader = Some(tokio::io::BufReader::with_capacity(0, reader));
+    // Small requests (follower fetches, heartbeats) arrive with one read each; the buffer is
+    // given back whenever nothing is buffered (next_request_size).
+    let mut reader = Some(tokio::io::BufReader::with_capacity(
+        READ_BUFFER_BYTES,
+        reader,
+    ));
     let (tx, rx) = tokio::sync::mpsc::channel(MAX_PENDING_RESPONSES);
     let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
     let closing = |kind: &RateLimit, why: &dyn std::fmt::Display| {
