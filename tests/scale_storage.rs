@@ -81,6 +81,8 @@ async fn two_hundred_partitions_under_1024_open_files_with_fds_independent_of_se
         &[
             ("zkafka.log.segment.open.files.max", &cap),
             ("log.segment.bytes", "4096"),
+            // The restart must not fail on a ZooKeeper slowed down by a loaded machine.
+            ("zookeeper.connection.timeout.ms", "30000"),
         ],
         1024,
     );

@@ -249,7 +249,9 @@ async fn serve_connection(
             }
         };
         let timing = RequestTiming::start(&ctx, &body);
-        match apis.handle(&ctx, body).await {
+        // Boxed: the largest handler's state would otherwise be part of every connection's
+        // future, idle or not.
+        match Box::pin(apis.handle(&ctx, body)).await {
             Handled::NoResponse => timing.done(&ctx),
             Handled::Close(why) => {
                 tracing::debug!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);
