@@ -214,7 +214,8 @@ async fn serve_connection(
         READ_BUFFER_BYTES,
         reader,
     ));
-    let (tx, rx) = tokio::sync::mpsc::channel(MAX_PENDING_RESPONSES);
+    // Boxed entries: the channel allocates its slots up front, 32 at a time.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Box<Owed>>(MAX_PENDING_RESPONSES);
     let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
     let closing = |kind: &RateLimit, why: &dyn std::fmt::Display| {
         tracing::debug!(target: "kafka.network.Processor", "Closing connection from {} on {}: {why}", conn.peer, conn.listener_name);
@@ -262,7 +263,7 @@ async fn serve_connection(
                 return;
             }
             handled => {
-                if tx.send((ctx, handled, timing)).await.is_err() {
+                if tx.send(Box::new((ctx, handled, timing))).await.is_err() {
                     break; // the writer failed: the connection is gone
                 }
             }
@@ -289,13 +290,17 @@ async fn reserve(
         .expect("the request memory pool is never closed")
 }
 
+/// A response the connection owes, in request order.
+type Owed = (RequestContext, Handled, RequestTiming);
+
 /// Sends responses in request order, completing deferred ones first.
 async fn write_responses(
     mut writer: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: tokio::sync::mpsc::Receiver<(RequestContext, Handled, RequestTiming)>,
+    mut rx: tokio::sync::mpsc::Receiver<Box<Owed>>,
     conn: ConnectionContext,
 ) {
-    while let Some((ctx, handled, timing)) = rx.recv().await {
+    while let Some(owed) = rx.recv().await {
+        let (ctx, handled, timing) = *owed;
         let handled = match handled {
             Handled::Deferred(rest) => rest.await,
             h => h,
