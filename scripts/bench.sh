@@ -22,7 +22,13 @@
 #              all re-led (after its /brokers/ids znode vanished), restart -> back in every ISR,
 #              SIGTERM (controlled shutdown) -> time to exit and partitions still led at exit,
 #              kill -9 of the controller -> new controller and all re-led; times from the
-#              state znodes' own mtimes (`zkafka perf partition-states`)
+#              state znodes' own mtimes (`zkafka perf partition-states`); idle CPU per broker
+#              over BENCH_SCALE_IDLE_SECS (default 60) once all are led (BENCH_SCALE_IDLE_ONLY=1
+#              stops there)
+#   idle connections: 1 broker, BENCH_IDLE_CONNECTIONS (default 1,000) connections that sent
+#              one ApiVersions each: VmRSS before, open, after close; bytes per connection
+#   validation: `zkafka bench-log`: log append/read vs raw disk and LogValidator's cost per
+#              16 KiB batch and per record (uncompressed and lz4)
 # Also: broker CPU (utime+stime) per GB ingested, VmRSS idle/after, raw disk write MB/s (dd).
 #
 # Knobs (environment): BENCH_DIR (default: a mktemp dir under $ZKAFKA_DATA_DIR/..; removed at
@@ -414,6 +420,53 @@ failover() {
   printf '%s\tFAILOVER\t%s\t%s\t%s\t%s\n' "$TARGET" "$led" "$parts" "$((t_done - t_kill))" "$((t_done - t_expired))" >>"$RESULTS"
 }
 
+# ---------------------------------------------------------------- idle connections
+
+# idle_connections: the broker's VmRSS before BENCH_IDLE_CONNECTIONS (default 1,000) client
+# connections, with them open (each having sent one ApiVersions request, as every client
+# does first), and after they closed; per connection in bytes.
+IDLE_CONNS="${BENCH_IDLE_CONNECTIONS:-1000}"
+idle_connections() {
+  local pid="${BROKER_PIDS[0]}" port="${BROKER_PORTS[0]}" out before opened closed per kept
+  wanted "1 broker idle connections" || return 0
+  out="$(python3 - "$pid" "$port" "$IDLE_CONNS" <<'EOF'
+import resource, socket, struct, sys, time
+pid, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, n + 100)), hard))
+def rss_kb():
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+# ApiVersions v0: api key 18, version 0, correlation id 1, client id "bench".
+req = struct.pack(">hhih", 18, 0, 1, 5) + b"bench"
+req = struct.pack(">i", len(req)) + req
+time.sleep(1)
+before = rss_kb()
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(req)
+    size = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))[0]
+    s.recv(size, socket.MSG_WAITALL)
+    socks.append(s)
+time.sleep(2)
+opened = rss_kb()
+for s in socks:
+    s.close()
+time.sleep(3)
+closed = rss_kb()
+print(before, opened, closed, (opened - before) * 1024 // n, (closed - before) * 1024 // n)
+EOF
+  )" || {
+    info "idle connections: failed"
+    return 0
+  }
+  read -r before opened closed per kept <<<"$out"
+  printf '%s\tIDLE\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TARGET" "$IDLE_CONNS" "$before" "$opened" "$closed" "$per" "$kept" >>"$RESULTS"
+  info "$TARGET: $IDLE_CONNS idle connections: VmRSS $before kB before, $opened kB open, $closed kB after close: $per B per connection, $kept B kept after close"
+}
+
 # ---------------------------------------------------------------- scale
 
 # states TOPIC: `zkafka perf partition-states` (topic ctime, controller, one line per partition:
@@ -489,6 +542,11 @@ scale() {
     pid="${BROKER_PIDS[$((id - 1))]}"
     scale_record "broker $id: RSS $(rss_mb "$pid") MB, open files $(fds_of "$pid"), leads $(leaders_of "$id" <<<"$out")"
   done
+  scale_idle_cpu
+  if [[ "${BENCH_SCALE_IDLE_ONLY:-0}" == 1 ]]; then
+    stop_cluster
+    return 0
+  fi
 
   # kill -9 of a broker that is not the controller.
   controller="$(awk -F'\t' '$1 == "controller" { print $2 }' <<<"$out")"
@@ -556,6 +614,19 @@ scale() {
   BROKER_NOFILE=""
   stop_cluster
 }
+# scale_idle_cpu: each broker's CPU (utime+stime) over BENCH_SCALE_IDLE_SECS (default 60)
+# of an idle cluster, in clock ticks per minute (100 ticks = one core for a second).
+scale_idle_cpu() {
+  local secs="${BENCH_SCALE_IDLE_SECS:-60}" id pid line=""
+  local -a c0=()
+  for pid in "${BROKER_PIDS[@]}"; do c0+=("$(cpu_ticks "$pid")"); done
+  sleep "$secs"
+  for id in 1 2 3; do
+    pid="${BROKER_PIDS[$((id - 1))]}"
+    line="$line${line:+, }broker $id $((($(cpu_ticks "$pid") - c0[id - 1]) * 60 / secs))"
+  done
+  scale_record "idle CPU over ${secs} s, clock ticks per minute ($CLK_TCK per CPU-second): $line; load average $(cut -d' ' -f1 /proc/loadavg)"
+}
 scale_isr_complete_now() { scale_isr_complete "$(states "$1")" "$2"; }
 
 controller_id() {
@@ -579,6 +650,7 @@ consume|1 broker consumer 100 B|p1 $CONSUME_N
 produce|1 broker RF=1 acks=1 @20k rec/s 100 B|p1 $lat_n 100 $LAT_RATE 1
 produce|1 broker RF=1 acks=1 saturating 1 KiB|p1k $big 1024 -1 1
 produce|1 broker RF=1 acks=1 saturating 16 KiB|p16k $huge 16384 -1 1
+idle|1 broker idle connections|
 EOF
 }
 three_matrix() {
@@ -604,6 +676,7 @@ run_scenarios() {
       scraped) scraped "$name" $args ;;
       consume) consume "$name" $args ;;
       failover) failover ;;
+      idle) idle_connections ;;
     esac
   done
 }
@@ -655,6 +728,15 @@ DISK_MBS="$(LC_ALL=C dd if=/dev/zero of="$BENCH_DIR/dd.bin" bs=1M count=1024 con
 rm -f "$BENCH_DIR/dd.bin"
 info "raw disk sequential write: $DISK_MBS MB/s"
 
+# The log's append/read against the raw disk and LogValidator's cost per batch and record
+# (`zkafka bench-log`, in-process; scenario name "validation").
+LOG_BENCH=""
+if wanted "validation"; then
+  LOG_BENCH="$("$ZKAFKA_BIN" bench-log --dir "$BENCH_DIR/bench-log" --total-mib 256 2>&1)" ||
+    LOG_BENCH="bench-log failed: $LOG_BENCH"
+  info "record validation: $(grep '^record validation' <<<"$LOG_BENCH" | paste -sd ';' -)"
+fi
+
 start_zookeeper
 BENCH_START=$SECONDS
 run_matrix zkafka
@@ -672,17 +754,25 @@ print_table() {
   echo "== $target (raw disk write: $DISK_MBS MB/s; $(nproc) cores; CPU-s/GB = all brokers' utime+stime per GB of record payload; RSS = VmRSS summed over brokers, MB (mapped index files included); anon = RssAnon) =="
   printf '| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-14s | %10s |\n' scenario rec/s MB/s p50 p99 p99.9 CPU-s/GB "RSS idle/after" "anon after"
   printf '|%s|\n' "------------------------------------------------------|-----------|---------|-------|-------|--------|----------|----------------|------------"
-  awk -F'\t' -v t="$target" '$1 == t && $2 != "FAILOVER" && $2 != "SCALE" {
+  awk -F'\t' -v t="$target" '$1 == t && $2 != "FAILOVER" && $2 != "SCALE" && $2 != "IDLE" {
     printf "| %-52s | %9s | %7s | %5s | %5s | %6s | %8s | %-14s | %10s |\n", $2, $3, $4, $5, $6, $7, $8, $9 "/" $10, $11
   }
   $1 == t && $2 == "FAILOVER" {
     fo = fo sprintf("failover, %d partitions RF=2 on 3 brokers, kill -9 of the leader of %d: all re-led %d ms after the kill, %d ms after its session expired (/brokers/ids/N gone)\n", $4, $3, $5, $6)
   }
   $1 == t && $2 == "SCALE" { sc = sc sprintf("scale, %d partitions RF=2 on 3 brokers: %s\n", $3, $4) }
-  END { printf "%s%s", fo, sc }' "$RESULTS"
+  $1 == t && $2 == "IDLE" {
+    ic = sprintf("1 broker, %d idle connections (one ApiVersions each): VmRSS %d kB before, %d kB open, %d kB after close: %d B per connection, %d B kept after close\n", $3, $4, $5, $6, $7, $8)
+  }
+  END { printf "%s%s%s", fo, sc, ic }' "$RESULTS"
 }
 
 print_table zkafka
+if [[ -n "$LOG_BENCH" ]]; then
+  echo
+  echo "== log append/read vs raw disk, and record validation cost (zkafka bench-log) =="
+  printf '%s\n' "$LOG_BENCH"
+fi
 if [[ -n "${KAFKA_HOME:-}" ]]; then
   print_table kafka
   echo

@@ -189,6 +189,50 @@ fn log_append_time_rewrites_timestamp_and_crc() {
     );
 }
 
+/// A producer whose batch header claims a max timestamp its records do not hold: the
+/// leader writes the records' real maximum with a new CRC (LogValidator's setMaxTimestamp),
+/// and a correct header is written as sent.
+#[test]
+fn wrong_max_timestamp_is_rewritten_from_the_records() {
+    use zkafka::log::batch::{check_batch, compute_crc, CRC_OFFSET, MAX_TIMESTAMP_OFFSET};
+    let d = tempfile::tempdir().unwrap();
+    let log = open_log(d.path(), small_config());
+    let good = encode_batch(3, 4, 1000, "g"); // timestamps 1000..1002, header max 1002
+    let mut bad = encode_batch(3, 4, 5000, "b"); // records 5000..5002
+    bad[MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8].copy_from_slice(&1i64.to_be_bytes());
+    let crc = compute_crc(&bad);
+    bad[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+    let mut input = good.clone();
+    input.extend_from_slice(&bad);
+    let info = log.append_as_leader(&input, 4).unwrap();
+    assert_eq!(
+        (info.max_timestamp, info.offset_of_max_timestamp),
+        (5002, 5)
+    );
+    let bytes = log
+        .read(0, 1 << 20, None, true)
+        .unwrap()
+        .records
+        .to_vec()
+        .unwrap();
+    let first = check_batch(&bytes).unwrap();
+    assert_eq!(first.max_timestamp, 1002);
+    assert_eq!(
+        bytes[16..first.size()],
+        good[16..],
+        "a correct batch is kept as sent"
+    );
+    let second = check_batch(&bytes[first.size()..]).expect("the rewritten CRC is valid");
+    assert_eq!(
+        (
+            second.max_timestamp,
+            second.base_offset,
+            second.partition_leader_epoch
+        ),
+        (5002, 3, 4)
+    );
+}
+
 #[test]
 fn follower_append_keeps_offsets_and_epochs() {
     let d = tempfile::tempdir().unwrap();

@@ -4,13 +4,14 @@
 //! and CRCs only, as Kafka's replication path does.
 
 use super::batch::{
-    be_i32, check_batch, patch_for_leader, BatchHeader, LENGTH_OFFSET, LOG_OVERHEAD,
+    be_i32, check_batch, patch_for_leader, set_max_timestamp, BatchHeader, LENGTH_OFFSET,
+    LOG_OVERHEAD,
 };
 use super::config::{LogConfig, TimestampType};
 use super::errors::LogError;
 use super::partition_log::{AppendOrigin, Log, LogAppendInfo, LogInner};
 use super::util::now_ms;
-use super::validator::{validate_batch, ValidationContext};
+use super::validator::{validate_batch, MaxTimestamp, ValidationContext};
 
 /// Leading batch bytes a leader rewrites: base offset, length, partition leader epoch.
 const PATCHED_PREFIX: usize = 16;
@@ -24,13 +25,15 @@ enum Mode {
 /// Validated view of an append: batch positions/headers and the byte length of complete batches.
 struct Analysis {
     batches: Vec<(usize, BatchHeader)>,
+    /// Leader appends: each batch's max timestamp as its records say (LogValidator).
+    max_timestamps: Vec<MaxTimestamp>,
     valid_bytes: usize,
 }
 
 /// Walks the batches, validating each; a trailing incomplete batch is ignored (as Kafka
 /// trims it). Any invalid batch rejects the whole append.
 fn analyze(records: &[u8], config: &LogConfig, mode: Mode, now: i64) -> Result<Analysis, LogError> {
-    let mut batches = Vec::new();
+    let (mut batches, mut max_timestamps) = (Vec::new(), Vec::new());
     let mut pos = 0usize;
     while records.len() - pos >= LOG_OVERHEAD {
         let len = be_i32(records, pos + LENGTH_OFFSET);
@@ -54,13 +57,14 @@ fn analyze(records: &[u8], config: &LogConfig, mode: Mode, now: i64) -> Result<A
         }
         let h = check_batch(batch)?;
         if let Mode::Leader(origin) = mode {
-            validate_leader_batch(batch, &h, config, origin, now)?;
+            max_timestamps.push(validate_leader_batch(batch, &h, config, origin, now)?);
         }
         batches.push((pos, h));
         pos += size;
     }
     Ok(Analysis {
         batches,
+        max_timestamps,
         valid_bytes: pos,
     })
 }
@@ -72,7 +76,7 @@ fn validate_leader_batch(
     config: &LogConfig,
     origin: AppendOrigin,
     now: i64,
-) -> Result<(), LogError> {
+) -> Result<MaxTimestamp, LogError> {
     let ctx = ValidationContext {
         now,
         compacted: config.cleanup_policy.compact,
@@ -81,6 +85,31 @@ fn validate_leader_batch(
         from_client: origin == AppendOrigin::Client,
     };
     validate_batch(batch, h, &ctx)
+}
+
+/// A CreateTime batch as the leader writes it. Normally only the 16-byte offset/epoch
+/// prefix changes and goes out in front of the client's bytes (no copy). A batch whose
+/// header max timestamp is not its records' is copied and corrected, with a new CRC, as
+/// Kafka's LogValidator does (`batch.setMaxTimestamp`): the time index and retention then
+/// see the records' real timestamps.
+enum Patched {
+    Prefix([u8; PATCHED_PREFIX]),
+    Whole(Vec<u8>),
+}
+
+impl Patched {
+    fn new(batch: &[u8], h: &BatchHeader, max: &MaxTimestamp, base: i64, epoch: i32) -> Patched {
+        if max.timestamp != h.max_timestamp {
+            let mut whole = batch.to_vec();
+            set_max_timestamp(&mut whole, max.timestamp);
+            patch_for_leader(&mut whole, base, epoch, None);
+            return Patched::Whole(whole);
+        }
+        let mut prefix = [0u8; PATCHED_PREFIX];
+        prefix.copy_from_slice(&batch[..PATCHED_PREFIX]);
+        patch_for_leader(&mut prefix, base, epoch, None);
+        Patched::Prefix(prefix)
+    }
 }
 
 impl Log {
@@ -119,14 +148,14 @@ impl Log {
         // CreateTime batches change only in fields the CRC does not cover (base offset,
         // leader epoch): those go out as patched 16-byte prefixes in front of the client's
         // bytes, written with one pwritev and no copy. LogAppendTime rewrites covered fields.
-        let mut prefixes: Vec<[u8; PATCHED_PREFIX]> = Vec::new();
+        let mut patched: Vec<Patched> = Vec::new();
         let mut scratch = Vec::new();
         if log_append_time.is_some() {
             scratch = std::mem::take(&mut g.scratch);
             scratch.clear();
             scratch.extend_from_slice(valid);
         }
-        for (pos, h) in &analysis.batches {
+        for ((pos, h), max) in analysis.batches.iter().zip(&analysis.max_timestamps) {
             let size = h.size();
             if log_append_time.is_some() {
                 patch_for_leader(
@@ -136,15 +165,18 @@ impl Log {
                     log_append_time,
                 );
             } else {
-                let mut prefix = [0u8; PATCHED_PREFIX];
-                prefix.copy_from_slice(&valid[*pos..*pos + PATCHED_PREFIX]);
-                patch_for_leader(&mut prefix, next, leader_epoch, None);
-                prefixes.push(prefix);
+                patched.push(Patched::new(
+                    &valid[*pos..*pos + size],
+                    h,
+                    max,
+                    next,
+                    leader_epoch,
+                ));
             }
             let last = next + h.last_offset_delta as i64;
-            if log_append_time.is_none() && h.max_timestamp > info.max_timestamp {
-                info.max_timestamp = h.max_timestamp;
-                info.offset_of_max_timestamp = last;
+            if log_append_time.is_none() && max.timestamp > info.max_timestamp {
+                info.max_timestamp = max.timestamp;
+                info.offset_of_max_timestamp = next + max.offset_delta as i64;
             }
             info.num_messages += h.record_count as i64;
             next = last + 1;
@@ -171,14 +203,17 @@ impl Log {
         let parts: Vec<&[u8]> = if log_append_time.is_some() {
             vec![&scratch[..]]
         } else {
-            analysis
-                .batches
-                .iter()
-                .zip(&prefixes)
-                .flat_map(|((pos, h), prefix)| {
-                    [&prefix[..], &valid[pos + PATCHED_PREFIX..pos + h.size()]]
-                })
-                .collect()
+            let mut parts = Vec::with_capacity(2 * patched.len());
+            for ((pos, h), p) in analysis.batches.iter().zip(&patched) {
+                match p {
+                    Patched::Prefix(prefix) => {
+                        parts.push(&prefix[..]);
+                        parts.push(&valid[pos + PATCHED_PREFIX..pos + h.size()]);
+                    }
+                    Patched::Whole(batch) => parts.push(&batch[..]),
+                }
+            }
+            parts
         };
         let r = self.write_locked(&mut g, &config, &parts, &info, &epochs, now);
         if log_append_time.is_some() {

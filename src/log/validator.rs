@@ -40,6 +40,18 @@ pub struct ValidationContext {
     pub from_client: bool,
 }
 
+/// The batch's largest record timestamp, recomputed from its records as LogValidator does,
+/// and the offset delta Kafka files it under (the record's own for an uncompressed batch,
+/// the last one for a compressed batch, as `validateMessagesAndAssignOffsetsCompressed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxTimestamp {
+    pub timestamp: i64,
+    pub offset_delta: i32,
+}
+
+/// RecordBatch.NO_TIMESTAMP: where Kafka's max-timestamp scan starts.
+const NO_TIMESTAMP: i64 = -1;
+
 /// Decompressed batches larger than this leave the per-thread buffer shrunk back, so one
 /// big batch does not pin its memory on every worker thread.
 const KEPT_BUFFER: usize = 4 << 20;
@@ -48,12 +60,13 @@ thread_local! {
     static DECOMPRESSED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Validates one v2 batch whose framing and CRC `check_batch` already accepted.
+/// Validates one v2 batch whose framing and CRC `check_batch` already accepted; returns
+/// its max timestamp as the records say (the header's may differ: the caller rewrites it).
 pub fn validate_batch(
     batch: &[u8],
     h: &BatchHeader,
     ctx: &ValidationContext,
-) -> Result<(), LogError> {
+) -> Result<MaxTimestamp, LogError> {
     if ctx.from_client {
         validate_client_header(h)?;
     }
@@ -69,7 +82,11 @@ pub fn validate_batch(
                         super::batch::compression_name(c)
                     ))
                 })
-                .and_then(|()| validate_records(&buf, h, ctx));
+                .and_then(|()| validate_records(&buf, h, ctx))
+                .map(|max| MaxTimestamp {
+                    offset_delta: h.last_offset_delta,
+                    ..max
+                });
             if buf.capacity() > KEPT_BUFFER {
                 *buf = Vec::new();
             }
@@ -129,7 +146,11 @@ fn validate_client_header(h: &BatchHeader) -> Result<(), LogError> {
 /// layout: varint length, attributes, varlong timestamp delta, varint offset delta, key,
 /// value, headers. Structural faults fail at once; key and timestamp faults are collected
 /// per record, as Kafka reports them.
-fn validate_records(body: &[u8], h: &BatchHeader, ctx: &ValidationContext) -> Result<(), LogError> {
+fn validate_records(
+    body: &[u8],
+    h: &BatchHeader,
+    ctx: &ValidationContext,
+) -> Result<MaxTimestamp, LogError> {
     if h.record_count < 0 {
         return Err(LogError::InvalidRecord(format!(
             "found invalid record count {} in magic v2 batch",
@@ -141,6 +162,10 @@ fn validate_records(body: &[u8], h: &BatchHeader, ctx: &ValidationContext) -> Re
         && ctx.timestamp_difference_max_ms != i64::MAX;
     let mut rejected: Vec<RecordError> = Vec::new();
     let mut invalid_timestamp = false;
+    let mut max = MaxTimestamp {
+        timestamp: NO_TIMESTAMP,
+        offset_delta: -1,
+    };
     let mut r = Reader { b: body, at: 0 };
     for i in 0..count {
         let rec = r
@@ -154,6 +179,12 @@ fn validate_records(body: &[u8], h: &BatchHeader, ctx: &ValidationContext) -> Re
             continue;
         }
         let ts = h.base_timestamp.wrapping_add(rec.timestamp_delta);
+        if ts > max.timestamp {
+            max = MaxTimestamp {
+                timestamp: ts,
+                offset_delta: i,
+            };
+        }
         let out_of_range =
             check_ts && ts != -1 && ts.abs_diff(ctx.now) > ctx.timestamp_difference_max_ms as u64;
         let append_time = ctx.from_client && h.is_log_append_time();
@@ -182,7 +213,7 @@ fn validate_records(body: &[u8], h: &BatchHeader, ctx: &ValidationContext) -> Re
         )));
     }
     if rejected.is_empty() {
-        return Ok(());
+        return Ok(max);
     }
     // The partition's error is INVALID_TIMESTAMP if any record failed for its timestamp.
     Err(LogError::RecordsRejected {

@@ -114,6 +114,7 @@ async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
+    let mut trim = TrimAfterCloses::default();
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -122,6 +123,7 @@ async fn accept_loop(
                     let _ = stream.set_nodelay(true);
                     let ctx = ConnectionContext { peer, listener_name: listener_name.clone() };
                     connections.spawn(serve_connection(stream, ctx, apis.clone(), limits.clone()));
+                    trim.opened(connections.len());
                 }
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning.
@@ -129,10 +131,30 @@ async fn accept_loop(
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
             },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(_) = connections.join_next(), if !connections.is_empty() => trim.closed(connections.len()),
         }
     }
     connections.shutdown().await;
+}
+
+/// Returns the memory of closed connections to the OS once half of a recent peak (of at
+/// least 64 connections) has closed: a trim per wave of closes, never one per connection.
+#[derive(Default)]
+struct TrimAfterCloses {
+    peak: usize,
+}
+
+impl TrimAfterCloses {
+    fn opened(&mut self, open: usize) {
+        self.peak = self.peak.max(open);
+    }
+
+    fn closed(&mut self, open: usize) {
+        if self.peak >= 64 && open <= self.peak / 2 {
+            self.peak = open;
+            tokio::task::spawn_blocking(crate::alloc::release_free_memory);
+        }
+    }
 }
 
 /// Who is on the other end of a connection.
@@ -153,7 +175,28 @@ static BAD_REQUEST: RateLimit = RateLimit::new(10_000);
 static CLOSED_BY_HANDLER: RateLimit = RateLimit::new(10_000);
 
 /// Per-connection read buffer; larger request bodies are read straight into their frame.
+/// Held only while the connection has bytes to read (see `next_request_size`).
 const READ_BUFFER_BYTES: usize = 16 * 1024;
+
+type ConnReader = tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>;
+
+/// Waits for the next request's size prefix. A connection with nothing buffered gives its
+/// read buffer back and waits for the socket to become readable first, so an idle
+/// connection (most of a client's pool) costs its socket and two small tasks, not 16 KiB.
+async fn next_request_size(
+    reader: &mut Option<ConnReader>,
+    max: usize,
+) -> Result<usize, frame::FrameError> {
+    let mut r = reader.take().ok_or(frame::FrameError::Closed)?;
+    if r.buffer().is_empty() {
+        let half = r.into_inner();
+        half.readable().await.map_err(frame::FrameError::Io)?;
+        r = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, half);
+    }
+    let size = frame::read_size(&mut r, max).await;
+    *reader = Some(r);
+    size
+}
 
 /// Reads requests and handles them one after another; a writer task sends the responses in
 /// request order. Only acks=all produces overlap (their wait for replication), which lets a
@@ -165,9 +208,14 @@ async fn serve_connection(
     limits: NetworkLimits,
 ) {
     let (reader, writer) = stream.into_split();
-    // Small requests (follower fetches, heartbeats) then arrive with one read each.
-    let mut reader = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, reader);
-    let (tx, rx) = tokio::sync::mpsc::channel(MAX_PENDING_RESPONSES);
+    // Small requests (follower fetches, heartbeats) arrive with one read each; the buffer is
+    // given back whenever nothing is buffered (next_request_size).
+    let mut reader = Some(tokio::io::BufReader::with_capacity(
+        READ_BUFFER_BYTES,
+        reader,
+    ));
+    // Boxed entries: the channel allocates its slots up front, 32 at a time.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Box<Owed>>(MAX_PENDING_RESPONSES);
     let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
     let closing = |kind: &RateLimit, why: &dyn std::fmt::Display| {
         tracing::debug!(target: "kafka.network.Processor", "Closing connection from {} on {}: {why}", conn.peer, conn.listener_name);
@@ -176,7 +224,7 @@ async fn serve_connection(
         }
     };
     loop {
-        let size = match frame::read_size(&mut reader, limits.socket_request_max_bytes).await {
+        let size = match next_request_size(&mut reader, limits.socket_request_max_bytes).await {
             Ok(size) => size,
             Err(frame::FrameError::Closed) => break,
             Err(e) => {
@@ -189,7 +237,8 @@ async fn serve_connection(
             Some(pool) => Some(reserve(pool, size, &conn).await),
             None => None,
         };
-        let parsed = frame::read_body(&mut reader, size)
+        let Some(r) = reader.as_mut() else { break };
+        let parsed = frame::read_body(r, size)
             .await
             .map_err(|e| e.to_string())
             .and_then(|frame| parse_request(frame, &conn).map_err(|e| e.to_string()));
@@ -201,7 +250,9 @@ async fn serve_connection(
             }
         };
         let timing = RequestTiming::start(&ctx, &body);
-        match apis.handle(&ctx, body).await {
+        // Boxed: the largest handler's state would otherwise be part of every connection's
+        // future, idle or not.
+        match Box::pin(apis.handle(&ctx, body)).await {
             Handled::NoResponse => timing.done(&ctx),
             Handled::Close(why) => {
                 tracing::debug!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);
@@ -212,7 +263,7 @@ async fn serve_connection(
                 return;
             }
             handled => {
-                if tx.send((ctx, handled, timing)).await.is_err() {
+                if tx.send(Box::new((ctx, handled, timing))).await.is_err() {
                     break; // the writer failed: the connection is gone
                 }
             }
@@ -239,13 +290,17 @@ async fn reserve(
         .expect("the request memory pool is never closed")
 }
 
+/// A response the connection owes, in request order.
+type Owed = (RequestContext, Handled, RequestTiming);
+
 /// Sends responses in request order, completing deferred ones first.
 async fn write_responses(
     mut writer: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: tokio::sync::mpsc::Receiver<(RequestContext, Handled, RequestTiming)>,
+    mut rx: tokio::sync::mpsc::Receiver<Box<Owed>>,
     conn: ConnectionContext,
 ) {
-    while let Some((ctx, handled, timing)) = rx.recv().await {
+    while let Some(owed) = rx.recv().await {
+        let (ctx, handled, timing) = *owed;
         let handled = match handled {
             Handled::Deferred(rest) => rest.await,
             h => h,

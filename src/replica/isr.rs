@@ -6,7 +6,7 @@
 //! All writes go through one task so that at most one write per partition is in flight and
 //! the partition lock is never held across ZooKeeper I/O.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -120,6 +120,27 @@ impl Partition {
         Some(IsrProposal::new(&self.tp, &inner.state, new_isr, why))
     }
 
+    /// Leader: whether an ISR follower is not at the log end offset (or an ISR change is in
+    /// flight), i.e. whether the isr-expiration task must keep looking at this partition.
+    pub fn may_have_lagging_isr_follower(&self) -> bool {
+        let inner = self.lock();
+        let Some(log) = inner.log.as_ref() else {
+            return false;
+        };
+        if inner.state.leader != self.local_broker_id {
+            return false;
+        }
+        let leo = log.log_end_offset();
+        inner.isr_change_in_flight
+            || inner.state.isr.iter().any(|r| {
+                *r != self.local_broker_id
+                    && inner
+                        .followers
+                        .get(r)
+                        .is_none_or(|f| f.log_end_offset != leo)
+            })
+    }
+
     /// Adopts a written ISR (`Some(zk_version)`) or forgets a dropped one (`None`), unless a
     /// LeaderAndIsr has superseded the state it was proposed for. Returns whether adopted.
     pub fn complete_isr_change(&self, p: &IsrProposal, written: Option<i32>) -> bool {
@@ -148,12 +169,45 @@ impl Partition {
             inner.state.zk_version = version;
         }
         self.maybe_increment_high_watermark();
+        // A follower may join the ISR at the high watermark, still behind the log end.
+        self.mark_expiry_candidate();
         true
     }
 }
 
 fn join(ids: &[i32]) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Partitions led here that may have an ISR follower behind the log end offset: the only
+/// ones the isr-expiration task looks at. Kafka scans every partition it leads every
+/// `replica.lag.time.max.ms / 2`; here a partition is listed on an append, a leadership or
+/// an ISR change, and stays listed while an ISR follower is behind, so an idle broker's
+/// tick costs nothing however many partitions it leads.
+#[derive(Default)]
+pub struct ExpiryCandidates {
+    listed: Mutex<HashSet<TopicPartition>>,
+}
+
+impl ExpiryCandidates {
+    pub fn insert(&self, tp: &TopicPartition) {
+        self.listed
+            .lock()
+            .expect("expiry candidates")
+            .insert(tp.clone());
+    }
+
+    fn take(&self) -> HashSet<TopicPartition> {
+        std::mem::take(&mut *self.listed.lock().expect("expiry candidates"))
+    }
+
+    pub fn len(&self) -> usize {
+        self.listed.lock().expect("expiry candidates").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Partitions whose ISR changed since the last `/isr_change_notification`.
@@ -200,18 +254,34 @@ pub fn start_isr_tasks(
     ]
 }
 
-/// Every `replica.lag.time.max.ms / 2`: propose shrinks for every partition led here.
+/// Every `replica.lag.time.max.ms / 2`: propose shrinks for the listed partitions (see
+/// `ExpiryCandidates`); those with no follower behind any more leave the list.
 async fn expire_lagging_replicas(rm: Arc<ReplicaManager>) {
     let lag = rm.config.long("replica.lag.time.max.ms").max(2);
     let mut tick = tokio::time::interval(Duration::from_millis(lag as u64 / 2));
     tick.tick().await;
     loop {
         tick.tick().await;
-        let now = now_ms();
-        for p in rm.all_partitions() {
-            if let Some(proposal) = p.maybe_shrink_isr(now) {
-                p.submit_isr_change(proposal);
-            }
+        expire_listed(&rm.expiry_candidates, |tp| rm.get_partition(tp), now_ms());
+    }
+}
+
+/// One isr-expiration tick over the listed partitions (`lookup` finds a hosted partition).
+pub(super) fn expire_listed(
+    list: &ExpiryCandidates,
+    lookup: impl Fn(&TopicPartition) -> Option<Arc<Partition>>,
+    now: i64,
+) {
+    for tp in list.take() {
+        let Some(p) = lookup(&tp) else {
+            continue;
+        };
+        p.clear_expiry_listed();
+        if let Some(proposal) = p.maybe_shrink_isr(now) {
+            p.submit_isr_change(proposal);
+        }
+        if p.may_have_lagging_isr_follower() {
+            p.mark_expiry_candidate();
         }
     }
 }

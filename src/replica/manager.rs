@@ -9,7 +9,7 @@ use kafka_protocol::messages::StopReplicaRequest;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use super::fetcher::ReplicaFetcherManager;
-use super::isr::IsrProposal;
+use super::isr::{ExpiryCandidates, IsrProposal};
 use super::partition::Partition;
 use super::purgatory::Purgatory;
 use crate::config::dynamic::DynamicBrokerConfig;
@@ -46,6 +46,8 @@ pub struct ReplicaManager {
     /// ISR changes decided by partitions we lead, for the ISR writer task.
     isr_tx: UnboundedSender<IsrProposal>,
     isr_rx: Mutex<Option<UnboundedReceiver<IsrProposal>>>,
+    /// Partitions the isr-expiration task looks at (those that may have a lagging follower).
+    pub expiry_candidates: Arc<ExpiryCandidates>,
     pub(super) leadership_listener: OnceLock<LeadershipListener>,
     /// Kafka's replicaStateChangeLock: one LeaderAndIsr or StopReplica at a time, so a request
     /// the controller re-sent on a new connection waits for the first instead of racing it.
@@ -70,6 +72,7 @@ impl ReplicaManager {
             fetcher_manager: ReplicaFetcherManager::new(&config),
             isr_tx,
             isr_rx: Mutex::new(Some(isr_rx)),
+            expiry_candidates: Arc::default(),
             config,
             dynamic_config,
             state,
@@ -143,12 +146,15 @@ impl ReplicaManager {
         let mut all = self.partitions.write().expect("partitions lock");
         all.entry(tp.clone())
             .or_insert_with(|| {
-                Arc::new(Partition::with_isr_updates(
-                    tp.clone(),
-                    self.broker_id(),
-                    Some(self.isr_tx.clone()),
-                    self.config.long("replica.lag.time.max.ms"),
-                ))
+                Arc::new(
+                    Partition::with_isr_updates(
+                        tp.clone(),
+                        self.broker_id(),
+                        Some(self.isr_tx.clone()),
+                        self.config.long("replica.lag.time.max.ms"),
+                    )
+                    .with_expiry_candidates(self.expiry_candidates.clone()),
+                )
             })
             .clone()
     }

@@ -4,11 +4,12 @@
 //! of the ISR.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::isr::IsrProposal;
+use super::isr::{ExpiryCandidates, IsrProposal};
 use crate::log::{Log, LogAppendInfo, LogError, TopicPartition};
 use crate::server::errors;
 
@@ -78,6 +79,10 @@ pub struct Partition {
     isr_updates: Option<UnboundedSender<IsrProposal>>,
     /// `replica.lag.time.max.ms`: how long a follower may be behind and still hold the HW.
     pub replica_lag_time_max_ms: i64,
+    /// The isr-expiration task's list this partition goes on when a follower may fall
+    /// behind (None in unit tests), and whether it is on it now.
+    expiry: Option<Arc<ExpiryCandidates>>,
+    expiry_listed: AtomicBool,
 }
 
 impl Partition {
@@ -109,7 +114,31 @@ impl Partition {
             inner: Mutex::new(inner),
             isr_updates,
             replica_lag_time_max_ms,
+            expiry: None,
+            expiry_listed: AtomicBool::new(false),
         }
+    }
+
+    /// Lists the partition with the isr-expiration task whenever it may have a lagging follower.
+    pub fn with_expiry_candidates(mut self, list: Arc<ExpiryCandidates>) -> Partition {
+        self.expiry = Some(list);
+        self
+    }
+
+    /// Puts the partition on the isr-expiration task's list (once until the task takes it
+    /// off): after an append, a leadership change or an ISR change.
+    pub(super) fn mark_expiry_candidate(&self) {
+        if let Some(list) = &self.expiry {
+            if !self.expiry_listed.swap(true, Ordering::SeqCst) {
+                list.insert(&self.tp);
+            }
+        }
+    }
+
+    /// The isr-expiration task took the partition off its list; cleared before the task looks
+    /// at the partition, so an append racing with that look lists it again.
+    pub(super) fn clear_expiry_listed(&self) {
+        self.expiry_listed.store(false, Ordering::SeqCst);
     }
 
     /// The partition's state; never held across an await.
@@ -170,6 +199,7 @@ impl Partition {
         inner.log = Some(log);
         drop(inner);
         self.maybe_increment_high_watermark();
+        self.mark_expiry_candidate();
         Ok(!was_leader)
     }
 
@@ -231,6 +261,7 @@ impl Partition {
         })?;
         drop(inner);
         self.maybe_increment_high_watermark();
+        self.mark_expiry_candidate();
         Ok(info)
     }
 

@@ -281,3 +281,47 @@ fn delete_records_refused_on_compact_only_topics() {
         .unwrap();
     assert_eq!(p.delete_records_on_leader(0), Err(errors::POLICY_VIOLATION));
 }
+
+/// The isr-expiration task looks only at listed partitions: a leader is listed when it
+/// becomes leader or appends, leaves the list once every ISR follower is at its log end,
+/// and a follower that stops fetching after an append is still dropped from the ISR.
+#[test]
+fn isr_expiration_looks_only_at_partitions_with_a_follower_behind() {
+    use super::isr::{expire_listed, ExpiryCandidates};
+    let dir = tempfile::tempdir().unwrap();
+    let list = Arc::new(ExpiryCandidates::default());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let p = Arc::new(
+        Partition::with_isr_updates(TopicPartition::new("t", 0), 1, Some(tx), LAG_MS)
+            .with_expiry_candidates(list.clone()),
+    );
+    let lookup = |_: &TopicPartition| Some(p.clone());
+    let now = crate::controller::now_ms();
+    p.make_leader(state(1, 0, &[1, 2, 3]), open_log(dir.path()), now)
+        .unwrap();
+    assert_eq!(list.len(), 1, "a new leader is listed");
+    p.update_follower_fetch_state(2, 0, 0, now);
+    p.update_follower_fetch_state(3, 0, 0, now);
+    expire_listed(&list, lookup, now + 1);
+    assert!(list.is_empty(), "every follower at the log end: idle");
+    expire_listed(&list, lookup, now + 2 * LAG_MS);
+    assert!(
+        rx.try_recv().is_err(),
+        "an idle partition is not even looked at"
+    );
+
+    p.append_records_to_leader(&batch(2), 1).unwrap();
+    assert_eq!(list.len(), 1, "an append lists the partition");
+    p.update_follower_fetch_state(2, 2, 0, now + 10);
+    expire_listed(&list, lookup, now + 20);
+    assert_eq!(list.len(), 1, "3 is behind: stays listed");
+    assert!(rx.try_recv().is_err(), "3 is within the lag time");
+    expire_listed(&list, lookup, now + LAG_MS + 1);
+    let shrink = rx
+        .try_recv()
+        .expect("3 dropped after replica.lag.time.max.ms");
+    assert_eq!(shrink.new_isr, vec![1, 2]);
+    assert!(p.complete_isr_change(&shrink, Some(8)));
+    expire_listed(&list, lookup, now + LAG_MS + 2);
+    assert!(list.is_empty(), "the ISR [1,2] is at the log end");
+}

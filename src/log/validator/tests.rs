@@ -60,7 +60,7 @@ fn recrc(b: &mut [u8]) {
 
 fn validate(b: &[u8], ctx: &ValidationContext) -> Result<(), LogError> {
     let h = check_batch(b).expect("test batches have a correct CRC");
-    validate_batch(b, &h, ctx)
+    validate_batch(b, &h, ctx).map(|_| ())
 }
 
 fn code(b: &[u8]) -> i16 {
@@ -295,4 +295,42 @@ fn record_attributes_and_negative_counts_are_refused() {
         ..ctx()
     };
     assert_eq!(validate(&b, &coordinator).unwrap_err().error_code(), 87);
+}
+
+#[test]
+fn max_timestamp_is_recomputed_from_the_records() {
+    // Record timestamps NOW + 5, NOW - 3, NOW + 9, NOW: the largest is the third record's.
+    let mut plain = Vec::new();
+    for (i, delta) in [5i64, -3, 9, 0].iter().enumerate() {
+        encode_record(&mut plain, *delta, i as i32, Some(b"k"), Some(b"v"), &[]);
+    }
+    // The header claims NOW + 4 (a producer bug): validation reports what the records say.
+    let b = frame_batch(0, -1, 0, 4, NOW, NOW + 4, &plain);
+    let h = check_batch(&b).unwrap();
+    let max = validate_batch(&b, &h, &ctx()).unwrap();
+    assert_eq!(
+        max,
+        MaxTimestamp {
+            timestamp: NOW + 9,
+            offset_delta: 2
+        }
+    );
+    // Compressed: Kafka files the max timestamp under the batch's last offset.
+    let packed = codec::compress(codec::GZIP, &plain).unwrap();
+    let b = frame_batch(0, -1, codec::GZIP as i16, 4, NOW, NOW + 100, &packed);
+    let h = check_batch(&b).unwrap();
+    let max = validate_batch(&b, &h, &ctx()).unwrap();
+    assert_eq!(
+        max,
+        MaxTimestamp {
+            timestamp: NOW + 9,
+            offset_delta: 3
+        }
+    );
+    // No timestamps at all (base -1, deltas 0): NO_TIMESTAMP, as Kafka's scan starts.
+    let mut none = Vec::new();
+    encode_record(&mut none, 0, 0, Some(b"k"), Some(b"v"), &[]);
+    let b = frame_batch(0, -1, 0, 1, -1, -1, &none);
+    let h = check_batch(&b).unwrap();
+    assert_eq!(validate_batch(&b, &h, &ctx()).unwrap().timestamp, -1);
 }
