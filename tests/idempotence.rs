@@ -234,3 +234,224 @@ async fn leader_answers_duplicates_gaps_and_old_epochs_as_kafka_2_8() {
     let mut c = client(&broker).await;
     assert_eq!(list_offset(&mut c, topic, 0, -1).await.1, 9);
 }
+
+/// Runs tests/python/idempotence_clients.py with `args`; its stdout as JSON.
+fn python_idempotence(args: &[&str]) -> serde_json::Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/idempotence_clients.py"
+    );
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "python3 idempotence_clients.py {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON line")
+}
+
+/// Runs tests/js/idempotent_producer.js (kafkajs); its stdout as JSON.
+fn kafkajs_idempotent(bootstrap: &str, topic: &str, count: usize) -> serde_json::Value {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
+    let out = std::process::Command::new("node")
+        .current_dir(dir)
+        .args([
+            "idempotent_producer.js",
+            bootstrap,
+            topic,
+            &count.to_string(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node (scripts/test.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "kafkajs idempotent producer failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON line")
+}
+
+/// The values of partition 0 in offset order.
+fn read_values(bootstrap: &str, topic: &str, count: usize) -> Vec<String> {
+    let v = python_idempotence(&["read", bootstrap, topic, &count.to_string()]);
+    serde_json::from_value(v["values"].clone()).expect("values")
+}
+
+fn expected_values(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("v-{i}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_clients_produce_idempotently_to_rf3() {
+    let zk = ZkEnsemble::start(1);
+    let brokers = start_cluster(&zk.connect_string(), &[]).await;
+    let bootstrap = brokers[0].bootstrap();
+    let block = producer_id_block(&zk.connect_string()).await;
+    assert_eq!(
+        block["block_end"], "2999",
+        "each broker claimed a block: {block}"
+    );
+    let n = 300;
+    for client in ["kafka-python", "confluent", "aiokafka", "kafkajs"] {
+        let topic = format!("idem-{client}");
+        let cfg = [("min.insync.replicas", "2")];
+        create_topic(
+            &zk.connect_string(),
+            &bootstrap,
+            &topic,
+            1,
+            &[1, 2, 3],
+            &cfg,
+        )
+        .await;
+        let acked = if client == "kafkajs" {
+            kafkajs_idempotent(&bootstrap, &topic, n)
+        } else {
+            python_idempotence(&["produce", client, &bootstrap, &topic, &n.to_string()])
+        };
+        assert_eq!(acked["acked"], n, "{client} acknowledged every record");
+        assert_eq!(
+            read_values(&bootstrap, &topic, n),
+            expected_values(n),
+            "{client}: every record once, in order"
+        );
+    }
+}
+
+/// The broker leading partition 0 of `topic`, from any live broker's metadata.
+async fn leader_of(brokers: &mut [Broker], topic: &str) -> Option<i32> {
+    for b in brokers.iter_mut() {
+        if !b.is_running() {
+            continue;
+        }
+        if let Ok(text) = kcat(&["-b", &b.bootstrap(), "-L", "-J", "-t", topic, "-m", "5"]).await {
+            let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_default();
+            let leader = v["topics"][0]["partitions"][0]["leader"]
+                .as_i64()
+                .unwrap_or(-1);
+            if leader > 0 {
+                return Some(leader as i32);
+            }
+        }
+    }
+    None
+}
+
+async fn controller_id(connect: &str) -> Option<i32> {
+    let zk = zk_client(connect).await;
+    let (data, _) = zk.get_data("/controller").await.ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&data).ok()?;
+    v["brokerid"].as_i64().map(|b| b as i32)
+}
+
+/// kill -9 rounds alternating between the partition leader and the controller while an
+/// idempotent producer (acks=all) streams; then 0 lost, 0 duplicates, order kept.
+async fn chaos_rounds(rounds: usize) {
+    let zk = ZkEnsemble::start(1);
+    let connect = zk.connect_string();
+    let mut brokers = start_cluster(&connect, &[]).await;
+    let bootstrap: Vec<String> = brokers.iter().map(|b| b.bootstrap()).collect();
+    let bootstrap = bootstrap.join(",");
+    let topic = "idem-chaos";
+    let cfg = [("min.insync.replicas", "2")];
+    create_topic(
+        &connect,
+        &brokers[0].bootstrap(),
+        topic,
+        1,
+        &[1, 2, 3],
+        &cfg,
+    )
+    .await;
+    let seconds = 8 * rounds + 6;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/idempotence_clients.py"
+    );
+    let producer = std::process::Command::new("python3")
+        .args([script, "stream", &bootstrap, topic, &seconds.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for round in 0..rounds {
+        let victim = if round % 2 == 0 {
+            leader_of(&mut brokers, topic).await
+        } else {
+            controller_id(&connect).await
+        };
+        let Some(victim) = victim else { continue };
+        let b = brokers
+            .iter_mut()
+            .find(|b| b.id() == victim)
+            .expect("known id");
+        b.kill9();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        b.restart();
+        b.wait_listening(Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    let out = tokio::task::spawn_blocking(move || producer.wait_with_output())
+        .await
+        .unwrap()
+        .expect("producer output");
+    assert!(
+        out.status.success(),
+        "producer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let failed = result["failed"].as_array().cloned().unwrap_or_default();
+    assert!(failed.is_empty(), "no record failed: {failed:?}");
+    let mut acked: Vec<u64> = serde_json::from_value(result["acked"].clone()).unwrap();
+    acked.sort_unstable();
+    assert!(!acked.is_empty());
+    let values = read_values(&brokers[0].bootstrap(), topic, acked.len());
+    let read: Vec<u64> = values
+        .iter()
+        .map(|v| v.trim_start_matches("v-").parse().expect("v-<i>"))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let dups: Vec<u64> = read.iter().copied().filter(|i| !seen.insert(*i)).collect();
+    assert!(
+        dups.is_empty(),
+        "{} duplicates, e.g. {:?}",
+        dups.len(),
+        &dups[..dups.len().min(10)]
+    );
+    let lost: Vec<u64> = acked
+        .iter()
+        .copied()
+        .filter(|i| !seen.contains(i))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged records lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+    assert!(read.windows(2).all(|w| w[0] < w[1]), "records out of order");
+    eprintln!(
+        "chaos: {rounds} rounds, {} records acknowledged, 0 lost, 0 duplicates",
+        acked.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_producer_survives_leader_and_controller_kills() {
+    chaos_rounds(4).await;
+}
+
+/// The 20 rounds (about 4 minutes): `cargo test --test idempotence -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn idempotent_producer_survives_20_rounds_of_kills() {
+    chaos_rounds(20).await;
+}
