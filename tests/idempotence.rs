@@ -216,6 +216,20 @@ async fn leader_answers_duplicates_gaps_and_old_epochs_as_kafka_2_8() {
         dir.display()
     );
     assert_eq!(std::fs::metadata(&snapshot).unwrap().len(), 10 + 2 * 46);
+    let segment = dir.join("00000000000000000000.log");
+    let mut out = Vec::new();
+    zkafka::admin::dump_log::dump_files(&[snapshot.clone(), segment], false, &mut out).unwrap();
+    let dump = String::from_utf8(out).unwrap();
+    let producer_line = format!("producerId: {pid} producerEpoch: 1 coordinatorEpoch: -1 currentTxnFirstOffset: None firstSequence: 0 lastSequence: 0 lastOffset: 5 offsetDelta: 0 timestamp: 1700000000000");
+    assert!(
+        dump.contains(&producer_line),
+        "dump-log of the snapshot:\n{dump}"
+    );
+    let batch_line = format!("baseOffset: 0 lastOffset: 2 count: 3 baseSequence: 0 lastSequence: 2 producerId: {pid} producerEpoch: 0 partitionLeaderEpoch: 0 isTransactional: false isControl: false");
+    assert!(
+        dump.contains(&batch_line),
+        "dump-log of the segment:\n{dump}"
+    );
     broker.restart();
     broker.wait_listening(Duration::from_secs(30));
     let dup = produce_when_led(&broker, topic, idempotent_batch(pid, 1, 0, 1)).await;
