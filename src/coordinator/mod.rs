@@ -6,6 +6,7 @@
 //! - `metadata_manager`: partition ownership, load/unload, appends
 //! - `join`: JoinGroup and the rebalance; `sync`: SyncGroup; `offsets`: commit/fetch/delete
 //!   and expiry of offsets; `coordinator`: heartbeats, leaving, describe/list/delete, timers
+//! - `transaction`: the transaction coordinator's package (producer ids first)
 
 // Named after Kafka's GroupCoordinator.scala, which the brief's module map also uses.
 #[allow(clippy::module_inception)]
@@ -18,6 +19,7 @@ pub mod metadata_manager;
 pub mod offsets;
 pub mod records;
 pub mod sync;
+pub mod transaction;
 
 pub use coordinator::{CoordinatorConfig, GroupCoordinator};
 pub use metadata_manager::{java_abs_hash, GROUP_METADATA_TOPIC_NAME};

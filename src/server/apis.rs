@@ -7,13 +7,15 @@ use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 use crate::config::KafkaConfig;
 use crate::controller::ControllerHandle;
+use crate::coordinator::transaction::ProducerIdManager;
 use crate::coordinator::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
 use crate::server::{
     api_versions, controlled_shutdown, delete_records, describe_log_dirs, elect_leaders, fetch,
-    inter_broker, list_offsets, metadata, offset_for_leader_epoch, produce, reassignments,
+    init_producer_id, inter_broker, list_offsets, metadata, offset_for_leader_epoch, produce,
+    reassignments,
 };
 
 /// What the network layer does after a request was handled.
@@ -65,6 +67,8 @@ pub struct KafkaApis {
     /// to its event queue.
     pub controller: Arc<OnceLock<ControllerHandle>>,
     pub group_coordinator: GroupCoordinator,
+    /// Producer ids for InitProducerId (idempotent and transactional producers).
+    pub producer_id_manager: Arc<ProducerIdManager>,
 }
 
 impl KafkaApis {
@@ -174,6 +178,9 @@ impl KafkaApis {
             }
             RequestKind::OffsetDelete(req) => {
                 ResponseKind::OffsetDelete(self.handle_offset_delete(&req))
+            }
+            RequestKind::InitProducerId(req) => {
+                ResponseKind::InitProducerId(init_producer_id::handle(self, &req).await)
             }
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };

@@ -43,6 +43,9 @@ pub const PREFERRED_LEADER_NOT_AVAILABLE: i16 = 80;
 pub const ELIGIBLE_LEADERS_NOT_AVAILABLE: i16 = 83;
 pub const ELECTION_NOT_NEEDED: i16 = 84;
 pub const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
+// Idempotent producer (InitProducerId, producer state on produce).
+pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+pub const INVALID_PRODUCER_EPOCH: i16 = 47;
 
 /// An error code with Kafka's name for log lines: `NOT_LEADER_OR_FOLLOWER (6)`, `NONE (0)`.
 pub fn name(code: i16) -> ErrorName {

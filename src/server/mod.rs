@@ -15,6 +15,7 @@ mod fd_limit;
 pub mod fetch;
 mod fetch_response;
 pub mod groups;
+pub mod init_producer_id;
 pub mod inter_broker;
 pub mod list_offsets;
 pub mod metadata;
@@ -34,6 +35,7 @@ use crate::config::KafkaConfig;
 use crate::controller::{now_ms, ControllerHandle, KafkaController};
 use std::collections::HashMap;
 
+use crate::coordinator::transaction::ProducerIdManager;
 use crate::log::{
     read_meta_properties, write_meta_properties, LogConfig, LogManager, LogManagerConfig,
 };
@@ -108,6 +110,7 @@ impl KafkaServer {
             dynamic,
         );
         let group_coordinator = start_group_coordinator(&config, &zk, &replica_manager).await?;
+        let producer_id_manager = Arc::new(ProducerIdManager::start(id, zk.clone()).await?);
         let mut background = replica_manager.start_background_tasks();
         background.extend(replica_manager.start_log_dir_failure_handler());
         background.push(config_changes::start(zk.clone(), replica_manager.clone()));
@@ -120,6 +123,7 @@ impl KafkaServer {
             metadata_cache: Arc::new(MetadataCache::default()),
             replica_manager: replica_manager.clone(),
             group_coordinator,
+            producer_id_manager,
         });
         let limits = NetworkLimits::new(
             config.long("socket.request.max.bytes") as usize,
@@ -307,6 +311,7 @@ async fn start_log_manager(
         config.long("log.flush.start.offset.checkpoint.interval.ms");
     lm.file_delete_delay_ms = config.long("log.segment.delete.delay.ms");
     lm.cleaner = log_cleaner_config(config);
+    lm.max_producer_id_expiration_ms = config.long("transactional.id.expiration.ms");
     let manager =
         tokio::task::spawn_blocking(move || LogManager::startup(lm, defaults, topic_configs))
             .await??;

@@ -19,6 +19,7 @@ pub fn entity_config(entity_path: &str) -> String {
 }
 pub const PREFERRED_REPLICA_ELECTION: &str = "/admin/preferred_replica_election";
 pub const REASSIGN_PARTITIONS: &str = "/admin/reassign_partitions";
+pub const PRODUCER_ID_BLOCK: &str = "/latest_producer_id_block";
 
 /// Persistent paths every broker creates at startup, in Kafka 2.8's order (ZkData.scala
 /// `PersistentZkPaths`).
@@ -30,7 +31,7 @@ pub const PERSISTENT_PATHS: &[&str] = &[
     DELETE_TOPICS,
     "/brokers/seqid",
     ISR_CHANGE_NOTIFICATION,
-    "/latest_producer_id_block",
+    PRODUCER_ID_BLOCK,
     LOG_DIR_EVENT_NOTIFICATION,
     CONFIG_TOPICS,
     "/config/clients",
