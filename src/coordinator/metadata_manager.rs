@@ -14,8 +14,8 @@ use super::group::{Group, GroupState};
 use super::member::{JoinResult, Member, SyncResult};
 use super::records::{self, GroupRecord, OffsetAndMetadata, RecordKey};
 use crate::controller::now_ms;
-use crate::log::batch::{build_batch, parse_records, HeaderIter};
-use crate::log::TopicPartition;
+use crate::log::batch::{build_batch, parse_records, set_transactional, HeaderIter};
+use crate::log::{AppendOrigin, TopicPartition};
 use crate::replica::purgatory::wait_until_complete;
 use crate::replica::ReplicaManager;
 
@@ -155,6 +155,29 @@ impl GroupMetadataManager {
             || Err(errors::REQUEST_TIMED_OUT),
         )
         .await
+    }
+
+    /// TxnOffsetCommit's write: the offsets as a transactional batch of the producer (base
+    /// sequence 0), so the transaction's marker decides whether they count.
+    pub async fn append_transactional(
+        &self,
+        partition: i32,
+        records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        producer: (i64, i16),
+        timeout: Duration,
+    ) -> Result<(), i16> {
+        let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, partition);
+        let now = now_ms();
+        let simple: Vec<_> = records
+            .iter()
+            .map(|(k, v)| (now, Some(k.as_slice()), v.as_deref(), &[][..]))
+            .collect();
+        let mut batch = build_batch(0, 0, &simple);
+        set_transactional(&mut batch, producer.0, producer.1);
+        self.replica_manager
+            .append_and_wait_for_isr(&tp, &batch, AppendOrigin::Coordinator, timeout)
+            .await
+            .map(|_| ())
     }
 
     // ------------------------------------------------------------------ load / unload

@@ -18,6 +18,8 @@ pub mod metadata_manager;
 pub mod offsets;
 pub mod records;
 pub mod sync;
+pub mod transaction;
+pub mod txn_offsets;
 
 pub use coordinator::{CoordinatorConfig, GroupCoordinator};
 pub use metadata_manager::{java_abs_hash, GROUP_METADATA_TOPIC_NAME};
