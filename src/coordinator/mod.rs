@@ -6,6 +6,7 @@
 //! - `metadata_manager`: partition ownership, load/unload, appends
 //! - `join`: JoinGroup and the rebalance; `sync`: SyncGroup; `offsets`: commit/fetch/delete
 //!   and expiry of offsets; `coordinator`: heartbeats, leaving, describe/list/delete, timers
+//! - `transaction`: the transaction coordinator's package (producer ids first)
 
 // Named after Kafka's GroupCoordinator.scala, which the brief's module map also uses.
 #[allow(clippy::module_inception)]

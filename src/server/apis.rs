@@ -7,14 +7,14 @@ use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 use crate::config::KafkaConfig;
 use crate::controller::ControllerHandle;
-use crate::coordinator::transaction::TransactionCoordinator;
+use crate::coordinator::transaction::{ProducerIdManager, TransactionCoordinator};
 use crate::coordinator::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
 use crate::server::{
-    api_versions, controlled_shutdown, fetch, inter_broker, list_offsets, metadata,
-    offset_for_leader_epoch, produce,
+    api_versions, controlled_shutdown, fetch, init_producer_id, inter_broker, list_offsets,
+    metadata, offset_for_leader_epoch, produce,
 };
 
 /// What the network layer does after a request was handled.
@@ -67,6 +67,8 @@ pub struct KafkaApis {
     pub controller: Arc<OnceLock<ControllerHandle>>,
     pub group_coordinator: GroupCoordinator,
     pub txn_coordinator: TransactionCoordinator,
+    /// Producer ids for InitProducerId (idempotent and transactional producers).
+    pub producer_id_manager: Arc<ProducerIdManager>,
 }
 
 impl KafkaApis {
@@ -152,7 +154,7 @@ impl KafkaApis {
             // Transaction coordinator and markers (src/server/transactions.rs,
             // src/server/write_txn_markers.rs).
             RequestKind::InitProducerId(req) => {
-                ResponseKind::InitProducerId(self.handle_init_producer_id(ctx, &req).await)
+                ResponseKind::InitProducerId(init_producer_id::handle(self, ctx, &req).await)
             }
             RequestKind::AddPartitionsToTxn(req) => {
                 ResponseKind::AddPartitionsToTxn(self.handle_add_partitions_to_txn(ctx, &req).await)

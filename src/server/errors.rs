@@ -34,6 +34,9 @@ pub const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
 pub const INVALID_FETCH_SESSION_EPOCH: i16 = 71;
 pub const UNSUPPORTED_COMPRESSION_TYPE: i16 = 76;
 pub const INVALID_RECORD: i16 = 87;
+// Idempotent producer (InitProducerId, producer state on produce).
+pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+pub const INVALID_PRODUCER_EPOCH: i16 = 47;
 
 /// An error code with Kafka's name for log lines: `NOT_LEADER_OR_FOLLOWER (6)`, `NONE (0)`.
 pub fn name(code: i16) -> ErrorName {

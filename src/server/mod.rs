@@ -11,6 +11,7 @@ mod fd_limit;
 pub mod fetch;
 mod fetch_response;
 pub mod groups;
+pub mod init_producer_id;
 pub mod inter_broker;
 pub mod list_offsets;
 pub mod metadata;
@@ -33,6 +34,7 @@ use crate::coordinator::transaction::{
 };
 use std::collections::HashMap;
 
+use crate::coordinator::transaction::ProducerIdManager;
 use crate::log::{
     read_meta_properties, write_meta_properties, LogConfig, LogManager, LogManagerConfig,
 };
@@ -100,8 +102,15 @@ impl KafkaServer {
         );
         let metadata_cache = Arc::new(MetadataCache::default());
         let group_coordinator = start_group_coordinator(&config, &zk, &replica_manager).await?;
-        let txn_coordinator =
-            start_txn_coordinator(&config, &zk, &replica_manager, &metadata_cache).await?;
+        let producer_id_manager = Arc::new(ProducerIdManager::start(id, zk.clone()).await?);
+        let txn_coordinator = start_txn_coordinator(
+            &config,
+            &zk,
+            &replica_manager,
+            &metadata_cache,
+            &producer_id_manager,
+        )
+        .await?;
         listen_to_coordinator_leadership(&replica_manager, &group_coordinator, &txn_coordinator);
         let mut background = replica_manager.start_background_tasks();
         background.extend(replica_manager.start_log_dir_failure_handler());
@@ -117,6 +126,7 @@ impl KafkaServer {
             replica_manager: replica_manager.clone(),
             group_coordinator,
             txn_coordinator,
+            producer_id_manager,
         });
         let limits = NetworkLimits::new(
             config.long("socket.request.max.bytes") as usize,
@@ -358,6 +368,7 @@ async fn start_txn_coordinator(
     zk: &KafkaZkClient,
     replica_manager: &Arc<ReplicaManager>,
     metadata_cache: &Arc<MetadataCache>,
+    producer_id_manager: &Arc<ProducerIdManager>,
 ) -> anyhow::Result<TransactionCoordinator> {
     let txn_config = TransactionConfig::from_broker(config);
     let partitions = match zk
@@ -371,6 +382,7 @@ async fn start_txn_coordinator(
         txn_config,
         replica_manager.clone(),
         metadata_cache.clone(),
+        producer_id_manager.clone(),
         partitions,
     ))
 }

@@ -27,17 +27,17 @@ const INIT_PRODUCER_ID_FENCED_SINCE: i16 = 4;
 const TXN_APIS_FENCED_SINCE: i16 = 2;
 
 impl KafkaApis {
-    pub async fn handle_init_producer_id(
+    /// InitProducerId with a transactional id (the null id is init_producer_id.rs's).
+    pub async fn handle_init_producer_id_transactional(
         &self,
         ctx: &RequestContext,
         req: &InitProducerIdRequest,
     ) -> InitProducerIdResponse {
         let expected = match (req.producer_id.0, req.producer_epoch) {
             (-1, -1) => None,
-            (-1, _) | (_, -1) => return init_producer_id_error(errors::INVALID_REQUEST),
             (pid, epoch) => Some((pid, epoch)),
         };
-        let id = req.transactional_id.as_ref().map(|t| t.0.as_str());
+        let id = req.transactional_id.as_ref().map_or("", |t| t.0.as_str());
         let (code, pid, epoch) = self
             .txn_coordinator
             .handle_init_producer_id(id, req.transaction_timeout_ms, expected)
@@ -212,13 +212,6 @@ impl KafkaApis {
         }
         TxnOffsetCommitResponse::default().with_topics(topics)
     }
-}
-
-fn init_producer_id_error(code: i16) -> InitProducerIdResponse {
-    InitProducerIdResponse::default()
-        .with_error_code(code)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1)
 }
 
 /// Per-partition results grouped by topic, in first-seen order.

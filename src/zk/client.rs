@@ -101,7 +101,8 @@ pub enum SessionEvent {
     Reconnected,
 }
 
-const OPEN: CreateOptions<'static> = CreateMode::Persistent.with_acls(Acls::anyone_all());
+pub(super) const OPEN: CreateOptions<'static> =
+    CreateMode::Persistent.with_acls(Acls::anyone_all());
 const EPHEMERAL: CreateOptions<'static> = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
 const SEQUENTIAL: CreateOptions<'static> =
     CreateMode::PersistentSequential.with_acls(Acls::anyone_all());
@@ -378,6 +379,11 @@ impl KafkaZkClient {
 
     pub async fn create_top_level_paths(&self) -> ZkResult<()> {
         for p in paths::PERSISTENT_PATHS {
+            // Created with its first block by the ProducerIdManager: the client library can
+            // only write empty data, not ZooKeeper's null, and Kafka brokers fail to parse "".
+            if *p == paths::PRODUCER_ID_BLOCK {
+                continue;
+            }
             self.make_sure_persistent_path_exists(p).await?;
         }
         Ok(())

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod codec;
 pub mod paths;
+pub mod producer_id;
 pub mod reachability;
 pub mod topics;
 

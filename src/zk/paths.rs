@@ -10,6 +10,7 @@ pub const ISR_CHANGE_NOTIFICATION: &str = "/isr_change_notification";
 pub const LOG_DIR_EVENT_NOTIFICATION: &str = "/log_dir_event_notification";
 pub const CONFIG_CHANGES: &str = "/config/changes";
 pub const CONFIG_TOPICS: &str = "/config/topics";
+pub const PRODUCER_ID_BLOCK: &str = "/latest_producer_id_block";
 
 /// Persistent paths every broker creates at startup, in Kafka 2.8's order (ZkData.scala
 /// `PersistentZkPaths`).
@@ -21,7 +22,7 @@ pub const PERSISTENT_PATHS: &[&str] = &[
     DELETE_TOPICS,
     "/brokers/seqid",
     ISR_CHANGE_NOTIFICATION,
-    "/latest_producer_id_block",
+    PRODUCER_ID_BLOCK,
     LOG_DIR_EVENT_NOTIFICATION,
     CONFIG_TOPICS,
     "/config/clients",

@@ -3,13 +3,13 @@
 //! markers and the background scans are in `end_txn.rs`.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::errors;
 use super::marker_channel::TransactionMarkerChannelManager;
 use super::metadata::{TransactionMetadata, TransactionState, TxnTransitMetadata};
+use super::producer_id_manager::ProducerIdManager;
 use super::state_manager::{TransactionStateManager, TxnRef};
 use crate::config::KafkaConfig;
 use crate::controller::now_ms;
@@ -68,7 +68,7 @@ pub struct TransactionCoordinator {
     pub config: Arc<TransactionConfig>,
     pub state_manager: Arc<TransactionStateManager>,
     pub markers: Arc<TransactionMarkerChannelManager>,
-    next_producer_id: Arc<AtomicI64>,
+    producer_id_manager: Arc<ProducerIdManager>,
 }
 
 impl TransactionCoordinator {
@@ -76,6 +76,7 @@ impl TransactionCoordinator {
         config: TransactionConfig,
         replica_manager: Arc<ReplicaManager>,
         metadata_cache: Arc<MetadataCache>,
+        producer_id_manager: Arc<ProducerIdManager>,
         num_partitions: i32,
     ) -> TransactionCoordinator {
         let broker_id = replica_manager.broker_id();
@@ -86,9 +87,6 @@ impl TransactionCoordinator {
             config.request_timeout,
             metadata_cache,
         );
-        // Interim producer ids (until the ZooKeeper block allocation lands): a range per
-        // broker id, started from the clock so restarts do not reuse ids.
-        let seed = (i64::from(broker_id.max(0)) << 40) | ((now_ms() % (1 << 30)) << 8);
         TransactionCoordinator {
             config: Arc::new(config),
             state_manager: Arc::new(TransactionStateManager::new(
@@ -96,12 +94,20 @@ impl TransactionCoordinator {
                 num_partitions,
             )),
             markers: Arc::new(markers),
-            next_producer_id: Arc::new(AtomicI64::new(seed)),
+            producer_id_manager,
         }
     }
 
-    pub(super) fn generate_producer_id(&self) -> i64 {
-        self.next_producer_id.fetch_add(1, Ordering::Relaxed)
+    async fn generate_producer_id(&self) -> Result<i64, i16> {
+        self.producer_id_manager
+            .generate_producer_id()
+            .await
+            .map_err(|e| {
+                tracing::error!(target: "kafka.coordinator.transaction.TransactionCoordinator",
+                    "[TransactionCoordinator id={}] Failed to allocate a producer id: {e}",
+                    self.state_manager.broker_id);
+                errors::COORDINATOR_NOT_AVAILABLE
+            })
     }
 
     // ------------------------------------------------------------------ leadership
@@ -167,32 +173,37 @@ impl TransactionCoordinator {
 
     // ------------------------------------------------------------------ InitProducerId
 
-    /// InitProducerId (handleInitProducerId). `expected` is the (pid, epoch) a v3+ client
-    /// sends to resume after an error.
+    /// InitProducerId for a transactional id (handleInitProducerId). `expected` is the
+    /// (pid, epoch) a v3+ client sends to resume after an error.
     pub async fn handle_init_producer_id(
         &self,
-        transactional_id: Option<&str>,
+        id: &str,
         txn_timeout_ms: i32,
         expected: Option<(i64, i16)>,
     ) -> InitProducerIdResult {
         let fail = |code| (code, -1, -1);
-        let Some(id) = transactional_id else {
-            // Idempotent-only producer: any broker answers, nothing is persisted.
-            return (errors::NONE, self.generate_producer_id(), 0);
-        };
         if id.is_empty() {
             return fail(errors::INVALID_REQUEST);
         }
         if txn_timeout_ms <= 0 || txn_timeout_ms > self.config.transaction_max_timeout_ms {
             return fail(errors::INVALID_TRANSACTION_TIMEOUT);
         }
-        let (coordinator_epoch, md) = match self.get_or_create(id, txn_timeout_ms) {
+        let (coordinator_epoch, md) = match self.get_or_create(id, txn_timeout_ms).await {
             Ok(v) => v,
             Err(code) => return fail(code),
         };
+        // A new producer id is needed only to rotate an exhausted epoch; take it up front.
+        let rotation_pid = if md.lock().expect("txn lock").is_producer_epoch_exhausted() {
+            match self.generate_producer_id().await {
+                Ok(pid) => Some(pid),
+                Err(code) => return fail(code),
+            }
+        } else {
+            None
+        };
         let action = {
             let mut m = md.lock().expect("txn lock");
-            self.prepare_init_producer_id_transit(&mut m, txn_timeout_ms, expected)
+            prepare_init_producer_id_transit(&mut m, txn_timeout_ms, expected, rotation_pid)
         };
         match action {
             Err(code) => fail(code),
@@ -220,62 +231,14 @@ impl TransactionCoordinator {
         }
     }
 
-    fn get_or_create(&self, id: &str, txn_timeout_ms: i32) -> Result<(i32, TxnRef), i16> {
+    async fn get_or_create(&self, id: &str, txn_timeout_ms: i32) -> Result<(i32, TxnRef), i16> {
         if let Some(found) = self.state_manager.get_transaction_state(id)? {
             return Ok(found);
         }
+        let pid = self.generate_producer_id().await?;
         let epoch = self.state_manager.coordinator_epoch(id)?;
-        let md =
-            TransactionMetadata::new(id, self.generate_producer_id(), txn_timeout_ms, now_ms());
+        let md = TransactionMetadata::new(id, pid, txn_timeout_ms, now_ms());
         Ok((epoch, self.state_manager.put_if_absent(md)))
-    }
-
-    fn prepare_init_producer_id_transit(
-        &self,
-        m: &mut TransactionMetadata,
-        txn_timeout_ms: i32,
-        expected: Option<(i64, i16)>,
-    ) -> Result<InitAction, i16> {
-        if m.pending_state.is_some() {
-            return Err(errors::CONCURRENT_TRANSACTIONS);
-        }
-        if let Some((pid, epoch)) = expected {
-            let ok = m.producer_epoch == -1
-                || pid == m.producer_id
-                || (pid == m.last_producer_id && epoch >= super::metadata::EPOCH_EXHAUSTED);
-            if !ok {
-                return Err(errors::PRODUCER_FENCED);
-            }
-        }
-        let now = now_ms();
-        match m.state {
-            TransactionState::PrepareAbort | TransactionState::PrepareCommit => {
-                Err(errors::CONCURRENT_TRANSACTIONS)
-            }
-            TransactionState::Empty
-            | TransactionState::CompleteCommit
-            | TransactionState::CompleteAbort => {
-                let expected_epoch = expected.map(|(_, e)| e);
-                if m.is_producer_epoch_exhausted()
-                    && expected_epoch.is_none_or(|e| e == m.producer_epoch)
-                {
-                    let pid = self.generate_producer_id();
-                    m.prepare_producer_id_rotation(pid, txn_timeout_ms, now, expected.is_some())
-                        .map(InitAction::Write)
-                } else {
-                    m.prepare_increment_producer_epoch(txn_timeout_ms, expected_epoch, now)
-                        .map(InitAction::Write)
-                }
-            }
-            TransactionState::Ongoing => m
-                .prepare_fence_producer_epoch()
-                .map(InitAction::FenceAndAbort),
-            TransactionState::Dead | TransactionState::PrepareEpochFence => {
-                tracing::error!(target: "kafka.coordinator.transaction.TransactionCoordinator",
-                    "TransactionalId {} is in state {} while no transition is pending", m.transactional_id, m.state.name());
-                Err(errors::UNKNOWN_SERVER_ERROR)
-            }
-        }
     }
 
     /// Appends a prepared transition and installs it once durable (or drops it).
@@ -352,6 +315,56 @@ impl TransactionCoordinator {
         {
             Ok(_) => errors::NONE,
             Err(code) => code,
+        }
+    }
+}
+
+/// prepareInitProducerIdTransit: what InitProducerId does to an existing id.
+fn prepare_init_producer_id_transit(
+    m: &mut TransactionMetadata,
+    txn_timeout_ms: i32,
+    expected: Option<(i64, i16)>,
+    rotation_pid: Option<i64>,
+) -> Result<InitAction, i16> {
+    if m.pending_state.is_some() {
+        return Err(errors::CONCURRENT_TRANSACTIONS);
+    }
+    if let Some((pid, epoch)) = expected {
+        let ok = m.producer_epoch == -1
+            || pid == m.producer_id
+            || (pid == m.last_producer_id && epoch >= super::metadata::EPOCH_EXHAUSTED);
+        if !ok {
+            return Err(errors::PRODUCER_FENCED);
+        }
+    }
+    let now = now_ms();
+    match m.state {
+        TransactionState::PrepareAbort | TransactionState::PrepareCommit => {
+            Err(errors::CONCURRENT_TRANSACTIONS)
+        }
+        TransactionState::Empty
+        | TransactionState::CompleteCommit
+        | TransactionState::CompleteAbort => {
+            let expected_epoch = expected.map(|(_, e)| e);
+            let rotate = expected_epoch.is_none_or(|e| e == m.producer_epoch);
+            if let (Some(pid), true) = (
+                rotation_pid.filter(|_| rotate),
+                m.is_producer_epoch_exhausted(),
+            ) {
+                m.prepare_producer_id_rotation(pid, txn_timeout_ms, now, expected.is_some())
+                    .map(InitAction::Write)
+            } else {
+                m.prepare_increment_producer_epoch(txn_timeout_ms, expected_epoch, now)
+                    .map(InitAction::Write)
+            }
+        }
+        TransactionState::Ongoing => m
+            .prepare_fence_producer_epoch()
+            .map(InitAction::FenceAndAbort),
+        TransactionState::Dead | TransactionState::PrepareEpochFence => {
+            tracing::error!(target: "kafka.coordinator.transaction.TransactionCoordinator",
+                "TransactionalId {} is in state {} while no transition is pending", m.transactional_id, m.state.name());
+            Err(errors::UNKNOWN_SERVER_ERROR)
         }
     }
 }

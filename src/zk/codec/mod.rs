@@ -6,10 +6,12 @@ use serde_json::{json, Value};
 
 mod broker;
 mod log_dir_event;
+mod producer_id_block;
 mod topic;
 
 pub use broker::BrokerRegistration;
 pub use log_dir_event::*;
+pub use producer_id_block::{ProducerIdBlock, PRODUCER_ID_BLOCK_VERSION};
 pub use topic::*;
 
 /// A JSON object with keys in the given order (serde_json's map would sort them).
