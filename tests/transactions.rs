@@ -70,8 +70,50 @@ fn expected(prefixes: &[&str], count: usize) -> Vec<String> {
     v
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn confluent_transactions_commit_abort_and_send_offsets() {
+/// Runs tests/js/txn_clients.js (kafkajs); one JSON value per stdout line.
+fn js_txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
+    let out = std::process::Command::new("node")
+        .arg("txn_clients.js")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node (scripts/test.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "node txn_clients.js {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// A client ran its three transactions (commit, abort, commit with offsets) on `txn-in`:
+/// every record reached the log, the aborted ones too (read_uncommitted), the markers took
+/// offsets of their own, and the group's offset arrived with the committed transaction.
+async fn check_three_transactions(bootstrap: &str, group: &str) {
+    let uncommitted = read_values(bootstrap, "txn-in", "read_uncommitted");
+    assert_eq!(
+        all_values(&uncommitted),
+        expected(&["commit-1", "abort", "commit-2"], 20)
+    );
+    let c = txn_clients(&["committed", bootstrap, group, "txn-in", "0"]);
+    assert_eq!(c[0]["offset"], 42, "offset committed in the transaction");
+    let md = kcat_metadata_json(bootstrap).await;
+    let txn_topic = md["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["topic"] == "__transaction_state")
+        .expect("__transaction_state exists");
+    assert_eq!(txn_topic["partitions"].as_array().unwrap().len(), 5);
+}
+
+async fn txn_cluster() -> (ZkEnsemble, Vec<Broker>) {
     let zk = ZkEnsemble::start(1);
     let brokers = start_cluster(&zk.connect_string(), SETTINGS).await;
     let bootstrap = brokers[0].bootstrap();
@@ -84,28 +126,41 @@ async fn confluent_transactions_commit_abort_and_send_offsets() {
         &[],
     )
     .await;
+    (zk, brokers)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn confluent_transactions_commit_abort_and_send_offsets() {
+    let (_zk, brokers) = txn_cluster().await;
+    let bootstrap = brokers[0].bootstrap();
     let done = txn_clients(&["confluent-txn", &bootstrap, "txn-in", "tx-1", "g-1", "20"]);
     assert_eq!(done[0]["done"], true);
+    check_three_transactions(&bootstrap, "g-1").await;
+}
 
-    // read_uncommitted sees the aborted records too; markers occupy offsets but are never
-    // returned to the application.
-    let uncommitted = read_values(&bootstrap, "txn-in", "read_uncommitted");
-    assert_eq!(
-        all_values(&uncommitted),
-        expected(&["commit-1", "abort", "commit-2"], 20)
-    );
-    // The group's offset arrived with the committed transaction.
-    let c = txn_clients(&["committed", &bootstrap, "g-1", "txn-in", "0"]);
-    assert_eq!(c[0]["offset"], 42, "offset committed in the transaction");
-    // __transaction_state was created as Kafka creates it.
-    let md = kcat_metadata_json(&bootstrap).await;
-    let txn_topic = md["topics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["topic"] == "__transaction_state")
-        .expect("__transaction_state exists");
-    assert_eq!(txn_topic["partitions"].as_array().unwrap().len(), 5);
+#[tokio::test(flavor = "multi_thread")]
+async fn kafkajs_transactions_commit_abort_and_send_offsets() {
+    let (_zk, brokers) = txn_cluster().await;
+    let bootstrap = brokers[1].bootstrap();
+    let done = js_txn_clients(&["txn", &bootstrap, "txn-in", "tx-js", "g-js", "20"]);
+    assert_eq!(done[0]["done"], true);
+    check_three_transactions(&bootstrap, "g-js").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aiokafka_transactions_commit_abort_and_send_offsets() {
+    let (_zk, brokers) = txn_cluster().await;
+    let bootstrap = brokers[2].bootstrap();
+    let done = txn_clients(&[
+        "aiokafka-txn",
+        &bootstrap,
+        "txn-in",
+        "tx-aio",
+        "g-aio",
+        "20",
+    ]);
+    assert_eq!(done[0]["done"], true);
+    check_three_transactions(&bootstrap, "g-aio").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,6 +6,8 @@
       "commit-1-<i>" committed, "abort-<i>" aborted, "commit-2-<i>" committed together with
       send_offsets_to_transaction(GROUP: TOPIC partition 0 -> offset 42). Prints one JSON
       line {"done": true}.
+  txn_clients.py aiokafka-txn BOOTSTRAP TOPIC TXN_ID GROUP COUNT
+      The same three transactions with aiokafka's AIOKafkaProducer.
   txn_clients.py consume BOOTSTRAP TOPIC ISOLATION
       Reads every partition of TOPIC from the beginning to its end (read_committed or
       read_uncommitted), prints one JSON line per record {"p", "o", "v"}.
@@ -61,6 +63,39 @@ def confluent_txn(bootstrap, topic, txn_id, group, count):
             p.commit_transaction(TIMEOUT)
         else:
             p.abort_transaction(TIMEOUT)
+    print(json.dumps({"done": True}))
+
+
+def aiokafka_txn(bootstrap, topic, txn_id, group, count):
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.structs import TopicPartition as AioTopicPartition
+
+    async def run():
+        p = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=txn_id)
+        await p.start()
+        try:
+            for name, commit, offsets in (
+                ("commit-1", True, False),
+                ("abort", False, False),
+                ("commit-2", True, True),
+            ):
+                await p.begin_transaction()
+                for i in range(count):
+                    await p.send(topic, key=f"k-{i}".encode(), value=f"{name}-{i}".encode())
+                if offsets:
+                    await p.send_offsets_to_transaction(
+                        {AioTopicPartition(topic, 0): 42}, group
+                    )
+                if commit:
+                    await p.commit_transaction()
+                else:
+                    await p.abort_transaction()
+        finally:
+            await p.stop()
+
+    asyncio.run(asyncio.wait_for(run(), TIMEOUT))
     print(json.dumps({"done": True}))
 
 
@@ -136,6 +171,8 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "confluent-txn":
         confluent_txn(args[0], args[1], args[2], args[3], int(args[4]))
+    elif cmd == "aiokafka-txn":
+        aiokafka_txn(args[0], args[1], args[2], args[3], int(args[4]))
     elif cmd == "consume":
         consume(*args)
     elif cmd == "committed":
