@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use common::data_util::create_topic;
 use common::*;
@@ -26,8 +27,9 @@ const SETTINGS: &[(&str, &str)] = &[
 /// Runs tests/python/txn_clients.py; one JSON value per stdout line.
 fn txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
+    // A client stuck in retries fails the test instead of hanging it.
+    let out = std::process::Command::new("timeout")
+        .args(["120", "python3", script])
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
@@ -73,8 +75,8 @@ fn expected(prefixes: &[&str], count: usize) -> Vec<String> {
 /// Runs tests/js/txn_clients.js (kafkajs); one JSON value per stdout line.
 fn js_txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
-    let out = std::process::Command::new("node")
-        .arg("txn_clients.js")
+    let out = std::process::Command::new("timeout")
+        .args(["120", "node", "txn_clients.js"])
         .args(args)
         .current_dir(dir)
         .output()
@@ -184,4 +186,123 @@ async fn a_second_producer_with_the_same_transactional_id_fences_the_first() {
         err.contains("FENCED") || err.contains("EPOCH"),
         "the zombie's commit fails as fenced, got {err}"
     );
+}
+
+/// (producer id, is control, control type) of every transactional batch of a partition as
+/// one broker stored it.
+fn txn_batches(log_dir: &std::path::Path, topic: &str, partition: i32) -> Vec<(i64, bool, i16)> {
+    use zkafka::log::batch::{parse_records, BatchHeader};
+    common::repl::disk_batches(log_dir, topic, partition)
+        .into_iter()
+        .filter_map(|(_, _, b)| {
+            let h = BatchHeader::parse(&b);
+            if !h.is_transactional() {
+                return None;
+            }
+            let kind = if h.is_control() {
+                let recs = parse_records(&b).expect("control batch parses");
+                let key = recs[0].key.expect("control key");
+                i16::from_be_bytes([key[2], key[3]])
+            } else {
+                -1
+            };
+            Some((h.producer_id, h.is_control(), kind))
+        })
+        .collect()
+}
+
+/// (partitions with an open transaction, ABORT markers) of a topic in one broker's log dir:
+/// a producer's transaction is open until a marker of that producer follows its data.
+fn transaction_summary(
+    log_dir: &std::path::Path,
+    topic: &str,
+    partitions: i32,
+) -> (Vec<String>, usize) {
+    let mut aborts = 0;
+    let mut open_in = Vec::new();
+    for p in 0..partitions {
+        let mut open = std::collections::BTreeSet::new();
+        for (pid, control, kind) in txn_batches(log_dir, topic, p) {
+            if control {
+                open.remove(&pid);
+                aborts += usize::from(kind == 0);
+            } else {
+                open.insert(pid);
+            }
+        }
+        if !open.is_empty() {
+            open_in.push(format!("{topic}-{p}: producers {open:?}"));
+        }
+    }
+    (open_in, aborts)
+}
+
+/// The broker id coordinating `txn_id` (FindCoordinator key type 1).
+async fn txn_coordinator_of(bootstrap: &str, txn_id: &str) -> i32 {
+    use kafka_protocol::messages::FindCoordinatorRequest;
+    let req = FindCoordinatorRequest::default()
+        .with_key(txn_id.to_string().into())
+        .with_key_type(1);
+    wait_for(Duration::from_secs(30), || async {
+        let mut c = common::repl::client(bootstrap).await.ok()?;
+        let r = c.send(&req, 2).await.ok()?;
+        (r.error_code == 0).then_some(r.node_id.0)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_coordinator_aborts_the_open_transaction_of_a_killed_one() {
+    let (_zk, mut brokers) = txn_cluster().await;
+    let bootstrap = brokers[0].bootstrap();
+    // An open transaction: records written, neither committed nor aborted.
+    let r = txn_clients(&["hang", &bootstrap, "txn-in", "tx-fail", "60000", "10"]);
+    assert_eq!(r[0]["done"], true);
+    // __consumer_offsets (replication factor 3) must exist before a broker dies.
+    let c = txn_clients(&["committed", &bootstrap, "g-fail", "txn-in", "0"]);
+    assert_eq!(c[0]["offset"], -1001, "no offset committed yet");
+    let coordinator = txn_coordinator_of(&bootstrap, "tx-fail").await;
+    let victim = brokers.iter().position(|b| b.id() == coordinator).unwrap();
+    brokers[victim].kill9();
+    let survivor = &brokers[(victim + 1) % 3];
+    // The same transactional id on the new coordinator: it loads __transaction_state, finds
+    // the transaction Ongoing, fences and aborts it, then serves the new producer.
+    let done = txn_clients(&[
+        "confluent-txn",
+        &survivor.bootstrap(),
+        "txn-in",
+        "tx-fail",
+        "g-fail",
+        "20",
+    ]);
+    assert_eq!(done[0]["done"], true);
+    let (open, aborts) = transaction_summary(survivor.log_dir(), "txn-in", 3);
+    assert!(open.is_empty(), "transactions left open: {open:?}");
+    assert!(
+        aborts >= 2,
+        "the hung and the aborted transactions have ABORT markers"
+    );
+    let c = txn_clients(&["committed", &survivor.bootstrap(), "g-fail", "txn-in", "0"]);
+    assert_eq!(c[0]["offset"], 42);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_past_its_timeout_is_aborted_by_the_coordinator() {
+    let (_zk, brokers) = txn_cluster().await;
+    let bootstrap = brokers[0].bootstrap();
+    let r = txn_clients(&["hang", &bootstrap, "txn-in", "tx-slow", "2000", "10"]);
+    assert_eq!(r[0]["done"], true);
+    // The scan runs every second here; the abort writes ABORT markers on every partition
+    // the transaction touched.
+    wait_until_msg(
+        Duration::from_secs(30),
+        "the timed-out transaction aborted",
+        || async {
+            brokers.iter().all(|b| {
+                let (open, aborts) = transaction_summary(b.log_dir(), "txn-in", 3);
+                open.is_empty() && aborts >= 1
+            })
+        },
+    )
+    .await;
 }
