@@ -1,4 +1,4 @@
-//! `kafka-dump-log.sh` equivalent for `.log`, `.index` and `.timeindex` files.
+//! `kafka-dump-log.sh` equivalent for `.log`, `.index`, `.timeindex` and `.snapshot` files.
 //! The default output follows the observed Kafka 2.1.1 transcript line formats;
 //! `DumpFormat::Kafka28` prints the 2.8 layout (batch line + `| offset:` record lines).
 
@@ -47,6 +47,8 @@ pub fn dump_files_with_format(
             dump_index(f, out)?;
         } else if name.ends_with(".timeindex") {
             dump_time_index(f, &mut not_found, out)?;
+        } else if name.ends_with(crate::log::producer_snapshot::PRODUCER_SNAPSHOT_FILE_SUFFIX) {
+            dump_producer_snapshot(f, out)?;
         } else {
             eprintln!("Ignoring unknown file {}", f.display());
         }
@@ -210,6 +212,43 @@ fn print_records(
 }
 
 /// Index entries until the first zero (unused preallocated) slot after entry 0.
+/// DumpLogSegments.dumpProducerIdSnapshot: one line per producer; a corrupt snapshot is
+/// reported on stderr, as Kafka does.
+fn dump_producer_snapshot(path: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    let data = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let entries = match crate::log::producer_snapshot::decode_snapshot(&data) {
+        Ok(e) => e,
+        Err(why) => {
+            eprintln!("Corrupt producer state snapshot {}: {why}", path.display());
+            return Ok(());
+        }
+    };
+    for e in entries {
+        // Scala prints the Option[Long] as `Some(n)` / `None`.
+        let txn = e
+            .current_txn_first_offset
+            .map_or("None".to_string(), |o| format!("Some({o})"));
+        write!(
+            out,
+            "producerId: {} producerEpoch: {} coordinatorEpoch: {} currentTxnFirstOffset: {txn} ",
+            e.producer_id, e.producer_epoch, e.coordinator_epoch
+        )?;
+        if let Some(b) = e.batch_metadata.front() {
+            write!(
+                out,
+                "firstSequence: {} lastSequence: {} lastOffset: {} offsetDelta: {} timestamp: {}",
+                b.first_seq(),
+                b.last_seq,
+                b.last_offset,
+                b.offset_delta,
+                b.timestamp
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
 fn dump_index(path: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
     let base = base_offset_of(path)?;
     let data = fs::read(path).with_context(|| format!("read {}", path.display()))?;

@@ -9,6 +9,7 @@ use super::batch::{
 use super::config::{LogConfig, TimestampType};
 use super::errors::LogError;
 use super::partition_log::{AppendOrigin, Log, LogAppendInfo, LogInner};
+use super::producer_state::{AppendedBatch, BatchMetadata, PendingUpdate};
 use super::util::now_ms;
 use super::validator::{validate_batch, ValidationContext};
 
@@ -114,6 +115,17 @@ impl Log {
             (config.message_timestamp_type == TimestampType::LogAppendTime).then_some(now);
         let mut g = self.lock();
         let first_offset = g.log_end_offset;
+        let producers = match check_producer_state(
+            &g,
+            &analysis.batches,
+            first_offset,
+            origin,
+            log_append_time,
+            &self.topic_partition,
+        )? {
+            ProducerCheck::Append(p) => p,
+            ProducerCheck::Duplicate(dup) => return Ok(duplicate_info(&g, dup)),
+        };
         let mut next = first_offset;
         let mut info = empty_info(&g);
         // CreateTime batches change only in fields the CRC does not cover (base offset,
@@ -184,7 +196,9 @@ impl Log {
         if log_append_time.is_some() {
             g.scratch = scratch;
         }
-        r.map(|_| info)
+        r?;
+        g.producer_state.commit(producers);
+        Ok(info)
     }
 
     /// Replica append on a follower: the leader's offsets are kept; they must start at or
@@ -201,6 +215,14 @@ impl Log {
             });
         }
         let mut g = self.lock();
+        let producers = check_producer_state(
+            &g,
+            &analysis.batches,
+            -1,
+            AppendOrigin::Replication,
+            None,
+            &self.topic_partition,
+        )?;
         let mut info = empty_info(&g);
         let mut prev_last = g.log_end_offset - 1;
         let mut epochs = Vec::new();
@@ -231,6 +253,9 @@ impl Log {
         info.num_batches = analysis.batches.len();
         info.valid_bytes = analysis.valid_bytes;
         self.write_locked(&mut g, &config, &[valid], &info, &epochs, now)?;
+        if let ProducerCheck::Append(p) = producers {
+            g.producer_state.commit(p);
+        }
         Ok(info)
     }
 
@@ -269,6 +294,7 @@ impl Log {
             }
         }
         g.log_end_offset = info.last_offset + 1;
+        g.producer_state.set_map_end_offset(g.log_end_offset);
         g.unflushed_messages += info.num_messages;
         if g.unflushed_messages >= config.flush_messages {
             let leo = g.log_end_offset;
@@ -277,6 +303,63 @@ impl Log {
         g.check_invariants();
         Ok(())
     }
+}
+
+/// What the producer state says of an append.
+enum ProducerCheck {
+    Append(PendingUpdate),
+    /// A client retried a batch already written: answer with its original offsets.
+    Duplicate(BatchMetadata),
+}
+
+/// Log.analyzeAndValidateProducerState: the duplicate check (clients only), then the epoch,
+/// sequence and transaction rules for every batch carrying a producer id. `first_offset` is
+/// where a leader append starts (-1: the batches carry their offsets, as on followers).
+fn check_producer_state(
+    g: &LogInner,
+    batches: &[(usize, BatchHeader)],
+    first_offset: i64,
+    origin: AppendOrigin,
+    log_append_time: Option<i64>,
+    tp: &super::TopicPartition,
+) -> Result<ProducerCheck, LogError> {
+    if batches.iter().all(|(_, h)| h.producer_id < 0) {
+        return Ok(ProducerCheck::Append(PendingUpdate::default()));
+    }
+    let mut appended = Vec::with_capacity(batches.len());
+    let mut next = first_offset;
+    for (_, h) in batches {
+        if origin == AppendOrigin::Client {
+            if let Some(dup) = g.producer_state.find_duplicate(h) {
+                return Ok(ProducerCheck::Duplicate(dup));
+            }
+        }
+        let base_offset = if first_offset < 0 {
+            h.base_offset
+        } else {
+            next
+        };
+        next = base_offset + h.last_offset_delta as i64 + 1;
+        appended.push(AppendedBatch {
+            header: h,
+            base_offset,
+            timestamp: log_append_time.unwrap_or(h.max_timestamp),
+        });
+    }
+    let pending = g.producer_state.prepare(origin, &appended, tp)?;
+    Ok(ProducerCheck::Append(pending))
+}
+
+/// Log.append's answer to a duplicate: nothing is written; the original batch's offsets and
+/// timestamp are returned (so acks=all waits for the original to be replicated).
+fn duplicate_info(g: &LogInner, dup: BatchMetadata) -> LogAppendInfo {
+    let mut info = empty_info(g);
+    info.first_offset = dup.first_offset();
+    info.last_offset = dup.last_offset;
+    info.max_timestamp = dup.timestamp;
+    info.offset_of_max_timestamp = dup.last_offset;
+    info.log_append_time = dup.timestamp;
+    info
 }
 
 fn empty_info(g: &LogInner) -> LogAppendInfo {

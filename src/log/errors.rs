@@ -44,6 +44,12 @@ pub enum LogError {
     },
     /// Underlying I/O failure (KAFKA_STORAGE_ERROR, 56).
     Io { context: String, source: io::Error },
+    /// A producer's sequence does not follow its last one (OUT_OF_ORDER_SEQUENCE_NUMBER, 45).
+    OutOfOrderSequence(String),
+    /// A producer epoch older than the partition has seen (INVALID_PRODUCER_EPOCH, 47).
+    InvalidProducerEpoch(String),
+    /// A non-transactional batch while the producer's transaction is open (INVALID_TXN_STATE, 48).
+    InvalidTxnState(String),
     /// Anything else (UNKNOWN_SERVER_ERROR, -1).
     Other(String),
 }
@@ -70,6 +76,9 @@ impl LogError {
             LogError::OffsetsOutOfOrder(_) => -1,
             LogError::MalformedFile { .. } => 56,
             LogError::Io { .. } => 56,
+            LogError::OutOfOrderSequence(_) => 45,
+            LogError::InvalidProducerEpoch(_) => 47,
+            LogError::InvalidTxnState(_) => 48,
             LogError::Other(_) => -1,
         }
     }
@@ -123,7 +132,10 @@ impl fmt::Display for LogError {
                 )
             }
             LogError::Io { context, source } => write!(f, "{context}: {source}"),
-            LogError::Other(m) => write!(f, "{m}"),
+            LogError::OutOfOrderSequence(m)
+            | LogError::InvalidProducerEpoch(m)
+            | LogError::InvalidTxnState(m)
+            | LogError::Other(m) => write!(f, "{m}"),
         }
     }
 }

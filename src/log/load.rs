@@ -12,6 +12,7 @@ use super::deleter::FileDeleter;
 use super::epoch_cache::LeaderEpochFileCache;
 use super::errors::{IoContext, LogError};
 use super::partition_log::{Log, LogInner};
+use super::producer_state::ProducerStateManager;
 use super::segment::LogSegment;
 use super::util::{
     now_ms, offset_from_file_name, segment_path, CLEANED_FILE_SUFFIX, DELETED_FILE_SUFFIX,
@@ -131,8 +132,11 @@ impl Log {
             pending_flushes: Vec::new(),
             scratch: Vec::new(),
             truncated_to: None,
+            producer_state: ProducerStateManager::new(log_start_offset),
         };
         inner.check_invariants();
+        let mut inner = inner;
+        inner.load_producer_state()?;
         Ok(Log {
             topic_partition,
             inner: Mutex::new(inner),

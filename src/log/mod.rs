@@ -22,6 +22,8 @@ pub mod manager;
 pub mod meta_properties;
 pub mod offset_map;
 pub mod partition_log;
+pub mod producer_snapshot;
+pub mod producer_state;
 mod read;
 mod retention;
 pub mod segment;

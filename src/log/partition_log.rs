@@ -48,6 +48,9 @@ pub enum AppendOrigin {
     Client,
     /// The group/transaction coordinator of this broker.
     Coordinator,
+    /// A follower copying the leader's batches (and replays of the log at recovery): the
+    /// producer state is applied, never enforced.
+    Replication,
 }
 
 /// `fetch_offset_by_timestamp` answer.
@@ -81,6 +84,8 @@ pub(crate) struct LogInner {
     /// Lowest offset truncated to since the cleaner last looked: its checkpoint must not
     /// stay above it, or re-appended records would count as already clean.
     pub truncated_to: Option<i64>,
+    /// Idempotent/transactional producers' last batches (producer_state.rs).
+    pub producer_state: super::producer_state::ProducerStateManager,
 }
 
 /// The log of one partition.
@@ -185,6 +190,10 @@ impl LogInner {
         if let Some(active) = self.segments.values_mut().next_back() {
             active.on_became_inactive()?;
         }
+        // The producer state as of the new segment's base offset, so that recovery replays
+        // at most the segments after it (Log.roll).
+        self.producer_state.set_map_end_offset(new_base);
+        self.take_producer_snapshot()?;
         let seg = LogSegment::open(&self.dir, new_base, config, false)?;
         self.segments.insert(new_base, seg);
         // Flush the now-inactive segments in the background; the recovery point moves once done.
@@ -372,7 +381,8 @@ impl Log {
         // Older segments were finalized when rolled (or loaded): only the active one changes.
         let active = g.active_mut();
         active.on_became_inactive()?;
-        active.flush()
+        active.flush()?;
+        g.take_producer_snapshot()
     }
 
     /// Renames the partition dir (e.g. to the `-delete` form) and updates paths.

@@ -105,6 +105,7 @@ impl Log {
         g.epoch_cache.truncate_from_end(leo)?;
         g.pending_flushes.retain(|p| p.offset <= leo);
         g.unflushed_messages = 0;
+        g.load_producer_state()?;
         g.check_invariants();
         Ok(true)
     }
@@ -127,6 +128,10 @@ impl Log {
         g.pending_flushes.clear();
         g.unflushed_messages = 0;
         g.epoch_cache.clear_and_flush()?;
+        for (_, path) in super::producer_snapshot::list_snapshots(&g.dir) {
+            let _ = std::fs::remove_file(path);
+        }
+        g.producer_state.reset(Vec::new(), new_offset);
         g.check_invariants();
         Ok(())
     }
@@ -163,6 +168,7 @@ fn delete_matching(
     for b in &deletable {
         let mut s = g.segments.remove(b).expect("listed");
         deleter.schedule(s.rename_to_deleted()?, config.file_delete_delay_ms);
+        g.delete_producer_snapshot(*b);
     }
     let first = *g.segments.keys().next().expect("segment remains");
     if first > g.log_start_offset {

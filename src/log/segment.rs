@@ -173,7 +173,7 @@ impl LogSegment {
     }
 
     /// The whole batches from byte `from` to the end of the segment.
-    fn batches_from(&self, from: u64) -> Result<FileBatches<'_>, LogError> {
+    pub(crate) fn batches_from(&self, from: u64) -> Result<FileBatches<'_>, LogError> {
         Ok(FileBatches::new(
             self.file()?,
             &self.log_path,
