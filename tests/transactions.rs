@@ -306,3 +306,38 @@ async fn a_transaction_past_its_timeout_is_aborted_by_the_coordinator() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_committed_consumers_stop_at_the_last_stable_offset() {
+    let (_zk, brokers) = txn_cluster().await;
+    let bootstrap = brokers[0].bootstrap();
+    let done = txn_clients(&[
+        "confluent-txn",
+        &bootstrap,
+        "txn-in",
+        "tx-lso",
+        "g-lso",
+        "20",
+    ]);
+    assert_eq!(done[0]["done"], true);
+    // A transaction left open holds the last stable offset at its first record.
+    let r = txn_clients(&["hang", &bootstrap, "txn-in", "tx-open", "60000", "10"]);
+    assert_eq!(r[0]["done"], true);
+    let uncommitted = all_values(&read_values(&bootstrap, "txn-in", "read_uncommitted"));
+    assert_eq!(
+        uncommitted
+            .iter()
+            .filter(|v| v.starts_with("hung-"))
+            .count(),
+        10,
+        "read_uncommitted reads the open transaction"
+    );
+    let committed = all_values(&read_values(&bootstrap, "txn-in", "read_committed"));
+    assert!(
+        !committed.iter().any(|v| v.starts_with("hung-")),
+        "read_committed stops before the open transaction: {committed:?}"
+    );
+    for v in expected(&["commit-1", "commit-2"], 20) {
+        assert!(committed.contains(&v), "{v} committed but not read");
+    }
+}
