@@ -138,6 +138,18 @@ async fn confluent_transactions_commit_abort_and_send_offsets() {
     let done = txn_clients(&["confluent-txn", &bootstrap, "txn-in", "tx-1", "g-1", "20"]);
     assert_eq!(done[0]["done"], true);
     check_three_transactions(&bootstrap, "g-1").await;
+    // The group's new coordinator rebuilds its offsets from __consumer_offsets: the offset
+    // of the committed transaction counts, the one of the aborted transaction (7) does not.
+    let (coordinator, _) = common::groups::find_coordinator(&bootstrap, "g-1").await;
+    let mut brokers = brokers;
+    let victim = brokers.iter().position(|b| b.id() == coordinator).unwrap();
+    brokers[victim].kill9();
+    let survivor = brokers[(victim + 1) % 3].bootstrap();
+    let c = txn_clients(&["committed", &survivor, "g-1", "txn-in", "0"]);
+    assert_eq!(
+        c[0]["offset"], 42,
+        "offsets after the group coordinator moved"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

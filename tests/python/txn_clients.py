@@ -4,8 +4,8 @@
   txn_clients.py confluent-txn BOOTSTRAP TOPIC TXN_ID GROUP COUNT
       One transactional producer runs three transactions of COUNT records each on TOPIC:
       "commit-1-<i>" committed, "abort-<i>" aborted, "commit-2-<i>" committed together with
-      send_offsets_to_transaction(GROUP: TOPIC partition 0 -> offset 42). Prints one JSON
-      line {"done": true}.
+      send_offsets_to_transaction(GROUP: TOPIC partition 0 -> offset 42); then a fourth
+      transaction sends offset 7 and aborts. Prints one JSON line {"done": true}.
   txn_clients.py aiokafka-txn BOOTSTRAP TOPIC TXN_ID GROUP COUNT
       The same three transactions with aiokafka's AIOKafkaProducer.
   txn_clients.py consume BOOTSTRAP TOPIC ISOLATION
@@ -63,6 +63,14 @@ def confluent_txn(bootstrap, topic, txn_id, group, count):
             p.commit_transaction(TIMEOUT)
         else:
             p.abort_transaction(TIMEOUT)
+    # Offsets sent in an aborted transaction never become the group's offsets.
+    p.begin_transaction()
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    p.send_offsets_to_transaction(
+        [TopicPartition(topic, 0, 7)], c.consumer_group_metadata(), TIMEOUT
+    )
+    c.close()
+    p.abort_transaction(TIMEOUT)
     print(json.dumps({"done": True}))
 
 
