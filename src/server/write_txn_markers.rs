@@ -10,6 +10,7 @@ use kafka_protocol::messages::write_txn_markers_response::{
 use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 
 use crate::controller::now_ms;
+use crate::coordinator::GROUP_METADATA_TOPIC_NAME;
 use crate::log::batch::end_transaction_marker_batch;
 use crate::log::{AppendOrigin, TopicPartition};
 use crate::server::apis::KafkaApis;
@@ -32,29 +33,30 @@ impl KafkaApis {
             );
             let mut topics = Vec::new();
             for t in &m.topics {
-                let mut partitions = Vec::new();
-                for &p in &t.partition_indexes {
+                // The partitions' appends wait for their ISRs together.
+                let appends = t.partition_indexes.iter().map(|&p| {
                     let tp = TopicPartition::new(t.name.0.as_str(), p);
-                    let code = match self
-                        .replica_manager
-                        .append_and_wait_for_isr(&tp, &batch, AppendOrigin::Coordinator, timeout)
-                        .await
-                    {
-                        Ok(_) => errors::NONE,
-                        Err(code) => code,
-                    };
-                    if code == errors::NONE
-                        && tp.topic == crate::coordinator::GROUP_METADATA_TOPIC_NAME
-                    {
+                    let batch = &batch;
+                    async move {
+                        let appended = self
+                            .replica_manager
+                            .append_and_wait_for_isr(&tp, batch, AppendOrigin::Coordinator, timeout)
+                            .await;
+                        (tp, appended.map_or_else(|code| code, |_| errors::NONE))
+                    }
+                });
+                let mut partitions = Vec::new();
+                for (tp, code) in futures::future::join_all(appends).await {
+                    if code == errors::NONE && tp.topic == GROUP_METADATA_TOPIC_NAME {
                         self.group_coordinator.complete_pending_txn_offsets(
-                            p,
+                            tp.partition,
                             m.producer_id.0,
                             m.transaction_result,
                         );
                     }
                     partitions.push(
                         WritableTxnMarkerPartitionResult::default()
-                            .with_partition_index(p)
+                            .with_partition_index(tp.partition)
                             .with_error_code(code),
                     );
                 }
