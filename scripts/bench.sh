@@ -300,9 +300,11 @@ record() {
     "$(sum_rss "${BROKER_PIDS[@]}")" "$(sum_anon "${BROKER_PIDS[@]}")" >>"$RESULTS"
 }
 
-# produce SCENARIO TOPIC RECORDS SIZE RATE ACKS: run the producer, record its final line.
+# produce SCENARIO TOPIC RECORDS SIZE RATE ACKS [PROP=VALUE...]: run the producer (with the
+# extra producer properties, e.g. enable.idempotence=true), record its final line.
 produce() {
   local scenario="$1" topic="$2" n="$3" size="$4" rate="$5" acks="$6" out c0 c1 line
+  local -a props=("${@:7}")
   wanted "$scenario" || return 0
   FILLED[$topic]=1
   # Earlier scenarios' dirty pages would otherwise throttle this one's writes (writeback).
@@ -311,7 +313,7 @@ produce() {
   info "$TARGET: $scenario ($n records of $size B, throughput $rate, acks=$acks)"
   c0="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
   timeout 300 "$PERF_BIN" perf producer --topic "$topic" --num-records "$n" --record-size "$size" \
-    --throughput "$rate" --producer-props "acks=$acks" "bootstrap.servers=$(bootstrap)" >"$out" 2>&1 ||
+    --throughput "$rate" --producer-props "acks=$acks" "bootstrap.servers=$(bootstrap)" "${props[@]}" >"$out" 2>&1 ||
     { tail -n 5 "$out" >&2; die "producer failed: $scenario"; }
   c1="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
   line="$(grep ' ms 99.9th\.$' "$out" | tail -n1)"
@@ -585,6 +587,7 @@ three_matrix() {
   local big="$1" huge="$2" lat_n="$3"
   cat <<EOF
 produce|3 brokers RF=3 acks=all saturating 100 B|p3 $((RECORDS / 2)) 100 -1 all
+produce|3 brokers RF=3 acks=all saturating 100 B, idempotent|p3 $((RECORDS / 2)) 100 -1 all enable.idempotence=true
 consume|3 brokers consumer 100 B|p3 $CONSUME_N
 produce|3 brokers RF=3 acks=all @20k rec/s 100 B|p3 $lat_n 100 $LAT_RATE all
 produce|3 brokers RF=3 acks=all saturating 1 KiB|p3k $((big / 2)) 1024 -1 all

@@ -423,8 +423,17 @@ async fn chaos_rounds(rounds: usize) {
         String::from_utf8_lossy(&out.stderr)
     );
     let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // On an overloaded machine a record may time out in the client (message.timeout.ms):
+    // it is not acknowledged, so it may or may not be in the log. Any other error fails.
     let failed = result["failed"].as_array().cloned().unwrap_or_default();
-    assert!(failed.is_empty(), "no record failed: {failed:?}");
+    let errors: Vec<&serde_json::Value> = failed
+        .iter()
+        .filter(|f| !f[1].as_str().unwrap_or("").contains("timed out"))
+        .collect();
+    assert!(errors.is_empty(), "records failed: {errors:?}");
+    if !failed.is_empty() {
+        eprintln!("chaos: {} records timed out in the client", failed.len());
+    }
     let mut acked: Vec<u64> = serde_json::from_value(result["acked"].clone()).unwrap();
     acked.sort_unstable();
     assert!(!acked.is_empty());

@@ -136,6 +136,7 @@ impl Log {
         };
         inner.check_invariants();
         let mut inner = inner;
+        inner.remove_stray_producer_snapshots();
         inner.load_producer_state()?;
         Ok(Log {
             topic_partition,

@@ -45,7 +45,13 @@ pub struct LogManagerConfig {
     pub file_delete_delay_ms: i64,
     /// `log.cleaner.*`: compaction threads, started with the background tasks.
     pub cleaner: LogCleanerConfig,
+    /// `transactional.id.expiration.ms`: idle producers are forgotten after this long
+    /// (2.8 has no separate producer.id.expiration.ms).
+    pub max_producer_id_expiration_ms: i64,
 }
+
+/// How often idle producers are expired (LogManager `ProducerIdExpirationCheckIntervalMs`).
+pub const PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS: i64 = 600_000;
 
 impl LogManagerConfig {
     pub fn new(log_dirs: Vec<PathBuf>) -> LogManagerConfig {
@@ -60,6 +66,7 @@ impl LogManagerConfig {
             initial_task_delay_ms: 30_000,
             file_delete_delay_ms: 60_000,
             cleaner: LogCleanerConfig::default(),
+            max_producer_id_expiration_ms: 604_800_000,
         }
     }
 }
@@ -543,6 +550,14 @@ impl LogManager {
         Ok(Some(target))
     }
 
+    /// PeriodicProducerExpirationCheck over all logs.
+    pub fn remove_expired_producers(&self, now: i64) {
+        let max = self.config.max_producer_id_expiration_ms;
+        for (_, log) in self.all_logs() {
+            log.remove_expired_producers(now, max);
+        }
+    }
+
     /// One retention pass over all logs; returns segments deleted.
     pub fn cleanup_logs(&self, now: i64) -> usize {
         let mut n = 0;
@@ -649,6 +664,10 @@ impl LogManager {
                         interval(c.flush_start_offset_checkpoint_interval_ms),
                     ),
                     (start, 1000),
+                    (
+                        start.saturating_add(PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS),
+                        PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS,
+                    ),
                 ];
                 loop {
                     let now = now_ms();
@@ -665,6 +684,7 @@ impl LogManager {
                             1 => m.flush_dirty_logs(now),
                             2 => m.checkpoint_recovery_points(),
                             3 => m.checkpoint_log_start_offsets(),
+                            5 => m.remove_expired_producers(now),
                             _ => {
                                 m.deleter.run_due(now);
                             }

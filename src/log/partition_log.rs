@@ -366,6 +366,13 @@ impl Log {
         Ok(())
     }
 
+    /// Forgets producers idle for `max_ms` with no open transaction.
+    pub fn remove_expired_producers(&self, now: i64, max_ms: i64) {
+        self.lock()
+            .producer_state
+            .remove_expired_producers(now, max_ms);
+    }
+
     /// Rolls a new segment now (used by tests and admin operations).
     pub fn roll(&self) -> Result<i64, LogError> {
         let config = self.config();

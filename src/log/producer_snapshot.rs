@@ -138,6 +138,26 @@ impl LogInner {
         let _ = fs::remove_file(snapshot_path(&self.dir, offset));
     }
 
+    /// ProducerStateManager.removeStraySnapshots at load: snapshots that match no segment base
+    /// offset go, except the newest one if it lies at or above the last segment's base (the
+    /// clean-shutdown snapshot at the log end offset).
+    pub(crate) fn remove_stray_producer_snapshots(&self) {
+        let max_base = self.segments.keys().next_back().copied();
+        let strays: Vec<(i64, PathBuf)> = list_snapshots(&self.dir)
+            .into_iter()
+            .filter(|(o, _)| !self.segments.contains_key(o))
+            .collect();
+        let keep = strays
+            .last()
+            .filter(|(o, _)| max_base.is_some_and(|m| *o >= m))
+            .map(|(o, _)| *o);
+        for (offset, path) in strays {
+            if Some(offset) != keep {
+                let _ = fs::remove_file(path);
+            }
+        }
+    }
+
     /// Rebuilds the producer state up to the log end offset (Log.loadProducerState): stale
     /// snapshots above it are deleted, the newest readable one is loaded (a corrupt one is
     /// deleted and the next older tried) and the batches after it are replayed.

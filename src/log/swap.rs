@@ -160,6 +160,9 @@ impl Log {
         for o in old {
             let mut s = g.segments.remove(&o.base_offset).expect("checked above");
             doomed.extend(s.rename_to_deleted()?);
+            if o.base_offset != cleaned.base_offset() {
+                g.delete_producer_snapshot(o.base_offset);
+            }
         }
         // The commit point after the `.deleted` renames: from here the swap file alone holds
         // these offsets, and recovery would promote it just like this rename does.

@@ -314,6 +314,7 @@ async fn start_log_manager(
         config.long("log.flush.start.offset.checkpoint.interval.ms");
     lm.file_delete_delay_ms = config.long("log.segment.delete.delay.ms");
     lm.cleaner = log_cleaner_config(config);
+    lm.max_producer_id_expiration_ms = config.long("transactional.id.expiration.ms");
     let manager =
         tokio::task::spawn_blocking(move || LogManager::startup(lm, defaults, topic_configs))
             .await??;
