@@ -129,9 +129,10 @@ async fn init_producer_id_hands_out_ids_from_the_claimed_block() {
     // KIP-360 fields must come as a pair.
     let (err, pid, _) = init_producer_id(&mut c, None, (5, -1), 4).await;
     assert_eq!((err, pid), (42, -1), "INVALID_REQUEST with no producer id");
-    // Transactional ids wait for the transaction coordinator.
+    // Transactional ids go to their transaction coordinator; before __transaction_state
+    // exists no broker owns one (TransactionStateManager: NOT_COORDINATOR).
     let (err, pid, epoch) = init_producer_id(&mut c, Some("txn-a"), (-1, -1), 4).await;
-    assert_eq!((err, pid, epoch), (15, -1, -1), "COORDINATOR_NOT_AVAILABLE");
+    assert_eq!((err, pid, epoch), (16, -1, -1), "NOT_COORDINATOR");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

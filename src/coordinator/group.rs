@@ -61,6 +61,8 @@ pub struct Group {
     /// Member ids handed out with MEMBER_ID_REQUIRED, with the time they expire.
     pub pending_members: HashMap<String, Instant>,
     pub offsets: HashMap<(String, i32), OffsetAndMetadata>,
+    /// TxnOffsetCommit offsets per producer id, waiting for their transaction's marker.
+    pub pending_txn_offsets: HashMap<i64, HashMap<(String, i32), OffsetAndMetadata>>,
     /// Commits being appended; offsets are not expired meanwhile.
     pub pending_offset_commits: usize,
     /// Whether a member joined during the initial delayed join of generation 0.
@@ -88,6 +90,7 @@ impl Group {
             static_members: HashMap::new(),
             pending_members: HashMap::new(),
             offsets: HashMap::new(),
+            pending_txn_offsets: HashMap::new(),
             pending_offset_commits: 0,
             new_member_added: false,
             join_deadline: None,

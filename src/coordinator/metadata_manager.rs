@@ -14,14 +14,20 @@ use super::group::{Group, GroupState};
 use super::member::{JoinResult, Member, SyncResult};
 use super::records::{self, GroupRecord, OffsetAndMetadata, RecordKey};
 use crate::controller::now_ms;
-use crate::log::batch::{build_batch, parse_records, HeaderIter};
-use crate::log::TopicPartition;
+use crate::log::batch::{
+    build_batch, parse_records, read_control_record, set_transactional, HeaderIter,
+    CONTROL_TYPE_COMMIT,
+};
+use crate::log::{AppendOrigin, TopicPartition};
 use crate::replica::purgatory::wait_until_complete;
 use crate::replica::ReplicaManager;
 
 pub const GROUP_METADATA_TOPIC_NAME: &str = "__consumer_offsets";
 
 pub type GroupRef = Arc<Mutex<Group>>;
+
+/// (group, (topic, partition), offset or tombstone) read from a transactional batch.
+type PendingTxnOffset = (String, (String, i32), Option<OffsetAndMetadata>);
 
 /// Java's `String.hashCode` over UTF-16 code units, then Kafka's `Utils.abs` (MIN → 0).
 pub fn java_abs_hash(s: &str) -> i32 {
@@ -157,6 +163,29 @@ impl GroupMetadataManager {
         .await
     }
 
+    /// TxnOffsetCommit's write: the offsets as a transactional batch of the producer (base
+    /// sequence 0), so the transaction's marker decides whether they count.
+    pub async fn append_transactional(
+        &self,
+        partition: i32,
+        records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        producer: (i64, i16),
+        timeout: Duration,
+    ) -> Result<(), i16> {
+        let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, partition);
+        let now = now_ms();
+        let simple: Vec<_> = records
+            .iter()
+            .map(|(k, v)| (now, Some(k.as_slice()), v.as_deref(), &[][..]))
+            .collect();
+        let mut batch = build_batch(0, 0, &simple);
+        set_transactional(&mut batch, producer.0, producer.1);
+        self.replica_manager
+            .append_and_wait_for_isr(&tp, &batch, AppendOrigin::Coordinator, timeout)
+            .await
+            .map(|_| ())
+    }
+
     // ------------------------------------------------------------------ load / unload
 
     /// We became leader of `__consumer_offsets-<partition>`: load it in the background
@@ -223,6 +252,8 @@ impl GroupMetadataManager {
         };
         let end = log.log_end_offset();
         let mut next = log.log_start_offset();
+        // TxnOffsetCommit offsets per producer id, until their transaction's marker.
+        let mut txn_offsets: HashMap<i64, Vec<PendingTxnOffset>> = HashMap::new();
         while next < end {
             let info = log
                 .read(next, self.load_buffer_size, None, true)
@@ -234,10 +265,21 @@ impl GroupMetadataManager {
             let before = next;
             for (pos, h) in HeaderIter::new(&bytes) {
                 next = h.last_offset() + 1;
+                let batch = &bytes[pos..pos + h.size()];
                 if h.is_control() {
+                    // A transaction marker: its TxnOffsetCommit offsets count only on COMMIT.
+                    let committed = parse_records(batch).ok().and_then(|r| {
+                        let r = r.first()?;
+                        read_control_record(r.key?, r.value).map(|(t, _)| t == CONTROL_TYPE_COMMIT)
+                    });
+                    for (group, tp, v) in txn_offsets.remove(&h.producer_id).unwrap_or_default() {
+                        if committed == Some(true) {
+                            offsets.entry(group).or_default().insert(tp, v);
+                        }
+                    }
                     continue;
                 }
-                let batch = &bytes[pos..pos + h.size()];
+                let txn_pid = h.is_transactional().then_some(h.producer_id);
                 let recs = match parse_records(batch) {
                     Ok(r) => r,
                     Err(e) => {
@@ -255,10 +297,19 @@ impl GroupMetadataManager {
                             partition,
                         }) => {
                             let v = r.value.map(records::read_offset_value).transpose()?;
-                            offsets
-                                .entry(group)
-                                .or_default()
-                                .insert((topic, partition), v);
+                            match txn_pid {
+                                Some(pid) => txn_offsets.entry(pid).or_default().push((
+                                    group,
+                                    (topic, partition),
+                                    v,
+                                )),
+                                None => {
+                                    offsets
+                                        .entry(group)
+                                        .or_default()
+                                        .insert((topic, partition), v);
+                                }
+                            }
                         }
                         Ok(RecordKey::Group { group }) => {
                             let v = r.value.map(records::read_group_value).transpose()?;

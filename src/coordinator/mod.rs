@@ -20,6 +20,7 @@ pub mod offsets;
 pub mod records;
 pub mod sync;
 pub mod transaction;
+pub mod txn_offsets;
 
 pub use coordinator::{CoordinatorConfig, GroupCoordinator};
 pub use metadata_manager::{java_abs_hash, GROUP_METADATA_TOPIC_NAME};

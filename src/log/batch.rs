@@ -466,3 +466,61 @@ pub fn frame_batch(
     b[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
     b
 }
+
+/// Sets producer id, epoch and base sequence of a built batch and its CRC (the idempotent
+/// and transactional fields `frame_batch` leaves unset).
+pub fn set_producer_fields(batch: &mut [u8], producer_id: i64, epoch: i16, base_sequence: i32) {
+    batch[PRODUCER_ID_OFFSET..PRODUCER_ID_OFFSET + 8].copy_from_slice(&producer_id.to_be_bytes());
+    batch[PRODUCER_EPOCH_OFFSET..PRODUCER_EPOCH_OFFSET + 2].copy_from_slice(&epoch.to_be_bytes());
+    batch[BASE_SEQUENCE_OFFSET..BASE_SEQUENCE_OFFSET + 4]
+        .copy_from_slice(&base_sequence.to_be_bytes());
+    let crc = compute_crc(batch);
+    batch[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// Control record types (clients ControlRecordType): the key's second int16.
+pub const CONTROL_TYPE_ABORT: i16 = 0;
+pub const CONTROL_TYPE_COMMIT: i16 = 1;
+
+/// A transaction marker (MemoryRecords.withEndTransactionMarker): a transactional control
+/// batch of one record, key = (version 0, type), value = (version 0, coordinator epoch).
+pub fn end_transaction_marker_batch(
+    producer_id: i64,
+    producer_epoch: i16,
+    commit: bool,
+    coordinator_epoch: i32,
+    timestamp: i64,
+) -> Vec<u8> {
+    let kind = if commit {
+        CONTROL_TYPE_COMMIT
+    } else {
+        CONTROL_TYPE_ABORT
+    };
+    let mut key = 0i16.to_be_bytes().to_vec();
+    key.extend_from_slice(&kind.to_be_bytes());
+    let mut value = 0i16.to_be_bytes().to_vec();
+    value.extend_from_slice(&coordinator_epoch.to_be_bytes());
+    let mut body = Vec::new();
+    encode_record(&mut body, 0, 0, Some(&key), Some(&value), &[]);
+    let attributes = TRANSACTIONAL_MASK | CONTROL_MASK;
+    let mut b = frame_batch(0, 0, attributes, 1, timestamp, timestamp, &body);
+    set_producer_fields(&mut b, producer_id, producer_epoch, -1);
+    b
+}
+
+/// (type, coordinator epoch) of a control record; None when it is not a valid marker.
+pub fn read_control_record(key: &[u8], value: Option<&[u8]>) -> Option<(i16, Option<i32>)> {
+    let kind = i16::from_be_bytes(key.get(2..4)?.try_into().ok()?);
+    let epoch = value
+        .and_then(|v| v.get(2..6))
+        .and_then(|b| b.try_into().ok())
+        .map(i32::from_be_bytes);
+    Some((kind, epoch))
+}
+
+/// Marks a built batch transactional for `producer_id`/`epoch` (base sequence 0).
+pub fn set_transactional(batch: &mut [u8], producer_id: i64, epoch: i16) {
+    let attrs = be_i16(batch, ATTRIBUTES_OFFSET) | TRANSACTIONAL_MASK;
+    batch[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attrs.to_be_bytes());
+    set_producer_fields(batch, producer_id, epoch, 0);
+}

@@ -27,6 +27,7 @@ pub mod producer_state;
 mod read;
 mod retention;
 pub mod segment;
+mod stable_offset;
 pub mod swap;
 pub mod util;
 pub mod validator;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::isr::{ExpiryCandidates, IsrProposal};
-use crate::log::{Log, LogAppendInfo, LogError, TopicPartition};
+use crate::log::{AppendOrigin, Log, LogAppendInfo, LogError, TopicPartition};
 use crate::server::errors;
 
 /// Why a leader append failed: the partition's state, or the log (which explains itself,
@@ -240,6 +240,17 @@ impl Partition {
         records: &[u8],
         required_acks: i16,
     ) -> Result<LogAppendInfo, AppendError> {
+        self.append_records_to_leader_with_origin(records, required_acks, AppendOrigin::Client)
+    }
+
+    /// As `append_records_to_leader`, for the coordinators' own writes (AppendOrigin
+    /// Coordinator: transaction markers are control batches, which producers may not write).
+    pub fn append_records_to_leader_with_origin(
+        &self,
+        records: &[u8],
+        required_acks: i16,
+        origin: AppendOrigin,
+    ) -> Result<LogAppendInfo, AppendError> {
         let inner = self.lock();
         if inner.state.leader != self.local_broker_id {
             return Err(AppendError::Partition(errors::NOT_LEADER_OR_FOLLOWER));
@@ -255,10 +266,12 @@ impl Partition {
         }
         let epoch = inner.state.leader_epoch;
         // The lock is held through the append so a concurrent leader change cannot interleave.
-        let info = log.append_as_leader(records, epoch).map_err(|e| {
-            log.maybe_report_storage_error("appending as leader", &e);
-            AppendError::Log(e)
-        })?;
+        let info = log
+            .append_as_leader_with_origin(records, epoch, origin)
+            .map_err(|e| {
+                log.maybe_report_storage_error("appending as leader", &e);
+                AppendError::Log(e)
+            })?;
         drop(inner);
         self.maybe_increment_high_watermark();
         self.mark_expiry_candidate();

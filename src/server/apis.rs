@@ -7,7 +7,7 @@ use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 use crate::config::KafkaConfig;
 use crate::controller::ControllerHandle;
-use crate::coordinator::transaction::ProducerIdManager;
+use crate::coordinator::transaction::{ProducerIdManager, TransactionCoordinator};
 use crate::coordinator::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
@@ -67,6 +67,7 @@ pub struct KafkaApis {
     /// to its event queue.
     pub controller: Arc<OnceLock<ControllerHandle>>,
     pub group_coordinator: GroupCoordinator,
+    pub txn_coordinator: TransactionCoordinator,
     /// Producer ids for InitProducerId (idempotent and transactional producers).
     pub producer_id_manager: Arc<ProducerIdManager>,
 }
@@ -179,8 +180,23 @@ impl KafkaApis {
             RequestKind::OffsetDelete(req) => {
                 ResponseKind::OffsetDelete(self.handle_offset_delete(&req))
             }
+            // Transaction coordinator and markers (src/server/transactions.rs,
+            // src/server/write_txn_markers.rs).
             RequestKind::InitProducerId(req) => {
-                ResponseKind::InitProducerId(init_producer_id::handle(self, &req).await)
+                ResponseKind::InitProducerId(init_producer_id::handle(self, ctx, &req).await)
+            }
+            RequestKind::AddPartitionsToTxn(req) => {
+                ResponseKind::AddPartitionsToTxn(self.handle_add_partitions_to_txn(ctx, &req).await)
+            }
+            RequestKind::AddOffsetsToTxn(req) => {
+                ResponseKind::AddOffsetsToTxn(self.handle_add_offsets_to_txn(ctx, &req).await)
+            }
+            RequestKind::EndTxn(req) => ResponseKind::EndTxn(self.handle_end_txn(ctx, &req).await),
+            RequestKind::WriteTxnMarkers(req) => {
+                ResponseKind::WriteTxnMarkers(self.handle_write_txn_markers(&req).await)
+            }
+            RequestKind::TxnOffsetCommit(req) => {
+                ResponseKind::TxnOffsetCommit(self.handle_txn_offset_commit(ctx, &req).await)
             }
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };

@@ -205,7 +205,7 @@ fn read_partition(
     // The high watermark is taken before reading, so the response never claims less than
     // the records it carries (Partition.fetchOffsetSnapshot).
     out.high_watermark = log.high_watermark();
-    out.last_stable_offset = out.high_watermark;
+    out.last_stable_offset = log.last_stable_offset().min(out.high_watermark);
     out.log_start_offset = log.log_start_offset();
     if let Some(last_epoch) = f.last_fetched_epoch {
         // Truncate-on-fetch (KIP-595 as used by 2.7+ followers): if the follower's last epoch
@@ -216,7 +216,13 @@ fn read_partition(
             return out;
         }
     }
-    let max_offset = (!params.is_from_follower()).then_some(out.high_watermark);
+    // Consumers read up to the high watermark, read_committed ones up to the last stable
+    // offset; followers up to the log end.
+    let max_offset = match (params.is_from_follower(), params.read_committed) {
+        (true, _) => None,
+        (false, true) => Some(out.last_stable_offset),
+        (false, false) => Some(out.high_watermark),
+    };
     match log.read(f.fetch_offset, max_bytes, max_offset, min_one_message) {
         Ok(info) => out.records = info.records,
         Err(e @ LogError::OffsetOutOfRange { .. }) => {

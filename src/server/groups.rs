@@ -26,6 +26,7 @@ use crate::controller::now_ms;
 use crate::coordinator::errors;
 use crate::coordinator::join::{JoinParams, SyncParams};
 use crate::coordinator::records::OffsetAndMetadata;
+use crate::coordinator::transaction::TRANSACTION_STATE_TOPIC_NAME;
 use crate::coordinator::GROUP_METADATA_TOPIC_NAME;
 use crate::network::request::RequestContext;
 use crate::server::apis::KafkaApis;
@@ -79,24 +80,33 @@ impl KafkaApis {
                 .with_host(s(""))
                 .with_port(-1)
         };
-        if req.key_type != 0 {
-            // No transaction coordinator in this broker.
-            return fail(errors::COORDINATOR_NOT_AVAILABLE);
-        }
-        let group = req.key.to_string();
-        let partition = self.group_coordinator.manager.partition_for(&group);
+        let key = req.key.to_string();
+        let (topic, partition) = match req.key_type {
+            0 => (
+                GROUP_METADATA_TOPIC_NAME,
+                self.group_coordinator.manager.partition_for(&key),
+            ),
+            1 => (
+                TRANSACTION_STATE_TOPIC_NAME,
+                self.txn_coordinator.state_manager.partition_for(&key),
+            ),
+            _ => return fail(errors::INVALID_REQUEST),
+        };
         let mut snapshot = self.metadata_cache.snapshot();
-        if !snapshot.topics.contains_key(GROUP_METADATA_TOPIC_NAME) {
-            self.create_offsets_topic().await;
+        if !snapshot.topics.contains_key(topic) {
+            self.create_internal_topic(topic).await;
             // Kafka answers COORDINATOR_NOT_AVAILABLE at once and the client retries (librdkafka
-            // a second later); waiting briefly for the new partition saves the first group that.
-            if !self.await_coordinator_ready(&group, partition).await {
+            // a second later); waiting briefly for the new partition saves the first client that.
+            if !self
+                .await_coordinator_ready(req.key_type, &key, topic, partition)
+                .await
+            {
                 return fail(errors::COORDINATOR_NOT_AVAILABLE);
             }
             snapshot = self.metadata_cache.snapshot();
         }
         let endpoint = snapshot
-            .partition(GROUP_METADATA_TOPIC_NAME, partition)
+            .partition(topic, partition)
             .and_then(|p| snapshot.brokers.get(&p.leader))
             .and_then(|b| Some((b.id, b.endpoint(&ctx.conn.listener_name)?.clone())));
         match endpoint {
@@ -114,41 +124,84 @@ impl KafkaApis {
         }
     }
 
-    /// Waits up to OFFSETS_TOPIC_CREATION_WAIT until `partition` of a just-created
-    /// `__consumer_offsets` has a live leader, and, when that is us, until it is loaded.
-    async fn await_coordinator_ready(&self, group: &str, partition: i32) -> bool {
+    /// Waits up to OFFSETS_TOPIC_CREATION_WAIT until `partition` of a just-created internal
+    /// `topic` has a live leader, and, when that is us, until it is loaded.
+    async fn await_coordinator_ready(
+        &self,
+        key_type: i8,
+        key: &str,
+        topic: &str,
+        partition: i32,
+    ) -> bool {
         const POLL: std::time::Duration = std::time::Duration::from_millis(10);
+        let loaded = || match key_type {
+            0 => self.group_coordinator.manager.check_owned(key),
+            _ => self
+                .txn_coordinator
+                .state_manager
+                .coordinator_epoch(key)
+                .map(|_| ()),
+        };
         let start = tokio::time::Instant::now();
         let mut leader = None;
         while start.elapsed() < OFFSETS_TOPIC_CREATION_WAIT {
             let snapshot = self.metadata_cache.snapshot();
             leader = snapshot
-                .partition(GROUP_METADATA_TOPIC_NAME, partition)
+                .partition(topic, partition)
                 .map(|p| p.leader)
                 .filter(|l| snapshot.brokers.contains_key(l));
             let ready = match leader {
-                Some(l) if l == self.state.broker_id => {
-                    self.group_coordinator.manager.check_owned(group).is_ok()
-                }
+                Some(l) if l == self.state.broker_id => loaded().is_ok(),
                 Some(_) => true,
                 None => false,
             };
             if ready {
-                tracing::info!(target: "kafka.server.KafkaApis", "Coordinator for group {group} ready {} ms after creating {GROUP_METADATA_TOPIC_NAME}: partition {partition}, leader {leader:?}", start.elapsed().as_millis());
+                tracing::info!(target: "kafka.server.KafkaApis", "Coordinator for {key} ready {} ms after creating {topic}: partition {partition}, leader {leader:?}", start.elapsed().as_millis());
                 return true;
             }
             tokio::time::sleep(POLL).await;
         }
-        let owned = self.group_coordinator.manager.check_owned(group);
-        tracing::info!(target: "kafka.server.KafkaApis", "No coordinator for group {group} within {OFFSETS_TOPIC_CREATION_WAIT:?} of creating {GROUP_METADATA_TOPIC_NAME}: partition {partition} has live leader {leader:?}, local ownership {owned:?}; answering COORDINATOR_NOT_AVAILABLE");
+        tracing::info!(target: "kafka.server.KafkaApis", "No coordinator for {key} within {OFFSETS_TOPIC_CREATION_WAIT:?} of creating {topic}: partition {partition} has live leader {leader:?}, local ownership {:?}; answering COORDINATOR_NOT_AVAILABLE", loaded());
         false
     }
 
-    /// Creates `__consumer_offsets` as Kafka does on the first FindCoordinator: the offsets.*
-    /// partition count and replication factor, compacted. With fewer live brokers than the
-    /// replication factor the creation fails (INVALID_REPLICATION_FACTOR) and clients retry.
-    async fn create_offsets_topic(&self) {
+    /// (partitions, replication factor, config key of the factor, forced topic configs) of
+    /// an internal topic, as Kafka's AutoTopicCreationManager creates them.
+    fn internal_topic_spec(&self, topic: &str) -> (i32, i16, &'static str, Vec<(&str, String)>) {
+        if topic == TRANSACTION_STATE_TOPIC_NAME {
+            let c = &self.txn_coordinator.config;
+            return (
+                c.num_partitions,
+                c.replication_factor,
+                "transaction.state.log.replication.factor",
+                vec![
+                    ("cleanup.policy", "compact".to_string()),
+                    ("compression.type", "uncompressed".to_string()),
+                    ("unclean.leader.election.enable", "false".to_string()),
+                    ("min.insync.replicas", c.min_isr.to_string()),
+                    ("segment.bytes", c.segment_bytes.to_string()),
+                ],
+            );
+        }
         let c = &self.group_coordinator.config;
+        (
+            c.num_partitions,
+            c.replication_factor,
+            "offsets.topic.replication.factor",
+            vec![
+                ("cleanup.policy", "compact".to_string()),
+                ("compression.type", "producer".to_string()),
+                ("segment.bytes", c.segment_bytes.to_string()),
+            ],
+        )
+    }
+
+    /// Creates `__consumer_offsets` / `__transaction_state` as Kafka does on the first
+    /// FindCoordinator: the configured partition count and replication factor, compacted.
+    /// With fewer live brokers than the replication factor the creation fails
+    /// (INVALID_REPLICATION_FACTOR) and clients retry.
+    async fn create_internal_topic(&self, topic: &str) {
+        let (partitions, rf, rf_key, configs) = self.internal_topic_spec(topic);
         let brokers: Vec<_> = self
             .metadata_cache
             .snapshot()
@@ -159,32 +212,22 @@ impl KafkaApis {
                 rack: b.rack.clone(),
             })
             .collect();
-        let rf = i32::from(c.replication_factor);
-        let assignment = match assign_replicas_to_brokers(
-            &brokers,
-            c.num_partitions,
-            rf,
-            None,
-            None,
-        ) {
+        let rf = i32::from(rf);
+        let assignment = match assign_replicas_to_brokers(&brokers, partitions, rf, None, None) {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(target: "kafka.server.ZkAdminManager",
-                    "Cannot create {GROUP_METADATA_TOPIC_NAME} yet: {e} (offsets.topic.replication.factor={rf}, {} live brokers)", brokers.len());
+                    "Cannot create {topic} yet: {e} ({rf_key}={rf}, {} live brokers)", brokers.len());
                 return;
             }
         };
-        let configs: BTreeMap<String, String> = [
-            ("cleanup.policy", "compact".to_string()),
-            ("compression.type", "producer".to_string()),
-            ("segment.bytes", c.segment_bytes.to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let configs: BTreeMap<String, String> = configs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         match zk_admin::create_topic_with_assignment(
             &self.replica_manager.zk,
-            GROUP_METADATA_TOPIC_NAME,
+            topic,
             &configs,
             &assignment,
             false,
@@ -192,11 +235,11 @@ impl KafkaApis {
         .await
         {
             Ok(()) => tracing::info!(target: "kafka.server.ZkAdminManager",
-                "[Broker {}] Created internal topic {GROUP_METADATA_TOPIC_NAME} with {} partitions and replication factor {rf}",
-                self.state.broker_id, c.num_partitions),
+                "[Broker {}] Created internal topic {topic} with {partitions} partitions and replication factor {rf}",
+                self.state.broker_id),
             Err(AdminError::TopicAlreadyExists(_)) => {}
             Err(e) => tracing::warn!(target: "kafka.server.ZkAdminManager",
-                "Creation of {GROUP_METADATA_TOPIC_NAME} failed: {e}"),
+                "Creation of {topic} failed: {e}"),
         }
     }
 

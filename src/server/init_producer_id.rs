@@ -1,21 +1,26 @@
 //! InitProducerId (KafkaApis.handleInitProducerIdRequest): a producer id and epoch for a
 //! producer. Idempotent producers (`transactional_id = null`) get a fresh id from this
 //! broker's ProducerIdManager with epoch 0, from any broker, with nothing persisted.
-//! Transactional ids belong to the transaction coordinator.
+//! Transactional ids belong to the transaction coordinator (src/server/transactions.rs).
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
+use crate::network::request::RequestContext;
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
-pub async fn handle(apis: &KafkaApis, req: &InitProducerIdRequest) -> InitProducerIdResponse {
+pub async fn handle(
+    apis: &KafkaApis,
+    ctx: &RequestContext,
+    req: &InitProducerIdRequest,
+) -> InitProducerIdResponse {
     // Both or neither of (ProducerId, ProducerEpoch) must be set (KIP-360 resume fields).
     if (req.producer_id.0 == -1) != (req.producer_epoch == -1) {
         return error(errors::INVALID_REQUEST);
     }
     match &req.transactional_id {
         None => init_idempotent(apis).await,
-        Some(_) => init_transactional(apis, req).await,
+        Some(_) => apis.handle_init_producer_id_transactional(ctx, req).await,
     }
 }
 
@@ -31,15 +36,6 @@ async fn init_idempotent(apis: &KafkaApis) -> InitProducerIdResponse {
             error(errors::COORDINATOR_NOT_AVAILABLE)
         }
     }
-}
-
-/// A transactional id: answered as Kafka does while no transaction coordinator is loaded for
-/// it, until the transaction coordinator serves these.
-async fn init_transactional(
-    _apis: &KafkaApis,
-    _req: &InitProducerIdRequest,
-) -> InitProducerIdResponse {
-    error(errors::COORDINATOR_NOT_AVAILABLE)
 }
 
 /// Error answers carry no producer id (-1, -1).

@@ -109,7 +109,8 @@ fn offset_for_timestamp(
 ) -> Result<Option<(i64, i64, i32)>, i16> {
     let log = &view.log;
     let last_fetchable = match isolation {
-        Some(READ_COMMITTED) | Some(_) => log.high_watermark(),
+        Some(READ_COMMITTED) => log.last_stable_offset(),
+        Some(_) => log.high_watermark(),
         None => log.log_end_offset(),
     };
     if timestamp == LATEST_TIMESTAMP {

@@ -22,6 +22,8 @@ pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod reassignments;
+pub mod transactions;
+pub mod write_txn_markers;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -33,6 +35,9 @@ use crate::cluster::Broker;
 use crate::config::dynamic::DynamicBrokerConfig;
 use crate::config::KafkaConfig;
 use crate::controller::{now_ms, ControllerHandle, KafkaController};
+use crate::coordinator::transaction::{
+    TransactionConfig, TransactionCoordinator, TRANSACTION_STATE_TOPIC_NAME,
+};
 use std::collections::HashMap;
 
 use crate::coordinator::transaction::ProducerIdManager;
@@ -109,20 +114,32 @@ impl KafkaServer {
             zk.clone(),
             dynamic,
         );
+        let metadata_cache = Arc::new(MetadataCache::default());
         let group_coordinator = start_group_coordinator(&config, &zk, &replica_manager).await?;
         let producer_id_manager = Arc::new(ProducerIdManager::start(id, zk.clone()).await?);
+        let txn_coordinator = start_txn_coordinator(
+            &config,
+            &zk,
+            &replica_manager,
+            &metadata_cache,
+            &producer_id_manager,
+        )
+        .await?;
+        listen_to_coordinator_leadership(&replica_manager, &group_coordinator, &txn_coordinator);
         let mut background = replica_manager.start_background_tasks();
         background.extend(replica_manager.start_log_dir_failure_handler());
         background.push(config_changes::start(zk.clone(), replica_manager.clone()));
         background.push(group_coordinator.start());
+        background.push(txn_coordinator.start());
         let controller_slot = Arc::new(OnceLock::new());
         let apis = Arc::new(KafkaApis {
             controller: controller_slot.clone(),
             config: config.clone(),
             state: state.clone(),
-            metadata_cache: Arc::new(MetadataCache::default()),
+            metadata_cache,
             replica_manager: replica_manager.clone(),
             group_coordinator,
+            txn_coordinator,
             producer_id_manager,
         });
         let limits = NetworkLimits::new(
@@ -352,25 +369,76 @@ async fn start_group_coordinator(
         Some(a) if !a.partitions.is_empty() => a.partitions.len() as i32,
         _ => coordinator_config.num_partitions,
     };
-    let coordinator =
-        GroupCoordinator::new(coordinator_config, replica_manager.clone(), partitions);
-    let hook = coordinator.clone();
+    Ok(GroupCoordinator::new(
+        coordinator_config,
+        replica_manager.clone(),
+        partitions,
+    ))
+}
+
+/// The transaction coordinator; its partition count comes from ZooKeeper as the group
+/// coordinator's does.
+async fn start_txn_coordinator(
+    config: &Arc<KafkaConfig>,
+    zk: &KafkaZkClient,
+    replica_manager: &Arc<ReplicaManager>,
+    metadata_cache: &Arc<MetadataCache>,
+    producer_id_manager: &Arc<ProducerIdManager>,
+) -> anyhow::Result<TransactionCoordinator> {
+    let txn_config = TransactionConfig::from_broker(config);
+    let partitions = match zk
+        .get_topic_assignment(TRANSACTION_STATE_TOPIC_NAME)
+        .await?
+    {
+        Some(a) if !a.partitions.is_empty() => a.partitions.len() as i32,
+        _ => txn_config.num_partitions,
+    };
+    Ok(TransactionCoordinator::new(
+        txn_config,
+        replica_manager.clone(),
+        metadata_cache.clone(),
+        producer_id_manager.clone(),
+        partitions,
+    ))
+}
+
+/// Both coordinators follow leadership of their internal topics' partitions (Kafka's
+/// onLeadershipChange); the transaction coordinator's epoch is the partition's leader epoch.
+fn listen_to_coordinator_leadership(
+    replica_manager: &Arc<ReplicaManager>,
+    groups: &crate::coordinator::GroupCoordinator,
+    txns: &TransactionCoordinator,
+) {
+    use crate::coordinator::GROUP_METADATA_TOPIC_NAME;
+    let (groups, txns) = (groups.clone(), txns.clone());
+    let rm = Arc::downgrade(replica_manager);
     replica_manager.set_leadership_listener(Box::new(move |changes| {
-        let ours = changes
-            .iter()
-            .filter(|(tp, _)| tp.topic == GROUP_METADATA_TOPIC_NAME);
-        let led: Vec<i32> = ours
-            .clone()
-            .filter(|(_, l)| *l)
-            .map(|(tp, _)| tp.partition)
+        let split = |topic: &str| {
+            let ours = changes.iter().filter(|(tp, _)| tp.topic == topic);
+            let led: Vec<i32> = ours
+                .clone()
+                .filter(|(_, l)| *l)
+                .map(|(tp, _)| tp.partition)
+                .collect();
+            let resigned: Vec<i32> = ours
+                .filter(|(_, l)| !*l)
+                .map(|(tp, _)| tp.partition)
+                .collect();
+            (led, resigned)
+        };
+        let (led, resigned) = split(GROUP_METADATA_TOPIC_NAME);
+        groups.on_leadership_change(&led, &resigned);
+        let (led, resigned) = split(TRANSACTION_STATE_TOPIC_NAME);
+        let Some(rm) = rm.upgrade() else { return };
+        let led: Vec<(i32, i32)> = led
+            .into_iter()
+            .filter_map(|p| {
+                let tp = crate::log::TopicPartition::new(TRANSACTION_STATE_TOPIC_NAME, p);
+                Some((p, rm.get_partition(&tp)?.leader_epoch()))
+            })
             .collect();
-        let resigned: Vec<i32> = ours
-            .filter(|(_, l)| !*l)
-            .map(|(tp, _)| tp.partition)
-            .collect();
-        hook.on_leadership_change(&led, &resigned);
+        txns.on_leadership_change(&led, &resigned);
     }));
-    Ok(coordinator)
 }
 
 /// A listener configured with port 0 advertises the port it actually bound.

@@ -1,0 +1,123 @@
+//! Transactional offset commits (GroupCoordinator.handleTxnCommitOffsets and
+//! GroupMetadata's pending transactional offsets): TxnOffsetCommit writes the offsets as
+//! part of the producer's transaction; they become the group's committed offsets when the
+//! COMMIT marker reaches `__consumer_offsets`, and are dropped on ABORT.
+
+use super::coordinator::{GroupCoordinator, PartitionCodes};
+use super::errors;
+use super::group::GroupState;
+use super::records::{self, OffsetAndMetadata};
+
+/// The producer and group member a TxnOffsetCommit comes from.
+pub struct TxnCommitter<'a> {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub member_id: &'a str,
+    pub group_instance_id: Option<&'a str>,
+    pub generation_id: i32,
+}
+
+impl GroupCoordinator {
+    /// TxnOffsetCommit: per-partition error codes.
+    pub async fn commit_txn_offsets(
+        &self,
+        group_id: &str,
+        who: &TxnCommitter<'_>,
+        offsets: Vec<((String, i32), OffsetAndMetadata)>,
+    ) -> PartitionCodes {
+        let all = |code: i16| offsets.iter().map(|(k, _)| (k.clone(), code)).collect();
+        let group = match self.lookup(group_id) {
+            Err(code) => return all(code),
+            Ok(Some(g)) => g,
+            Ok(None) => self.manager.get_or_create_group(group_id),
+        };
+        let (partition, valid, mut results) = {
+            let g = group.lock().expect("group lock");
+            let refused = if g.is(GroupState::Dead) {
+                Some(errors::COORDINATOR_NOT_AVAILABLE)
+            } else if g.is_fenced(who.group_instance_id, who.member_id) {
+                Some(errors::FENCED_INSTANCE_ID)
+            } else if !who.member_id.is_empty() && !g.has(who.member_id) {
+                Some(errors::UNKNOWN_MEMBER_ID)
+            } else if who.generation_id >= 0 && who.generation_id != g.generation_id {
+                Some(errors::ILLEGAL_GENERATION)
+            } else {
+                None
+            };
+            if let Some(code) = refused {
+                return all(code);
+            }
+            let (valid, too_large): (Vec<_>, Vec<_>) = offsets
+                .into_iter()
+                .partition(|(_, o)| o.metadata.len() <= self.config.metadata_max_bytes);
+            let results: Vec<_> = too_large
+                .into_iter()
+                .map(|(k, _)| (k, errors::OFFSET_METADATA_TOO_LARGE))
+                .collect();
+            (g.partition, valid, results)
+        };
+        let recs = valid
+            .iter()
+            .map(|((t, p), o)| {
+                (
+                    records::offset_commit_key(group_id, t, *p),
+                    Some(records::offset_commit_value(o)),
+                )
+            })
+            .collect();
+        let appended = if valid.is_empty() {
+            Ok(())
+        } else {
+            self.manager
+                .append_transactional(
+                    partition,
+                    recs,
+                    (who.producer_id, who.producer_epoch),
+                    self.config.commit_timeout,
+                )
+                .await
+        };
+        let code = match appended {
+            Ok(()) => errors::NONE,
+            Err(c) => errors::map_commit_append_error(c),
+        };
+        let mut g = group.lock().expect("group lock");
+        for (k, o) in valid {
+            if code == errors::NONE {
+                g.pending_txn_offsets
+                    .entry(who.producer_id)
+                    .or_default()
+                    .insert(k.clone(), o);
+            }
+            results.push((k, code));
+        }
+        results
+    }
+
+    /// A marker of `producer_id`'s transaction was written to `__consumer_offsets-<partition>`:
+    /// its pending offsets in that partition's groups become committed, or are dropped.
+    pub fn complete_pending_txn_offsets(&self, partition: i32, producer_id: i64, commit: bool) {
+        for group in self.manager.all_groups() {
+            let mut g = group.lock().expect("group lock");
+            if g.partition != partition {
+                continue;
+            }
+            let Some(pending) = g.pending_txn_offsets.remove(&producer_id) else {
+                continue;
+            };
+            if commit && !g.is(GroupState::Dead) {
+                g.offsets.extend(pending);
+            }
+        }
+    }
+
+    /// OffsetFetch with require_stable: whether a partition has offsets waiting for a marker.
+    pub fn has_pending_txn_offsets(&self, group_id: &str, topic: &str, partition: i32) -> bool {
+        let Some(group) = self.manager.get_group(group_id) else {
+            return false;
+        };
+        let g = group.lock().expect("group lock");
+        let key = (topic.to_string(), partition);
+        g.pending_txn_offsets.values().any(|m| m.contains_key(&key))
+    }
+}

@@ -1,0 +1,355 @@
+//! Transactions with real clients (issue 13): confluent-kafka's transactional producer
+//! commits and aborts through the transaction coordinator (`__transaction_state`), its
+//! markers reach every partition, offsets sent with the transaction become the group's
+//! committed offsets, a second producer with the same transactional.id fences the first,
+//! and an abandoned transaction is aborted when it times out.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::data_util::create_topic;
+use common::*;
+
+const SETTINGS: &[(&str, &str)] = &[
+    ("offsets.topic.num.partitions", "3"),
+    ("offsets.topic.replication.factor", "3"),
+    ("transaction.state.log.num.partitions", "5"),
+    ("transaction.state.log.replication.factor", "3"),
+    (
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        "1000",
+    ),
+    ("group.initial.rebalance.delay.ms", "0"),
+];
+
+/// Runs tests/python/txn_clients.py; one JSON value per stdout line.
+fn txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");
+    // A client stuck in retries fails the test instead of hanging it.
+    let out = std::process::Command::new("timeout")
+        .args(["120", "python3", script])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "txn_clients.py {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Values read with `isolation`, per partition in offset order.
+fn read_values(bootstrap: &str, topic: &str, isolation: &str) -> BTreeMap<i64, Vec<String>> {
+    let mut out: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for r in txn_clients(&["consume", bootstrap, topic, isolation]) {
+        out.entry(r["p"].as_i64().unwrap())
+            .or_default()
+            .push(r["v"].as_str().unwrap().to_string());
+    }
+    out
+}
+
+fn all_values(by_partition: &BTreeMap<i64, Vec<String>>) -> Vec<String> {
+    let mut v: Vec<String> = by_partition.values().flatten().cloned().collect();
+    v.sort();
+    v
+}
+
+fn expected(prefixes: &[&str], count: usize) -> Vec<String> {
+    let mut v: Vec<String> = prefixes
+        .iter()
+        .flat_map(|p| (0..count).map(move |i| format!("{p}-{i}")))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Runs tests/js/txn_clients.js (kafkajs); one JSON value per stdout line.
+fn js_txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
+    let out = std::process::Command::new("timeout")
+        .args(["120", "node", "txn_clients.js"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node (scripts/test.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "node txn_clients.js {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// A client ran its three transactions (commit, abort, commit with offsets) on `txn-in`:
+/// every record reached the log, the aborted ones too (read_uncommitted), the markers took
+/// offsets of their own, and the group's offset arrived with the committed transaction.
+async fn check_three_transactions(bootstrap: &str, group: &str) {
+    let uncommitted = read_values(bootstrap, "txn-in", "read_uncommitted");
+    assert_eq!(
+        all_values(&uncommitted),
+        expected(&["commit-1", "abort", "commit-2"], 20)
+    );
+    let c = txn_clients(&["committed", bootstrap, group, "txn-in", "0"]);
+    assert_eq!(c[0]["offset"], 42, "offset committed in the transaction");
+    let md = kcat_metadata_json(bootstrap).await;
+    let txn_topic = md["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["topic"] == "__transaction_state")
+        .expect("__transaction_state exists");
+    assert_eq!(txn_topic["partitions"].as_array().unwrap().len(), 5);
+}
+
+async fn txn_cluster() -> (ZkEnsemble, Vec<Broker>) {
+    let zk = ZkEnsemble::start(1);
+    let brokers = start_cluster(&zk.connect_string(), SETTINGS).await;
+    let bootstrap = brokers[0].bootstrap();
+    create_topic(
+        &zk.connect_string(),
+        &bootstrap,
+        "txn-in",
+        3,
+        &[1, 2, 3],
+        &[],
+    )
+    .await;
+    (zk, brokers)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn confluent_transactions_commit_abort_and_send_offsets() {
+    let (_zk, brokers) = txn_cluster().await;
+    let bootstrap = brokers[0].bootstrap();
+    let done = txn_clients(&["confluent-txn", &bootstrap, "txn-in", "tx-1", "g-1", "20"]);
+    assert_eq!(done[0]["done"], true);
+    check_three_transactions(&bootstrap, "g-1").await;
+    // The group's new coordinator rebuilds its offsets from __consumer_offsets: the offset
+    // of the committed transaction counts, the one of the aborted transaction (7) does not.
+    let (coordinator, _) = common::groups::find_coordinator(&bootstrap, "g-1").await;
+    let mut brokers = brokers;
+    let victim = brokers.iter().position(|b| b.id() == coordinator).unwrap();
+    brokers[victim].kill9();
+    let survivor = brokers[(victim + 1) % 3].bootstrap();
+    let c = txn_clients(&["committed", &survivor, "g-1", "txn-in", "0"]);
+    assert_eq!(
+        c[0]["offset"], 42,
+        "offsets after the group coordinator moved"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafkajs_transactions_commit_abort_and_send_offsets() {
+    let (_zk, brokers) = txn_cluster().await;
+    let bootstrap = brokers[1].bootstrap();
+    let done = js_txn_clients(&["txn", &bootstrap, "txn-in", "tx-js", "g-js", "20"]);
+    assert_eq!(done[0]["done"], true);
+    check_three_transactions(&bootstrap, "g-js").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aiokafka_transactions_commit_abort_and_send_offsets() {
+    let (_zk, brokers) = txn_cluster().await;
+    let bootstrap = brokers[2].bootstrap();
+    let done = txn_clients(&[
+        "aiokafka-txn",
+        &bootstrap,
+        "txn-in",
+        "tx-aio",
+        "g-aio",
+        "20",
+    ]);
+    assert_eq!(done[0]["done"], true);
+    check_three_transactions(&bootstrap, "g-aio").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_producer_with_the_same_transactional_id_fences_the_first() {
+    let zk = ZkEnsemble::start(1);
+    let brokers = start_cluster(&zk.connect_string(), SETTINGS).await;
+    let bootstrap = brokers[0].bootstrap();
+    create_topic(
+        &zk.connect_string(),
+        &bootstrap,
+        "fenced",
+        1,
+        &[1, 2, 3],
+        &[],
+    )
+    .await;
+    let r = txn_clients(&["fence", &bootstrap, "fenced", "tx-zombie"]);
+    assert_eq!(r[0]["b_committed"], true);
+    let err = r[0]["a_error"].as_str().unwrap_or("none");
+    assert!(
+        err.contains("FENCED") || err.contains("EPOCH"),
+        "the zombie's commit fails as fenced, got {err}"
+    );
+}
+
+/// (producer id, is control, control type) of every transactional batch of a partition as
+/// one broker stored it.
+fn txn_batches(log_dir: &std::path::Path, topic: &str, partition: i32) -> Vec<(i64, bool, i16)> {
+    use zkafka::log::batch::{parse_records, BatchHeader};
+    common::repl::disk_batches(log_dir, topic, partition)
+        .into_iter()
+        .filter_map(|(_, _, b)| {
+            let h = BatchHeader::parse(&b);
+            if !h.is_transactional() {
+                return None;
+            }
+            let kind = if h.is_control() {
+                let recs = parse_records(&b).expect("control batch parses");
+                let key = recs[0].key.expect("control key");
+                i16::from_be_bytes([key[2], key[3]])
+            } else {
+                -1
+            };
+            Some((h.producer_id, h.is_control(), kind))
+        })
+        .collect()
+}
+
+/// (partitions with an open transaction, ABORT markers) of a topic in one broker's log dir:
+/// a producer's transaction is open until a marker of that producer follows its data.
+fn transaction_summary(
+    log_dir: &std::path::Path,
+    topic: &str,
+    partitions: i32,
+) -> (Vec<String>, usize) {
+    let mut aborts = 0;
+    let mut open_in = Vec::new();
+    for p in 0..partitions {
+        let mut open = std::collections::BTreeSet::new();
+        for (pid, control, kind) in txn_batches(log_dir, topic, p) {
+            if control {
+                open.remove(&pid);
+                aborts += usize::from(kind == 0);
+            } else {
+                open.insert(pid);
+            }
+        }
+        if !open.is_empty() {
+            open_in.push(format!("{topic}-{p}: producers {open:?}"));
+        }
+    }
+    (open_in, aborts)
+}
+
+/// The broker id coordinating `txn_id` (FindCoordinator key type 1).
+async fn txn_coordinator_of(bootstrap: &str, txn_id: &str) -> i32 {
+    use kafka_protocol::messages::FindCoordinatorRequest;
+    let req = FindCoordinatorRequest::default()
+        .with_key(txn_id.to_string().into())
+        .with_key_type(1);
+    wait_for(Duration::from_secs(30), || async {
+        let mut c = common::repl::client(bootstrap).await.ok()?;
+        let r = c.send(&req, 2).await.ok()?;
+        (r.error_code == 0).then_some(r.node_id.0)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_coordinator_aborts_the_open_transaction_of_a_killed_one() {
+    let (_zk, mut brokers) = txn_cluster().await;
+    let bootstrap = brokers[0].bootstrap();
+    // An open transaction: records written, neither committed nor aborted.
+    let r = txn_clients(&["hang", &bootstrap, "txn-in", "tx-fail", "60000", "10"]);
+    assert_eq!(r[0]["done"], true);
+    // __consumer_offsets (replication factor 3) must exist before a broker dies.
+    let c = txn_clients(&["committed", &bootstrap, "g-fail", "txn-in", "0"]);
+    assert_eq!(c[0]["offset"], -1001, "no offset committed yet");
+    let coordinator = txn_coordinator_of(&bootstrap, "tx-fail").await;
+    let victim = brokers.iter().position(|b| b.id() == coordinator).unwrap();
+    brokers[victim].kill9();
+    let survivor = &brokers[(victim + 1) % 3];
+    // The same transactional id on the new coordinator: it loads __transaction_state, finds
+    // the transaction Ongoing, fences and aborts it, then serves the new producer.
+    let done = txn_clients(&[
+        "confluent-txn",
+        &survivor.bootstrap(),
+        "txn-in",
+        "tx-fail",
+        "g-fail",
+        "20",
+    ]);
+    assert_eq!(done[0]["done"], true);
+    let (open, aborts) = transaction_summary(survivor.log_dir(), "txn-in", 3);
+    assert!(open.is_empty(), "transactions left open: {open:?}");
+    assert!(
+        aborts >= 2,
+        "the hung and the aborted transactions have ABORT markers"
+    );
+    let c = txn_clients(&["committed", &survivor.bootstrap(), "g-fail", "txn-in", "0"]);
+    assert_eq!(c[0]["offset"], 42);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_past_its_timeout_is_aborted_by_the_coordinator() {
+    let (_zk, brokers) = txn_cluster().await;
+    let bootstrap = brokers[0].bootstrap();
+    let r = txn_clients(&["hang", &bootstrap, "txn-in", "tx-slow", "2000", "10"]);
+    assert_eq!(r[0]["done"], true);
+    // The scan runs every second here; the abort writes ABORT markers on every partition
+    // the transaction touched.
+    wait_until_msg(
+        Duration::from_secs(30),
+        "the timed-out transaction aborted",
+        || async {
+            brokers.iter().all(|b| {
+                let (open, aborts) = transaction_summary(b.log_dir(), "txn-in", 3);
+                open.is_empty() && aborts >= 1
+            })
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_committed_consumers_stop_at_the_last_stable_offset() {
+    let (_zk, brokers) = txn_cluster().await;
+    let bootstrap = brokers[0].bootstrap();
+    let done = txn_clients(&[
+        "confluent-txn",
+        &bootstrap,
+        "txn-in",
+        "tx-lso",
+        "g-lso",
+        "20",
+    ]);
+    assert_eq!(done[0]["done"], true);
+    // A transaction left open holds the last stable offset at its first record.
+    let r = txn_clients(&["hang", &bootstrap, "txn-in", "tx-open", "60000", "10"]);
+    assert_eq!(r[0]["done"], true);
+    let uncommitted = all_values(&read_values(&bootstrap, "txn-in", "read_uncommitted"));
+    assert_eq!(
+        uncommitted
+            .iter()
+            .filter(|v| v.starts_with("hung-"))
+            .count(),
+        10,
+        "read_uncommitted reads the open transaction"
+    );
+    let committed = all_values(&read_values(&bootstrap, "txn-in", "read_committed"));
+    assert!(
+        !committed.iter().any(|v| v.starts_with("hung-")),
+        "read_committed stops before the open transaction: {committed:?}"
+    );
+    for v in expected(&["commit-1", "commit-2"], 20) {
+        assert!(committed.contains(&v), "{v} committed but not read");
+    }
+}
