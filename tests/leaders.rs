@@ -144,6 +144,23 @@ async fn controller_bootstrap(zk: &zookeeper_client::Client, brokers: &[Broker])
     brokers.iter().find(|b| b.id() == id).unwrap().bootstrap()
 }
 
+/// Makes sure broker `id` is not the controller (the cancellation step kills it and talks to
+/// the controller): forces a re-election, as operators do, by deleting `/controller`.
+async fn controller_other_than(zk: &zookeeper_client::Client, id: i32) {
+    for _ in 0..30 {
+        // An error means no controller for a moment, between two elections.
+        if let Ok((data, stat)) = zk.get_data("/controller").await {
+            let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
+            if v["brokerid"].as_i64() != Some(i64::from(id)) {
+                return;
+            }
+            let _ = zk.delete("/controller", Some(stat.version)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("broker {id} kept winning the controller election");
+}
+
 /// AlterPartitionReassignments v0 for one partition (`None` cancels); its error code.
 async fn alter(controller: &str, topic: &str, p: i32, target: Option<&[i32]>) -> i16 {
     use kafka_protocol::messages::alter_partition_reassignments_request::{
@@ -440,6 +457,7 @@ async fn reassignment_cancellation_bad_input_and_the_zookeeper_znode() {
     for p in 0..2 {
         wait_state(&zk, "rb", p, "both replicas in sync", |s| s.isr.len() == 2).await;
     }
+    controller_other_than(&zk, 3).await;
     let bootstrap = brokers[1].bootstrap();
     let before = topic_znode(&zk, "rb").await;
 
