@@ -102,7 +102,9 @@ pub fn parse_checkpoint(
         .trim()
         .parse()
         .map_err(|_| bad(2, format!("entry count {n:?} is not a number")))?;
-    let mut out = Vec::with_capacity(expected);
+    // The count comes from the file: a corrupt one must not size an allocation (fuzzing found
+    // an abort on a huge count), so reserve no more than the lines that are there.
+    let mut out = Vec::with_capacity(expected.min(text.len() / 2));
     for (no, line) in lines {
         let parts: Vec<String> = line.split_whitespace().map(str::to_string).collect();
         if parts.len() != fields {
@@ -183,6 +185,17 @@ impl OffsetCheckpointFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_entry_count_is_an_error_not_an_allocation() {
+        let err = parse_checkpoint(Path::new("cp"), "0\n18446744073709551615\nt 0 1\n", 0, 3)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("expected 18446744073709551615 entries"),
+            "{err}"
+        );
+    }
 
     // Verbatim excerpt shape of the observed Kafka files (header + entries).
     const OBSERVED_LOG_START: &str = "0\n0\n";
