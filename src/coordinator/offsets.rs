@@ -46,25 +46,11 @@ impl GroupCoordinator {
             if let Some(code) = refused {
                 return all(code);
             }
-            let (valid, too_large): (Vec<_>, Vec<_>) = offsets
-                .into_iter()
-                .partition(|(_, o)| o.metadata.len() <= self.config.metadata_max_bytes);
-            let results: Vec<_> = too_large
-                .into_iter()
-                .map(|(k, _)| (k, errors::OFFSET_METADATA_TOO_LARGE))
-                .collect();
+            let (valid, results) = split_oversized(offsets, self.config.metadata_max_bytes);
             g.pending_offset_commits += 1;
             (g.partition, valid, results)
         };
-        let recs = valid
-            .iter()
-            .map(|((t, p), o)| {
-                (
-                    records::offset_commit_key(group_id, t, *p),
-                    Some(records::offset_commit_value(o)),
-                )
-            })
-            .collect();
+        let recs = commit_records(group_id, &valid);
         let appended = if valid.is_empty() {
             Ok(())
         } else {
@@ -214,4 +200,32 @@ impl GroupCoordinator {
             self.spawn_tombstones(&g, expired, drop_group);
         }
     }
+}
+
+type Offsets = Vec<((String, i32), OffsetAndMetadata)>;
+
+/// Splits a commit into the offsets to write and OFFSET_METADATA_TOO_LARGE results for those
+/// whose metadata exceeds `offset.metadata.max.bytes` (plain and transactional commits alike).
+pub(super) fn split_oversized(offsets: Offsets, max: usize) -> (Offsets, PartitionCodes) {
+    let (valid, too_large): (Offsets, Offsets) = offsets
+        .into_iter()
+        .partition(|(_, o)| o.metadata.len() <= max);
+    let results = too_large
+        .into_iter()
+        .map(|(k, _)| (k, errors::OFFSET_METADATA_TOO_LARGE))
+        .collect();
+    (valid, results)
+}
+
+/// The `__consumer_offsets` records of a commit: one offset-commit key/value per partition.
+pub(super) fn commit_records(group_id: &str, valid: &Offsets) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    valid
+        .iter()
+        .map(|((t, p), o)| {
+            (
+                records::offset_commit_key(group_id, t, *p),
+                Some(records::offset_commit_value(o)),
+            )
+        })
+        .collect()
 }

@@ -6,7 +6,8 @@
 use super::coordinator::{GroupCoordinator, PartitionCodes};
 use super::errors;
 use super::group::GroupState;
-use super::records::{self, OffsetAndMetadata};
+use super::offsets::{commit_records, split_oversized};
+use super::records::OffsetAndMetadata;
 
 /// The producer and group member a TxnOffsetCommit comes from.
 pub struct TxnCommitter<'a> {
@@ -47,24 +48,10 @@ impl GroupCoordinator {
             if let Some(code) = refused {
                 return all(code);
             }
-            let (valid, too_large): (Vec<_>, Vec<_>) = offsets
-                .into_iter()
-                .partition(|(_, o)| o.metadata.len() <= self.config.metadata_max_bytes);
-            let results: Vec<_> = too_large
-                .into_iter()
-                .map(|(k, _)| (k, errors::OFFSET_METADATA_TOO_LARGE))
-                .collect();
+            let (valid, results) = split_oversized(offsets, self.config.metadata_max_bytes);
             (g.partition, valid, results)
         };
-        let recs = valid
-            .iter()
-            .map(|((t, p), o)| {
-                (
-                    records::offset_commit_key(group_id, t, *p),
-                    Some(records::offset_commit_value(o)),
-                )
-            })
-            .collect();
+        let recs = commit_records(group_id, &valid);
         let appended = if valid.is_empty() {
             Ok(())
         } else {
