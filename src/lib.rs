@@ -3,7 +3,8 @@
 //! Modules follow Kafka's own packages: `config`, `zk` (znode paths and codecs), `controller`,
 //! `log` (segments, indexes, checkpoints, recovery, retention), `network`, `server` (broker
 //! lifecycle and request handlers), `metadata` (the broker's metadata cache), `cluster`
-//! (brokers and endpoints), `admin` (the command-line tools) and `ui` (the live
+//! (brokers and endpoints), `security` (principals, authentication, authorization), `quota`
+//! (rates and throttle times), `admin` (the command-line tools) and `ui` (the live
 //! cluster view).
 
 pub mod admin;
@@ -20,8 +21,10 @@ pub mod network;
 pub mod observability;
 #[cfg(feature = "perf")]
 pub mod perf;
+pub mod quota;
 pub mod record;
 pub mod replica;
+pub mod security;
 pub mod server;
 pub mod ui;
 pub mod zk;

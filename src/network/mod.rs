@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use crate::cluster::EndPoint;
 use crate::logging::{RateLimit, Suppressed};
 use crate::metrics::{BrokerMetrics, METRICS};
+use crate::security::KafkaPrincipal;
 use crate::server::apis::{Handled, KafkaApis};
 use request::{parse_request, RequestContext};
 use response::{send_frame, ResponseFrame};
@@ -121,7 +122,7 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let ctx = ConnectionContext { peer, listener_name: listener_name.clone() };
+                    let ctx = ConnectionContext { peer, listener_name: listener_name.clone(), principal: KafkaPrincipal::anonymous() };
                     connections.spawn(serve_connection(stream, ctx, apis.clone(), limits.clone()));
                     trim.opened(connections.len());
                 }
@@ -162,6 +163,8 @@ impl TrimAfterCloses {
 pub struct ConnectionContext {
     pub peer: SocketAddr,
     pub listener_name: String,
+    /// Who the connection authenticated as (`User:ANONYMOUS` until SASL or TLS says more).
+    pub principal: KafkaPrincipal,
 }
 
 /// Responses a connection may owe before it stops reading requests (deferred acks=all

@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let conn = ConnectionContext {
         peer: "127.0.0.1:9".parse().unwrap(),
         listener_name: "PLAINTEXT".into(),
+        principal: zkafka::security::KafkaPrincipal::anonymous(),
     };
     let _ = parse_request(bytes::Bytes::copy_from_slice(data), &conn);
 });

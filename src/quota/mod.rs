@@ -1,0 +1,7 @@
+//! Quotas as Kafka measures them: a windowed `Rate` per quota entity and the throttle time a
+//! violation earns. Client quotas (produce/fetch bytes, request time) and replication throttles
+//! both build on these; they sit below `replica` and `server`, which enforce them.
+
+pub mod rate;
+
+pub use rate::{throttle_time_ms, QuotaWindow, Rate};
