@@ -18,6 +18,7 @@ use crate::config::def::Type;
 use crate::config::dynamic::{find_def, validate_dynamic, DEFAULT_ENTITY};
 use crate::log::config_def::{validate_topic_config_names, validate_topic_configs};
 use crate::server::apis::KafkaApis;
+use crate::server::config_changes;
 use crate::server::errors;
 
 pub const RESOURCE_TOPIC: i8 = 2;
@@ -248,13 +249,17 @@ impl KafkaApis {
             tracing::info!(target: "kafka.server.ZkAdminManager",
                 "Updating brokers with new configuration : {}", loggable(&configs));
         }
-        zk_admin::change_entity_config(
-            &self.replica_manager.zk,
-            &format!("brokers/{entity}"),
-            &configs,
-        )
-        .await
-        .map_err(|e| (e.code(), e.to_string()))
+        let zk = &self.replica_manager.zk;
+        zk_admin::change_entity_config(zk, &format!("brokers/{entity}"), &configs)
+            .await
+            .map_err(|e| (e.code(), e.to_string()))?;
+        // Applied here at once, so a describe that follows on this broker reads its own
+        // write; the change notification applies it again (idempotently) everywhere else.
+        if let Err(e) = config_changes::apply_broker_config(zk, &self.replica_manager).await {
+            tracing::warn!(target: "kafka.server.ZkAdminManager",
+                "config of brokers/{entity} written; applying it here waits for its change notification: {e}");
+        }
+        Ok(())
     }
 
     /// The reconfigurables' own checks (DynamicThreadPool / LogCleaner

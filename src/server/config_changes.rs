@@ -115,7 +115,7 @@ pub async fn read_broker_layers(zk: &KafkaZkClient, id: i32) -> ZkResult<Dynamic
 
 /// Re-reads the dynamic broker layers and applies what changed: new log defaults go to the
 /// LogManager and every hosted topic's logs (topic overrides still win).
-async fn apply_broker_config(zk: &KafkaZkClient, replicas: &ReplicaManager) -> ZkResult<()> {
+pub async fn apply_broker_config(zk: &KafkaZkClient, replicas: &ReplicaManager) -> ZkResult<()> {
     let layers = read_broker_layers(zk, replicas.broker_id()).await?;
     let old = replicas.dynamic_config.update(layers.clone());
     let new = replicas.dynamic_config.current();
