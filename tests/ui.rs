@@ -33,7 +33,7 @@ impl Drop for Killed {
 
 /// Three brokers, each with its HTTP endpoint on its own free port (found by the ui
 /// through DescribeConfigs).
-async fn cluster(connect: &str) -> Vec<Broker> {
+async fn cluster(connect: &str, session_timeout_ms: &str) -> Vec<Broker> {
     let mut brokers: Vec<Broker> = (1..=3)
         .map(|id| {
             let http = format!("127.0.0.1:{}", free_port());
@@ -44,6 +44,7 @@ async fn cluster(connect: &str) -> Vec<Broker> {
                     ("zkafka.http.listener", http.as_str()),
                     ("replica.lag.time.max.ms", "3000"),
                     ("offsets.topic.replication.factor", "3"),
+                    ("zookeeper.session.timeout.ms", session_timeout_ms),
                 ],
             )
         })
@@ -161,7 +162,8 @@ async fn caught_up_model(ui: &str, records: i64) -> Value {
 async fn the_model_and_the_timeline_follow_the_cluster() {
     let ens = ZkEnsemble::start(1);
     let connect = ens.connect_string();
-    let brokers = cluster(&connect).await;
+    // A long session, so the gap between "stopped answering" and "gone" is wide.
+    let mut brokers = cluster(&connect, "30000").await;
     create_demo(&connect).await;
     produce(&brokers[0].bootstrap(), 0, 5);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -192,7 +194,9 @@ async fn the_model_and_the_timeline_follow_the_cluster() {
     let timeline = get_json(&ui, &format!("/api/timeline?topic={TOPIC}")).unwrap();
     let entries = timeline.as_array().unwrap();
     assert!(
-        entries.iter().all(|e| e["topic"] == TOPIC),
+        entries
+            .iter()
+            .all(|e| e["topic"] == TOPIC || e["broker_level"] == true),
         "the topic filter lets only {TOPIC} through: {timeline}"
     );
     assert!(
@@ -241,6 +245,41 @@ async fn the_model_and_the_timeline_follow_the_cluster() {
         "{state}"
     );
     assert_eq!(http_get(&ui, "/api/znode?path=/nothing").unwrap().0, 404);
+
+    // kill -9: ZooKeeper keeps broker 3 registered for its 30 s session, but the view says at
+    // once that it stopped answering and when its session will expire.
+    brokers[2].kill9();
+    let silent = wait_for(Duration::from_secs(10), || async {
+        let model = get_json(&ui, "/api/cluster")?;
+        let b = model["brokers"]
+            .as_array()?
+            .iter()
+            .find(|b| b["id"] == 3)?
+            .clone();
+        (b["answering"] == false).then_some(b)
+    })
+    .await;
+    assert_eq!(
+        silent["session_expires_ms"].as_i64().unwrap()
+            - silent["silent_since_ms"].as_i64().unwrap(),
+        30_000,
+        "{silent}"
+    );
+    let timeline = get_json(&ui, "/api/timeline").unwrap();
+    assert!(
+        timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "broker_unreachable" && e["broker"] == 3),
+        "the timeline says broker 3 stopped answering: {timeline}"
+    );
+    let ids = get_json(&ui, "/api/znode?path=/brokers/ids").unwrap();
+    assert_eq!(
+        ids["children"],
+        serde_json::json!(["1", "2", "3"]),
+        "still registered: {ids}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,7 +290,7 @@ async fn the_browser_shows_a_leader_failover_in_english_and_korean() {
     );
     let ens = ZkEnsemble::start(1);
     let connect = ens.connect_string();
-    let brokers = cluster(&connect).await;
+    let brokers = cluster(&connect, "6000").await;
     create_demo(&connect).await;
     produce(&brokers[0].bootstrap(), 0, 20);
     produce(&brokers[1].bootstrap(), 1, 7);

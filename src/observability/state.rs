@@ -109,6 +109,8 @@ fn snapshot(s: &Sources) -> Value {
         "cluster_id": s.state.cluster_id,
         "broker_epoch": s.state.broker_epoch(),
         "time_ms": now_ms(),
+        // The ui says when a silent broker's registration will vanish.
+        "zookeeper_session_timeout_ms": s.replica_manager.dynamic_config.static_config().zookeeper_session_timeout_ms,
         "controller": {
             "id": controller_id,
             "is_this_broker": controller_id == broker_id,

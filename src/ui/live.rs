@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::discovery::{BrokerInfo, HttpDirectory};
 use super::model::{self, BrokerStates};
+use super::reachability::Reachability;
 use super::timeline::Timeline;
 use crate::zk::KafkaZkClient;
 
@@ -38,6 +39,8 @@ pub struct Live {
     wake: Notify,
     /// The last failed read and when it was logged (failures repeat every second).
     last_error: Mutex<Option<(String, Instant)>>,
+    /// Registered brokers that stopped answering (before ZooKeeper notices).
+    reachability: Reachability,
 }
 
 /// Held by each open page; dropping it (the page went away) may stop the feed.
@@ -62,6 +65,7 @@ impl Live {
             running: AtomicBool::new(false),
             wake: Notify::new(),
             last_error: Mutex::new(None),
+            reachability: Reachability::default(),
         })
     }
 
@@ -175,6 +179,8 @@ impl Live {
                 if let Err(e) = result {
                     tracing::debug!(target: "zkafka.ui", "Events of {a}: {e:#}");
                 }
+                // A broken stream is the first sign of a dead broker: re-read at once.
+                live.wake.notify_one();
             });
             followers.insert(addr.clone(), task);
         }
@@ -205,7 +211,13 @@ impl Live {
             .flatten()
             .filter_map(|s| Some((s["broker"].as_i64()? as i32, s)))
             .collect();
-        let model = model::build(&zk, &self.connect, &brokers, &states).await;
+        let mut model = model::build(&zk, &self.connect, &brokers, &states).await;
+        let registered: Vec<(i32, i64)> = brokers.iter().map(|b| (b.id(), b.epoch)).collect();
+        let now = crate::controller::now_ms();
+        for change in self.reachability.update(&registered, &states, now) {
+            self.timeline.insert(change);
+        }
+        self.reachability.annotate(&mut model);
         self.model.send_replace(Arc::new(model.to_string()));
         Ok(endpoints)
     }

@@ -12,6 +12,7 @@ mod discovery;
 mod http_client;
 mod live;
 mod model;
+mod reachability;
 mod timeline;
 mod zookeeper;
 

@@ -27,8 +27,12 @@ impl Filter {
         }
     }
 
-    /// Internal topics (`__consumer_offsets`) only when asked for, or when named.
+    /// Internal topics (`__consumer_offsets`) only when asked for, or when named. Whole-broker
+    /// news (`"broker_level": true`, e.g. a broker stopped answering) passes every filter.
     pub fn matches(&self, entry: &Value) -> bool {
+        if entry["broker_level"] == true {
+            return true;
+        }
         let topic = entry["topic"].as_str();
         match &self.topic {
             Some(wanted) => topic == Some(wanted.as_str()),
@@ -135,5 +139,13 @@ mod tests {
             ..Filter::default()
         };
         assert!(t.subscribe(&other).0.is_empty());
+        let silent = json!({"broker": 2, "time_ms": 40, "text": "Broker 2 stopped answering",
+                            "internal": false, "broker_level": true});
+        assert!(t.insert(silent));
+        assert_eq!(
+            t.subscribe(&other).0.len(),
+            1,
+            "broker-level news passes any filter"
+        );
     }
 }

@@ -59,6 +59,11 @@ async function run(page) {
   const electionsBefore = await page.locator(".timeline-entry[data-kind=leader_election]").count();
   process.kill(pids[oldLeader], "SIGKILL");
 
+  // Before ZooKeeper expires its session, the timeline already says the broker went silent.
+  step(`waiting for the timeline to say broker ${oldLeader} stopped answering`);
+  await page.waitForFunction((b) => [...document.querySelectorAll(".timeline-entry[data-kind=broker_unreachable]")]
+    .some((e) => e.querySelector(".headline").textContent.startsWith(`Broker ${b} stopped answering`)), oldLeader);
+
   step("waiting for the new leader and the shrunk ISR");
   await page.waitForFunction(([l, i, old]) => {
     const leader = document.querySelector(l).textContent, isr = document.querySelector(i).textContent;

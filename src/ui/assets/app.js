@@ -36,6 +36,16 @@ function drawZookeeper(m) {
     el("b", { text: "  /controller_epoch " }), `${c.epoch ?? "-"}`));
 }
 
+// A broker that stopped answering but is still registered: how long it has been silent and
+// when ZooKeeper will expire its session (the moment the controller learns it is gone).
+function silence(b, now) {
+  const silent = Math.max(0, Math.round((now - b.silent_since_ms) / 1000));
+  const left = Math.ceil((b.session_expires_ms - now) / 1000);
+  return el("div", { class: "segments silence" },
+    el("div", { text: t("silentFor", { s: silent }) }),
+    el("div", { text: left > 0 ? t("sessionExpiresIn", { s: left }) : t("sessionDue") }));
+}
+
 function drawBrokers(m) {
   const now = Date.now();
   for (const b of m.brokers) state.seenBrokers.set(b.id, { ...b, alive: true, seen: now });
@@ -47,8 +57,10 @@ function drawBrokers(m) {
     m.controller.id === b.id && b.alive ? el("span", { class: "badge controller", text: t("controller") }) : null,
     b.alive ? null : el("span", { class: "badge dead", text: t("gone") }),
     el("div", { class: "segments", text: b.endpoints.join(" ") + (b.rack ? ` · rack ${b.rack}` : "") }),
+    b.alive && b.answering === false ? el("span", { class: "badge dead", text: t("notAnswering") }) : null,
+    b.alive && b.answering === false ? silence(b, m.time_ms) : null,
     b.alive && b.http ? el("div", { class: "segments", text: t("partitionsLed", { n: b.leaders, m: b.partitions }) }) : null,
-    b.alive && !b.http ? el("div", { class: "segments", text: t("noHttp") }) : null));
+    b.alive && !b.http && b.answering === undefined ? el("div", { class: "segments", text: t("noHttp") }) : null));
   $("brokers").replaceChildren(...cards);
 }
 
@@ -147,6 +159,7 @@ function drawGroups(m) {
 // ---------------------------------------------------------------- the timeline
 
 function wanted(e) {
+  if (e.broker_level) return true; // a silent broker matters to every topic
   if (topicFilter) return e.topic === topicFilter;
   return showInternal || !e.internal;
 }

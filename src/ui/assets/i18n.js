@@ -15,6 +15,11 @@ const TEXTS = {
     controller: "controller", epoch: "epoch", noController: "no controller", unreachable: "unreachable",
     reachable: "reachable (4lw srvr not allowed)", mode: "mode", connections: "connections",
     broker: "broker", gone: "gone (its /brokers/ids znode vanished)", noHttp: "no HTTP endpoint",
+    notAnswering: "not answering", silentFor: "silent for {s} s; ZooKeeper still holds its registration",
+    sessionExpiresIn: "its session expires within {s} s, then the controller moves its leaders",
+    sessionDue: "its session is due to expire now",
+    k_broker_unreachable: "Broker {b} stopped answering. ZooKeeper keeps its registration until the session times out ({s} s); only then does the controller move its leaders",
+    k_broker_answering: "Broker {b} answers again",
     partitionsLed: "leads {n} of {m} partitions", partition: "partition", leader: "leader",
     leaderEpoch: "leader epoch", isr: "ISR", replicas: "replicas", segments: "segments",
     none: "none", noLeader: "no leader", outOfIsr: "out of ISR", offlineReplica: "offline",
@@ -52,6 +57,11 @@ const TEXTS = {
     controller: "컨트롤러", epoch: "에포크", noController: "컨트롤러 없음", unreachable: "연결 불가",
     reachable: "연결됨 (4lw srvr 허용 안 됨)", mode: "모드", connections: "연결 수",
     broker: "브로커", gone: "사라짐 (/brokers/ids znode가 없어짐)", noHttp: "HTTP 엔드포인트 없음",
+    notAnswering: "응답 없음", silentFor: "{s}초째 응답 없음. ZooKeeper에는 아직 등록되어 있습니다",
+    sessionExpiresIn: "{s}초 안에 세션이 만료되고, 그때 컨트롤러가 리더를 옮깁니다",
+    sessionDue: "세션이 곧 만료됩니다",
+    k_broker_unreachable: "브로커 {b}가 응답하지 않습니다. ZooKeeper는 세션이 만료될 때까지({s}초) 등록을 유지하며, 그때서야 컨트롤러가 리더를 옮깁니다",
+    k_broker_answering: "브로커 {b}가 다시 응답합니다",
     partitionsLed: "파티션 {m}개 중 {n}개의 리더", partition: "파티션", leader: "리더",
     leaderEpoch: "리더 에포크", isr: "ISR", replicas: "복제본", segments: "세그먼트",
     none: "없음", noLeader: "리더 없음", outOfIsr: "ISR 밖", offlineReplica: "오프라인",
@@ -150,6 +160,8 @@ function headline(e) {
     case "group_state_change":
       m = text.match(/-> (\w+) at generation (-?\d+)/);
       return t("k_group_state_change", { ...p, state: m ? m[1] : "?", gen: m ? m[2] : "?" });
+    case "broker_unreachable":
+      return t("k_broker_unreachable", { ...p, s: Math.round((e.session_timeout_ms || 18000) / 1000) });
     case "broker_lifecycle":
       return t("k_broker_lifecycle", { ...p, what: text.replace(/^\[[^\]]*\]\s*/, "") });
     default:
