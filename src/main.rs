@@ -158,6 +158,7 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 /// libraries') go to stderr only when `ZKAFKA_LOG` asks for them.
 fn run_tool(tool: impl std::future::Future<Output = u8>) -> ExitCode {
     zkafka::logging::init_for_tool();
+    die_quietly_on_closed_pipe();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -167,6 +168,16 @@ fn run_tool(tool: impl std::future::Future<Output = u8>) -> ExitCode {
     // one needs any more (a slow DNS server held the tool 5 s after its output).
     runtime.shutdown_background();
     ExitCode::from(code)
+}
+
+/// `zkafka topics --describe | head -1`: a tool whose reader went away ends as Unix tools do
+/// (Rust ignores SIGPIPE, so the next `println!` would panic). Sockets are unaffected: Rust
+/// writes to them with MSG_NOSIGNAL. Never for the broker.
+fn die_quietly_on_closed_pipe() {
+    // SAFETY: restoring a signal's default disposition before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// The view logs at info like the broker (quickstart keeps it in data/logs/ui.log); one
