@@ -385,8 +385,10 @@ fn out_indexes(by_partition: &BTreeMap<i64, Vec<String>>) -> BTreeMap<i64, Vec<u
 /// offsets sent with each transaction) while, round after round, the transaction
 /// coordinator's broker and the leaders of `ctp-out` are killed with -9 and restarted; then
 /// `ctp-out` read with read_committed holds every input exactly once, in input order per
-/// partition.
-async fn ctp_chaos(rounds: usize, inputs: usize) {
+/// partition. With `abort_every` > 0 the loop also aborts every `abort_every`-th
+/// transaction on purpose (after its records and offsets were sent) and processes its
+/// inputs again.
+async fn ctp_chaos(rounds: usize, inputs: usize, abort_every: usize) {
     let (zk, mut brokers) = txn_cluster().await;
     let connect = zk.connect_string();
     let bootstrap: Vec<String> = brokers.iter().map(|b| b.bootstrap()).collect();
@@ -407,8 +409,17 @@ async fn ctp_chaos(rounds: usize, inputs: usize) {
     txn_clients(&["fill", &bootstrap, "ctp-in", "3", &n]);
     let (txn_id, group) = ("ctp-txn", "ctp-group");
     let seconds = (8 * rounds + 6).to_string();
+    let abort_every = abort_every.to_string();
     let args = [
-        "ctp", &bootstrap, "ctp-in", "ctp-out", txn_id, group, &seconds, "10",
+        "ctp",
+        &bootstrap,
+        "ctp-in",
+        "ctp-out",
+        txn_id,
+        group,
+        &seconds,
+        "10",
+        &abort_every,
     ];
     let ctp = spawn_ctp(&args[1..]);
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -473,12 +484,20 @@ async fn ctp_chaos(rounds: usize, inputs: usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consume_transform_produce_survives_coordinator_and_leader_kills() {
-    ctp_chaos(3, 600).await;
+    ctp_chaos(3, 600, 0).await;
+}
+
+/// The same with aborted transactions in between, whose records read_committed consumers
+/// must skip: that needs the aborted-transactions list in Fetch responses.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs aborted_transactions in Fetch (txnread)"]
+async fn consume_transform_produce_with_aborts_survives_kills() {
+    ctp_chaos(3, 600, 4).await;
 }
 
 /// The long run: `cargo test --test transactions -- --ignored`.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore]
 async fn consume_transform_produce_survives_12_rounds_of_kills() {
-    ctp_chaos(12, 3000).await;
+    ctp_chaos(12, 3000, 0).await;
 }

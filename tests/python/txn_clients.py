@@ -22,15 +22,17 @@
       "hung-<i>" records, flushes and exits without committing.
   txn_clients.py fill BOOTSTRAP TOPIC PARTITIONS COUNT
       An idempotent producer (acks=all) writes "in-<i>" to partition i % PARTITIONS.
-  txn_clients.py ctp BOOTSTRAP SRC DST TXN_ID GROUP SECONDS BATCH
+  txn_clients.py ctp BOOTSTRAP SRC DST TXN_ID GROUP SECONDS BATCH ABORT_EVERY
       Consume-transform-produce in transactions while brokers are killed: a read_committed
       consumer of GROUP reads SRC; each transaction writes "out-<i>" for every "in-<i>" to
       the same partition of DST, sends the consumer's positions with
       send_offsets_to_transaction and commits. Transactions of BATCH records, paced to take
       about SECONDS for all of SRC. An abortable error aborts and rewinds to the group's
       committed offsets, a fatal one (fenced) starts a new producer with the same
-      transactional.id. Stops when the committed offsets reach SRC's end; prints
-      {"commits", "aborts", "restarts", "errors": [first errors]}.
+      transactional.id. With ABORT_EVERY > 0 every ABORT_EVERY-th transaction is aborted on
+      purpose after its records and offsets were sent (and its inputs processed again).
+      Stops when the committed offsets reach SRC's end; prints
+      {"commits", "aborts", "chosen_aborts", "restarts", "errors": [first errors]}.
 """
 import json
 import sys
@@ -216,7 +218,10 @@ class Loop:
             p: self.consumer.get_watermark_offsets(TopicPartition(src, p), timeout=TIMEOUT)[1]
             for p in self.parts
         }
-        self.stats = {"commits": 0, "aborts": 0, "restarts": 0, "errors": []}
+        self.stats = {"commits": 0, "aborts": 0, "chosen_aborts": 0, "restarts": 0,
+                      "errors": []}
+        self.abort_every = 0
+        self.started = 0
         self.producer = None
         self.new_producer()
         self.rewind()
@@ -253,9 +258,10 @@ class Loop:
         return all(self.pos[p] >= self.ends[p] for p in self.parts)
 
     def transaction(self, msgs):
-        """One transaction; True once committed."""
+        """One transaction: committed, or aborted on purpose (then rewound)."""
         p = self.producer
         p.begin_transaction()
+        self.started += 1
         nxt = dict(self.pos)
         for m in msgs:
             i = m.value().decode().split("-", 1)[1]
@@ -263,6 +269,11 @@ class Loop:
             nxt[m.partition()] = m.offset() + 1
         offsets = [TopicPartition(self.src, q, o) for q, o in nxt.items()]
         p.send_offsets_to_transaction(offsets, self.consumer.consumer_group_metadata(), TIMEOUT)
+        if self.abort_every and self.started % self.abort_every == 0:
+            p.abort_transaction(TIMEOUT)
+            self.stats["chosen_aborts"] += 1
+            self.rewind()
+            return
         while True:
             try:
                 p.commit_transaction(TIMEOUT)
@@ -295,8 +306,9 @@ class Loop:
         self.rewind()
 
 
-def ctp(bootstrap, src, dst, txn_id, group, seconds, batch):
+def ctp(bootstrap, src, dst, txn_id, group, seconds, batch, abort_every):
     loop = Loop(bootstrap, src, dst, txn_id, group)
+    loop.abort_every = int(abort_every)
     total = sum(loop.ends[p] - loop.pos[p] for p in loop.parts)
     pause = float(seconds) / max(1, total / int(batch))
     deadline = time.time() + float(seconds) + 240
