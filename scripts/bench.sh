@@ -12,7 +12,9 @@
 #              20,000 rec/s latency (100 B), consumer (1M records at the default counts);
 #              zkafka's brokers serve their HTTP endpoint (zkafka.http.listener), and the
 #              100 B saturating run is repeated with /metrics scraped every second
-#   3 brokers, 6 partitions, RF=3, min.insync.replicas=2, acks=all: the same
+#   3 brokers, 6 partitions, RF=3, min.insync.replicas=2, acks=all: the same, plus the 100 B
+#              saturating run with an idempotent and with a transactional producer (Kafka's
+#              ProducerPerformance --transaction-duration-ms: a commit every 100 ms)
 #   failover:  1,000 partitions RF=2 on 3 brokers, kill -9 of a (non-controller) broker
 #              leading ~1/3 of them; time until every partition it led has a new leader
 #              in ZooKeeper, from the kill and from its session expiry (/brokers/ids/N gone)
@@ -306,11 +308,15 @@ record() {
     "$(sum_rss "${BROKER_PIDS[@]}")" "$(sum_anon "${BROKER_PIDS[@]}")" >>"$RESULTS"
 }
 
-# produce SCENARIO TOPIC RECORDS SIZE RATE ACKS [PROP=VALUE...]: run the producer (with the
-# extra producer properties, e.g. enable.idempotence=true), record its final line.
+# produce SCENARIO TOPIC RECORDS SIZE RATE ACKS [PROP=VALUE | --FLAG=VALUE...]: run the
+# producer (with extra producer properties, e.g. enable.idempotence=true, and perf tool flags,
+# e.g. --transaction-duration-ms=100), record its final line.
 produce() {
-  local scenario="$1" topic="$2" n="$3" size="$4" rate="$5" acks="$6" out c0 c1 line
-  local -a props=("${@:7}")
+  local scenario="$1" topic="$2" n="$3" size="$4" rate="$5" acks="$6" out c0 c1 line arg
+  local -a props=() flags=()
+  for arg in "${@:7}"; do
+    if [[ "$arg" == --* ]]; then flags+=("$arg"); else props+=("$arg"); fi
+  done
   wanted "$scenario" || return 0
   FILLED[$topic]=1
   # Earlier scenarios' dirty pages would otherwise throttle this one's writes (writeback).
@@ -319,7 +325,7 @@ produce() {
   info "$TARGET: $scenario ($n records of $size B, throughput $rate, acks=$acks)"
   c0="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
   timeout 300 "$PERF_BIN" perf producer --topic "$topic" --num-records "$n" --record-size "$size" \
-    --throughput "$rate" --producer-props "acks=$acks" "bootstrap.servers=$(bootstrap)" "${props[@]}" >"$out" 2>&1 ||
+    --throughput "$rate" "${flags[@]}" --producer-props "acks=$acks" "bootstrap.servers=$(bootstrap)" "${props[@]}" >"$out" 2>&1 ||
     { tail -n 5 "$out" >&2; die "producer failed: $scenario"; }
   c1="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
   line="$(grep ' ms 99.9th\.$' "$out" | tail -n1)"
@@ -660,6 +666,7 @@ three_matrix() {
   cat <<EOF
 produce|3 brokers RF=3 acks=all saturating 100 B|p3 $((RECORDS / 2)) 100 -1 all
 produce|3 brokers RF=3 acks=all saturating 100 B, idempotent|p3 $((RECORDS / 2)) 100 -1 all enable.idempotence=true
+produce|3 brokers RF=3 acks=all saturating 100 B, transactional (100 ms transactions)|p3 $((RECORDS / 2)) 100 -1 all --transaction-duration-ms=100
 consume|3 brokers consumer 100 B|p3 $CONSUME_N
 produce|3 brokers RF=3 acks=all @20k rec/s 100 B|p3 $lat_n 100 $LAT_RATE all
 produce|3 brokers RF=3 acks=all saturating 1 KiB|p3k $((big / 2)) 1024 -1 all

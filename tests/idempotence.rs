@@ -470,10 +470,10 @@ async fn chaos_rounds(rounds: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotent_producer_survives_leader_and_controller_kills() {
-    chaos_rounds(4).await;
+    chaos_rounds(3).await;
 }
 
-/// The 20 rounds (about 4 minutes): `cargo test --test idempotence -- --ignored`.
+/// The 20 rounds (about 5 minutes): `cargo test --test idempotence -- --ignored`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn idempotent_producer_survives_20_rounds_of_kills() {

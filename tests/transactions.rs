@@ -353,3 +353,151 @@ async fn read_committed_consumers_stop_at_the_last_stable_offset() {
         assert!(committed.contains(&v), "{v} committed but not read");
     }
 }
+
+/// Runs `txn_clients.py ctp` in the background (its own time limit: the script's deadline).
+fn spawn_ctp(args: &[&str]) -> std::process::Child {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");
+    std::process::Command::new("python3")
+        .arg(script)
+        .arg("ctp")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"))
+}
+
+/// The input indexes `i` of `out-<i>` values, per partition in offset order.
+fn out_indexes(by_partition: &BTreeMap<i64, Vec<String>>) -> BTreeMap<i64, Vec<u64>> {
+    by_partition
+        .iter()
+        .map(|(p, vs)| {
+            let ix = vs
+                .iter()
+                .map(|v| v.trim_start_matches("out-").parse().expect("out-<i>"))
+                .collect();
+            (*p, ix)
+        })
+        .collect()
+}
+
+/// A consume-transform-produce loop in transactions (read_committed `ctp-in` -> `ctp-out`,
+/// offsets sent with each transaction) while, round after round, the transaction
+/// coordinator's broker and the leaders of `ctp-out` are killed with -9 and restarted; then
+/// `ctp-out` read with read_committed holds every input exactly once, in input order per
+/// partition. With `abort_every` > 0 the loop also aborts every `abort_every`-th
+/// transaction on purpose (after its records and offsets were sent) and processes its
+/// inputs again.
+async fn ctp_chaos(rounds: usize, inputs: usize, abort_every: usize) {
+    let (zk, mut brokers) = txn_cluster().await;
+    let connect = zk.connect_string();
+    let bootstrap: Vec<String> = brokers.iter().map(|b| b.bootstrap()).collect();
+    let bootstrap = bootstrap.join(",");
+    let isr2 = [("min.insync.replicas", "2")];
+    for topic in ["ctp-in", "ctp-out"] {
+        create_topic(
+            &connect,
+            &brokers[0].bootstrap(),
+            topic,
+            3,
+            &[1, 2, 3],
+            &isr2,
+        )
+        .await;
+    }
+    let n = inputs.to_string();
+    txn_clients(&["fill", &bootstrap, "ctp-in", "3", &n]);
+    let (txn_id, group) = ("ctp-txn", "ctp-group");
+    let seconds = (8 * rounds + 6).to_string();
+    let abort_every = abort_every.to_string();
+    let args = [
+        "ctp",
+        &bootstrap,
+        "ctp-in",
+        "ctp-out",
+        txn_id,
+        group,
+        &seconds,
+        "10",
+        &abort_every,
+    ];
+    let ctp = spawn_ctp(&args[1..]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let zk_client = common::zk_client(&connect).await;
+    for round in 0..rounds {
+        let victim = if round % 2 == 0 {
+            txn_coordinator_of(&brokers[0].bootstrap(), txn_id).await
+        } else {
+            let p = (round / 2 % 3) as i32;
+            match common::repl::partition_state(&zk_client, "ctp-out", p).await {
+                Some(s) if s.leader > 0 => s.leader,
+                _ => continue,
+            }
+        };
+        let b = brokers.iter_mut().find(|b| b.id() == victim).unwrap();
+        eprintln!("ctp chaos round {round}: kill -9 broker {victim}");
+        b.kill9();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        b.restart();
+        b.wait_listening(Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    let out = tokio::task::spawn_blocking(move || ctp.wait_with_output())
+        .await
+        .unwrap()
+        .expect("ctp output");
+    assert!(
+        out.status.success(),
+        "the transactional loop failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    eprintln!("ctp chaos: {rounds} rounds, {inputs} inputs, loop {stats}");
+    let read = out_indexes(&read_values(&bootstrap, "ctp-out", "read_committed"));
+    let mut seen = std::collections::HashMap::new();
+    for i in read.values().flatten() {
+        *seen.entry(*i).or_insert(0) += 1;
+    }
+    let dups: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(
+        dups.is_empty(),
+        "{} inputs written more than once (input: count), e.g. {:?}",
+        dups.len(),
+        &dups[..dups.len().min(10)]
+    );
+    let lost: Vec<usize> = (0..inputs)
+        .filter(|i| !seen.contains_key(&(*i as u64)))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} inputs missing from ctp-out, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+    for (p, ix) in &read {
+        assert!(
+            ix.windows(2).all(|w| w[0] < w[1]),
+            "ctp-out-{p} out of input order"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consume_transform_produce_survives_coordinator_and_leader_kills() {
+    ctp_chaos(3, 600, 0).await;
+}
+
+/// The same with aborted transactions in between, whose records read_committed consumers
+/// must skip: that needs the aborted-transactions list in Fetch responses.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs aborted_transactions in Fetch (txnread)"]
+async fn consume_transform_produce_with_aborts_survives_kills() {
+    ctp_chaos(3, 600, 4).await;
+}
+
+/// The long run: `cargo test --test transactions -- --ignored`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn consume_transform_produce_survives_12_rounds_of_kills() {
+    ctp_chaos(12, 3000, 0).await;
+}

@@ -3,6 +3,8 @@
 //! Same flags, same record payload (random `A`-`Z`), same throttling (a target rate in
 //! records/s, -1 = unlimited), same statistics: every 5 s a window line, at the end a total line
 //! with percentiles, latency being the time from `send` to the delivery callback in whole ms.
+//! With `--transaction-duration-ms` > 0 the records go in transactions, each committed once
+//! it is that old (ProducerPerformance's transactional mode).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -39,7 +41,65 @@ pub struct ProducerPerfArgs {
     /// producer config properties file
     #[arg(long = "producer.config", value_name = "CONFIG-FILE")]
     pub producer_config: Option<PathBuf>,
+    /// The transactionalId to use if transaction-duration-ms is > 0. Useful when testing the
+    /// performance of concurrent transactions.
+    #[arg(
+        long = "transactional-id",
+        value_name = "TRANSACTIONAL-ID",
+        default_value = "performance-producer-default-transactional-id"
+    )]
+    pub transactional_id: String,
+    /// The max age of each transaction. The commitTransaction will be called after this time
+    /// has elapsed. Transactions are only enabled if this value is positive.
+    #[arg(
+        long = "transaction-duration-ms",
+        value_name = "TRANSACTION-DURATION",
+        default_value_t = 0
+    )]
+    pub transaction_duration_ms: u64,
 }
+
+/// ProducerPerformance's transactional mode: a transaction begins with its first record and
+/// is committed with the first record sent after it is `duration` old (and at the end).
+struct Transactions {
+    duration: Duration,
+    started: Option<Instant>,
+}
+
+impl Transactions {
+    fn new(args: &ProducerPerfArgs) -> Option<Transactions> {
+        (args.transaction_duration_ms > 0).then(|| Transactions {
+            duration: Duration::from_millis(args.transaction_duration_ms),
+            started: None,
+        })
+    }
+
+    fn before_send(&mut self, producer: &impl Producer<PerfContext>) -> anyhow::Result<()> {
+        if self.started.is_none() {
+            producer.begin_transaction().context("beginTransaction")?;
+            self.started = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    fn after_send(
+        &mut self,
+        producer: &impl Producer<PerfContext>,
+        last: bool,
+    ) -> anyhow::Result<()> {
+        let due = self.started.is_some_and(|t| t.elapsed() >= self.duration);
+        if due || (last && self.started.is_some()) {
+            producer
+                .commit_transaction(TRANSACTION_TIMEOUT)
+                .context("commitTransaction")?;
+            self.started = None;
+        }
+        Ok(())
+    }
+}
+
+/// How long init/commit may take (the Java producer's max.block.ms default, 60 s).
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// ProducerPerformance.Stats: totals, the current window and the latency samples.
 struct Stats {
@@ -210,6 +270,9 @@ fn build_config(args: &ProducerPerfArgs) -> anyhow::Result<ClientConfig> {
         };
         props.push((k.trim().to_string(), v.trim().to_string()));
     }
+    if args.transaction_duration_ms > 0 {
+        props.push(("transactional.id".into(), args.transactional_id.clone()));
+    }
     if !props.iter().any(|(k, _)| k == "bootstrap.servers") {
         bail!("Either --producer-props or --producer.config must be specified (bootstrap.servers is missing)");
     }
@@ -239,6 +302,12 @@ pub fn run(args: ProducerPerfArgs) -> anyhow::Result<()> {
     let producer: ThreadedProducer<PerfContext> = config
         .create_with_context(context)
         .context("Failed to construct kafka producer")?;
+    let mut transactions = Transactions::new(&args);
+    if transactions.is_some() {
+        producer
+            .init_transactions(TRANSACTION_TIMEOUT)
+            .context("initTransactions")?;
+    }
     let payload = random_payload(args.record_size);
     producer.context().stats.lock().unwrap().start = Instant::now();
     let start = Instant::now();
@@ -250,6 +319,9 @@ pub fn run(args: ProducerPerfArgs) -> anyhow::Result<()> {
             if due > sent_at {
                 std::thread::sleep(due - sent_at);
             }
+        }
+        if let Some(t) = &mut transactions {
+            t.before_send(&producer)?;
         }
         let mut record = BaseRecord::<(), [u8], Box<Instant>>::with_opaque_to(
             &args.topic,
@@ -267,6 +339,9 @@ pub fn run(args: ProducerPerfArgs) -> anyhow::Result<()> {
                 }
                 Err((e, _)) => bail!("{e}"),
             }
+        }
+        if let Some(t) = &mut transactions {
+            t.after_send(&producer, i + 1 == args.num_records)?;
         }
     }
     // Kafka closes the producer (which flushes) before printing the totals.

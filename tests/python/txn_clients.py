@@ -20,6 +20,19 @@
   txn_clients.py hang BOOTSTRAP TOPIC TXN_ID TIMEOUT_MS COUNT
       Opens a transaction with transaction.timeout.ms=TIMEOUT_MS, produces COUNT
       "hung-<i>" records, flushes and exits without committing.
+  txn_clients.py fill BOOTSTRAP TOPIC PARTITIONS COUNT
+      An idempotent producer (acks=all) writes "in-<i>" to partition i % PARTITIONS.
+  txn_clients.py ctp BOOTSTRAP SRC DST TXN_ID GROUP SECONDS BATCH ABORT_EVERY
+      Consume-transform-produce in transactions while brokers are killed: a read_committed
+      consumer of GROUP reads SRC; each transaction writes "out-<i>" for every "in-<i>" to
+      the same partition of DST, sends the consumer's positions with
+      send_offsets_to_transaction and commits. Transactions of BATCH records, paced to take
+      about SECONDS for all of SRC. An abortable error aborts and rewinds to the group's
+      committed offsets, a fatal one (fenced) starts a new producer with the same
+      transactional.id. With ABORT_EVERY > 0 every ABORT_EVERY-th transaction is aborted on
+      purpose after its records and offsets were sent (and its inputs processed again).
+      Stops when the committed offsets reach SRC's end; prints
+      {"commits", "aborts", "chosen_aborts", "restarts", "errors": [first errors]}.
 """
 import json
 import sys
@@ -175,6 +188,146 @@ def hang(bootstrap, topic, txn_id, timeout_ms, count):
     print(json.dumps({"done": True}))
 
 
+def fill(bootstrap, topic, partitions, count):
+    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+    errors = []
+    for i in range(int(count)):
+        p.produce(topic, value=f"in-{i}".encode(), partition=i % int(partitions),
+                  on_delivery=lambda err, _m: err and errors.append(str(err)))
+        p.poll(0)
+    if p.flush(TIMEOUT) != 0 or errors:
+        sys.exit(f"fill: {p.flush(0)} undelivered, errors {errors[:3]}")
+    print(json.dumps({"done": True}))
+
+
+class Loop:
+    """The consume-transform-produce loop's clients and counters."""
+
+    def __init__(self, bootstrap, src, dst, txn_id, group):
+        self.bootstrap, self.src, self.dst, self.txn_id = bootstrap, src, dst, txn_id
+        self.consumer = Consumer({
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        })
+        md = self.consumer.list_topics(src, timeout=TIMEOUT)
+        self.parts = sorted(md.topics[src].partitions)
+        self.ends = {
+            p: self.consumer.get_watermark_offsets(TopicPartition(src, p), timeout=TIMEOUT)[1]
+            for p in self.parts
+        }
+        self.stats = {"commits": 0, "aborts": 0, "chosen_aborts": 0, "restarts": 0,
+                      "errors": []}
+        self.abort_every = 0
+        self.started = 0
+        self.producer = None
+        self.new_producer()
+        self.rewind()
+
+    def note(self, where, err):
+        if len(self.stats["errors"]) < 20:
+            self.stats["errors"].append(f"{where}: {err}")
+
+    def new_producer(self):
+        """init_transactions fences the previous producer and completes its transaction."""
+        while True:
+            self.producer = producer(self.bootstrap, self.txn_id, **{"linger.ms": 1})
+            try:
+                self.producer.init_transactions(TIMEOUT)
+                return
+            except KafkaException as e:
+                self.note("init_transactions", e.args[0])
+                time.sleep(1)
+
+    def rewind(self):
+        """Positions back to the group's committed offsets (the last committed transaction)."""
+        while True:
+            try:
+                tps = self.consumer.committed(
+                    [TopicPartition(self.src, p) for p in self.parts], timeout=TIMEOUT)
+                break
+            except KafkaException as e:
+                self.note("committed", e.args[0])
+                time.sleep(1)
+        self.pos = {tp.partition: max(tp.offset, 0) for tp in tps}
+        self.consumer.assign([TopicPartition(self.src, p, o) for p, o in self.pos.items()])
+
+    def done(self):
+        return all(self.pos[p] >= self.ends[p] for p in self.parts)
+
+    def transaction(self, msgs):
+        """One transaction: committed, or aborted on purpose (then rewound)."""
+        p = self.producer
+        p.begin_transaction()
+        self.started += 1
+        nxt = dict(self.pos)
+        for m in msgs:
+            i = m.value().decode().split("-", 1)[1]
+            p.produce(self.dst, value=f"out-{i}".encode(), partition=m.partition())
+            nxt[m.partition()] = m.offset() + 1
+        offsets = [TopicPartition(self.src, q, o) for q, o in nxt.items()]
+        p.send_offsets_to_transaction(offsets, self.consumer.consumer_group_metadata(), TIMEOUT)
+        if self.abort_every and self.started % self.abort_every == 0:
+            p.abort_transaction(TIMEOUT)
+            self.stats["chosen_aborts"] += 1
+            self.rewind()
+            return
+        while True:
+            try:
+                p.commit_transaction(TIMEOUT)
+                break
+            except KafkaException as e:
+                if not e.args[0].retriable():
+                    raise
+                self.note("commit (retrying)", e.args[0])
+        self.pos = nxt
+        self.stats["commits"] += 1
+
+    def recover(self, err):
+        """librdkafka's rules: abort an abortable transaction, replace a fenced producer."""
+        if err.fatal():
+            self.stats["restarts"] += 1
+            self.new_producer()
+        elif err.txn_requires_abort():
+            self.stats["aborts"] += 1
+            try:
+                self.producer.abort_transaction(TIMEOUT)
+            except KafkaException as e:
+                self.note("abort", e.args[0])
+                self.stats["restarts"] += 1
+                self.new_producer()
+        else:
+            # E.g. begin/send_offsets timed out: the transaction state is unknown; a new
+            # producer settles it.
+            self.stats["restarts"] += 1
+            self.new_producer()
+        self.rewind()
+
+
+def ctp(bootstrap, src, dst, txn_id, group, seconds, batch, abort_every):
+    loop = Loop(bootstrap, src, dst, txn_id, group)
+    loop.abort_every = int(abort_every)
+    total = sum(loop.ends[p] - loop.pos[p] for p in loop.parts)
+    pause = float(seconds) / max(1, total / int(batch))
+    deadline = time.time() + float(seconds) + 240
+    while not loop.done():
+        if time.time() > deadline:
+            sys.exit(f"ctp: not done: {loop.pos} of {loop.ends}, {loop.stats}")
+        msgs = [m for m in loop.consumer.consume(int(batch), timeout=1.0) if not m.error()]
+        if not msgs:
+            continue
+        try:
+            loop.transaction(msgs)
+        except KafkaException as e:
+            loop.note("transaction", e.args[0])
+            loop.recover(e.args[0])
+        time.sleep(pause)
+    loop.consumer.close()
+    print(json.dumps(loop.stats))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "confluent-txn":
@@ -189,6 +342,10 @@ def main():
         fence(*args)
     elif cmd == "hang":
         hang(*args)
+    elif cmd == "fill":
+        fill(*args)
+    elif cmd == "ctp":
+        ctp(*args)
     else:
         sys.exit(f"unknown command {cmd}")
 
