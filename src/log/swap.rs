@@ -96,7 +96,8 @@ impl LogSegment {
         self.offset_index.rename(&to)?;
         let to = swap(self.time_index.path());
         self.time_index.rename(&to)?;
-        Ok(())
+        let to = swap(self.txn_index.path());
+        self.txn_index.rename(&to)
     }
 
     fn snapshot(&self, next_offset: i64) -> SegmentSnapshot {
