@@ -98,6 +98,20 @@ fn aborts_are_indexed_truncated_and_rebuilt_after_a_crash() {
     let log = open_with(&dir, LogConfig::default(), unclean);
     assert_eq!(index_file(&dir, 0), expected);
     assert_eq!(log.collect_aborted_transactions(0, 7).unwrap(), expected);
+
+    // kafka-dump-log prints it as DumpLogSegments.dumpTxnIndex does.
+    let mut out = Vec::new();
+    let file = dir.join(format!("{:020}.txnindex", 0));
+    zkafka::admin::dump_log::dump_files(std::slice::from_ref(&file), false, &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!(
+            "Dumping {}\n\
+             version: 0 producerId: 1000 firstOffset: 0 lastOffset: 3 lastStableOffset: 2\n\
+             version: 0 producerId: 1000 firstOffset: 5 lastOffset: 6 lastStableOffset: 7\n",
+            file.display()
+        )
+    );
 }
 
 #[test]
