@@ -97,12 +97,14 @@ fn js_txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
 /// A client ran its three transactions (commit, abort, commit with offsets) on `txn-in`:
 /// every record reached the log, the aborted ones too (read_uncommitted), the markers took
 /// offsets of their own, and the group's offset arrived with the committed transaction.
-async fn check_three_transactions(bootstrap: &str, group: &str) {
+/// Returns the records per partition as read_uncommitted saw them.
+async fn check_three_transactions(bootstrap: &str, group: &str) -> BTreeMap<i64, Vec<String>> {
     let uncommitted = read_values(bootstrap, "txn-in", "read_uncommitted");
     assert_eq!(
         all_values(&uncommitted),
         expected(&["commit-1", "abort", "commit-2"], 20)
     );
+    check_read_committed(bootstrap, &uncommitted);
     let c = txn_clients(&["committed", bootstrap, group, "txn-in", "0"]);
     assert_eq!(c[0]["offset"], 42, "offset committed in the transaction");
     let md = kcat_metadata_json(bootstrap).await;
@@ -113,6 +115,52 @@ async fn check_three_transactions(bootstrap: &str, group: &str) {
         .find(|t| t["topic"] == "__transaction_state")
         .expect("__transaction_state exists");
     assert_eq!(txn_topic["partitions"].as_array().unwrap().len(), 5);
+    uncommitted
+}
+
+/// A read_committed consumer (librdkafka, which drops records by the Fetch response's
+/// aborted_transactions) sees every committed record, in log order, and none aborted.
+fn check_read_committed(bootstrap: &str, uncommitted: &BTreeMap<i64, Vec<String>>) {
+    let want: BTreeMap<i64, Vec<String>> = uncommitted
+        .iter()
+        .map(|(p, vs)| {
+            let kept = vs.iter().filter(|v| !v.starts_with("abort-")).cloned();
+            (*p, kept.collect::<Vec<_>>())
+        })
+        .filter(|(_, vs)| !vs.is_empty())
+        .collect();
+    // EndTxn answers before its markers are written: until then the last stable offset
+    // holds the transaction back, so a reader may end early, never read aborted records.
+    let mut committed = BTreeMap::new();
+    for _ in 0..20 {
+        committed = read_values(bootstrap, "txn-in", "read_committed");
+        let aborted = committed
+            .values()
+            .flatten()
+            .any(|v| v.starts_with("abort-"));
+        assert!(
+            !aborted,
+            "read_committed saw aborted records: {committed:?}"
+        );
+        if committed == want {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        committed, want,
+        "read_committed sees every committed record in order"
+    );
+}
+
+/// `.txnindex` entries (34 bytes each) over the `txn-in` partitions in `log_dir`.
+fn txn_index_entries(log_dir: &std::path::Path) -> u64 {
+    (0..3)
+        .flat_map(|p| std::fs::read_dir(log_dir.join(format!("txn-in-{p}"))).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txnindex"))
+        .map(|p| std::fs::metadata(p).unwrap().len() / 34)
+        .sum()
 }
 
 async fn txn_cluster() -> (ZkEnsemble, Vec<Broker>) {
@@ -137,7 +185,15 @@ async fn confluent_transactions_commit_abort_and_send_offsets() {
     let bootstrap = brokers[0].bootstrap();
     let done = txn_clients(&["confluent-txn", &bootstrap, "txn-in", "tx-1", "g-1", "20"]);
     assert_eq!(done[0]["done"], true);
-    check_three_transactions(&bootstrap, "g-1").await;
+    let uncommitted = check_three_transactions(&bootstrap, "g-1").await;
+    // One aborted transaction per partition it wrote to, indexed on every replica.
+    let aborted_partitions = uncommitted
+        .values()
+        .filter(|vs| vs.iter().any(|v| v.starts_with("abort-")))
+        .count() as u64;
+    for b in &brokers {
+        assert_eq!(txn_index_entries(b.log_dir()), aborted_partitions);
+    }
     // The group's new coordinator rebuilds its offsets from __consumer_offsets: the offset
     // of the committed transaction counts, the one of the aborted transaction (7) does not.
     let (coordinator, _) = common::groups::find_coordinator(&bootstrap, "g-1").await;
@@ -150,6 +206,22 @@ async fn confluent_transactions_commit_abort_and_send_offsets() {
         c[0]["offset"], 42,
         "offsets after the group coordinator moved"
     );
+    // The partitions it led moved to followers, whose indexes came from replication; the
+    // killed broker recovers its log (and indexes) at restart.
+    check_read_committed(&survivor, &uncommitted);
+    brokers[victim].restart();
+    brokers[victim].wait_listening(Duration::from_secs(60));
+    let dir = brokers[victim].log_dir().to_path_buf();
+    wait_until_msg(
+        Duration::from_secs(30),
+        "the restarted broker's .txnindex",
+        || {
+            let n = txn_index_entries(&dir);
+            async move { n == aborted_partitions }
+        },
+    )
+    .await;
+    check_read_committed(&brokers[victim].bootstrap(), &uncommitted);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,4 +1,5 @@
-//! `kafka-dump-log.sh` equivalent for `.log`, `.index`, `.timeindex` and `.snapshot` files.
+//! `kafka-dump-log.sh` equivalent for `.log`, `.index`, `.timeindex`, `.txnindex` and
+//! `.snapshot` files.
 //! The default output follows the observed Kafka 2.1.1 transcript line formats;
 //! `DumpFormat::Kafka28` prints the 2.8 layout (batch line + `| offset:` record lines).
 
@@ -47,6 +48,8 @@ pub fn dump_files_with_format(
             dump_index(f, out)?;
         } else if name.ends_with(".timeindex") {
             dump_time_index(f, &mut not_found, out)?;
+        } else if name.ends_with(crate::log::txn_index::TXN_INDEX_FILE_SUFFIX) {
+            dump_txn_index(f, out)?;
         } else if name.ends_with(crate::log::producer_snapshot::PRODUCER_SNAPSHOT_FILE_SUFFIX) {
             dump_producer_snapshot(f, out)?;
         } else {
@@ -61,6 +64,25 @@ pub fn dump_files_with_format(
         for (indexed, found) in not_found {
             writeln!(out, "Indexed offset: {indexed}, found log offset: {found}")?;
         }
+    }
+    Ok(())
+}
+
+/// DumpLogSegments.dumpTxnIndex: one line per aborted transaction.
+fn dump_txn_index(path: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    let data = fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    let entries = crate::log::txn_index::decode_entries(&data)
+        .map_err(|e| anyhow::anyhow!("transaction index {}: {e}", path.display()))?;
+    for t in entries {
+        writeln!(
+            out,
+            "version: {} producerId: {} firstOffset: {} lastOffset: {} lastStableOffset: {}",
+            crate::log::txn_index::ABORTED_TXN_VERSION,
+            t.producer_id,
+            t.first_offset,
+            t.last_offset,
+            t.last_stable_offset
+        )?;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use super::batch::{
 use super::config::{LogConfig, TimestampType};
 use super::errors::LogError;
 use super::partition_log::{AppendOrigin, Log, LogAppendInfo, LogInner};
-use super::producer_state::{AppendedBatch, BatchMetadata, PendingUpdate};
+use super::producer_state::{AppendedBatch, BatchMetadata, EndTxnMarker, PendingUpdate};
 use super::util::now_ms;
 use super::validator::{validate_batch, MaxTimestamp, ValidationContext};
 
@@ -146,6 +146,7 @@ impl Log {
         let first_offset = g.log_end_offset;
         let producers = match check_producer_state(
             &g,
+            valid,
             &analysis.batches,
             first_offset,
             origin,
@@ -232,7 +233,7 @@ impl Log {
             g.scratch = scratch;
         }
         r?;
-        g.producer_state.commit(producers);
+        g.apply_producer_update(producers)?;
         Ok(info)
     }
 
@@ -252,6 +253,7 @@ impl Log {
         let mut g = self.lock();
         let producers = check_producer_state(
             &g,
+            valid,
             &analysis.batches,
             -1,
             AppendOrigin::Replication,
@@ -289,7 +291,7 @@ impl Log {
         info.valid_bytes = analysis.valid_bytes;
         self.write_locked(&mut g, &config, &[valid], &info, &epochs, now)?;
         if let ProducerCheck::Append(p) = producers {
-            g.producer_state.commit(p);
+            g.apply_producer_update(p)?;
         }
         Ok(info)
     }
@@ -340,6 +342,19 @@ impl Log {
     }
 }
 
+impl LogInner {
+    /// Applies a written append to the producer state; each transaction it aborted goes
+    /// into the `.txnindex` of the segment holding its marker (Log.append → updateTxnIndex).
+    fn apply_producer_update(&mut self, pending: PendingUpdate) -> Result<(), LogError> {
+        for txn in self.producer_state.commit(pending) {
+            self.segment_for_mut(txn.last_offset)
+                .txn_index
+                .append(&txn)?;
+        }
+        Ok(())
+    }
+}
+
 /// What the producer state says of an append.
 enum ProducerCheck {
     Append(PendingUpdate),
@@ -352,6 +367,7 @@ enum ProducerCheck {
 /// where a leader append starts (-1: the batches carry their offsets, as on followers).
 fn check_producer_state(
     g: &LogInner,
+    records: &[u8],
     batches: &[(usize, BatchHeader)],
     first_offset: i64,
     origin: AppendOrigin,
@@ -363,7 +379,7 @@ fn check_producer_state(
     }
     let mut appended = Vec::with_capacity(batches.len());
     let mut next = first_offset;
-    for (_, h) in batches {
+    for (pos, h) in batches {
         if origin == AppendOrigin::Client {
             if let Some(dup) = g.producer_state.find_duplicate(h) {
                 return Ok(ProducerCheck::Duplicate(dup));
@@ -375,10 +391,15 @@ fn check_producer_state(
             next
         };
         next = base_offset + h.last_offset_delta as i64 + 1;
+        let marker = match h.is_control() {
+            true => EndTxnMarker::from_batch(&records[*pos..*pos + h.size()]),
+            false => None,
+        };
         appended.push(AppendedBatch {
             header: h,
             base_offset,
             timestamp: log_append_time.unwrap_or(h.max_timestamp),
+            marker,
         });
     }
     let pending = g.producer_state.prepare(origin, &appended, tp)?;

@@ -276,8 +276,11 @@ impl Cleaner {
                 self.settings.max_batch_bytes,
                 |h, batch| {
                     let out: Option<std::borrow::Cow<'_, [u8]>> = if h.is_control() {
-                        // Transaction markers live as long as tombstones do.
-                        retain_deletes.then_some(std::borrow::Cow::Borrowed(batch))
+                        // Transaction markers are kept: this cleaner does not yet drop the
+                        // aborted records their ABORT markers end, and a read_committed
+                        // consumer told of an aborted transaction by the `.txnindex` skips
+                        // that producer's records until it meets the marker.
+                        Some(std::borrow::Cow::Borrowed(batch))
                     } else {
                         let (f, s) = filter_batch(batch, h, keep).map_err(|e| {
                             LogError::CorruptMessage(format!(

@@ -14,6 +14,7 @@ use super::errors::{IoContext, LogError};
 use super::partition_log::{Log, LogInner};
 use super::producer_state::ProducerStateManager;
 use super::segment::LogSegment;
+use super::txn_index::TXN_INDEX_FILE_SUFFIX;
 use super::util::{
     now_ms, offset_from_file_name, segment_path, CLEANED_FILE_SUFFIX, DELETED_FILE_SUFFIX,
     INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, SWAP_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX,
@@ -39,7 +40,10 @@ impl Log {
         deleter: Arc<FileDeleter>,
     ) -> Result<Log, LogError> {
         fs::create_dir_all(dir).ctx(|| format!("create log dir {}", dir.display()))?;
-        let bases = clean_dir(dir)?;
+        let (bases, swapped) = clean_dir(dir)?;
+        // Segments whose `.txnindex` must be rebuilt by replaying the log: the swapped-in
+        // ones, those whose indexes were rebuilt, and (below) the recovered ones.
+        let mut rebuild_txn_from = swapped.iter().copied().min();
         let mut epoch_cache = LeaderEpochFileCache::load(&dir.join(LEADER_EPOCH_CHECKPOINT_FILE))?;
         let max_index = config.segment_index_bytes.max(0) as usize;
 
@@ -61,8 +65,10 @@ impl Log {
             let index_missing = !segment_path(dir, base, INDEX_FILE_SUFFIX).exists()
                 || !segment_path(dir, base, TIME_INDEX_FILE_SUFFIX).exists();
             let mut seg = LogSegment::open(dir, base, &config, true)?;
-            if base < recover_from {
-                check_or_rebuild_indexes(dir, &mut seg, index_missing, max_index)?;
+            if base < recover_from
+                && check_or_rebuild_indexes(dir, &mut seg, index_missing, max_index)?
+            {
+                rebuild_txn_from = Some(rebuild_txn_from.map_or(base, |r| r.min(base)));
             }
             seg.release_file();
             segments.insert(base, seg);
@@ -71,6 +77,9 @@ impl Log {
         let mut recovery_point = params.recovery_point;
         if !params.had_clean_shutdown && !segments.is_empty() {
             let to_recover: Vec<i64> = segments.range(recover_from..).map(|(b, _)| *b).collect();
+            if let Some(first) = to_recover.first() {
+                rebuild_txn_from = Some(rebuild_txn_from.map_or(*first, |r| r.min(*first)));
+            }
             recover_segments(
                 dir,
                 &mut segments,
@@ -137,7 +146,7 @@ impl Log {
         inner.check_invariants();
         let mut inner = inner;
         inner.remove_stray_producer_snapshots();
-        inner.load_producer_state()?;
+        inner.load_producer_state_rebuilding(rebuild_txn_from)?;
         Ok(Log {
             topic_partition,
             inner: Mutex::new(inner),
@@ -149,25 +158,27 @@ impl Log {
 }
 
 /// Kafka's LogSegment.sanityCheck on load: a missing or inconsistent index is rebuilt
-/// from the `.log`, nothing else is touched.
+/// from the `.log`, nothing else is touched here. Returns whether it was rebuilt (its
+/// `.txnindex` is then rebuilt too, by the producer-state replay).
 fn check_or_rebuild_indexes(
     dir: &Path,
     seg: &mut LogSegment,
     index_missing: bool,
     max_index: usize,
-) -> Result<(), LogError> {
+) -> Result<bool, LogError> {
     let base = seg.base_offset();
     let verdict = if index_missing {
         Err("index file missing".to_string())
     } else {
         seg.sanity_check()
     };
-    if let Err(reason) = verdict {
-        tracing::warn!(dir = %dir.display(), base_offset = base, %reason, "rebuilding index of segment");
-        seg.resize_indexes(max_index)?;
-        seg.recover(None)?;
-    }
-    Ok(())
+    let Err(reason) = verdict else {
+        return Ok(false);
+    };
+    tracing::warn!(dir = %dir.display(), base_offset = base, %reason, "rebuilding index of segment");
+    seg.resize_indexes(max_index)?;
+    seg.recover(None)?;
+    Ok(true)
 }
 
 /// Unclean shutdown: re-validates `to_recover` (the segments from the recovery point on) in
@@ -207,8 +218,9 @@ fn recover_segments(
     Ok(())
 }
 
-/// Removes leftovers of interrupted operations; returns the base offsets of `.log` files.
-fn clean_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
+/// Removes leftovers of interrupted operations; returns the base offsets of `.log` files
+/// and those of completed cleaner swaps among them.
+fn clean_dir(dir: &Path) -> Result<(Vec<i64>, Vec<i64>), LogError> {
     let mut logs = Vec::new();
     let mut indexes = Vec::new();
     let mut swapped = Vec::new();
@@ -227,7 +239,11 @@ fn clean_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
                 fs::rename(&path, dir.join(stripped))
                     .ctx(|| format!("complete swap {}", path.display()))?;
                 if let Some(b) = offset_from_file_name(stripped) {
-                    for suffix in [INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] {
+                    for suffix in [
+                        INDEX_FILE_SUFFIX,
+                        TIME_INDEX_FILE_SUFFIX,
+                        TXN_INDEX_FILE_SUFFIX,
+                    ] {
                         let _ = fs::remove_file(segment_path(dir, b, suffix));
                     }
                     logs.push(b);
@@ -240,7 +256,10 @@ fn clean_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
             if let Some(b) = offset_from_file_name(&name) {
                 logs.push(b);
             }
-        } else if name.ends_with(INDEX_FILE_SUFFIX) || name.ends_with(TIME_INDEX_FILE_SUFFIX) {
+        } else if name.ends_with(INDEX_FILE_SUFFIX)
+            || name.ends_with(TIME_INDEX_FILE_SUFFIX)
+            || name.ends_with(TXN_INDEX_FILE_SUFFIX)
+        {
             if let Some(b) = offset_from_file_name(&name) {
                 indexes.push((b, path));
             }
@@ -248,8 +267,8 @@ fn clean_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
     }
     logs.sort_unstable();
     logs.dedup();
-    for b in swapped {
-        drop_segments_replaced_by_swap(dir, b, &mut logs)?;
+    for b in &swapped {
+        drop_segments_replaced_by_swap(dir, *b, &mut logs)?;
     }
     for (b, path) in indexes {
         if logs.binary_search(&b).is_err() && path.exists() {
@@ -257,7 +276,7 @@ fn clean_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
             fs::remove_file(&path).ctx(|| format!("delete {}", path.display()))?;
         }
     }
-    Ok(logs)
+    Ok((logs, swapped))
 }
 
 /// A promoted cleaner swap file replaces every segment whose base offset falls inside its
@@ -281,7 +300,12 @@ fn drop_segments_replaced_by_swap(
         .collect();
     for o in &doomed {
         tracing::info!(dir = %dir.display(), base_offset = o, swap_base_offset = base, "deleting segment replaced by a completed cleaner swap");
-        for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] {
+        for suffix in [
+            LOG_FILE_SUFFIX,
+            INDEX_FILE_SUFFIX,
+            TIME_INDEX_FILE_SUFFIX,
+            TXN_INDEX_FILE_SUFFIX,
+        ] {
             let p = segment_path(dir, *o, suffix);
             if p.exists() {
                 fs::remove_file(&p).ctx(|| format!("delete {}", p.display()))?;

@@ -29,6 +29,7 @@ mod retention;
 pub mod segment;
 mod stable_offset;
 pub mod swap;
+pub mod txn_index;
 pub mod util;
 pub mod validator;
 

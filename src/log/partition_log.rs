@@ -105,6 +105,22 @@ impl LogInner {
             .next_back()
             .expect("a log always has a segment")
     }
+    /// The segment holding `offset` (the first one for offsets below it).
+    pub fn segment_for_mut(&mut self, offset: i64) -> &mut LogSegment {
+        let base = self
+            .segments
+            .range(..=offset)
+            .next_back()
+            .map(|(b, _)| *b)
+            .unwrap_or_else(|| {
+                *self
+                    .segments
+                    .keys()
+                    .next()
+                    .expect("a log always has a segment")
+            });
+        self.segments.get_mut(&base).expect("listed")
+    }
     pub fn active_mut(&mut self) -> &mut LogSegment {
         self.segments
             .values_mut()

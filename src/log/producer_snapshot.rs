@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::errors::{IoContext, LogError};
 use super::partition_log::LogInner;
-use super::producer_state::{BatchMetadata, ProducerStateEntry};
+use super::producer_state::{BatchMetadata, EndTxnMarker, ProducerStateEntry};
 
 pub const PRODUCER_SNAPSHOT_FILE_SUFFIX: &str = ".snapshot";
 pub const PRODUCER_SNAPSHOT_VERSION: i16 = 1;
@@ -162,12 +162,33 @@ impl LogInner {
     /// snapshots above it are deleted, the newest readable one is loaded (a corrupt one is
     /// deleted and the next older tried) and the batches after it are replayed.
     pub(crate) fn load_producer_state(&mut self) -> Result<(), LogError> {
+        self.load_producer_state_rebuilding(None)
+    }
+
+    /// `load_producer_state`, also rebuilding the `.txnindex` of every segment from base
+    /// offset `rebuild_from` on (segments recovered after a crash or swapped in by the
+    /// cleaner): the replay starts at or below it, and each ABORT marker met from there is
+    /// indexed again, as Kafka's segment recovery does.
+    pub(crate) fn load_producer_state_rebuilding(
+        &mut self,
+        rebuild_from: Option<i64>,
+    ) -> Result<(), LogError> {
         let leo = self.log_end_offset;
         let start = self.log_start_offset;
+        let rebuild_from = rebuild_from.filter(|r| *r < leo);
+        if let Some(from) = rebuild_from {
+            for seg in self.segments.range_mut(from..).map(|(_, s)| s) {
+                seg.txn_index.reset()?;
+            }
+        }
+        let usable_up_to = rebuild_from.map_or(leo, |r| r.min(leo));
         self.producer_state.reset(Vec::new(), start);
         for (offset, path) in list_snapshots(&self.dir).into_iter().rev() {
             if offset > leo || offset < start {
                 let _ = fs::remove_file(&path);
+                continue;
+            }
+            if offset > usable_up_to {
                 continue;
             }
             let read = fs::read(&path).map_err(|e| e.to_string());
@@ -182,27 +203,61 @@ impl LogInner {
                 }
             }
         }
-        self.replay_producer_batches(self.producer_state.map_end_offset(), leo)
+        let from = self.producer_state.map_end_offset();
+        self.replay_producer_batches(from, leo, rebuild_from.unwrap_or(i64::MAX))
     }
 
-    /// Applies the producer batches in `[from, to)` read from the segment files.
-    fn replay_producer_batches(&mut self, from: i64, to: i64) -> Result<(), LogError> {
+    /// Applies the producer batches in `[from, to)` read from the segment files; aborted
+    /// transactions whose marker is at or above `index_from` go into the `.txnindex`.
+    fn replay_producer_batches(
+        &mut self,
+        from: i64,
+        to: i64,
+        index_from: i64,
+    ) -> Result<(), LogError> {
         let bases: Vec<i64> = self.segments.keys().copied().collect();
         for (i, base) in bases.iter().enumerate() {
             let next = bases.get(i + 1).copied().unwrap_or(to);
             if next <= from || *base >= to {
                 continue;
             }
-            let mut batches = self.segments[base].batches_from(0)?;
-            while let Some((_, h)) = batches.next_batch()? {
-                if h.last_offset() >= from && h.base_offset < to && h.magic >= 2 {
-                    self.producer_state.replay(&h, h.max_timestamp);
+            let seg = &self.segments[base];
+            let file = seg.file()?;
+            let mut batches = seg.batches_from(0)?;
+            let mut aborted = Vec::new();
+            while let Some((pos, h)) = batches.next_batch()? {
+                if h.last_offset() < from || h.base_offset >= to || h.magic < 2 {
+                    continue;
                 }
+                let marker = match h.is_control() {
+                    true => read_marker(&file, pos, &h, seg.log_path())?,
+                    false => None,
+                };
+                let done = self.producer_state.replay(&h, h.max_timestamp, marker);
+                aborted.extend(done.into_iter().filter(|t| t.last_offset >= index_from));
+            }
+            let seg = self.segments.get_mut(base).expect("listed");
+            for txn in aborted {
+                seg.txn_index.append(&txn)?;
             }
         }
         self.producer_state.set_map_end_offset(to);
         Ok(())
     }
+}
+
+/// The marker of the control batch at `pos` (a few dozen bytes, read on its own).
+fn read_marker(
+    file: &fs::File,
+    pos: u64,
+    h: &super::batch::BatchHeader,
+    path: &Path,
+) -> Result<Option<EndTxnMarker>, LogError> {
+    use std::os::unix::fs::FileExt;
+    let mut batch = vec![0u8; h.size()];
+    file.read_exact_at(&mut batch, pos)
+        .ctx(|| format!("read control batch at {pos} of {}", path.display()))?;
+    Ok(EndTxnMarker::from_batch(&batch))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use super::batch::BatchHeader;
 use super::errors::LogError;
 use super::partition_log::AppendOrigin;
+use super::txn_index::AbortedTxn;
 
 /// Batches kept per producer for duplicate detection (`NumBatchesToRetain`); the 2.8 client
 /// allows at most 5 in-flight requests per connection with idempotence for this reason.
@@ -110,6 +111,27 @@ impl ProducerStateEntry {
     }
 }
 
+/// The content of a control batch's record (EndTransactionMarker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndTxnMarker {
+    pub commit: bool,
+    pub coordinator_epoch: i32,
+}
+
+impl EndTxnMarker {
+    /// The marker of a whole control batch's bytes; None for an empty or malformed one
+    /// (Kafka: an empty control batch means its transaction was cleaned away).
+    pub fn from_batch(batch: &[u8]) -> Option<EndTxnMarker> {
+        let records = super::batch::parse_records(batch).ok()?;
+        let r = records.first()?;
+        let (kind, epoch) = super::batch::read_control_record(r.key?, r.value)?;
+        Some(EndTxnMarker {
+            commit: kind == super::batch::CONTROL_TYPE_COMMIT,
+            coordinator_epoch: epoch.unwrap_or(-1),
+        })
+    }
+}
+
 /// One batch of an append as the producer state sees it: its header with the offsets it is
 /// written at, and the timestamp recorded for it (max timestamp, or LogAppendTime).
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +139,18 @@ pub struct AppendedBatch<'a> {
     pub header: &'a BatchHeader,
     pub base_offset: i64,
     pub timestamp: i64,
+    /// For a control batch: its marker, if it holds one.
+    pub marker: Option<EndTxnMarker>,
+}
+
+/// A transaction ended by a marker (Kafka's CompletedTxn): from its first data offset to
+/// the marker's offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    pub last_offset: i64,
+    pub is_aborted: bool,
 }
 
 /// The entries an append changes, applied only once the append is written.
@@ -125,6 +159,8 @@ pub struct PendingUpdate {
     entries: HashMap<i64, ProducerStateEntry>,
     /// Offset after the append's last batch.
     next_offset: i64,
+    /// Transactions the append's markers end, in log order.
+    completed_txns: Vec<CompletedTxn>,
 }
 
 /// The producer state of one partition.
@@ -201,34 +237,73 @@ impl ProducerStateManager {
                     pending.entries.entry(pid).or_insert(e)
                 }
             };
-            append_batch(entry, b, last_offset, origin, topic_partition)?;
+            let completed = append_batch(entry, b, last_offset, origin, topic_partition)?;
+            pending.completed_txns.extend(completed);
         }
         Ok(pending)
     }
 
-    /// Applies an append that was written (ProducerStateManager.update + updateMapEndOffset).
-    pub fn commit(&mut self, pending: PendingUpdate) {
+    /// Applies an append that was written (ProducerStateManager.update + updateMapEndOffset)
+    /// and returns the aborted transactions it completed with the last stable offset each
+    /// leaves (ProducerStateManager.lastStableOffset(completedTxn)), for the `.txnindex`.
+    pub fn commit(&mut self, pending: PendingUpdate) -> Vec<AbortedTxn> {
         for (pid, entry) in pending.entries {
             self.producers.insert(pid, entry);
         }
         if pending.next_offset > self.last_map_offset {
             self.last_map_offset = pending.next_offset;
         }
+        let completed = &pending.completed_txns;
+        completed
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_aborted)
+            .map(|(i, t)| {
+                // Still open at this marker: other producers' transactions, including those
+                // whose marker comes later in the same append.
+                let later = completed[i + 1..]
+                    .iter()
+                    .filter(|o| o.producer_id != t.producer_id)
+                    .map(|o| o.first_offset);
+                let open = self
+                    .producers
+                    .values()
+                    .filter(|e| e.producer_id != t.producer_id)
+                    .filter_map(|e| e.current_txn_first_offset);
+                let lso = open.chain(later).min().unwrap_or(t.last_offset + 1);
+                AbortedTxn {
+                    producer_id: t.producer_id,
+                    first_offset: t.first_offset,
+                    last_offset: t.last_offset,
+                    last_stable_offset: lso.min(t.last_offset + 1),
+                }
+            })
+            .collect()
     }
 
-    /// Replays batches already in the log (recovery, after truncation): origin Replication,
-    /// so nothing is refused, only applied.
-    pub fn replay(&mut self, h: &BatchHeader, timestamp: i64) {
+    /// Replays one batch already in the log (recovery, after truncation): origin
+    /// Replication, so nothing is refused, only applied. Returns the aborted transaction
+    /// a marker completes (for rebuilding `.txnindex` files).
+    pub fn replay(
+        &mut self,
+        h: &BatchHeader,
+        timestamp: i64,
+        marker: Option<EndTxnMarker>,
+    ) -> Vec<AbortedTxn> {
         let batch = AppendedBatch {
             header: h,
             base_offset: h.base_offset,
             timestamp,
+            marker,
         };
         match self.prepare(AppendOrigin::Replication, &[batch], &"replay") {
             Ok(p) => self.commit(p),
             // Replication never refuses: a transactional-state mismatch is applied as Kafka
             // does on followers, by taking the batch as written.
-            Err(_) => self.last_map_offset = h.last_offset() + 1,
+            Err(_) => {
+                self.last_map_offset = h.last_offset() + 1;
+                Vec::new()
+            }
         }
     }
 
@@ -249,25 +324,35 @@ impl ProducerStateManager {
     }
 }
 
-/// ProducerAppendInfo.append for one batch: control batches end the open transaction; data
-/// batches pass the epoch, sequence and transaction-state checks, then join the entry.
+/// ProducerAppendInfo.append for one batch: control batches end the open transaction (and
+/// return it); data batches pass the epoch, sequence and transaction-state checks, then
+/// join the entry.
 fn append_batch(
     entry: &mut ProducerStateEntry,
     b: &AppendedBatch<'_>,
     last_offset: i64,
     origin: AppendOrigin,
     tp: &dyn std::fmt::Display,
-) -> Result<(), LogError> {
+) -> Result<Option<CompletedTxn>, LogError> {
     let h = b.header;
     check_producer_epoch(entry, h.producer_epoch, b.base_offset, origin, tp)?;
     if h.is_control() {
-        // End-of-transaction marker: the transaction completes, the marker's epoch becomes
-        // the producer's (its coordinator epoch is recorded by the transaction stream's
-        // marker path, which reads the marker's value).
+        // An empty control batch: its transaction was cleaned away, nothing to complete.
+        let Some(marker) = b.marker else {
+            return Ok(None);
+        };
+        // Only a transaction with data completes (appendEndTxnMarker).
+        let completed = entry.current_txn_first_offset.map(|first| CompletedTxn {
+            producer_id: h.producer_id,
+            first_offset: first,
+            last_offset: b.base_offset,
+            is_aborted: !marker.commit,
+        });
         entry.maybe_update_producer_epoch(h.producer_epoch);
         entry.current_txn_first_offset = None;
+        entry.coordinator_epoch = marker.coordinator_epoch;
         entry.last_timestamp = b.timestamp;
-        return Ok(());
+        return Ok(completed);
     }
     if origin == AppendOrigin::Client {
         check_sequence(entry, h.producer_epoch, h.base_sequence, b.base_offset, tp)?;
@@ -288,9 +373,9 @@ fn append_batch(
         }
         (None, true) => {
             entry.current_txn_first_offset = Some(b.base_offset);
-            Ok(())
+            Ok(None)
         }
-        _ => Ok(()),
+        _ => Ok(None),
     }
 }
 
@@ -376,6 +461,7 @@ mod tests {
             header: h,
             base_offset: offset,
             timestamp: 1000,
+            marker: None,
         };
         let p = m.prepare(AppendOrigin::Client, &[b], &"t-0")?;
         m.commit(p);

@@ -12,6 +12,7 @@ use super::errors::LogError;
 use super::partition_log::{
     Log, LogOffsetMetadata, TimestampAndOffset, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP,
 };
+use super::txn_index::AbortedTxn;
 
 /// A byte range of a segment file. The `Arc<File>` keeps the data readable even if the
 /// segment is deleted meanwhile, so the network layer can sendfile it later.
@@ -74,6 +75,9 @@ pub struct FetchDataInfo {
     pub records: FileSlice,
     /// Always false: only whole batches are returned.
     pub first_entry_incomplete: bool,
+    /// Offset after the last returned batch (the fetch offset when nothing is returned):
+    /// the upper bound of the aborted transactions a read_committed fetch reports.
+    pub next_offset: i64,
 }
 
 impl Log {
@@ -99,6 +103,7 @@ impl Log {
                 },
                 records: FileSlice::empty(),
                 first_entry_incomplete: false,
+                next_offset: offset,
             }
         };
         if start_offset == leo {
@@ -137,10 +142,40 @@ impl Log {
                         length: r.length,
                     },
                     first_entry_incomplete: false,
+                    next_offset: r.next_offset.max(start_offset),
                 });
             }
         }
         Ok(empty_at(&g, leo))
+    }
+
+    /// Log.collectAbortedTransactions: the aborted transactions overlapping `[start_offset,
+    /// upper_bound)`, from the segment holding `start_offset` onwards until an entry's last
+    /// stable offset reaches `upper_bound`. Only segments with aborts newer than the fetch
+    /// offset are read, so a consumer at the tail of a log without recent aborts pays nothing.
+    pub fn collect_aborted_transactions(
+        &self,
+        start_offset: i64,
+        upper_bound: i64,
+    ) -> Result<Vec<AbortedTxn>, LogError> {
+        let g = self.lock();
+        let from = g
+            .segments
+            .range(..=start_offset)
+            .next_back()
+            .map(|(b, _)| *b)
+            .unwrap_or(i64::MIN);
+        let mut out = Vec::new();
+        for seg in g.segments.range(from..).map(|(_, s)| s) {
+            let found = seg
+                .txn_index
+                .collect_aborted_txns(start_offset, upper_bound)?;
+            out.extend(found.aborted);
+            if found.is_complete {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// ListOffsets: -2 = earliest, -1 = latest, else the first offset whose timestamp >= ts.

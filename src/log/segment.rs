@@ -1,4 +1,5 @@
-//! One segment: `<base>.log` plus its `.index` and `.timeindex` (LogSegment.scala).
+//! One segment: `<base>.log` plus its `.index`, `.timeindex` and, once a transaction is
+//! aborted in it, `.txnindex` (LogSegment.scala).
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -14,6 +15,7 @@ use super::errors::{IoContext, LogError};
 use super::file_batches::FileBatches;
 use super::file_cache::FileCache;
 use super::index::{OffsetIndex, TimeIndex};
+use super::txn_index::{TransactionIndex, TXN_INDEX_FILE_SUFFIX};
 use super::util::{
     now_ms, segment_path, with_suffix, DELETED_FILE_SUFFIX, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX,
     TIME_INDEX_FILE_SUFFIX,
@@ -29,6 +31,8 @@ pub struct SegmentRange {
     pub length: u64,
     /// Base offset of the first batch in the range.
     pub first_batch_base_offset: i64,
+    /// Offset after the range's last batch (its first batch's base offset when empty).
+    pub next_offset: i64,
 }
 
 pub struct LogSegment {
@@ -42,6 +46,8 @@ pub struct LogSegment {
     size: u64,
     pub(crate) offset_index: OffsetIndex,
     pub(crate) time_index: TimeIndex,
+    /// Aborted transactions whose marker is in this segment (opened per use, see txn_index.rs).
+    pub(crate) txn_index: TransactionIndex,
     index_interval_bytes: u64,
     bytes_since_last_index_entry: u64,
     max_timestamp_so_far: i64,
@@ -101,6 +107,13 @@ impl LogSegment {
             base_offset,
             max_index,
         )?;
+        let txn_index = TransactionIndex::open(
+            &with_suffix(
+                &segment_path(dir, base_offset, TXN_INDEX_FILE_SUFFIX),
+                suffix,
+            ),
+            base_offset,
+        )?;
         let (max_ts, max_ts_offset) = time_index.last_entry();
         let mut seg = LogSegment {
             base_offset,
@@ -110,6 +123,7 @@ impl LogSegment {
             size,
             offset_index,
             time_index,
+            txn_index,
             index_interval_bytes: config.index_interval_bytes.max(0) as u64,
             bytes_since_last_index_entry: 0,
             max_timestamp_so_far: max_ts,
@@ -284,6 +298,7 @@ impl LogSegment {
             return Ok(None);
         };
         let mut len = 0usize;
+        let mut next_offset = first.base_offset;
         let mut batches = self.batches_from(pos as u64)?;
         while let Some((_, h)) = batches.next_batch()? {
             if max_offset.is_some_and(|m| h.last_offset() >= m) {
@@ -293,11 +308,13 @@ impl LogSegment {
                 break;
             }
             len += h.size();
+            next_offset = h.last_offset() + 1;
         }
         Ok(Some(SegmentRange {
             position: pos as u64,
             length: len as u64,
             first_batch_base_offset: first.base_offset,
+            next_offset,
         }))
     }
 
@@ -420,6 +437,7 @@ impl LogSegment {
         };
         self.offset_index.truncate_to(offset);
         self.time_index.truncate_to(offset);
+        self.txn_index.truncate_to(offset)?;
         let removed = self.size - pos as u64;
         self.file()?
             .set_len(pos as u64)
@@ -509,13 +527,17 @@ impl LogSegment {
             .ctx(|| format!("fsync {}", self.log_path.display()))?;
         self.offset_index.flush()?;
         self.time_index.flush()?;
-        Ok(())
+        self.txn_index.flush()
     }
 
     /// The files to fsync from another thread (the async flush after a roll): paths, not
     /// handles, so a backlog of pending flushes holds no descriptors.
     pub fn flush_paths(&self) -> Vec<PathBuf> {
-        self.paths()
+        let mut paths = self.paths();
+        if self.txn_index.entries() > 0 {
+            paths.push(self.txn_index.path().to_path_buf());
+        }
+        paths
     }
 
     /// Max record timestamp, or the file's mtime when the segment has no timestamps.
@@ -588,16 +610,25 @@ impl LogSegment {
         let ti = with_suffix(self.time_index.path(), DELETED_FILE_SUFFIX);
         self.time_index.rename(&ti)?;
         out.push(ti);
+        if self.txn_index.exists() {
+            let xi = with_suffix(self.txn_index.path(), DELETED_FILE_SUFFIX);
+            self.txn_index.rename(&xi)?;
+            out.push(xi);
+        }
         Ok(out)
     }
 
     /// Paths of the segment's files (for immediate deletion).
     pub fn paths(&self) -> Vec<PathBuf> {
-        vec![
+        let mut paths = vec![
             self.log_path.clone(),
             self.offset_index.path().to_path_buf(),
             self.time_index.path().to_path_buf(),
-        ]
+        ];
+        if self.txn_index.exists() {
+            paths.push(self.txn_index.path().to_path_buf());
+        }
+        paths
     }
 }
 

@@ -96,7 +96,8 @@ impl LogSegment {
         self.offset_index.rename(&to)?;
         let to = swap(self.time_index.path());
         self.time_index.rename(&to)?;
-        Ok(())
+        let to = swap(self.txn_index.path());
+        self.txn_index.rename(&to)
     }
 
     fn snapshot(&self, next_offset: i64) -> SegmentSnapshot {
@@ -156,6 +157,14 @@ impl Log {
         if !unchanged || !same_dir {
             return Ok(false);
         }
+        // The aborted transactions of the replaced segments stay indexed: their markers
+        // are in the cleaned segment's offset range (written before the commit point).
+        for o in old {
+            for txn in g.segments[&o.base_offset].txn_index.all_aborted_txns()? {
+                cleaned.txn_index.append(&txn)?;
+            }
+        }
+        cleaned.txn_index.flush()?;
         let mut doomed = Vec::new();
         for o in old {
             let mut s = g.segments.remove(&o.base_offset).expect("checked above");

@@ -188,7 +188,7 @@ fn read_partition(
         last_stable_offset: -1,
         log_start_offset: -1,
         diverging_epoch: None,
-        read_committed: params.read_committed,
+        aborted_transactions: None,
         records: FileSlice::empty(),
     };
     let view = match apis
@@ -224,6 +224,12 @@ fn read_partition(
         (false, false) => Some(out.high_watermark),
     };
     match log.read(f.fetch_offset, max_bytes, max_offset, min_one_message) {
+        Ok(info) if params.read_committed && !params.is_from_follower() => {
+            add_aborted_transactions(apis, log, f, &info, &mut out);
+            if out.error_code == errors::NONE {
+                out.records = info.records;
+            }
+        }
         Ok(info) => out.records = info.records,
         Err(e @ LogError::OffsetOutOfRange { .. }) => {
             tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing fetch with max size {max_bytes} from replica {} on partition {}: {e}", apis.replica_manager.broker_id(), params.replica_id, f.tp);
@@ -236,6 +242,37 @@ fn read_partition(
         }
     }
     out
+}
+
+/// Log.addAbortedTransactions: a read_committed consumer learns which producers' records in
+/// the returned range were aborted, so it can drop them. Read_uncommitted fetches and
+/// followers never get here.
+fn add_aborted_transactions(
+    apis: &KafkaApis,
+    log: &crate::log::Log,
+    f: &PartitionFetch,
+    info: &crate::log::FetchDataInfo,
+    out: &mut FetchedPartition,
+) {
+    if info.records.is_empty() {
+        out.aborted_transactions = Some(Vec::new());
+        return;
+    }
+    match log.collect_aborted_transactions(f.fetch_offset, info.next_offset) {
+        Ok(txns) => {
+            let list = txns
+                .iter()
+                .map(|t| (t.producer_id, t.first_offset))
+                .collect();
+            out.aborted_transactions = Some(list);
+        }
+        Err(e) => {
+            // KafkaException from the index: the consumer retries the fetch.
+            tracing::error!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error reading the transaction index of {}: {e}", apis.replica_manager.broker_id(), f.tp);
+            log.maybe_report_storage_error("reading the transaction index of", &e);
+            out.error_code = e.error_code();
+        }
+    }
 }
 
 /// ReplicaManager.updateFollowerFetchState: each successful partition read tells the leader

@@ -21,8 +21,9 @@ pub struct FetchedPartition {
     pub log_start_offset: i64,
     /// v12+: (epoch, end offset) where the follower's log diverges from ours.
     pub diverging_epoch: Option<(i32, i64)>,
-    /// read_committed fetches get an empty aborted-transaction list, others null.
-    pub read_committed: bool,
+    /// read_committed consumer fetches: the aborted transactions `(producer id, first
+    /// offset)` overlapping the returned records (possibly none); others null.
+    pub aborted_transactions: Option<Vec<(i64, i64)>>,
     pub records: FileSlice,
 }
 
@@ -126,12 +127,19 @@ fn encode_partition(
         buf.put_i64(p.log_start_offset);
     }
     if version >= 4 {
-        // No transactions: nothing was ever aborted.
-        match (p.read_committed, flexible) {
-            (true, true) => put_uvarint(buf, 1),
-            (true, false) => buf.put_i32(0),
-            (false, true) => put_uvarint(buf, 0),
-            (false, false) => buf.put_i32(-1),
+        match (&p.aborted_transactions, flexible) {
+            (Some(list), _) => {
+                put_array_len(buf, list.len(), flexible);
+                for (producer_id, first_offset) in list {
+                    buf.put_i64(*producer_id);
+                    buf.put_i64(*first_offset);
+                    if flexible {
+                        put_uvarint(buf, 0);
+                    }
+                }
+            }
+            (None, true) => put_uvarint(buf, 0),
+            (None, false) => buf.put_i32(-1),
         }
     }
     if version >= 11 {
@@ -185,7 +193,7 @@ mod tests {
                         last_stable_offset: 42,
                         log_start_offset: 7,
                         diverging_epoch: Some((5, 40)),
-                        read_committed: false,
+                        aborted_transactions: None,
                         records: FileSlice {
                             file: Some(file.clone()),
                             path: Default::default(),
@@ -200,7 +208,7 @@ mod tests {
                         last_stable_offset: -1,
                         log_start_offset: -1,
                         diverging_epoch: None,
-                        read_committed: true,
+                        aborted_transactions: Some(vec![(9, 30), (11, 35)]),
                         records: FileSlice::empty(),
                     },
                 ],
