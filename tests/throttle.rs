@@ -75,8 +75,9 @@ async fn zk_config(zk: &zookeeper_client::Client, path: &str) -> serde_json::Val
     }
 }
 
-/// Waits until `topic`'s znode assigns `target` to partition 0 with nothing adding/removing.
-async fn wait_moved(zk: &zookeeper_client::Client, topic: &str, target: &[i32]) {
+/// Waits until `topic`'s znode assigns `target` to partition 0 with nothing adding/removing
+/// and the controller no longer lists a reassignment.
+async fn wait_moved(zk: &zookeeper_client::Client, bootstrap: &str, topic: &str, target: &[i32]) {
     let deadline = Instant::now() + T;
     loop {
         let (data, _) = zk
@@ -84,8 +85,16 @@ async fn wait_moved(zk: &zookeeper_client::Client, topic: &str, target: &[i32]) 
             .await
             .expect("topic znode");
         let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
+        let listed = tool(&[
+            "reassign-partitions",
+            "--bootstrap-server",
+            bootstrap,
+            "--list",
+        ])
+        .1;
         if v["partitions"]["0"] == serde_json::json!(target)
             && v["adding_replicas"] == serde_json::json!({})
+            && listed.contains("No partition reassignments found.")
         {
             return;
         }
@@ -165,7 +174,7 @@ async fn a_throttle_slows_a_reassignment_until_raised_and_verify_removes_it() {
     let (code, out) = reassign(&bootstrap, "--execute", &fast, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("throttle"), "{out}");
-    wait_moved(&zk, "fast", &[3]).await;
+    wait_moved(&zk, &bootstrap, "fast", &[3]).await;
 
     // Throttled to 100 KB/s (while acks=all producers keep writing), it is held back.
     let producer = tokio::task::spawn_blocking({
@@ -236,7 +245,7 @@ async fn a_throttle_slows_a_reassignment_until_raised_and_verify_removes_it() {
         out.contains("The inter-broker throttle limit was set to 100000000 B/s"),
         "{out}"
     );
-    wait_moved(&zk, "slow", &[2, 3]).await;
+    wait_moved(&zk, &bootstrap, "slow", &[2, 3]).await;
     let (code, out) = reassign(&bootstrap, "--verify", &slow, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
