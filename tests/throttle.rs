@@ -273,7 +273,50 @@ async fn a_throttle_slows_a_reassignment_until_raised_and_verify_removes_it() {
     let consumed: std::collections::BTreeSet<String> = serde_json::from_value(consumed).unwrap();
     let lost: Vec<&String> = acked.iter().filter(|v| !consumed.contains(*v)).collect();
     assert!(lost.is_empty(), "acknowledged records lost: {}", lost.len());
-    for f in [fast, slow] {
+
+    // The deprecated --zookeeper path writes and clears the same znodes.
+    let back = plan_file(
+        "back",
+        r#"{"version":1,"partitions":[{"topic":"fast","partition":0,"replicas":[1]}]}"#,
+    );
+    let zk_args = ["reassign-partitions", "--zookeeper", connect.as_str()];
+    let (code, out) = tool(
+        &[
+            &zk_args[..],
+            &[
+                "--execute",
+                "--reassignment-json-file",
+                &back,
+                "--throttle",
+                "10000000",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("The inter-broker throttle limit was set to 10000000 B/s"),
+        "{out}"
+    );
+    let c = zk_config(&zk, "topics/fast").await;
+    assert_eq!(c["leader.replication.throttled.replicas"], "0:3", "{c}");
+    assert_eq!(c["follower.replication.throttled.replicas"], "0:1", "{c}");
+    wait_moved(&zk, &bootstrap, "fast", &[1]).await;
+    let (code, out) = tool(
+        &[
+            &zk_args[..],
+            &["--verify", "--reassignment-json-file", &back],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("Clearing topic-level throttles on topic fast"),
+        "{out}"
+    );
+    assert_eq!(zk_config(&zk, "topics/fast").await, serde_json::json!({}));
+    assert_eq!(zk_config(&zk, "brokers/3").await, serde_json::json!({}));
+    for f in [fast, slow, back] {
         let _ = std::fs::remove_file(f);
     }
     drop(brokers);
