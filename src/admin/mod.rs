@@ -23,6 +23,7 @@ pub mod java_errors;
 pub mod leader_election;
 pub mod log_dirs_cmd;
 pub mod reassign_partitions;
+pub mod reassign_throttle;
 pub mod topic_name;
 pub mod topics;
 pub mod topics_args;

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::admin::assignment::{assign_replicas_to_brokers, BrokerMetadata};
 use crate::admin::controller_client as cc;
+use crate::admin::reassign_throttle::{self as throttle, ConfigTarget};
 use crate::log::TopicPartition;
 use crate::zk::codec::ordered_json;
 use crate::zk::{codec, paths, KafkaZkClient};
@@ -57,9 +58,17 @@ pub struct ReassignPartitionsArgs {
     /// Execute even if reassignments are already in progress
     #[arg(long)]
     pub additional: bool,
-    /// Inter-broker throttle in B/s (not supported by zkafka yet)
+    /// The movement of partitions between brokers will be throttled to this value (bytes/sec).
+    /// Can be altered by resubmitting the current reassignment with --additional.
     #[arg(long, value_name = "throttle", allow_negative_numbers = true)]
     pub throttle: Option<i64>,
+    /// Not supported: zkafka's tool moves no replicas between log directories
+    #[arg(
+        long = "replica-alter-log-dirs-throttle",
+        value_name = "replicaAlterLogDirsThrottle",
+        allow_negative_numbers = true
+    )]
+    pub replica_alter_log_dirs_throttle: Option<i64>,
     /// Keep the throttles after --verify
     #[arg(long = "preserve-throttles")]
     pub preserve_throttles: bool,
@@ -163,9 +172,7 @@ async fn dispatch(args: &ReassignPartitionsArgs) -> anyhow::Result<u8> {
     if actions.iter().filter(|a| **a).count() != 1 {
         bail!("Command must include exactly one action: --generate, --execute, --verify, --list or --cancel");
     }
-    if args.throttle.is_some() {
-        bail!("--throttle is not supported by zkafka yet: replication throttles are not enforced");
-    }
+    check_throttle_args(args)?;
     let target = match (&args.zookeeper, &args.bootstrap_server) {
         (Some(zk), None) => {
             println!("Warning: --zookeeper is deprecated, and will be removed in a future version of Kafka.");
@@ -192,12 +199,59 @@ async fn dispatch(args: &ReassignPartitionsArgs) -> anyhow::Result<u8> {
     }
 }
 
+/// Kafka's `permittedArgs`: the throttle options belong to `--execute` (and
+/// `--preserve-throttles` to `--verify` and `--cancel`).
+fn check_throttle_args(args: &ReassignPartitionsArgs) -> anyhow::Result<()> {
+    let action = if args.generate {
+        "generate"
+    } else if args.execute {
+        "execute"
+    } else if args.verify {
+        "verify"
+    } else if args.list {
+        "list"
+    } else {
+        "cancel"
+    };
+    let misplaced = [
+        ("throttle", args.throttle.is_some(), args.execute),
+        (
+            "replica-alter-log-dirs-throttle",
+            args.replica_alter_log_dirs_throttle.is_some(),
+            args.execute,
+        ),
+        (
+            "preserve-throttles",
+            args.preserve_throttles,
+            args.verify || args.cancel,
+        ),
+    ];
+    for (opt, given, allowed) in misplaced {
+        if given && !allowed {
+            bail!("Option \"[{opt}]\" can't be used with action \"[{action}]\"");
+        }
+    }
+    if args.replica_alter_log_dirs_throttle.is_some() {
+        // Kafka throttles ReplicaAlterLogDirsThread copies with it; this tool refuses log_dirs
+        // other than "any", so no such copy is ever started and nothing could be throttled.
+        bail!("--replica-alter-log-dirs-throttle is not supported by zkafka: this tool moves no replicas between log directories (log_dirs must be \"any\")");
+    }
+    Ok(())
+}
+
 enum Target {
     Zk(KafkaZkClient),
     Brokers(String),
 }
 
 impl Target {
+    fn config_target(&self) -> ConfigTarget<'_> {
+        match self {
+            Target::Zk(zk) => ConfigTarget::Zk(zk),
+            Target::Brokers(b) => ConfigTarget::Brokers(b),
+        }
+    }
+
     fn bootstrap(&self, what: &str) -> anyhow::Result<&str> {
         match self {
             Target::Brokers(b) => Ok(b),
@@ -323,7 +377,8 @@ async fn execute(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Resu
     let (path, text) = read(&args.reassignment_json_file, "reassignment-json-file")?;
     let plan = parse_reassignment_json(&path, &text)?;
     let topics = topics_of(&plan);
-    if !args.additional && !target.ongoing(&topics).await?.is_empty() {
+    let ongoing = target.ongoing(&topics).await?;
+    if !args.additional && !ongoing.is_empty() {
         bail!("Cannot execute because there is an existing partition assignment.  Use --additional to override this and create a new partition assignment in addition to the existing one. The --additional flag can also be used to change the throttle by resubmitting the current reassignment.");
     }
     let current = target.current(&topics).await?;
@@ -332,6 +387,16 @@ async fn execute(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Resu
         .filter(|(tp, _)| plan.contains_key(tp))
         .collect();
     println!("Current partition replica assignment\n\n{}\n\nSave this to use as the --reassignment-json-file option during rollback", format_as_reassignment_json(&original));
+    if let Some(rate) = args.throttle.filter(|r| *r >= 0) {
+        println!("Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.");
+        // With --zookeeper Kafka knows no ongoing moves (the legacy znode must not exist).
+        let ongoing = match target {
+            Target::Zk(_) => Default::default(),
+            Target::Brokers(_) => ongoing,
+        };
+        let moves = throttle::proposed_move_map(&ongoing, &plan, &original)?;
+        throttle::set_throttles(&target.config_target(), &moves, rate).await?;
+    }
     let names = plan
         .keys()
         .map(ToString::to_string)
@@ -422,6 +487,10 @@ async fn verify(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Resul
             println!("There is no active reassignment of partition {tp}, but replica set is {now} rather than {}.", join(wanted));
         }
     }
+    if !in_progress && !args.preserve_throttles {
+        // Every throttle goes: the tool cannot know all source brokers of earlier moves.
+        throttle::clear_all_throttles(&target.config_target(), &plan).await?;
+    }
     Ok(u8::from(in_progress))
 }
 
@@ -464,6 +533,9 @@ async fn cancel(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Resul
             "Successfully cancelled partition reassignment(s) for: {}",
             cancelled.join(",")
         );
+    }
+    if !args.preserve_throttles {
+        throttle::clear_all_throttles(&target.config_target(), &plan).await?;
     }
     Ok(0)
 }

@@ -373,6 +373,15 @@ impl LogManager {
             .unwrap_or_else(|| self.default_config.read().expect("config lock").clone())
     }
 
+    /// The topics that have their own config (from `/config/topics` at startup and since).
+    pub fn topic_configs(&self) -> Vec<(String, LogConfig)> {
+        let configs = self.topic_configs.read().expect("configs lock");
+        configs
+            .iter()
+            .map(|(t, c)| (t.clone(), c.clone()))
+            .collect()
+    }
+
     /// Applies a new topic config to the topic's existing logs and future ones.
     pub fn update_topic_config(&self, topic: &str, config: LogConfig) {
         self.topic_configs

@@ -18,6 +18,7 @@ use super::Sources;
 use crate::metrics::{
     BrokerMetrics, Histogram, API_SLOTS, FETCH_FOLLOWER_SLOT, MAX_VERSION, METRICS,
 };
+use crate::quota::ReplicationQuotas;
 
 /// Yammer's percentile attributes and jmx_exporter's `quantile` labels for them.
 const QUANTILES: [(f64, &str); 6] = [
@@ -54,6 +55,7 @@ fn render(s: &Sources) -> String {
     partition_metrics(&mut e, &partitions);
     log_metrics(&mut e, &partitions);
     fetcher_metrics(&mut e, s);
+    replication_quota_metrics(&mut e, &s.replica_manager.replication_quotas);
     group_metrics(&mut e, s);
     process_metrics(&mut e);
     e.finish()
@@ -297,6 +299,18 @@ fn fetcher_metrics(e: &mut Exposition, s: &Sources) {
     }
 }
 
+/// `kafka.server:type=LeaderReplication` / `type=FollowerReplication`, attribute `byte-rate`
+/// (ReplicationQuotaManager): the measured rate of throttled replication traffic, in bytes/s.
+fn replication_quota_metrics(e: &mut Exposition, quotas: &ReplicationQuotas) {
+    for q in [&quotas.leader, &quotas.follower] {
+        let family = format!(
+            "kafka_server_{}_byte_rate",
+            q.replication_type().name().to_lowercase()
+        );
+        e.gauge(&family, &[], q.byte_rate());
+    }
+}
+
 /// `kafka.coordinator.group:type=GroupMetadataManager` (NumGroups by state, NumOffsets) and,
 /// named as kafka_exporter names them, each group's committed offsets and lag for partitions
 /// hosted here.
@@ -406,6 +420,8 @@ mod tests {
         "kafka_network_requestmetrics_totaltimems",
         "kafka_network_requestchannel_requestqueuesize",
         "kafka_cluster_partition_underminisr",
+        "kafka_server_leaderreplication_byte_rate",
+        "kafka_server_followerreplication_byte_rate",
     ];
 
     fn families(text: &str) -> std::collections::BTreeSet<String> {
@@ -446,6 +462,9 @@ mod tests {
         request_metrics(&mut e, &METRICS);
         partition_metrics(&mut e, &partitions);
         log_metrics(&mut e, &partitions);
+        let quotas = ReplicationQuotas::new(crate::quota::QuotaWindow::default());
+        quotas.leader.record(20_000);
+        replication_quota_metrics(&mut e, &quotas);
         e.finish()
     }
 
@@ -479,5 +498,13 @@ mod tests {
             .contains("kafka_cluster_partition_underreplicated{topic=\"demo\",partition=\"0\"} 1"));
         assert!(text.contains("kafka_log_log_logendoffset{topic=\"demo\",partition=\"0\"} 42"));
         assert!(text.contains("kafka_log_log_numlogsegments{topic=\"demo\",partition=\"0\"} 2"));
+        assert!(
+            text.contains("\nkafka_server_leaderreplication_byte_rate 20000\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nkafka_server_followerreplication_byte_rate 0"),
+            "{text}"
+        );
     }
 }

@@ -3,5 +3,7 @@
 //! both build on these; they sit below `replica` and `server`, which enforce them.
 
 pub mod rate;
+pub mod replication;
 
 pub use rate::{throttle_time_ms, QuotaWindow, Rate};
+pub use replication::{ReplicationQuotaManager, ReplicationQuotas};

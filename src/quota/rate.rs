@@ -84,6 +84,18 @@ impl Rate {
         total * 1_000.0 / self.window_size_ms(now_ms) as f64
     }
 
+    /// The rate per second at `now_ms` as Kafka's `SimpleRate` measures it (replication
+    /// quotas): over the time since the oldest live sample, but at least one window, so a
+    /// quota reacts within a window instead of averaging over `samples - 1` empty ones.
+    pub fn measure_simple(&mut self, now_ms: u64) -> f64 {
+        self.purge_obsolete(now_ms);
+        // A fold from +0.0: an empty f64 `sum()` is -0.0, which would print as "-0".
+        let total = self.samples.iter().flatten().fold(0.0, |t, s| t + s.value);
+        let oldest = self.samples.iter().flatten().map(|s| s.start_ms).min();
+        let elapsed = oldest.map_or(0, |start| now_ms.saturating_sub(start));
+        total * 1_000.0 / elapsed.max(self.window.window_ms).max(1) as f64
+    }
+
     /// The elapsed time the rate divides by: since the oldest live sample, but at least
     /// `samples - 1` full windows (Kafka's `Rate.windowSize`).
     pub fn window_size_ms(&self, now_ms: u64) -> u64 {
@@ -144,6 +156,15 @@ mod tests {
         assert!((measured - 1_000.0).abs() < 100.0, "{measured}");
         // 11 windows later nothing counts any more.
         assert_eq!(rate.measure(29_000 + 11_000), 0.0);
+    }
+
+    #[test]
+    fn a_simple_rate_divides_by_at_least_one_window() {
+        let mut rate = Rate::new(QuotaWindow::new(11, 1));
+        rate.record(10_000.0, 0);
+        assert_eq!(rate.measure_simple(0), 10_000.0);
+        assert_eq!(rate.measure_simple(4_000), 2_500.0);
+        assert_eq!(rate.measure_simple(11_000), 0.0, "expired");
     }
 
     #[test]

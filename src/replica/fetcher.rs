@@ -22,6 +22,7 @@ use crate::config::KafkaConfig;
 use crate::controller::now_ms;
 use crate::log::TopicPartition;
 use crate::network::client::BrokerClient;
+use crate::quota::ReplicationQuotas;
 use crate::server::errors;
 
 /// Request versions a 2.8 broker sends at inter.broker.protocol.version 2.6.
@@ -53,6 +54,9 @@ pub(super) struct FetchState {
     delayed_until_ms: i64,
     /// The leader's high watermark minus our fetch offset after the last fetch (FetcherLagMetrics).
     pub(super) lag: i64,
+    /// Caught up with the leader's high watermark at the last fetch (isReplicaInSync: false
+    /// until a fetch says so); replicas in sync are never throttled.
+    in_sync: bool,
 }
 
 /// Fetch settings from the broker config (replica.fetch.*).
@@ -69,6 +73,9 @@ pub(super) struct FetchSettings {
     /// ReplicaManager writes `log-start-offset-checkpoint` (records deleted on the leader stay
     /// deleted here after a crash).
     log_start_moved: Arc<Notify>,
+    /// `follower.replication.throttled.*`: throttled partitions are left out of a fetch while
+    /// the follower quota is exceeded.
+    quotas: Arc<ReplicationQuotas>,
 }
 
 struct Fetcher {
@@ -91,7 +98,7 @@ fn java_string_hash(s: &str) -> i32 {
 }
 
 impl ReplicaFetcherManager {
-    pub fn new(config: &KafkaConfig) -> ReplicaFetcherManager {
+    pub fn new(config: &KafkaConfig, quotas: Arc<ReplicationQuotas>) -> ReplicaFetcherManager {
         ReplicaFetcherManager {
             settings: FetchSettings {
                 broker_id: config.broker_id,
@@ -104,6 +111,7 @@ impl ReplicaFetcherManager {
                     config.long("replica.socket.timeout.ms").max(1) as u64,
                 ),
                 log_start_moved: Arc::new(Notify::new()),
+                quotas,
             },
             num_fetchers: config.int("num.replica.fetchers").max(1) as usize,
             fetchers: Mutex::new(HashMap::new()),
@@ -142,6 +150,7 @@ impl ReplicaFetcherManager {
                     truncating: true,
                     delayed_until_ms: 0,
                     lag: 0,
+                    in_sync: false,
                 },
             );
             added.entry(key).or_default().push(format!(
@@ -339,6 +348,22 @@ pub(super) fn delay(states: &States, tp: &TopicPartition, leader_epoch: i32, bac
     });
 }
 
+/// ReplicaFetcherThread.shouldFollowerThrottle: a replica not in sync, throttled here, while
+/// the follower quota is exceeded, is left out of this fetch (never one in sync, so the ISR
+/// does not shrink because of a throttle).
+fn should_follower_throttle(s: &FetchSettings, states: &States, tp: &TopicPartition) -> bool {
+    let quota = &s.quotas.follower;
+    if !quota.is_throttled(tp) {
+        return false;
+    }
+    let in_sync = states
+        .lock()
+        .expect("fetch states")
+        .get(tp)
+        .is_some_and(|st| st.in_sync);
+    !in_sync && quota.is_quota_exceeded()
+}
+
 /// One Fetch round for partitions in the Fetching state. Returns whether there were any.
 async fn fetch_round(
     s: &FetchSettings,
@@ -348,6 +373,9 @@ async fn fetch_round(
     let todo = ready(states, false);
     let mut parts = Vec::new();
     for (tp, p, epoch, offset) in todo {
+        if should_follower_throttle(s, states, &tp) {
+            continue;
+        }
         let Some(pos) = p.follower_position(epoch) else {
             continue;
         };
@@ -413,6 +441,10 @@ async fn fetch_round(
                     crate::metrics::METRICS
                         .replication_bytes_in
                         .add(records.len() as u64);
+                    // In-sync replicas' traffic counts too, so the total stays in the bound.
+                    if s.quotas.follower.is_throttled(&tp) {
+                        s.quotas.follower.record(records.len() as u64);
+                    }
                     match p.append_records_as_follower(
                         *epoch,
                         &records,
@@ -427,6 +459,7 @@ async fn fetch_round(
                                 update(states, &tp, *epoch, |st| {
                                     st.fetch_offset = pos.log_end_offset;
                                     st.lag = (r.high_watermark - pos.log_end_offset).max(0);
+                                    st.in_sync = st.lag == 0;
                                 });
                             }
                         }

@@ -15,6 +15,7 @@ use super::purgatory::Purgatory;
 use crate::config::dynamic::DynamicBrokerConfig;
 use crate::config::KafkaConfig;
 use crate::log::{LogConfig, LogManager, TopicPartition};
+use crate::quota::{QuotaWindow, ReplicationQuotas};
 use crate::server::apis::BrokerState;
 use crate::server::errors;
 use crate::zk::KafkaZkClient;
@@ -43,6 +44,9 @@ pub struct ReplicaManager {
     pub delete_records_purgatory: Purgatory,
     /// Follower side: fetchers pulling from the leaders of partitions we follow.
     pub fetcher_manager: ReplicaFetcherManager,
+    /// Replication throttles: the leader side applies to followers' fetches served here, the
+    /// follower side to our fetchers (QuotaManagers.leader / follower).
+    pub replication_quotas: Arc<ReplicationQuotas>,
     /// ISR changes decided by partitions we lead, for the ISR writer task.
     isr_tx: UnboundedSender<IsrProposal>,
     isr_rx: Mutex<Option<UnboundedReceiver<IsrProposal>>>,
@@ -68,8 +72,13 @@ impl ReplicaManager {
         dynamic_config: Arc<DynamicBrokerConfig>,
     ) -> Arc<ReplicaManager> {
         let (isr_tx, isr_rx) = mpsc::unbounded_channel();
-        Arc::new(ReplicaManager {
-            fetcher_manager: ReplicaFetcherManager::new(&config),
+        let replication_quotas = Arc::new(ReplicationQuotas::new(QuotaWindow::new(
+            config.int("replication.quota.window.num") as i64,
+            config.int("replication.quota.window.size.seconds") as i64,
+        )));
+        let manager = Arc::new(ReplicaManager {
+            fetcher_manager: ReplicaFetcherManager::new(&config, replication_quotas.clone()),
+            replication_quotas,
             isr_tx,
             isr_rx: Mutex::new(Some(isr_rx)),
             expiry_candidates: Arc::default(),
@@ -85,7 +94,29 @@ impl ReplicaManager {
             delete_records_purgatory: Purgatory::new("DeleteRecords"),
             leadership_listener: OnceLock::new(),
             state_change_lock: tokio::sync::Mutex::new(()),
-        })
+        });
+        manager.apply_replication_throttled_rates();
+        manager
+    }
+
+    /// BrokerConfigHandler: the leader and follower throttle rates from this broker's
+    /// dynamic config (unset = unthrottled), applied live.
+    pub fn apply_replication_throttled_rates(&self) {
+        let d = &self.dynamic_config;
+        let q = &self.replication_quotas;
+        q.leader.update_quota(d.leader_replication_throttled_rate());
+        q.follower
+            .update_quota(d.follower_replication_throttled_rate());
+    }
+
+    /// TopicConfigHandler: this broker's throttled replicas of `topic` from its config.
+    pub fn apply_replication_throttled_replicas(&self, topic: &str, config: &LogConfig) {
+        let q = &self.replication_quotas;
+        let id = self.broker_id();
+        q.leader
+            .update_topic(topic, &config.leader_replication_throttled_replicas, id);
+        q.follower
+            .update_topic(topic, &config.follower_replication_throttled_replicas, id);
     }
 
     pub fn broker_id(&self) -> i32 {
@@ -177,6 +208,7 @@ impl ReplicaManager {
             }
         };
         self.log_manager.update_topic_config(topic, config.clone());
+        self.apply_replication_throttled_replicas(topic, &config);
         config
     }
 

@@ -118,6 +118,7 @@ pub async fn read_broker_layers(zk: &KafkaZkClient, id: i32) -> ZkResult<Dynamic
 pub async fn apply_broker_config(zk: &KafkaZkClient, replicas: &ReplicaManager) -> ZkResult<()> {
     let layers = read_broker_layers(zk, replicas.broker_id()).await?;
     let old = replicas.dynamic_config.update(layers.clone());
+    replicas.apply_replication_throttled_rates();
     let new = replicas.dynamic_config.current();
     tracing::info!(target: "kafka.server.BrokerConfigHandler",
         "Processing override for broker {}: per-broker {:?}, cluster default {:?}",

@@ -21,6 +21,7 @@ use crate::log::{FileSlice, LogError, TopicPartition};
 use crate::network::request::RequestContext;
 use crate::replica::purgatory::wait_until_complete;
 use crate::replica::read::requested_epoch;
+use crate::replica::Partition;
 use crate::server::apis::{Handled, KafkaApis};
 use crate::server::errors;
 
@@ -140,6 +141,9 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
         .await
     };
     let sent: u64 = result.iter().map(|p| p.records.length).sum();
+    if params.is_from_follower() {
+        record_leader_throttled_bytes(apis, &fetches, &result);
+    }
     crate::metrics::METRICS.fetched(params.is_from_follower(), sent);
     let topic_names: Vec<String> = req.topics.iter().map(|t| t.topic.0.to_string()).collect();
     let sizes: Vec<usize> = req.topics.iter().map(|t| t.partitions.len()).collect();
@@ -230,6 +234,8 @@ fn read_partition(
                 out.records = info.records;
             }
         }
+        // Read first, as Kafka does, then drop the data of a throttled replica.
+        Ok(_) if should_leader_throttle(apis, params, &view.partition) => {}
         Ok(info) => out.records = info.records,
         Err(e @ LogError::OffsetOutOfRange { .. }) => {
             tracing::debug!(target: "kafka.server.ReplicaManager", "[ReplicaManager broker={}] Error processing fetch with max size {max_bytes} from replica {} on partition {}: {e}", apis.replica_manager.broker_id(), params.replica_id, f.tp);
@@ -273,6 +279,35 @@ fn add_aborted_transactions(
             out.error_code = e.error_code();
         }
     }
+}
+
+/// ReplicaManager.shouldLeaderThrottle: a follower's fetch of a throttled partition returns
+/// no data while the leader quota is exceeded, unless the follower is in the ISR (throttling
+/// it could shrink the ISR).
+fn should_leader_throttle(apis: &KafkaApis, params: &FetchParams, partition: &Partition) -> bool {
+    let quota = &apis.replica_manager.replication_quotas.leader;
+    if !params.is_from_follower() || !quota.is_throttled(&partition.tp) {
+        return false;
+    }
+    let in_sync = partition.lock().state.isr.contains(&params.replica_id);
+    !in_sync && quota.is_quota_exceeded()
+}
+
+/// KafkaApis.sizeOfThrottledPartitions: the bytes a follower fetch returns for throttled
+/// partitions count against the leader quota, in sync or not.
+fn record_leader_throttled_bytes(
+    apis: &KafkaApis,
+    fetches: &[PartitionFetch],
+    result: &[FetchedPartition],
+) {
+    let quota = &apis.replica_manager.replication_quotas.leader;
+    let bytes: u64 = fetches
+        .iter()
+        .zip(result)
+        .filter(|(f, _)| quota.is_throttled(&f.tp))
+        .map(|(_, r)| r.records.length)
+        .sum();
+    quota.record(bytes);
 }
 
 /// ReplicaManager.updateFollowerFetchState: each successful partition read tells the leader

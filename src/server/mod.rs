@@ -114,6 +114,10 @@ impl KafkaServer {
             zk.clone(),
             dynamic,
         );
+        // DynamicConfigManager.startup: every topic config's throttled replicas.
+        for (topic, topic_config) in log_manager.topic_configs() {
+            replica_manager.apply_replication_throttled_replicas(&topic, &topic_config);
+        }
         let metadata_cache = Arc::new(MetadataCache::default());
         let group_coordinator = start_group_coordinator(&config, &zk, &replica_manager).await?;
         let producer_id_manager = Arc::new(ProducerIdManager::start(id, zk.clone()).await?);
