@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::admin::assignment::{assign_replicas_to_brokers, BrokerMetadata};
 use crate::admin::controller_client as cc;
+use crate::admin::reassign_log_dirs::{self as log_dirs, ReplicaMoves};
 use crate::log::TopicPartition;
 use crate::zk::codec::ordered_json;
 use crate::zk::{codec, paths, KafkaZkClient};
@@ -63,6 +64,9 @@ pub struct ReassignPartitionsArgs {
     /// Keep the throttles after --verify
     #[arg(long = "preserve-throttles")]
     pub preserve_throttles: bool,
+    /// The maximum time in ms to wait for log directory replica assignment to begin.
+    #[arg(long, value_name = "timeout", default_value_t = 10000)]
+    pub timeout: u64,
 }
 
 type Plan = BTreeMap<TopicPartition, Vec<i32>>;
@@ -115,8 +119,8 @@ pub fn parse_reassignment_json(path: &str, text: &str) -> anyhow::Result<Plan> {
                     dirs.len()
                 );
             }
-            if dirs.iter().any(|d| d.as_str() != Some("any")) {
-                bail!("log_dirs other than \"any\" are not supported by zkafka");
+            if let Some(d) = dirs.iter().find(|d| !d.is_string()) {
+                bail!("{path}: log dir {d} of {topic}-{p} must be \"any\" or an absolute path");
             }
         }
         let tp = TopicPartition::new(topic, p as i32);
@@ -322,6 +326,7 @@ async fn generate(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Res
 async fn execute(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Result<u8> {
     let (path, text) = read(&args.reassignment_json_file, "reassignment-json-file")?;
     let plan = parse_reassignment_json(&path, &text)?;
+    let moves = replica_moves(&path, &text, target)?;
     let topics = topics_of(&plan);
     if !args.additional && !target.ongoing(&topics).await?.is_empty() {
         bail!("Cannot execute because there is an existing partition assignment.  Use --additional to override this and create a new partition assignment in addition to the existing one. The --additional flag can also be used to change the throttle by resubmitting the current reassignment.");
@@ -396,12 +401,26 @@ async fn execute(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Resu
         "reassignments"
     };
     println!("Successfully started partition {word} for {names}");
+    if let (Target::Brokers(b), false) = (target, moves.is_empty()) {
+        log_dirs::execute_moves(b, &moves, Duration::from_millis(args.timeout)).await?;
+    }
     Ok(0)
+}
+
+/// The replicas to move to a given log dir; these need --bootstrap-server (only brokers
+/// know their log dirs).
+fn replica_moves(path: &str, text: &str, target: &Target) -> anyhow::Result<ReplicaMoves> {
+    let moves = log_dirs::parse_replica_moves(path, text)?;
+    if !moves.is_empty() && matches!(target, Target::Zk(_)) {
+        bail!("bootstrap-server needs to be provided when replica reassignments are present.");
+    }
+    Ok(moves)
 }
 
 async fn verify(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Result<u8> {
     let (path, text) = read(&args.reassignment_json_file, "reassignment-json-file")?;
     let plan = parse_reassignment_json(&path, &text)?;
+    let moves = replica_moves(&path, &text, target)?;
     if matches!(target, Target::Zk(_)) {
         println!("Warning: because you are using the deprecated --zookeeper option, the results may be incomplete.  Use --bootstrap-server instead for more accurate results.");
     }
@@ -421,6 +440,9 @@ async fn verify(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Resul
             let now = current.get(tp).map(|r| join(r)).unwrap_or_default();
             println!("There is no active reassignment of partition {tp}, but replica set is {now} rather than {}.", join(wanted));
         }
+    }
+    if let (Target::Brokers(b), false) = (target, moves.is_empty()) {
+        in_progress |= log_dirs::verify_moves(b, &moves).await?;
     }
     Ok(u8::from(in_progress))
 }
@@ -484,6 +506,8 @@ mod tests {
         assert!(parse_reassignment_json("f", dup).is_err());
         let dirs =
             r#"{"partitions":[{"topic":"a","partition":0,"replicas":[1,2],"log_dirs":["any"]}]}"#;
+        assert!(parse_reassignment_json("f", dirs).is_err());
+        let dirs = r#"{"partitions":[{"topic":"a","partition":0,"replicas":[1],"log_dirs":[7]}]}"#;
         assert!(parse_reassignment_json("f", dirs).is_err());
         assert!(parse_reassignment_json("f", r#"{"partitions":[]}"#).is_err());
     }
