@@ -666,6 +666,7 @@ async fn moves_between_log_dirs(
     brokers: &mut [Broker],
     dirs: &tempfile::TempDir,
 ) {
+    let started = Instant::now();
     let bootstrap = brokers[1].bootstrap();
     let addrs: std::collections::BTreeMap<i32, String> =
         brokers.iter().map(|b| (b.id(), b.bootstrap())).collect();
@@ -678,6 +679,7 @@ async fn moves_between_log_dirs(
             None => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
+    eprintln!("mv: 600 records produced after {:?}", started.elapsed());
     let (src, dst) = mv_dirs(dirs, 1);
     let (src_s, dst_s) = (src.display().to_string(), dst.display().to_string());
     // ~200 KB may go at once (Kafka's rate allows a burst of 10 windows), then 20 KB/s.
@@ -746,6 +748,7 @@ async fn moves_between_log_dirs(
             .any(|(d, f)| *f && *d == abs(&dst))
     })
     .await;
+    eprintln!("mv: broker 1 restarted mid-copy after {:?}", started.elapsed());
     set_alter_dir_throttle(&bootstrap, None);
     wait_until_msg(
         T,
@@ -758,6 +761,7 @@ async fn moves_between_log_dirs(
         },
     )
     .await;
+    eprintln!("mv: first move completed after {:?}", started.elapsed());
     assert_eq!(described_mv(&bootstrap), vec![(abs(&dst), false)]);
     assert!(dst.join("mv-0").is_dir() && !src.join("mv-0").exists());
     assert!(entries(&dst, "mv-0.").is_empty(), "no future dir left");
@@ -789,9 +793,11 @@ Successfully started log directory move for: mv-0-1
     .await;
     assert!(src.join("mv-0").is_dir() && !dst.join("mv-0").exists());
 
+    eprintln!("mv: second move completed after {:?}", started.elapsed());
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     acked.extend(load.await.unwrap());
     assert_mv_complete(zk, brokers, dirs, &acked).await;
+    eprintln!("mv: all checked after {:?}", started.elapsed());
 }
 
 /// Every acknowledged record of `mv-0` reads back from the leader, and once the ISR holds all
