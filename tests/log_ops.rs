@@ -748,7 +748,10 @@ async fn moves_between_log_dirs(
             .any(|(d, f)| *f && *d == abs(&dst))
     })
     .await;
-    eprintln!("mv: broker 1 restarted mid-copy after {:?}", started.elapsed());
+    eprintln!(
+        "mv: broker 1 restarted mid-copy after {:?}",
+        started.elapsed()
+    );
     set_alter_dir_throttle(&bootstrap, None);
     wait_until_msg(
         T,
