@@ -228,11 +228,15 @@ impl ReplicaManager {
                     .long("replica.fetch.max.bytes")
                     .clamp(1, bound.max(1)) as usize;
                 let m = me.clone();
-                let copied = tokio::task::spawn_blocking(move || m.copy_round(&moving, max_bytes))
-                    .await
-                    .unwrap_or(0);
+                let (copied, failed) =
+                    tokio::task::spawn_blocking(move || m.copy_round(&moving, max_bytes))
+                        .await
+                        .unwrap_or((0, true));
                 rate.record(copied as f64, crate::controller::now_ms().max(0) as u64);
-                if copied == 0 {
+                // A failing copy is retried (and logged) once a second, not in a busy loop.
+                if failed {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                } else if copied == 0 {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
@@ -257,18 +261,19 @@ impl ReplicaManager {
         moving
     }
 
-    /// One pass over the moving partitions; returns the bytes copied.
-    fn copy_round(&self, moving: &[Arc<Partition>], max_bytes: usize) -> usize {
-        let mut copied = 0;
+    /// One pass over the moving partitions; returns the bytes copied and whether a copy failed.
+    fn copy_round(&self, moving: &[Arc<Partition>], max_bytes: usize) -> (usize, bool) {
+        let (mut copied, mut failed) = (0, false);
         for p in moving {
             match self.copy_into_future(p, max_bytes) {
                 Ok(n) => copied += n,
                 Err(e) => {
+                    failed = true;
                     tracing::error!(target: "kafka.server.ReplicaAlterLogDirsThread", "[ReplicaAlterLogDirsThread broker={}] Error copying {} into its future log: {e}", self.broker_id(), p.tp);
                 }
             }
         }
-        copied
+        (copied, failed)
     }
 
     /// Copies one chunk of the current log into the future log, and swaps them once the
