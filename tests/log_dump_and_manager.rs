@@ -223,3 +223,83 @@ fn checkpoints_are_rewritten_only_when_their_content_changes() {
     m.checkpoint_recovery_points();
     assert_eq!(fs::metadata(&rp).unwrap().modified().unwrap(), old);
 }
+
+/// Copies what the future log lacks from the current log (what the alter-log-dirs task does).
+fn copy_into_future(m: &LogManager, tp: &TopicPartition) {
+    let (current, future) = (m.get_log(tp).unwrap(), m.get_future_log(tp).unwrap());
+    let data = current
+        .read(future.log_end_offset(), 1 << 20, None, true)
+        .unwrap();
+    future
+        .append_as_follower(&data.records.to_vec().unwrap())
+        .unwrap();
+    assert_eq!(future.log_end_offset(), current.log_end_offset());
+}
+
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("t1-0"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn future_logs_resume_after_a_restart_and_an_interrupted_swap_completes() {
+    let d = tempfile::tempdir().unwrap();
+    let dirs = vec![d.path().join("a"), d.path().join("b")];
+    let mc = LogManagerConfig::new(dirs.clone());
+    let tp = TopicPartition::new("t1", 0);
+    {
+        let m = LogManager::startup(mc.clone(), small_config(), HashMap::new()).unwrap();
+        let log = m.get_or_create_log(&tp, None, true).unwrap();
+        for _ in 0..2 {
+            log.append_as_leader(&encode_batch(2, 10, 1000, "k"), 0)
+                .unwrap();
+        }
+        assert!(m.get_or_create_future_log(&tp, 0).is_err(), "same dir");
+        m.get_or_create_future_log(&tp, 1).unwrap();
+        copy_into_future(&m, &tp);
+        let future = names_in(&dirs[1]);
+        assert!(
+            future.len() == 1 && future[0].ends_with("-future") && future[0].len() == 5 + 32 + 7,
+            "{future:?}"
+        );
+    } // a crash: no clean shutdown
+    {
+        let m = LogManager::startup(mc.clone(), small_config(), HashMap::new()).unwrap();
+        assert_eq!(m.get_future_log(&tp).unwrap().log_end_offset(), 4);
+        assert_eq!(m.log_dir_of(&tp).unwrap(), dirs[0]);
+        let swapped = m.replace_current_with_future_log(&tp).unwrap();
+        assert!(m.get_future_log(&tp).is_none());
+        assert_eq!(m.log_dir_of(&tp).unwrap(), dirs[1]);
+        assert_eq!(names_in(&dirs[1]), ["t1-0"]);
+        assert!(names_in(&dirs[0])[0].ends_with("-delete"));
+        // The swapped log keeps working under its new name: append, roll, read from 0.
+        swapped
+            .append_as_leader(&encode_batch(2, 10, 1000, "k"), 0)
+            .unwrap();
+        swapped.roll().unwrap();
+        let all = swapped.read(0, 1 << 20, None, true).unwrap();
+        assert!(all.records.path.starts_with(dirs[1].join("t1-0")));
+        assert_eq!(swapped.log_end_offset(), 6);
+        // Back to dir a, crashing between the two renames of the swap: the current log is
+        // already `-delete`, the future one not renamed yet.
+        m.get_or_create_future_log(&tp, 0).unwrap();
+        copy_into_future(&m, &tp);
+        m.shutdown().unwrap();
+    }
+    fs::rename(
+        dirs[1].join("t1-0"),
+        dirs[1].join("t1-0.0123456789abcdef0123456789abcdef-delete"),
+    )
+    .unwrap();
+    let m = LogManager::startup(mc, small_config(), HashMap::new()).unwrap();
+    assert_eq!(m.log_dir_of(&tp).unwrap(), dirs[0]);
+    assert!(m.get_future_log(&tp).is_none());
+    assert_eq!(m.get_log(&tp).unwrap().log_end_offset(), 6);
+    assert!(names_in(&dirs[0]).contains(&"t1-0".to_string()));
+    assert!(names_in(&dirs[0]).iter().all(|n| !n.ends_with("-future")));
+}

@@ -373,7 +373,7 @@ async fn log_dirs_cluster_and_the_tools() {
     let ens = ZkEnsemble::start(1);
     let connect = ens.connect_string();
     let dirs = tempfile::tempdir().unwrap();
-    let brokers = jbod_cluster(&connect, &dirs).await;
+    let mut brokers = jbod_cluster(&connect, &dirs).await;
     let zk = zk_client(&connect).await;
     create_topic(&zk, "ld", &[(0, &[1, 2, 3]), (1, &[2, 3, 1])], &[]).await;
     for p in 0..2 {
@@ -510,4 +510,344 @@ async fn log_dirs_cluster_and_the_tools() {
     );
     assert_eq!(got[0]["controller"], controller["brokerid"]);
     assert_eq!(got[0]["brokers"], serde_json::json!([1, 2, 3]));
+
+    moves_between_log_dirs(&connect, &zk, &mut brokers, &dirs).await;
+}
+
+/// The log dir of broker `id` holding `mv-0` (its current log), and the other one.
+fn mv_dirs(dirs: &tempfile::TempDir, id: i32) -> (std::path::PathBuf, std::path::PathBuf) {
+    let d = |x: &str| dirs.path().join(format!("b{id}-{x}"));
+    if d("a").join("mv-0").is_dir() {
+        (d("a"), d("b"))
+    } else {
+        (d("b"), d("a"))
+    }
+}
+
+/// Names of the entries of `dir` that start with `prefix`.
+fn entries(dir: &std::path::Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// acks=all produce of 10 records of 1000 bytes numbered from `first` to `mv-0` through its
+/// leader; the acknowledged (offset, value) pairs, or None when not acknowledged.
+async fn produce_ten(
+    zk: &zookeeper_client::Client,
+    addrs: &std::collections::BTreeMap<i32, String>,
+    first: usize,
+) -> Option<Vec<(i64, Vec<u8>)>> {
+    let leader = partition_state(zk, "mv", 0)
+        .await
+        .filter(|s| s.leader > 0)?
+        .leader;
+    let mut c = client(&addrs[&leader]).await.ok()?;
+    let values: Vec<Vec<u8>> = (first..first + 10)
+        .map(|i| {
+            let mut v = format!("mv-{i}-").into_bytes();
+            v.resize(1000, b'x');
+            v
+        })
+        .collect();
+    match produce(&mut c, "mv", 0, -1, &values).await {
+        Ok((0, base)) => Some((base..).zip(values).collect()),
+        _ => None,
+    }
+}
+
+/// Produces to `mv-0` with acks=all until `stop`, retrying through leader changes; returns
+/// every acknowledged record.
+fn start_load(
+    connect: &str,
+    addrs: std::collections::BTreeMap<i32, String>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<(i64, Vec<u8>)>> {
+    let connect = connect.to_string();
+    tokio::spawn(async move {
+        let zk = zk_client(&connect).await;
+        let (mut acked, mut n) = (Vec::new(), 100_000);
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            match produce_ten(&zk, &addrs, n).await {
+                Some(a) => {
+                    acked.extend(a);
+                    n += 10;
+                }
+                None => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        acked
+    })
+}
+
+/// `mv-0` as kafka-log-dirs.sh describes it on broker 1: (log dir, isFuture) per replica.
+fn described_mv(bootstrap: &str) -> Vec<(String, bool)> {
+    let out = tool(&[
+        "log-dirs",
+        "--bootstrap-server",
+        bootstrap,
+        "--describe",
+        "--topic-list",
+        "mv",
+        "--broker-list",
+        "1",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(out.lines().nth(2).unwrap()).unwrap();
+    let mut found = Vec::new();
+    for d in json["brokers"][0]["logDirs"].as_array().unwrap() {
+        for p in d["partitions"].as_array().unwrap() {
+            assert_eq!(p["partition"], "mv-0", "{out}");
+            let dir = d["logDir"].as_str().unwrap().to_string();
+            found.push((dir, p["isFuture"].as_bool().unwrap()));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `zkafka <args>` whatever its exit status: stdout.
+fn tool_any(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_zkafka"))
+        .args(args)
+        .output()
+        .expect("run zkafka");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn verify_moves(bootstrap: &str, json_file: &std::path::Path) -> String {
+    tool_any(&[
+        "reassign-partitions",
+        "--bootstrap-server",
+        bootstrap,
+        "--verify",
+        "--reassignment-json-file",
+        json_file.to_str().unwrap(),
+    ])
+}
+
+fn set_alter_dir_throttle(bootstrap: &str, bytes_per_second: Option<u64>) {
+    let setting =
+        bytes_per_second.map(|b| format!("replica.alter.log.dirs.io.max.bytes.per.second={b}"));
+    let (flag, value) = match &setting {
+        Some(s) => ("--add-config", s.as_str()),
+        None => (
+            "--delete-config",
+            "replica.alter.log.dirs.io.max.bytes.per.second",
+        ),
+    };
+    tool(&[
+        "configs",
+        "--bootstrap-server",
+        bootstrap,
+        "--entity-type",
+        "brokers",
+        "--entity-name",
+        "1",
+        "--alter",
+        flag,
+        value,
+    ]);
+}
+
+/// AlterReplicaLogDirs (issue 16): broker 1 moves its replica of `mv-0` to its other log dir
+/// under acks=all load, first through kafka-python's admin (throttled, killed -9 mid-copy:
+/// the restart resumes the copy from the future log), then back through
+/// kafka-reassign-partitions.sh; every acknowledged record reads back and the moved replica
+/// is byte-identical to the others.
+async fn moves_between_log_dirs(
+    connect: &str,
+    zk: &zookeeper_client::Client,
+    brokers: &mut [Broker],
+    dirs: &tempfile::TempDir,
+) {
+    let started = Instant::now();
+    let bootstrap = brokers[1].bootstrap();
+    let addrs: std::collections::BTreeMap<i32, String> =
+        brokers.iter().map(|b| (b.id(), b.bootstrap())).collect();
+    create_topic(zk, "mv", &[(0, &[1, 2, 3])], &[("segment.bytes", "65536")]).await;
+    let mut acked = Vec::new();
+    while acked.len() < 600 {
+        let first = acked.len();
+        match produce_ten(zk, &addrs, first).await {
+            Some(a) => acked.extend(a),
+            None => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    eprintln!("mv: 600 records produced after {:?}", started.elapsed());
+    let (src, dst) = mv_dirs(dirs, 1);
+    let (src_s, dst_s) = (src.display().to_string(), dst.display().to_string());
+    // ~200 KB may go at once (Kafka's rate allows a burst of 10 windows), then 20 KB/s.
+    set_alter_dir_throttle(&bootstrap, Some(20_000));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = start_load(connect, addrs.clone(), stop.clone());
+
+    // Kafka's errors first: a dir that is not configured, a partition that does not exist.
+    let alter = |topic: &str, p: i32, dir: &str| {
+        run_json(
+            "python3",
+            "tests/python/logops_clients.py",
+            &["alter-log-dir", &bootstrap, topic, &p.to_string(), "1", dir],
+        )
+        .remove(0)["error"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(alter("mv", 0, "/no/such/dir"), "LogDirNotFoundError");
+    assert_eq!(alter("mv", 9, &dst_s), "UnknownTopicOrPartitionError");
+    assert_eq!(alter("mv", 0, &dst_s), "NoError");
+
+    // During the copy: a future replica in the destination, Kafka's words from --verify.
+    let abs = |p: &std::path::Path| std::path::absolute(p).unwrap().display().to_string();
+    assert_eq!(
+        described_mv(&bootstrap),
+        {
+            let mut v = vec![(abs(&src), false), (abs(&dst), true)];
+            v.sort();
+            v
+        },
+        "DescribeLogDirs while copying"
+    );
+    let json_file = dirs.path().join("mv-move.json");
+    let plan = |dir: &str| {
+        format!(
+            r#"{{"version":1,"partitions":[{{"topic":"mv","partition":0,"replicas":[1,2,3],"log_dirs":["{dir}","any","any"]}}]}}"#
+        )
+    };
+    std::fs::write(&json_file, plan(&dst_s)).unwrap();
+    let out = verify_moves(&bootstrap, &json_file);
+    assert!(
+        out.contains(
+            "Reassignment of replica mv-0-1 is still in progress.
+"
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        entries(&dst, "mv-0.").len(),
+        1,
+        "one -future dir in {dst_s}"
+    );
+    assert!(entries(&dst, "mv-0.")[0].ends_with("-future"));
+
+    // kill -9 mid-copy: the restart resumes the move from the future log.
+    let b1 = brokers.iter_mut().find(|b| b.id() == 1).unwrap();
+    b1.kill9();
+    b1.restart();
+    b1.wait_listening(T);
+    assert!(entries(&dst, "mv-0.")[0].ends_with("-future"));
+    wait_until_msg(T, "the future replica of mv-0 described again", || async {
+        described_mv(&bootstrap)
+            .iter()
+            .any(|(d, f)| *f && *d == abs(&dst))
+    })
+    .await;
+    eprintln!(
+        "mv: broker 1 restarted mid-copy after {:?}",
+        started.elapsed()
+    );
+    set_alter_dir_throttle(&bootstrap, None);
+    wait_until_msg(
+        T,
+        "--verify reports the move of mv-0-1 completed",
+        || async {
+            verify_moves(&bootstrap, &json_file).contains(
+                "Reassignment of replica mv-0-1 completed successfully.
+",
+            )
+        },
+    )
+    .await;
+    eprintln!("mv: first move completed after {:?}", started.elapsed());
+    assert_eq!(described_mv(&bootstrap), vec![(abs(&dst), false)]);
+    assert!(dst.join("mv-0").is_dir() && !src.join("mv-0").exists());
+    assert!(entries(&dst, "mv-0.").is_empty(), "no future dir left");
+
+    // Back to the first dir through kafka-reassign-partitions.sh, still under load.
+    std::fs::write(&json_file, plan(&src_s)).unwrap();
+    let out = tool(&[
+        "reassign-partitions",
+        "--bootstrap-server",
+        &bootstrap,
+        "--execute",
+        "--reassignment-json-file",
+        json_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.ends_with(
+            "Successfully started partition reassignment for mv-0
+Successfully started log directory move for: mv-0-1
+"
+        ),
+        "{out}"
+    );
+    wait_until_msg(T, "the move back to the first dir completed", || async {
+        verify_moves(&bootstrap, &json_file).contains(
+            "Reassignment of replica mv-0-1 completed successfully.
+",
+        )
+    })
+    .await;
+    assert!(src.join("mv-0").is_dir() && !dst.join("mv-0").exists());
+
+    eprintln!("mv: second move completed after {:?}", started.elapsed());
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    acked.extend(load.await.unwrap());
+    assert_mv_complete(zk, brokers, dirs, &acked).await;
+    eprintln!("mv: all checked after {:?}", started.elapsed());
+}
+
+/// Every acknowledged record of `mv-0` reads back from the leader, and once the ISR holds all
+/// three replicas their logs are byte-identical below the high watermark.
+async fn assert_mv_complete(
+    zk: &zookeeper_client::Client,
+    brokers: &[Broker],
+    dirs: &tempfile::TempDir,
+    acked: &[(i64, Vec<u8>)],
+) {
+    wait_until_msg(T, "mv-0's ISR holds all three replicas", || async {
+        partition_state(zk, "mv", 0)
+            .await
+            .is_some_and(|s| s.isr.len() == 3)
+    })
+    .await;
+    let leader = leader_of(zk, "mv", 0).await;
+    let mut c = client(&broker(brokers, leader).bootstrap()).await.unwrap();
+    let mut log = std::collections::BTreeMap::new();
+    let (mut hw, deadline) = (0, Instant::now() + T);
+    loop {
+        let mut offset = log.keys().last().map_or(0, |o| o + 1);
+        while let Ok((0, h, records)) = fetch(&mut c, "mv", 0, offset).await {
+            hw = h;
+            let recs = records_of(&records);
+            if recs.is_empty() || offset >= h {
+                break;
+            }
+            for (o, v) in recs {
+                offset = o + 1;
+                log.insert(o, v);
+            }
+        }
+        let lost = acked.iter().find(|(o, v)| log.get(o) != Some(v));
+        match lost {
+            None => break,
+            Some((o, _)) if Instant::now() > deadline => {
+                panic!("acknowledged mv-0 offset {o} lost")
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    eprintln!("{} acknowledged records of mv-0 read back", acked.len());
+    let replica_dirs: Vec<std::path::PathBuf> = (1..=3).map(|id| mv_dirs(dirs, id).0).collect();
+    let refs: Vec<&std::path::Path> = replica_dirs.iter().map(|d| d.as_path()).collect();
+    wait_until_msg(T, "the replicas of mv-0 identical below the HW", || async {
+        replicas_identical_below(&refs, "mv", 0, hw).is_ok()
+    })
+    .await;
 }

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::admin::assignment::{assign_replicas_to_brokers, BrokerMetadata};
 use crate::admin::controller_client as cc;
+use crate::admin::reassign_log_dirs::{self as log_dirs, ReplicaMoves};
 use crate::admin::reassign_throttle::{self as throttle, ConfigTarget};
 use crate::log::TopicPartition;
 use crate::zk::codec::ordered_json;
@@ -72,6 +73,9 @@ pub struct ReassignPartitionsArgs {
     /// Keep the throttles after --verify
     #[arg(long = "preserve-throttles")]
     pub preserve_throttles: bool,
+    /// The maximum time in ms to wait for log directory replica assignment to begin.
+    #[arg(long, value_name = "timeout", default_value_t = 10000)]
+    pub timeout: u64,
 }
 
 type Plan = BTreeMap<TopicPartition, Vec<i32>>;
@@ -124,8 +128,8 @@ pub fn parse_reassignment_json(path: &str, text: &str) -> anyhow::Result<Plan> {
                     dirs.len()
                 );
             }
-            if dirs.iter().any(|d| d.as_str() != Some("any")) {
-                bail!("log_dirs other than \"any\" are not supported by zkafka");
+            if let Some(d) = dirs.iter().find(|d| !d.is_string()) {
+                bail!("{path}: log dir {d} of {topic}-{p} must be \"any\" or an absolute path");
             }
         }
         let tp = TopicPartition::new(topic, p as i32);
@@ -376,6 +380,7 @@ async fn generate(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Res
 async fn execute(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Result<u8> {
     let (path, text) = read(&args.reassignment_json_file, "reassignment-json-file")?;
     let plan = parse_reassignment_json(&path, &text)?;
+    let moves = replica_moves(&path, &text, target)?;
     let topics = topics_of(&plan);
     let ongoing = target.ongoing(&topics).await?;
     if !args.additional && !ongoing.is_empty() {
@@ -461,12 +466,26 @@ async fn execute(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Resu
         "reassignments"
     };
     println!("Successfully started partition {word} for {names}");
+    if let (Target::Brokers(b), false) = (target, moves.is_empty()) {
+        log_dirs::execute_moves(b, &moves, Duration::from_millis(args.timeout)).await?;
+    }
     Ok(0)
+}
+
+/// The replicas to move to a given log dir; these need --bootstrap-server (only brokers
+/// know their log dirs).
+fn replica_moves(path: &str, text: &str, target: &Target) -> anyhow::Result<ReplicaMoves> {
+    let moves = log_dirs::parse_replica_moves(path, text)?;
+    if !moves.is_empty() && matches!(target, Target::Zk(_)) {
+        bail!("bootstrap-server needs to be provided when replica reassignments are present.");
+    }
+    Ok(moves)
 }
 
 async fn verify(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Result<u8> {
     let (path, text) = read(&args.reassignment_json_file, "reassignment-json-file")?;
     let plan = parse_reassignment_json(&path, &text)?;
+    let moves = replica_moves(&path, &text, target)?;
     if matches!(target, Target::Zk(_)) {
         println!("Warning: because you are using the deprecated --zookeeper option, the results may be incomplete.  Use --bootstrap-server instead for more accurate results.");
     }
@@ -486,6 +505,9 @@ async fn verify(args: &ReassignPartitionsArgs, target: &Target) -> anyhow::Resul
             let now = current.get(tp).map(|r| join(r)).unwrap_or_default();
             println!("There is no active reassignment of partition {tp}, but replica set is {now} rather than {}.", join(wanted));
         }
+    }
+    if let (Target::Brokers(b), false) = (target, moves.is_empty()) {
+        in_progress |= log_dirs::verify_moves(b, &moves).await?;
     }
     if !in_progress && !args.preserve_throttles {
         // Every throttle goes: the tool cannot know all source brokers of earlier moves.
@@ -556,6 +578,8 @@ mod tests {
         assert!(parse_reassignment_json("f", dup).is_err());
         let dirs =
             r#"{"partitions":[{"topic":"a","partition":0,"replicas":[1,2],"log_dirs":["any"]}]}"#;
+        assert!(parse_reassignment_json("f", dirs).is_err());
+        let dirs = r#"{"partitions":[{"topic":"a","partition":0,"replicas":[1],"log_dirs":[7]}]}"#;
         assert!(parse_reassignment_json("f", dirs).is_err());
         assert!(parse_reassignment_json("f", r#"{"partitions":[]}"#).is_err());
     }

@@ -177,6 +177,14 @@ impl IndexFile {
         Some(lo)
     }
 
+    /// The partition dir was renamed (a `-future` log becoming current, a `-delete`): the
+    /// file keeps its name and its mapping, only the path changes.
+    pub fn set_parent_dir(&mut self, dir: &Path) {
+        if let Some(name) = self.path.file_name() {
+            self.path = dir.join(name);
+        }
+    }
+
     pub fn rename(&mut self, to: &Path) -> Result<(), LogError> {
         // The mapping survives the rename: it refers to the inode, not the name.
         std::fs::rename(&self.path, to)
@@ -229,6 +237,9 @@ impl OffsetIndex {
     }
     pub fn path(&self) -> &Path {
         &self.f.path
+    }
+    pub fn set_parent_dir(&mut self, dir: &Path) {
+        self.f.set_parent_dir(dir);
     }
 
     /// Entry n as (absolute offset, position).
@@ -368,6 +379,9 @@ impl TimeIndex {
     }
     pub fn path(&self) -> &Path {
         &self.f.path
+    }
+    pub fn set_parent_dir(&mut self, dir: &Path) {
+        self.f.set_parent_dir(dir);
     }
     /// The last slot is reserved for the entry written on roll/close.
     pub fn is_full(&self) -> bool {

@@ -23,6 +23,7 @@ use super::util::{now_ms, random_uuid_hex, DELETE_DIR_SUFFIX, FUTURE_DIR_SUFFIX}
 use super::TopicPartition;
 
 mod checkpoints;
+mod future;
 
 pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 pub const LOCK_FILE: &str = ".lock";
@@ -81,6 +82,12 @@ pub struct LogManager {
     default_config: RwLock<LogConfig>,
     topic_configs: RwLock<HashMap<String, LogConfig>>,
     logs: RwLock<HashMap<TopicPartition, (usize, Arc<Log>)>>,
+    /// `-future` logs: replicas being moved to another log dir by AlterReplicaLogDirs
+    /// (LogManager.futureLogs), with the index of the dir they are moving to.
+    future_logs: RwLock<HashMap<TopicPartition, (usize, Arc<Log>)>>,
+    /// Where AlterReplicaLogDirs asked a partition not hosted yet to be created
+    /// (LogManager.preferredLogDirs); used once, when its log is created.
+    preferred_log_dirs: Mutex<HashMap<TopicPartition, usize>>,
     deleter: Arc<FileDeleter>,
     dir_failure: Arc<LogDirFailureChannel>,
     _locks: Vec<File>,
@@ -110,8 +117,21 @@ fn read_checkpoint_or_empty(path: &Path) -> HashMap<TopicPartition, i64> {
     }
 }
 
-/// The logs of one log dir, loaded at startup.
-type DirLogs = Vec<(TopicPartition, Log)>;
+/// The logs of one log dir, loaded at startup; `true` marks a `-future` log.
+type DirLogs = Vec<(TopicPartition, Log, bool)>;
+
+/// Renames a log's dir in `dir` to `<topic>-<partition>.<uuid>-delete` (the topic part
+/// shortened so the name stays within 255 bytes) and fsyncs `dir`; returns the new path.
+fn rename_for_delete(dir: &Path, tp: &TopicPartition, log: &Log) -> Result<PathBuf, LogError> {
+    let uuid = random_uuid_hex();
+    let suffix = format!("-{}.{uuid}{DELETE_DIR_SUFFIX}", tp.partition);
+    let max_topic = 255usize.saturating_sub(suffix.len());
+    let topic: String = tp.topic.chars().take(max_topic).collect();
+    let target = dir.join(format!("{topic}{suffix}"));
+    log.rename_dir(&target)
+        .and_then(|_| super::util::fsync_dir(dir))?;
+    Ok(target)
+}
 
 /// Locks a log dir with `.lock` (held until the process exits).
 fn lock_dir(dir: &Path) -> Result<File, LogError> {
@@ -160,14 +180,18 @@ fn load_dir(
             continue;
         }
         if name.ends_with(FUTURE_DIR_SUFFIX) {
+            // A move interrupted by a restart resumes from what was copied (Kafka does so).
+            if let Some(tp) = TopicPartition::parse_future_dir_name(&name) {
+                jobs.push((tp, entry.path(), true));
+            }
             continue;
         }
         if let Some(tp) = TopicPartition::parse_dir_name(&name) {
-            jobs.push((tp, entry.path()));
+            jobs.push((tp, entry.path(), false));
         }
     }
     let threads = config.recovery_threads_per_data_dir.max(1);
-    let chunks: Vec<Vec<(TopicPartition, PathBuf)>> = (0..threads)
+    let chunks: Vec<Vec<(TopicPartition, PathBuf, bool)>> = (0..threads)
         .map(|t| jobs.iter().skip(t).step_by(threads).cloned().collect())
         .collect();
     let loaded: Vec<Result<DirLogs, LogError>> = std::thread::scope(|s| {
@@ -177,7 +201,7 @@ fn load_dir(
                 let (recovery_points, start_offsets) = (&recovery_points, &start_offsets);
                 s.spawn(move || {
                     let mut out = Vec::new();
-                    for (tp, path) in chunk {
+                    for (tp, path, is_future) in chunk {
                         let cfg = topic_configs
                             .get(&tp.topic)
                             .cloned()
@@ -188,7 +212,7 @@ fn load_dir(
                             had_clean_shutdown: clean,
                         };
                         let log = Log::open(&path, tp.clone(), cfg, params, deleter.clone())?;
-                        out.push((tp, log));
+                        out.push((tp, log, is_future));
                     }
                     Ok(out)
                 })
@@ -226,6 +250,7 @@ impl LogManager {
         let dir_failure = LogDirFailureChannel::new();
         let mut locks = Vec::new();
         let mut logs = HashMap::new();
+        let (mut futures, mut all_hws) = (Vec::new(), HashMap::new());
         for dir in &config.initial_offline_dirs {
             let msg = format!("Log dir {} failed before loading", dir.display());
             dir_failure.maybe_add_offline_log_dir(dir, &msg, &"meta.properties I/O error");
@@ -247,11 +272,16 @@ impl LogManager {
                 }
                 Err(e) => return Err(e),
             };
-            for (tp, log) in dir_logs {
+            all_hws.extend(hws.clone());
+            for (tp, log, is_future) in dir_logs {
+                log.set_dir_failure_channel(dir_failure.clone());
+                if is_future {
+                    futures.push((dir_idx, tp, log));
+                    continue;
+                }
                 if let Some(hw) = hws.get(&tp) {
                     log.update_high_watermark(*hw);
                 }
-                log.set_dir_failure_channel(dir_failure.clone());
                 if logs.insert(tp.clone(), (dir_idx, Arc::new(log))).is_some() {
                     return Err(LogError::Other(format!(
                         "duplicate log directories for {tp}"
@@ -259,6 +289,14 @@ impl LogManager {
                 }
             }
         }
+        let future_logs = future::adopt_loaded_futures(
+            &config,
+            &dir_failure,
+            &deleter,
+            &mut logs,
+            futures,
+            &all_hws,
+        )?;
         if dir_failure.offline_log_dirs().len() == config.log_dirs.len() {
             return Err(LogError::Other(format!(
                 "all log dirs in {} have failed (log.dirs)",
@@ -270,6 +308,8 @@ impl LogManager {
             default_config: RwLock::new(default_config),
             topic_configs: RwLock::new(topic_configs),
             logs: RwLock::new(logs),
+            future_logs: RwLock::new(future_logs),
+            preferred_log_dirs: Mutex::new(HashMap::new()),
             deleter,
             dir_failure,
             _locks: locks,
@@ -323,6 +363,7 @@ impl LogManager {
             }
             in_dir
         };
+        self.forget_future_logs_in(dir);
         let names: Vec<String> = offline.iter().map(|tp| tp.to_string()).collect();
         tracing::warn!(target: "kafka.log.LogManager",
             "Logs for partitions {} are offline due to failure on log directory {}",
@@ -388,7 +429,7 @@ impl LogManager {
             .write()
             .expect("configs lock")
             .insert(topic.to_string(), config.clone());
-        for (tp, log) in self.all_logs() {
+        for (tp, log) in self.all_logs().into_iter().chain(self.all_future_logs()) {
             if tp.topic == topic {
                 log.update_config(config.clone());
             }
@@ -499,7 +540,10 @@ impl LogManager {
         config: LogConfig,
         counts: &[usize],
     ) -> Result<(usize, Arc<Log>), LogError> {
-        let dir_idx = self.next_log_dir(counts)?;
+        let dir_idx = match self.take_preferred_log_dir(tp) {
+            Some(d) => d,
+            None => self.next_log_dir(counts)?,
+        };
         let path = self.config.log_dirs[dir_idx].join(tp.dir_name());
         let log = Log::open(
             &path,
@@ -536,27 +580,35 @@ impl LogManager {
     /// Topic deletion: renames the dir to `<topic>-<partition>.<uuid>-delete` and removes
     /// it after `file.delete.delay.ms`; checkpoints are rewritten without it.
     pub fn async_delete(&self, tp: &TopicPartition) -> Result<Option<PathBuf>, LogError> {
+        // The future first: a crash between the two renames must not leave a future log
+        // without its current one (that is how an interrupted swap looks at startup).
+        if let Some((dir_idx, future)) = self.future_logs.write().expect("logs lock").remove(tp) {
+            self.delete_dir_of(dir_idx, tp, &future)?;
+        }
         let Some((dir_idx, log)) = self.logs.write().expect("logs lock").remove(tp) else {
             return Ok(None);
         };
-        let uuid = random_uuid_hex();
-        // Keep the whole name within 255 bytes by shortening the topic part.
-        let suffix = format!("-{}.{uuid}{DELETE_DIR_SUFFIX}", tp.partition);
-        let max_topic = 255usize.saturating_sub(suffix.len());
-        let topic: String = tp.topic.chars().take(max_topic).collect();
-        let target = self.config.log_dirs[dir_idx].join(format!("{topic}{suffix}"));
-        let renamed = log
-            .rename_dir(&target)
-            .and_then(|_| super::util::fsync_dir(&self.config.log_dirs[dir_idx]));
-        if let Err(e) = renamed {
-            self.maybe_report_dir_error(dir_idx, &format!("deleting log of {tp}"), &e);
-            return Err(e);
-        }
-        self.deleter
-            .schedule(vec![target.clone()], log.config().file_delete_delay_ms);
+        let target = self.delete_dir_of(dir_idx, tp, &log)?;
         self.checkpoint_recovery_points();
         self.checkpoint_log_start_offsets();
         Ok(Some(target))
+    }
+
+    /// Renames a log's dir to `<topic>-<partition>.<uuid>-delete` and schedules its removal
+    /// after `file.delete.delay.ms`; returns the new path.
+    fn delete_dir_of(
+        &self,
+        dir_idx: usize,
+        tp: &TopicPartition,
+        log: &Log,
+    ) -> Result<PathBuf, LogError> {
+        let target =
+            rename_for_delete(&self.config.log_dirs[dir_idx], tp, log).inspect_err(|e| {
+                self.maybe_report_dir_error(dir_idx, &format!("deleting log of {tp}"), e)
+            })?;
+        self.deleter
+            .schedule(vec![target.clone()], log.config().file_delete_delay_ms);
+        Ok(target)
     }
 
     /// PeriodicProducerExpirationCheck over all logs.
@@ -737,7 +789,7 @@ impl LogManager {
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.stop_cleaner();
         self.stop_background_tasks();
-        for (_, log) in self.all_logs() {
+        for (_, log) in self.all_logs().into_iter().chain(self.all_future_logs()) {
             if let Err(e) = log.close() {
                 log.maybe_report_storage_error("closing", &e);
             }

@@ -80,6 +80,27 @@ impl TopicPartition {
         }
         Some(TopicPartition::new(topic, part.parse().ok()?))
     }
+
+    /// `<topic>-<partition>.<32 hex>-future` (Log.logFutureDirName): a replica being moved
+    /// to another log dir of this broker.
+    pub fn future_dir_name(&self) -> String {
+        format!(
+            "{}.{}{}",
+            self.dir_name(),
+            util::random_uuid_hex(),
+            util::FUTURE_DIR_SUFFIX
+        )
+    }
+
+    /// Parses a `future_dir_name`; None for any other name.
+    pub fn parse_future_dir_name(name: &str) -> Option<TopicPartition> {
+        let stem = name.strip_suffix(util::FUTURE_DIR_SUFFIX)?;
+        let (tp, uuid) = stem.rsplit_once('.')?;
+        if uuid.is_empty() || !uuid.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        TopicPartition::parse_dir_name(tp)
+    }
 }
 
 impl fmt::Display for TopicPartition {

@@ -408,12 +408,16 @@ impl Log {
         g.take_producer_snapshot()
     }
 
-    /// Renames the partition dir (e.g. to the `-delete` form) and updates paths.
+    /// Renames the partition dir (to the `-delete` form, or a `-future` dir to the real
+    /// name) and updates every path the log holds (Log.renameDir).
     pub(crate) fn rename_dir(&self, to: &Path) -> Result<(), LogError> {
         let mut g = self.lock();
         std::fs::rename(&g.dir, to)
             .map_err(|e| LogError::io(format!("rename {}", g.dir.display()), e))?;
         g.dir = to.to_path_buf();
+        for seg in g.segments.values_mut() {
+            seg.set_parent_dir(to);
+        }
         let cache_path = to.join(super::checkpoint::LEADER_EPOCH_CHECKPOINT_FILE);
         g.epoch_cache.set_path(cache_path);
         Ok(())

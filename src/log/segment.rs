@@ -145,6 +145,15 @@ impl LogSegment {
     pub fn log_path(&self) -> &Path {
         &self.log_path
     }
+
+    /// The partition dir was renamed: open handles stay valid, paths follow the new dir.
+    pub fn set_parent_dir(&mut self, dir: &Path) {
+        if let Some(name) = self.log_path.file_name() {
+            self.log_path = dir.join(name);
+        }
+        self.offset_index.set_parent_dir(dir);
+        self.time_index.set_parent_dir(dir);
+    }
     /// Unique id of this segment instance (what the cleaner compares to detect a swap).
     pub fn id(&self) -> u64 {
         self.id

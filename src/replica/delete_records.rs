@@ -54,6 +54,11 @@ impl Partition {
             .filter(|(id, _)| alive.contains_key(id))
             .map(|(_, f)| f.log_start_offset)
             .fold(log.log_start_offset(), i64::min);
+        // A replica being moved to another log dir counts too (its future log).
+        let low = inner
+            .future_log
+            .as_ref()
+            .map_or(low, |f| low.min(f.log_start_offset()));
         Ok(low)
     }
 }

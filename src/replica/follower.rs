@@ -7,7 +7,7 @@
 use crate::log::{LogAppendInfo, LogError};
 use crate::metrics::events::{EventKind, Subject};
 
-use super::partition::Partition;
+use super::partition::{Partition, PartitionInner};
 
 /// Where a follower's log stands, as the fetcher needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +84,7 @@ impl Partition {
         offset: i64,
         why: &str,
     ) -> Result<Option<i64>, LogError> {
-        let inner = self.lock();
+        let mut inner = self.lock();
         let Some(log) = inner.log.clone() else {
             return Ok(None);
         };
@@ -96,6 +96,7 @@ impl Partition {
             let old_hw = log.high_watermark();
             log.truncate_to(offset.max(0))
                 .inspect_err(|e| log.maybe_report_storage_error("truncating", e))?;
+            truncate_future_log(&mut inner, Some(offset.max(0)))?;
             crate::narrate!(info, "kafka.log.Log", EventKind::Truncation, Subject::partition(&self.tp.topic, self.tp.partition),
                 "[ReplicaFetcher broker={}] Truncated {} at leader epoch {leader_epoch} (leader {}): log end offset {old_leo} -> {}, high watermark {old_hw} -> {} ({why})",
                 self.local_broker_id, self.tp, inner.state.leader, log.log_end_offset(), log.high_watermark());
@@ -114,7 +115,7 @@ impl Partition {
         leader_epoch: i32,
         offset: i64,
     ) -> Result<bool, LogError> {
-        let inner = self.lock();
+        let mut inner = self.lock();
         let Some(log) = inner.log.clone() else {
             return Ok(false);
         };
@@ -124,9 +125,27 @@ impl Partition {
         let (old_start, old_leo) = (log.log_start_offset(), log.log_end_offset());
         log.truncate_fully_and_start_at(offset)
             .inspect_err(|e| log.maybe_report_storage_error("truncating fully", e))?;
+        truncate_future_log(&mut inner, None)?;
         crate::narrate!(info, "kafka.log.Log", EventKind::Truncation, Subject::partition(&self.tp.topic, self.tp.partition),
             "[ReplicaFetcher broker={}] Truncated {} fully at leader epoch {leader_epoch} (leader {}): offsets [{old_start}, {old_leo}) -> empty log starting at {offset} (the leader's log start offset is past our log end)",
             self.local_broker_id, self.tp, inner.state.leader);
         Ok(true)
     }
+}
+
+/// The current log was truncated to `offset` (fully, when None): the future log drops what it
+/// copied above it, and copies read before now are stale (Partition.truncateTo applies to
+/// both logs).
+fn truncate_future_log(inner: &mut PartitionInner, offset: Option<i64>) -> Result<(), LogError> {
+    inner.log_truncations += 1;
+    let Some(future) = inner.future_log.clone() else {
+        return Ok(());
+    };
+    let start = inner.log.as_ref().map_or(0, |l| l.log_start_offset());
+    match offset {
+        Some(o) if o < future.log_end_offset() => future.truncate_to(o).map(|_| ()),
+        Some(_) => Ok(()),
+        None => future.truncate_fully_and_start_at(start),
+    }
+    .inspect_err(|e| future.maybe_report_storage_error("truncating the future log", e))
 }

@@ -55,6 +55,9 @@ impl ReplicaManager {
         let logs = self
             .get_or_create_logs(accepted.iter().map(|a| (a.tp.clone(), a.is_new)).collect())
             .await;
+        for a in &accepted {
+            self.attach_loaded_future_log(&a.partition);
+        }
         let (to_lead, to_follow): (Vec<_>, Vec<_>) = accepted
             .into_iter()
             .partition(|a| a.state.leader == self.broker_id());

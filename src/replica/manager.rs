@@ -56,6 +56,8 @@ pub struct ReplicaManager {
     /// Kafka's replicaStateChangeLock: one LeaderAndIsr or StopReplica at a time, so a request
     /// the controller re-sent on a new connection waits for the first instead of racing it.
     pub(super) state_change_lock: tokio::sync::Mutex<()>,
+    /// Wakes the task copying replicas into their future logs (alter_log_dirs.rs).
+    pub(super) alter_log_dirs_wakeup: tokio::sync::Notify,
 }
 
 /// Told which partitions this broker now leads (`true`) or no longer leads (`false`) after
@@ -94,6 +96,7 @@ impl ReplicaManager {
             delete_records_purgatory: Purgatory::new("DeleteRecords"),
             leadership_listener: OnceLock::new(),
             state_change_lock: tokio::sync::Mutex::new(()),
+            alter_log_dirs_wakeup: tokio::sync::Notify::new(),
         });
         manager.apply_replication_throttled_rates();
         manager
@@ -302,6 +305,7 @@ impl ReplicaManager {
         };
         tasks.push(self.start_checkpoint_task());
         tasks.push(self.start_log_start_checkpoint_task());
+        tasks.push(self.start_alter_log_dirs_task());
         tasks
     }
 

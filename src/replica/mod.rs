@@ -1,6 +1,7 @@
 //! Replication on the broker side: hosted partitions and their leader/follower state, the high
 //! watermark, and the purgatory where acks=all produce and long-poll fetch requests wait.
 
+pub mod alter_log_dirs;
 mod coordinator_append;
 mod delete_records;
 mod dir_failure;

@@ -68,6 +68,12 @@ pub struct PartitionInner {
     /// This leader proposed an ISR change that is being written to ZooKeeper; no further
     /// change is proposed until it lands or is dropped (one writer per partition).
     pub isr_change_in_flight: bool,
+    /// The `-future` log an AlterReplicaLogDirs is filling in another log dir (Partition
+    /// .futureLog); it follows every truncation of `log`.
+    pub future_log: Option<Arc<Log>>,
+    /// How many times `log` was truncated: a copy into the future log read before a
+    /// truncation is stale and must not be appended.
+    pub log_truncations: u64,
 }
 
 pub struct Partition {
@@ -107,6 +113,8 @@ impl Partition {
             leader_epoch_start_offset: -1,
             followers: BTreeMap::new(),
             isr_change_in_flight: false,
+            future_log: None,
+            log_truncations: 0,
         };
         Partition {
             tp,

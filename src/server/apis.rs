@@ -13,9 +13,9 @@ use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
 use crate::server::{
-    api_versions, controlled_shutdown, delete_records, describe_log_dirs, elect_leaders, fetch,
-    init_producer_id, inter_broker, list_offsets, metadata, offset_for_leader_epoch, produce,
-    reassignments,
+    alter_replica_log_dirs, api_versions, controlled_shutdown, delete_records, describe_log_dirs,
+    elect_leaders, fetch, init_producer_id, inter_broker, list_offsets, metadata,
+    offset_for_leader_epoch, produce, reassignments,
 };
 
 /// What the network layer does after a request was handled.
@@ -143,6 +143,9 @@ impl KafkaApis {
             }
             RequestKind::DeleteRecords(req) => {
                 ResponseKind::DeleteRecords(delete_records::handle(self, &req).await)
+            }
+            RequestKind::AlterReplicaLogDirs(req) => {
+                ResponseKind::AlterReplicaLogDirs(alter_replica_log_dirs::handle(self, &req).await)
             }
             RequestKind::DescribeLogDirs(req) => {
                 ResponseKind::DescribeLogDirs(describe_log_dirs::describe_log_dirs(self, &req))

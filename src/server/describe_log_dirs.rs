@@ -39,13 +39,18 @@ struct LogDirEntry {
 }
 
 fn log_dir_entries(lm: &LogManager) -> Vec<LogDirEntry> {
-    lm.all_logs_with_dirs()
+    let current = lm.all_logs_with_dirs().into_iter().map(|e| (e, false));
+    let future = lm
+        .all_future_logs_with_dirs()
         .into_iter()
-        .map(|(tp, log, dir)| LogDirEntry {
+        .map(|e| (e, true));
+    current
+        .chain(future)
+        .map(|((tp, log, dir), is_future)| LogDirEntry {
             tp,
             log,
             dir,
-            is_future: false,
+            is_future,
         })
         .collect()
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod alter_configs;
+pub mod alter_replica_log_dirs;
 pub mod api_versions;
 pub mod apis;
 pub mod config_changes;

@@ -9,6 +9,9 @@
       {"broker", "dir", "error", "partitions": [{"topic", "partition", "size", "lag", "future"}]}.
   logops_clients.py describe-cluster BOOTSTRAP
       confluent-kafka's describe_cluster: {"cluster_id", "controller", "brokers": [ids]}.
+  logops_clients.py alter-log-dir BOOTSTRAP TOPIC PARTITION BROKER DIR
+      kafka-python's alter_replica_log_dirs for one replica: {"error": "<error class name>"}
+      ("NoError" when the move started).
 """
 import asyncio
 import json
@@ -98,6 +101,19 @@ def describe_cluster(bootstrap):
                 "brokers": sorted(n.id for n in desc.nodes)})
 
 
+def alter_log_dir(bootstrap, topic, partition, broker, log_dir):
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        res = admin.alter_replica_log_dirs({(topic, partition, broker): log_dir})
+        for _, err in res.items():
+            return {"error": err.__name__}
+        return {"error": "no result"}
+    finally:
+        admin.close()
+
+
 DELETE = {"confluent": delete_confluent, "kafka-python": delete_kafka_python,
           "aiokafka": delete_aiokafka}
 
@@ -110,5 +126,8 @@ if __name__ == "__main__":
         describe_log_dirs(sys.argv[2])
     elif cmd == "describe-cluster":
         describe_cluster(sys.argv[2])
+    elif cmd == "alter-log-dir":
+        print_json(alter_log_dir(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+                                 sys.argv[6]))
     else:
         sys.exit(f"unknown command {cmd}")

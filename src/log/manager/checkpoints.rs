@@ -16,9 +16,15 @@ use super::{
 };
 
 impl LogManager {
+    /// Current and future logs of each online dir (LogManager.logsByDir).
     fn logs_by_dir(&self) -> Vec<Vec<(TopicPartition, Arc<Log>)>> {
         let mut v = vec![Vec::new(); self.config.log_dirs.len()];
-        for (tp, (d, l)) in self.logs.read().expect("logs lock").iter() {
+        // Future logs too: a move resumed after a restart recovers from their recovery points.
+        let (logs, futures) = (
+            self.logs.read().expect("logs lock"),
+            self.future_logs.read().expect("logs lock"),
+        );
+        for (tp, (d, l)) in logs.iter().chain(futures.iter()) {
             if self.is_dir_online(*d) {
                 v[*d].push((tp.clone(), l.clone()));
             }
