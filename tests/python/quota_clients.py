@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Client quota workloads and quota admin calls, driven by tests/quotas.rs.
+
+  quota_clients.py produce BOOTSTRAP TOPIC CLIENT_ID SECONDS SKIP
+      confluent-kafka producer sending 10 KB records as fast as it can for SECONDS.
+  quota_clients.py consume BOOTSTRAP TOPIC CLIENT_ID SECONDS SKIP
+      confluent-kafka consumer reading TOPIC from the beginning for SECONDS.
+      Both print one JSON line: {"bytes": acked/received bytes, "rate": bytes/s between
+      SKIP and SECONDS (the first burst a fresh quota window allows is left out),
+      "throttle_max_ms": the largest broker throttle time librdkafka's statistics reported}.
+  quota_clients.py describe BOOTSTRAP COMPONENTS_JSON STRICT
+      kafka-python's DescribeClientQuotas v1 request: COMPONENTS_JSON is
+      [[entity_type, match_type, match or null], ...]. Prints {"code", "message",
+      "entries": [[{type: name}, {key: value}], ...]} with entries sorted.
+  quota_clients.py alter BOOTSTRAP ENTITY_JSON OPS_JSON VALIDATE
+      kafka-python's AlterClientQuotas v1 request for one entity ({type: name or null}) with
+      OPS_JSON {key: value or null (remove)}. Prints {"code", "message"}.
+"""
+import json
+import sys
+import time
+
+
+def throttle_tracker():
+    seen = {"max": 0}
+
+    def on_stats(text):
+        stats = json.loads(text)
+        for b in stats.get("brokers", {}).values():
+            seen["max"] = max(seen["max"], b.get("throttle", {}).get("max", 0))
+
+    return seen, on_stats
+
+
+def produce(bootstrap, topic, client_id, seconds, skip):
+    from confluent_kafka import Producer
+    seen, on_stats = throttle_tracker()
+    acked = []
+    p = Producer({
+        "bootstrap.servers": bootstrap,
+        "client.id": client_id,
+        "linger.ms": 5,
+        # Requests of at most 64 KB per partition: a quota is measured per request, so
+        # smaller requests let the measured rate follow the quota more closely.
+        "batch.size": 65536,
+        "queue.buffering.max.kbytes": 2048,
+        "statistics.interval.ms": 500,
+        "stats_cb": on_stats,
+    })
+    value = b"x" * 10_000
+
+    def on_delivery(err, msg):
+        if err is None:
+            acked.append((time.monotonic(), len(msg.value())))
+
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        try:
+            p.produce(topic, value, on_delivery=on_delivery)
+        except BufferError:
+            p.poll(0.05)
+        p.poll(0)
+    p.purge(in_queue=True, in_flight=False)
+    p.flush(30)
+    return summary(acked, start, seconds, skip, seen)
+
+
+def consume(bootstrap, topic, client_id, seconds, skip):
+    from confluent_kafka import Consumer, TopicPartition
+    seen, on_stats = throttle_tracker()
+    c = Consumer({
+        "bootstrap.servers": bootstrap,
+        "client.id": client_id,
+        "group.id": "quota-" + client_id,
+        "enable.auto.commit": False,
+        "fetch.max.bytes": 262144,
+        "max.partition.fetch.bytes": 131072,
+        "statistics.interval.ms": 500,
+        "stats_cb": on_stats,
+    })
+    meta = c.list_topics(topic, timeout=30)
+    c.assign([TopicPartition(topic, p, 0) for p in meta.topics[topic].partitions])
+    got = []
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        for m in c.consume(num_messages=1000, timeout=0.2):
+            if m.error() is None:
+                got.append((time.monotonic(), len(m.value())))
+    c.poll(0.6)  # one more statistics callback
+    c.close()
+    return summary(got, start, seconds, skip, seen)
+
+
+def summary(events, start, seconds, skip, seen):
+    in_window = sum(n for (t, n) in events if skip <= t - start < seconds)
+    return {
+        "bytes": sum(n for (_, n) in events),
+        "rate": in_window / (seconds - skip),
+        "throttle_max_ms": seen["max"],
+    }
+
+
+def kafka_python_send(bootstrap, request):
+    from kafka.client_async import KafkaClient
+    client = KafkaClient(bootstrap_servers=bootstrap, client_id="quota-admin")
+    try:
+        node = None
+        deadline = time.monotonic() + 30
+        while node is None and time.monotonic() < deadline:
+            client.poll(timeout_ms=100)
+            node = client.least_loaded_node()
+            if node is not None and not client.ready(node):
+                client.poll(timeout_ms=100)
+                node = node if client.ready(node) else None
+        future = client.send(node, request)
+        client.poll(future=future, timeout_ms=30000)
+        if future.failed():
+            raise future.exception
+        return future.value
+    finally:
+        client.close()
+
+
+def describe(bootstrap, components, strict):
+    from kafka.protocol.admin import DescribeClientQuotasRequest
+    req_cls = DescribeClientQuotasRequest[1]
+    comps = [req_cls.ComponentData(entity_type=t, match_type=m, match=n) for (t, m, n) in components]
+    resp = kafka_python_send(bootstrap, req_cls(components=comps, strict=strict))
+    entries = []
+    for e in resp.entries or []:
+        entity = {x.entity_type: x.entity_name for x in e.entity}
+        values = {v.key: v.value for v in e.values}
+        entries.append([entity, values])
+    entries.sort(key=lambda e: json.dumps(e, sort_keys=True))
+    return {"code": resp.error_code, "message": resp.error_message, "entries": entries}
+
+
+def alter(bootstrap, entity, ops, validate):
+    from kafka.protocol.admin import AlterClientQuotasRequest
+    req_cls = AlterClientQuotasRequest[1]
+    entry = req_cls.EntryData(
+        entity=[req_cls.EntryData.EntityData(entity_type=t, entity_name=n) for t, n in entity.items()],
+        ops=[req_cls.EntryData.OpData(key=k, value=0.0 if v is None else float(v), remove=v is None)
+             for k, v in ops.items()],
+    )
+    resp = kafka_python_send(bootstrap, req_cls(entries=[entry], validate_only=validate))
+    e = resp.entries[0]
+    return {"code": e.error_code, "message": e.error_message}
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd in ("produce", "consume"):
+        bootstrap, topic, client_id, seconds, skip = args
+        run = produce if cmd == "produce" else consume
+        out = run(bootstrap, topic, client_id, float(seconds), float(skip))
+    elif cmd == "describe":
+        out = describe(args[0], json.loads(args[1]), args[2] == "true")
+    elif cmd == "alter":
+        out = alter(args[0], json.loads(args[1]), json.loads(args[2]), args[3] == "true")
+    else:
+        raise SystemExit(f"unknown command {cmd}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
