@@ -18,11 +18,12 @@ use std::time::{Duration, Instant};
 
 use common::data_util::*;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const T: Duration = Duration::from_secs(60);
 const MB: f64 = 1_048_576.0;
 const TOPIC: &str = "quota-t";
+const FREE_TOPIC: &str = "quota-free";
 /// Seconds each workload runs, and the first seconds left out of its rate.
 const RUN_S: &str = "12";
 const SKIP_S: &str = "2";
@@ -49,16 +50,22 @@ fn finish(child: std::process::Child, what: &str) -> Value {
 }
 
 /// Starts a workload (`produce` / `consume`) as its own process.
-fn spawn(cmd: &str, bootstrap: &str, client_id: &str, seconds: &str) -> std::process::Child {
-    script(&[cmd, bootstrap, TOPIC, client_id, seconds, SKIP_S])
+fn spawn(
+    cmd: &str,
+    topic: &str,
+    bootstrap: &str,
+    client_id: &str,
+    seconds: &str,
+) -> std::process::Child {
+    script(&[cmd, bootstrap, topic, client_id, seconds, SKIP_S])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("python3 (scripts/test.sh installs it)")
 }
 
-fn run(cmd: &str, bootstrap: &str, client_id: &str, seconds: &str) -> Value {
-    finish(spawn(cmd, bootstrap, client_id, seconds), cmd)
+fn run(cmd: &str, topic: &str, bootstrap: &str, client_id: &str, seconds: &str) -> Value {
+    finish(spawn(cmd, topic, bootstrap, client_id, seconds), cmd)
 }
 
 fn rate(v: &Value) -> f64 {
@@ -123,10 +130,17 @@ fn metric_value(text: &str, series: &str) -> Option<f64> {
 async fn byte_rate_quotas_hold_clients_at_their_quota() {
     let (zk, broker) = single_broker(&[
         ("quota.window.num", "3"),
+        ("log.retention.check.interval.ms", "1000"),
+        ("offsets.topic.replication.factor", "1"),
         ("zkafka.http.listener", "127.0.0.1:0"),
     ]);
     let (connect, bootstrap) = (zk.connect_string(), broker.bootstrap());
     create_topic(&connect, &bootstrap, TOPIC, 2, &[1], &[]).await;
+    let bounded = [
+        ("retention.bytes", "33554432"),
+        ("segment.bytes", "8388608"),
+    ];
+    create_topic(&connect, &bootstrap, FREE_TOPIC, 2, &[1], &bounded).await;
 
     // Producer quota on client id `throttled`, written to ZooKeeper and applied live.
     let (ok, out) = configs(&[
@@ -144,8 +158,9 @@ async fn byte_rate_quotas_hold_clients_at_their_quota() {
     wait_applied(&broker, "clients/throttled", 1).await;
 
     let started = Instant::now();
-    let slow = spawn("produce", &bootstrap, "throttled", RUN_S);
-    let fast = spawn("produce", &bootstrap, "free", RUN_S);
+    let slow = spawn("produce", TOPIC, &bootstrap, "throttled", RUN_S);
+    // The unthrottled producer writes to a topic that keeps only its last 64 MB.
+    let fast = spawn("produce", FREE_TOPIC, &bootstrap, "free", RUN_S);
     let (slow, fast) = (
         finish(slow, "produce throttled"),
         finish(fast, "produce free"),
@@ -154,6 +169,7 @@ async fn byte_rate_quotas_hold_clients_at_their_quota() {
         "produce: throttled {slow}, free {fast} ({:?})",
         started.elapsed()
     );
+    let produced = slow.clone();
     let slow_rate = rate(&slow) / MB;
     assert!(
         (0.9..=1.1).contains(&slow_rate),
@@ -195,8 +211,8 @@ async fn byte_rate_quotas_hold_clients_at_their_quota() {
     ]);
     assert!(ok, "{out}");
     wait_applied(&broker, "clients/reader", 1).await;
-    let slow = spawn("consume", &bootstrap, "reader", "8");
-    let fast = spawn("consume", &bootstrap, "free-reader", "8");
+    let slow = spawn("consume", TOPIC, &bootstrap, "reader", "8");
+    let fast = spawn("consume", TOPIC, &bootstrap, "free-reader", "8");
     let (slow, fast) = (finish(slow, "consume reader"), finish(fast, "consume free"));
     eprintln!("consume: throttled {slow}, free {fast}");
     let slow_rate = rate(&slow) / MB;
@@ -208,9 +224,25 @@ async fn byte_rate_quotas_hold_clients_at_their_quota() {
         throttle(&slow) > 0,
         "no fetch throttle_time_ms reported: {slow}"
     );
+    // The unthrottled consumer reads everything at once (so its rate after the first
+    // seconds is 0); the throttled one does not get near that in the same time.
+    assert_eq!(
+        throttle(&fast),
+        0,
+        "the unthrottled consumer was throttled: {fast}"
+    );
+    let (all, read, got) = (
+        produced["bytes"].as_f64().unwrap(),
+        fast["bytes"].as_f64().unwrap(),
+        slow["bytes"].as_f64().unwrap(),
+    );
     assert!(
-        rate(&fast) > 3.0 * rate(&slow),
-        "the unthrottled consumer did not keep its rate: {fast} vs {slow}"
+        read >= all,
+        "the unthrottled consumer did not read everything: {fast}"
+    );
+    assert!(
+        got < 0.8 * all,
+        "the throttled consumer was not held back: {slow}"
     );
 
     // The producer quota removed: full speed again, no throttle.
@@ -227,7 +259,7 @@ async fn byte_rate_quotas_hold_clients_at_their_quota() {
     ]);
     assert!(ok, "{out}");
     wait_applied(&broker, "clients/throttled", 2).await;
-    let again = run("produce", &bootstrap, "throttled", "5");
+    let again = run("produce", FREE_TOPIC, &bootstrap, "throttled", "5");
     eprintln!("produce after removal: {again}");
     assert_eq!(throttle(&again), 0, "still throttled: {again}");
     assert!(

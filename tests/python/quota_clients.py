@@ -73,7 +73,7 @@ def consume(bootstrap, topic, client_id, seconds, skip):
         "client.id": client_id,
         "group.id": "quota-" + client_id,
         "enable.auto.commit": False,
-        "fetch.max.bytes": 262144,
+        # Responses of at most 128 KB per partition, for the same reason as batch.size.
         "max.partition.fetch.bytes": 131072,
         "statistics.interval.ms": 500,
         "stats_cb": on_stats,
