@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::data_util::*;
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(60);
 const MB: f64 = 1_048_576.0;
@@ -265,5 +265,220 @@ async fn byte_rate_quotas_hold_clients_at_their_quota() {
     assert!(
         rate(&again) > 3.0 * MB,
         "the producer did not get its speed back: {again}"
+    );
+}
+
+/// `quota_clients.py describe|alter ...` (kafka-python's protocol classes) → its JSON line.
+fn py(args: &[&str]) -> Value {
+    let out = script(args).output().expect("python3");
+    assert!(
+        out.status.success(),
+        "quota_clients.py {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{args:?}: {text}: {e}"))
+}
+
+fn py_alter(bootstrap: &str, entity: Value, ops: Value) -> (i64, String) {
+    let v = py(&[
+        "alter",
+        bootstrap,
+        &entity.to_string(),
+        &ops.to_string(),
+        "false",
+    ]);
+    (
+        v["code"].as_i64().unwrap(),
+        v["message"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+fn py_describe(bootstrap: &str, components: Value, strict: bool) -> Value {
+    let strict = if strict { "true" } else { "false" };
+    py(&["describe", bootstrap, &components.to_string(), strict])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn describe_and_alter_client_quotas_through_the_broker() {
+    let (zk, broker) = single_broker(&[]);
+    let (connect, b) = (zk.connect_string(), broker.bootstrap());
+
+    // AlterClientQuotas from kafka-python: a user's default-client entity, then refusals.
+    let alice = json!({"user": "alice", "client-id": null});
+    let ops = json!({"producer_byte_rate": 2048, "request_percentage": 12.5});
+    assert_eq!(py_alter(&b, alice.clone(), ops), (0, String::new()));
+    let (code, message) = py_alter(&b, alice.clone(), json!({"retention.ms": 1}));
+    assert_eq!(
+        (code, message.as_str()),
+        (42, "Invalid configuration key retention.ms")
+    );
+    let (code, message) = py_alter(&b, alice.clone(), json!({"producer_byte_rate": 1.5}));
+    assert_eq!(code, 42, "{message}");
+    let app = json!({"client-id": "app"});
+    assert_eq!(
+        py_alter(&b, app, json!({"consumer_byte_rate": 4096})),
+        (0, String::new())
+    );
+
+    // Written as Kafka writes it: the znode and a change notification.
+    let zkc = zk_client(&connect).await;
+    let (data, _) = zkc
+        .get_data("/config/users/alice/clients/<default>")
+        .await
+        .expect("/config/users/alice/clients/<default>");
+    let stored: Value = serde_json::from_slice(&data).unwrap();
+    assert_eq!(
+        stored,
+        json!({"version": 1, "config": {"producer_byte_rate": "2048", "request_percentage": "12.5"}})
+    );
+
+    // DescribeClientQuotas from kafka-python: exact, any-specified, strict and errors.
+    let v = py_describe(&b, json!([["user", 0, "alice"]]), false);
+    assert_eq!(
+        v["entries"],
+        json!([[{"client-id": null, "user": "alice"},
+                {"producer_byte_rate": 2048.0, "request_percentage": 12.5}]]),
+        "{v}"
+    );
+    let v = py_describe(&b, json!([["user", 0, "alice"]]), true);
+    assert_eq!(
+        v["entries"],
+        json!([]),
+        "strict: only user-only entities: {v}"
+    );
+    let v = py_describe(&b, json!([["client-id", 2, null]]), true);
+    assert_eq!(
+        v["entries"],
+        json!([[{"client-id": "app"}, {"consumer_byte_rate": 4096.0}]]),
+        "{v}"
+    );
+    let v = py_describe(&b, json!([]), false);
+    assert_eq!(v["entries"].as_array().unwrap().len(), 2, "{v}");
+    let v = py_describe(
+        &b,
+        json!([["ip", 0, "10.0.0.1"], ["user", 0, "alice"]]),
+        false,
+    );
+    assert_eq!(v["code"], 42, "{v}");
+    let v = py_describe(&b, json!([["group", 0, "g"]]), false);
+    assert_eq!(v["code"], 35, "{v}");
+
+    // kafka-configs.sh --bootstrap-server for clients and users, Kafka's output.
+    let bs = ["--bootstrap-server", b.as_str()];
+    let (ok, out) = configs(
+        &[
+            &bs[..],
+            &[
+                "--alter",
+                "--entity-type",
+                "clients",
+                "--entity-name",
+                "tool-app",
+                "--add-config",
+                "producer_byte_rate=1024,consumer_byte_rate=2048",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), "Completed updating config for client tool-app.");
+    let (ok, out) = configs(
+        &[
+            &bs[..],
+            &[
+                "--describe",
+                "--entity-type",
+                "clients",
+                "--entity-name",
+                "tool-app",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.trim(),
+        "Quota configs for client-id 'tool-app' are consumer_byte_rate=2048.0, producer_byte_rate=1024.0"
+    );
+    let (ok, out) = configs(
+        &[
+            &bs[..],
+            &[
+                "--alter",
+                "--entity-type",
+                "users",
+                "--entity-default",
+                "--add-config",
+                "request_percentage=50",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.trim(),
+        "Completed updating default config for users in the cluster."
+    );
+    let (ok, out) = configs(
+        &[
+            &bs[..],
+            &["--describe", "--entity-type", "users", "--entity-default"],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.trim(),
+        "Quota configs for the default user-principal are request_percentage=50.0"
+    );
+    let (ok, out) = configs(
+        &[
+            &bs[..],
+            &[
+                "--alter",
+                "--entity-type",
+                "clients",
+                "--entity-name",
+                "tool-app",
+                "--delete-config",
+                "consumer_byte_rate",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = configs(&[
+        "--zookeeper",
+        &connect,
+        "--describe",
+        "--entity-type",
+        "clients",
+        "--entity-name",
+        "tool-app",
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Configs for client-id 'tool-app' are producer_byte_rate=1024\n"),
+        "{out}"
+    );
+    let (ok, out) = configs(
+        &[
+            &bs[..],
+            &[
+                "--alter",
+                "--entity-type",
+                "clients",
+                "--entity-name",
+                "x",
+                "--add-config",
+                "bogus=1",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(
+        !ok && out.contains("INVALID_REQUEST") && out.contains("bogus"),
+        "{out}"
     );
 }

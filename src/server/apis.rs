@@ -219,6 +219,13 @@ impl KafkaApis {
             RequestKind::TxnOffsetCommit(req) => {
                 ResponseKind::TxnOffsetCommit(self.handle_txn_offset_commit(ctx, &req).await)
             }
+            // Client quotas (src/server/client_quota_requests.rs).
+            RequestKind::DescribeClientQuotas(req) => {
+                ResponseKind::DescribeClientQuotas(self.handle_describe_client_quotas(&req).await)
+            }
+            RequestKind::AlterClientQuotas(req) => {
+                ResponseKind::AlterClientQuotas(self.handle_alter_client_quotas(&req).await)
+            }
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };
         Handled::Respond(Box::new(response.into()))

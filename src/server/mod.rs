@@ -4,6 +4,7 @@ pub mod admin;
 pub mod alter_configs;
 pub mod api_versions;
 pub mod apis;
+pub mod client_quota_requests;
 pub mod client_quotas;
 pub mod config_changes;
 pub mod controlled_shutdown;

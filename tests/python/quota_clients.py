@@ -101,31 +101,23 @@ def summary(events, start, seconds, skip, seen):
 
 
 def kafka_python_send(bootstrap, request):
-    from kafka.client_async import KafkaClient
-    client = KafkaClient(bootstrap_servers=bootstrap, client_id="quota-admin")
+    """Sends one request through KafkaAdminClient's connection manager (which negotiates
+    the version with ApiVersions); kafka-python has the message classes but no admin
+    method for client quotas."""
+    from kafka import KafkaAdminClient
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="quota-admin")
     try:
-        node = None
-        deadline = time.monotonic() + 30
-        while node is None and time.monotonic() < deadline:
-            client.poll(timeout_ms=100)
-            node = client.least_loaded_node()
-            if node is not None and not client.ready(node):
-                client.poll(timeout_ms=100)
-                node = node if client.ready(node) else None
-        future = client.send(node, request)
-        client.poll(future=future, timeout_ms=30000)
-        if future.failed():
-            raise future.exception
-        return future.value
+        async def send():
+            return await admin._manager.send(request)
+        return admin._manager.run(send)
     finally:
-        client.close()
+        admin.close()
 
 
 def describe(bootstrap, components, strict):
     from kafka.protocol.admin import DescribeClientQuotasRequest
-    req_cls = DescribeClientQuotasRequest[1]
-    comps = [req_cls.ComponentData(entity_type=t, match_type=m, match=n) for (t, m, n) in components]
-    resp = kafka_python_send(bootstrap, req_cls(components=comps, strict=strict))
+    comps = [(t, m, n) for (t, m, n) in components]
+    resp = kafka_python_send(bootstrap, DescribeClientQuotasRequest(components=comps, strict=strict))
     entries = []
     for e in resp.entries or []:
         entity = {x.entity_type: x.entity_name for x in e.entity}
@@ -137,14 +129,12 @@ def describe(bootstrap, components, strict):
 
 def alter(bootstrap, entity, ops, validate):
     from kafka.protocol.admin import AlterClientQuotasRequest
-    req_cls = AlterClientQuotasRequest[1]
-    entry = req_cls.EntryData(
-        entity=[req_cls.EntryData.EntityData(entity_type=t, entity_name=n) for t, n in entity.items()],
-        ops=[req_cls.EntryData.OpData(key=k, value=0.0 if v is None else float(v), remove=v is None)
-             for k, v in ops.items()],
+    entry = (
+        [(t, n) for t, n in entity.items()],
+        [(k, 0.0 if v is None else float(v), v is None) for k, v in ops.items()],
     )
-    resp = kafka_python_send(bootstrap, req_cls(entries=[entry], validate_only=validate))
-    e = resp.entries[0]
+    req = AlterClientQuotasRequest(entries=[entry], validate_only=validate)
+    e = kafka_python_send(bootstrap, req).entries[0]
     return {"code": e.error_code, "message": e.error_message}
 
 
