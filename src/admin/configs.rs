@@ -14,6 +14,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
+use super::quota_configs;
 use super::zk_admin::{self, desanitize_entity_name, sanitize_entity_name};
 use crate::admin::group_client::Cluster;
 use crate::config::dynamic::{
@@ -124,11 +125,20 @@ async fn execute(args: &ConfigsArgs) -> anyhow::Result<()> {
         return result;
     }
     let bootstrap = args.bootstrap_server.clone().unwrap_or_default();
-    if !matches!(entity.ty.as_str(), "topics" | "brokers") {
-        bail!(
-            "zkafka serves no client quota APIs: use --zookeeper for {}",
-            entity.ty
-        );
+    if matches!(entity.ty.as_str(), "users" | "clients") {
+        let name = entity.name.as_deref();
+        return if args.alter {
+            quota_configs::alter(
+                &bootstrap,
+                &entity.ty,
+                name,
+                &to_add(args)?,
+                &args.delete_config,
+            )
+            .await
+        } else {
+            quota_configs::describe(&bootstrap, &entity.ty, name, args.entity_default).await
+        };
     }
     if args.alter {
         alter_with_broker(&bootstrap, args, &entity).await
@@ -223,6 +233,13 @@ pub fn parse_configs_to_add(text: &str) -> anyhow::Result<BTreeMap<String, Strin
         println!("WARNING: The configuration message.format.version={} is specified. This configuration will be ignored if the version is newer than the inter.broker.protocol.version specified in the broker.", out["message.format.version"]);
     }
     Ok(out)
+}
+
+fn to_add(args: &ConfigsArgs) -> anyhow::Result<BTreeMap<String, String>> {
+    match &args.add_config {
+        Some(text) => parse_configs_to_add(text),
+        None => Ok(BTreeMap::new()),
+    }
 }
 
 /// `alterConfigWithZk`: merge into the stored set, validate, write znode + notification.

@@ -22,6 +22,7 @@ pub mod group_client;
 pub mod java_errors;
 pub mod leader_election;
 pub mod log_dirs_cmd;
+pub mod quota_configs;
 pub mod reassign_log_dirs;
 pub mod reassign_partitions;
 pub mod reassign_throttle;

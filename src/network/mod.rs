@@ -255,7 +255,8 @@ async fn serve_connection(
         let timing = RequestTiming::start(&ctx, &body);
         // Boxed: the largest handler's state would otherwise be part of every connection's
         // future, idle or not.
-        match Box::pin(apis.handle(&ctx, body)).await {
+        let (handled, mute_ms) = Box::pin(apis.handle(&ctx, body)).await.split_throttle();
+        match handled {
             Handled::NoResponse => timing.done(&ctx),
             Handled::Close(why) => {
                 tracing::debug!(target: "kafka.server.KafkaApis", "Closing connection from {}: {why}", conn.peer);
@@ -270,6 +271,11 @@ async fn serve_connection(
                     break; // the writer failed: the connection is gone
                 }
             }
+        }
+        if mute_ms > 0 {
+            // Muted, as Kafka's ThrottledChannel mutes the channel: nothing more is read
+            // from this client until its throttle time is over.
+            tokio::time::sleep(std::time::Duration::from_millis(mute_ms)).await;
         }
     }
     // Responses already owed still go out (the client may have only half-closed).
@@ -318,7 +324,7 @@ async fn write_responses(
             },
             Handled::Encoded(frame) => frame,
             Handled::NoResponse => continue,
-            Handled::Deferred(_) | Handled::Close(_) => {
+            Handled::Deferred(_) | Handled::Close(_) | Handled::Throttled { .. } => {
                 tracing::warn!(target: "kafka.server.KafkaApis", "Closing connection from {}: a deferred {:?} request did not complete", conn.peer, ctx.api_key);
                 return;
             }

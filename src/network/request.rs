@@ -13,6 +13,8 @@ pub struct RequestContext {
     pub header: RequestHeader,
     pub api_key: ApiKey,
     pub conn: ConnectionContext,
+    /// The request's size on the wire (header and body), what produce quotas count.
+    pub size: usize,
 }
 
 impl RequestContext {
@@ -83,6 +85,7 @@ pub fn parse_request(
             reason: format!("{} bytes", frame.len()),
         });
     }
+    let size = frame.len();
     let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
     let version = i16::from_be_bytes([frame[2], frame[3]]);
     let api_key = ApiKey::try_from(raw_key).map_err(|_| ParseError::UnknownApiKey(raw_key))?;
@@ -104,6 +107,7 @@ pub fn parse_request(
         header,
         api_key,
         conn: conn.clone(),
+        size,
     };
     if !(supported.0..=supported.1).contains(&version) {
         if api_key == ApiKey::ApiVersions {

@@ -38,6 +38,21 @@ impl ResponseFrame {
         &self.chunks
     }
 
+    /// The frame's length in bytes, size prefix included.
+    pub fn len(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|c| match c {
+                Chunk::Bytes(b) => b.len(),
+                Chunk::File(f) => f.length as usize,
+            })
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
     /// The frame as contiguous bytes (file ranges read in); for tests and small tools.
     pub fn to_vec(&self) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();

@@ -18,7 +18,8 @@ use super::Sources;
 use crate::metrics::{
     BrokerMetrics, Histogram, API_SLOTS, FETCH_FOLLOWER_SLOT, MAX_VERSION, METRICS,
 };
-use crate::quota::ReplicationQuotas;
+use crate::quota::client::{MetricTags, SensorSnapshot};
+use crate::quota::{ClientQuotaManagers, ClientQuotaType, ReplicationQuotas};
 
 /// Yammer's percentile attributes and jmx_exporter's `quantile` labels for them.
 const QUANTILES: [(f64, &str); 6] = [
@@ -57,6 +58,7 @@ fn render(s: &Sources) -> String {
     fetcher_metrics(&mut e, s);
     replication_quota_metrics(&mut e, &s.replica_manager.replication_quotas);
     group_metrics(&mut e, s);
+    quota_metrics(&mut e, &s.quotas, crate::controller::now_ms().max(0) as u64);
     process_metrics(&mut e);
     e.finish()
 }
@@ -371,6 +373,49 @@ fn group_metrics(e: &mut Exposition, s: &Sources) {
     }
 }
 
+/// Client quota sensors (`kafka.server:type=Produce|Fetch|Request,user=U,client-id=C`), named
+/// as jmx_exporter's quota rule names them: `kafka_server_quota_<attribute>` with labels
+/// `resource`, `user`, `clientId`; a tag the matched quota level does not use is left out,
+/// as Kafka leaves it out of the MBean name. Only entities seen since a quota was configured.
+fn quota_metrics(e: &mut Exposition, quotas: &ClientQuotaManagers, now_ms: u64) {
+    let sensors: Vec<_> = ClientQuotaType::ALL
+        .iter()
+        .map(|t| (*t, quotas.get(*t).snapshot(now_ms)))
+        .collect();
+    let labels = |t: ClientQuotaType, tags: &MetricTags| {
+        let mut l = vec![("resource", t.metric_group().to_string())];
+        if !tags.user.is_empty() {
+            l.push(("user", tags.user.clone()));
+        }
+        if !tags.client_id.is_empty() {
+            l.push(("clientId", tags.client_id.clone()));
+        }
+        l
+    };
+    type Figure = fn(&SensorSnapshot) -> f64;
+    let families: [(&str, bool, Figure); 3] = [
+        ("kafka_server_quota_byte_rate", false, |s| s.rate),
+        ("kafka_server_quota_request_time", true, |s| s.rate),
+        ("kafka_server_quota_throttle_time", false, |s| {
+            s.throttle_time_avg_ms
+        }),
+    ];
+    for (name, request_only, figure) in families {
+        for (t, snapshot) in &sensors {
+            // byte-rate belongs to Produce/Fetch, request-time to Request; throttle-time to all.
+            let is_request = *t == ClientQuotaType::Request;
+            if name != "kafka_server_quota_throttle_time" && is_request != request_only {
+                continue;
+            }
+            for s in snapshot {
+                let l = labels(*t, &s.tags);
+                let l: Vec<(&str, &str)> = l.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                e.gauge(name, &l, figure(s));
+            }
+        }
+    }
+}
+
 /// The standard process collector's figures, from /proc/self.
 fn process_metrics(e: &mut Exposition) {
     let p = super::process::read();
@@ -484,6 +529,33 @@ mod tests {
         assert!(text.contains(
             "kafka_controller_controllerstats_leaderelectionrateandtimems{quantile=\"0.99\"}"
         ));
+    }
+
+    #[test]
+    fn quota_sensors_are_named_as_jmx_exporter_names_them() {
+        use crate::quota::{EntityName, QuotaEntity, QuotaWindow};
+        let q = ClientQuotaManagers::new(QuotaWindow::default(), None, None);
+        let app = QuotaEntity::new(None, Some(EntityName::Name("app".into())));
+        q.produce.update_quota(app, Some(1000.0));
+        q.produce
+            .record_and_get_throttle_time_ms("ANONYMOUS", "app", 20_000.0, 0);
+        q.produce.record_throttle("ANONYMOUS", "app", 10_000, 0);
+        let mut e = Exposition::new();
+        quota_metrics(&mut e, &q, 0);
+        let text = e.finish();
+        assert!(
+            text.contains(
+                "kafka_server_quota_byte_rate{resource=\"Produce\",clientId=\"app\"} 2000\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "kafka_server_quota_throttle_time{resource=\"Produce\",clientId=\"app\"} 10000\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("Fetch"), "{text}");
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Sources {
     pub group_coordinator: GroupCoordinator,
     /// The broker named in `/controller` as last seen (-1 = none).
     pub active_controller_id: Arc<AtomicI32>,
+    /// Client quota sensors (per-entity byte rates and throttle times).
+    pub quotas: Arc<crate::quota::ClientQuotaManagers>,
 }
 
 /// Binds `host:port` and serves the endpoint until the task is aborted.

@@ -31,6 +31,25 @@ pub enum Handled {
     NoResponse,
     /// The request is invalid in a way that ends the connection.
     Close(String),
+    /// A response after a client quota violation (KIP-219): it goes out at once, carrying
+    /// `throttle_time_ms`, and the connection then reads no request for `throttle_ms`.
+    Throttled {
+        throttle_ms: u64,
+        response: Box<Handled>,
+    },
+}
+
+impl Handled {
+    /// The response and how long to mute the connection after it (0 = not throttled).
+    pub fn split_throttle(self) -> (Handled, u64) {
+        match self {
+            Handled::Throttled {
+                throttle_ms,
+                response,
+            } => (*response, throttle_ms),
+            h => (h, 0),
+        }
+    }
 }
 
 /// This broker's identity and the fencing state it checks controller requests against.
@@ -70,6 +89,8 @@ pub struct KafkaApis {
     pub txn_coordinator: TransactionCoordinator,
     /// Producer ids for InitProducerId (idempotent and transactional producers).
     pub producer_id_manager: Arc<ProducerIdManager>,
+    /// Client quotas (Produce, Fetch, Request), fed by the dynamic config manager.
+    pub quotas: Arc<crate::quota::ClientQuotaManagers>,
 }
 
 impl KafkaApis {
@@ -200,6 +221,13 @@ impl KafkaApis {
             }
             RequestKind::TxnOffsetCommit(req) => {
                 ResponseKind::TxnOffsetCommit(self.handle_txn_offset_commit(ctx, &req).await)
+            }
+            // Client quotas (src/server/client_quota_requests.rs).
+            RequestKind::DescribeClientQuotas(req) => {
+                ResponseKind::DescribeClientQuotas(self.handle_describe_client_quotas(&req).await)
+            }
+            RequestKind::AlterClientQuotas(req) => {
+                ResponseKind::AlterClientQuotas(self.handle_alter_client_quotas(&req).await)
             }
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };

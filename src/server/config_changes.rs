@@ -3,13 +3,14 @@
 //! only a trigger), and purges notifications older than 15 minutes. Topic changes go to the
 //! topic's local logs (TopicConfigHandler); `brokers/<id>` and `brokers/<default>` changes
 //! re-read both dynamic broker layers and apply the new log defaults (BrokerConfigHandler).
-//! Client and user entities are stored for quotas, which this broker does not enforce.
+//! `users/...` and `clients/...` changes re-read the entity's quotas (client_quotas.rs).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::dynamic::{DynamicLayers, DEFAULT_ENTITY};
 use crate::log::LogConfig;
+use crate::quota::ClientQuotaManagers;
 use crate::replica::ReplicaManager;
 use crate::zk::codec::decode_config_change;
 use crate::zk::{paths, KafkaZkClient, SessionEvent, ZkResult};
@@ -18,13 +19,17 @@ use crate::zk::{paths, KafkaZkClient, SessionEvent, ZkResult};
 const NOTIFICATION_EXPIRY_MS: i64 = 15 * 60 * 1000;
 const PREFIX: &str = "config_change_";
 
-pub fn start(zk: KafkaZkClient, replicas: Arc<ReplicaManager>) -> tokio::task::JoinHandle<()> {
+pub fn start(
+    zk: KafkaZkClient,
+    replicas: Arc<ReplicaManager>,
+    quotas: Arc<ClientQuotaManagers>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut sessions = zk.subscribe();
         // On startup every existing notification is applied (configs are read fresh anyway).
         let mut last_seq: i64 = -1;
         loop {
-            let watcher = match process_changes(&zk, &replicas, &mut last_seq).await {
+            let watcher = match process_changes(&zk, &replicas, &quotas, &mut last_seq).await {
                 Ok(w) => Some(w),
                 Err(e) => {
                     tracing::warn!(target: "kafka.common.ZkNodeChangeNotificationListener", "cannot read {}: {e}; retrying", paths::CONFIG_CHANGES);
@@ -45,6 +50,7 @@ pub fn start(zk: KafkaZkClient, replicas: Arc<ReplicaManager>) -> tokio::task::J
 async fn process_changes(
     zk: &KafkaZkClient,
     replicas: &ReplicaManager,
+    quotas: &ClientQuotaManagers,
     last_seq: &mut i64,
 ) -> ZkResult<zookeeper_client::OneshotWatcher> {
     let (children, watcher) = zk.get_children_and_watch(paths::CONFIG_CHANGES).await?;
@@ -69,7 +75,10 @@ async fn process_changes(
                         apply_broker_config(zk, replicas).await?;
                     }
                 }
-                Some(_) => {} // client and user quotas: stored only, not enforced
+                Some((ty, name)) if ty == "users" || ty == "clients" => {
+                    super::client_quotas::apply_change(zk, quotas, &ty, &name).await?
+                }
+                Some(_) => {}
                 None => {
                     tracing::warn!(target: "kafka.server.DynamicConfigManager", "ignoring undecodable notification {path}")
                 }

@@ -23,7 +23,7 @@ use crate::replica::purgatory::wait_until_complete;
 use crate::replica::read::requested_epoch;
 use crate::replica::Partition;
 use crate::server::apis::{Handled, KafkaApis};
-use crate::server::errors;
+use crate::server::{client_quotas, errors};
 
 const READ_COMMITTED: i8 = 1;
 /// Session epochs meaning "full request": INITIAL (0, open a session) and FINAL (-1, none).
@@ -75,12 +75,22 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
     } else {
         apis.config.int("fetch.max.bytes")
     };
+    // A consumer never gets more in one response than its quota allows over the window
+    // (Kafka's maxQuotaWindowBytes); followers are exempt from client quotas.
+    let quota_max = match follower {
+        false => apis
+            .quotas
+            .fetch
+            .max_value_in_quota_window(&ctx.conn.principal.name, ctx.client_id())
+            .map_or(i32::MAX, |m| m.min(i32::MAX as f64) as i32),
+        true => i32::MAX,
+    };
     let params = FetchParams {
         replica_id: req.replica_id.0,
         max_bytes: if version >= 3 {
-            req.max_bytes.min(config_max).max(0) as usize
+            req.max_bytes.min(config_max).min(quota_max).max(0) as usize
         } else {
-            i32::MAX as usize
+            quota_max.max(0) as usize
         },
         hard_max_bytes_limit: version <= 2,
         read_committed: version >= 4 && req.isolation_level == READ_COMMITTED,
@@ -144,10 +154,58 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
     if params.is_from_follower() {
         record_leader_throttled_bytes(apis, &fetches, &result);
     }
-    crate::metrics::METRICS.fetched(params.is_from_follower(), sent);
     let topic_names: Vec<String> = req.topics.iter().map(|t| t.topic.0.to_string()).collect();
     let sizes: Vec<usize> = req.topics.iter().map(|t| t.partitions.len()).collect();
-    encode_grouped(version, correlation_id, &topic_names, &sizes, result)
+    let handled = encode_grouped(version, correlation_id, &topic_names, &sizes, result);
+    if params.is_from_follower() {
+        crate::metrics::METRICS.fetched(true, sent);
+        return handled;
+    }
+    match apply_fetch_quota(apis, ctx, handled) {
+        Ok(h) => {
+            crate::metrics::METRICS.fetched(false, sent);
+            h
+        }
+        Err(throttled) => throttled,
+    }
+}
+
+/// Records a consumer's response size against its fetch quota. Within quota the response
+/// goes as it is (Ok); over it, the bytes are taken back and an empty response with the
+/// throttle time goes instead (Err), as KafkaApis.handleFetchRequest does.
+fn apply_fetch_quota(
+    apis: &KafkaApis,
+    ctx: &RequestContext,
+    handled: Handled,
+) -> Result<Handled, Handled> {
+    let quota = &apis.quotas.fetch;
+    let Handled::Encoded(frame) = &handled else {
+        return Ok(handled);
+    };
+    if !quota.enabled() {
+        return Ok(handled);
+    }
+    let size = frame.len() as f64;
+    let throttle_ms = client_quotas::record(quota, ctx, size);
+    if throttle_ms == 0 {
+        return Ok(handled);
+    }
+    let now = crate::controller::now_ms().max(0) as u64;
+    quota.unrecord(&ctx.conn.principal.name, ctx.client_id(), size, now);
+    let throttle_field = client_quotas::as_response_ms(throttle_ms);
+    let empty = fetch_response::encode_throttled(
+        ctx.api_version(),
+        ctx.header.correlation_id,
+        throttle_field,
+    )
+    .map_or_else(
+        |e| Handled::Close(format!("cannot encode a fetch response: {e}")),
+        Handled::Encoded,
+    );
+    Err(Handled::Throttled {
+        throttle_ms,
+        response: Box::new(empty),
+    })
 }
 
 /// ReplicaManager.readFromLocalLog over all partitions, in request order: each partition

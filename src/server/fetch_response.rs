@@ -110,6 +110,34 @@ pub fn encode(
     Ok(frame.finish())
 }
 
+/// The answer to a consumer fetch that violated its quota (FetchContext.getThrottledResponse):
+/// no records at all, only the throttle time (v1+), and no fetch session.
+pub fn encode_throttled(
+    version: i16,
+    correlation_id: i32,
+    throttle_time_ms: i32,
+) -> io::Result<ResponseFrame> {
+    let flexible = version >= 12;
+    let mut frame = FrameBuilder::with_capacity(32);
+    let buf = frame.buf();
+    buf.put_i32(correlation_id);
+    if ApiKey::Fetch.response_header_version(version) >= 1 {
+        put_uvarint(buf, 0);
+    }
+    if version >= 1 {
+        buf.put_i32(throttle_time_ms);
+    }
+    if version >= 7 {
+        buf.put_i16(0);
+        buf.put_i32(0);
+    }
+    put_array_len(buf, 0, flexible);
+    if flexible {
+        put_uvarint(buf, 0);
+    }
+    Ok(frame.finish())
+}
+
 fn encode_partition(
     frame: &mut FrameBuilder,
     version: i16,
@@ -236,6 +264,22 @@ mod tests {
             let q = &r.responses[0].partitions[1];
             assert_eq!(q.error_code, 1);
             assert_eq!(q.records.as_deref(), Some(&b""[..]));
+        }
+    }
+
+    #[test]
+    fn throttled_responses_decode_empty_with_the_throttle_time() {
+        for version in 0..=12i16 {
+            let frame = encode_throttled(version, 7, 1234).unwrap();
+            let mut body = bytes::Bytes::from(frame.to_vec().unwrap()).slice(4..);
+            let h =
+                ResponseHeader::decode(&mut body, ApiKey::Fetch.response_header_version(version))
+                    .unwrap();
+            assert_eq!(h.correlation_id, 7);
+            let r = FetchResponse::decode(&mut body, version).unwrap();
+            assert!(body.is_empty(), "v{version}: trailing bytes");
+            assert!(r.responses.is_empty());
+            assert_eq!(r.throttle_time_ms, if version >= 1 { 1234 } else { 0 });
         }
     }
 }

@@ -5,6 +5,8 @@ pub mod alter_configs;
 pub mod alter_replica_log_dirs;
 pub mod api_versions;
 pub mod apis;
+pub mod client_quota_requests;
+pub mod client_quotas;
 pub mod config_changes;
 pub mod controlled_shutdown;
 pub mod delete_records;
@@ -133,7 +135,13 @@ impl KafkaServer {
         listen_to_coordinator_leadership(&replica_manager, &group_coordinator, &txn_coordinator);
         let mut background = replica_manager.start_background_tasks();
         background.extend(replica_manager.start_log_dir_failure_handler());
-        background.push(config_changes::start(zk.clone(), replica_manager.clone()));
+        let quotas = Arc::new(client_quotas::managers_from_config(&config));
+        client_quotas::load_all(&zk, &quotas).await?;
+        background.push(config_changes::start(
+            zk.clone(),
+            replica_manager.clone(),
+            quotas.clone(),
+        ));
         background.push(group_coordinator.start());
         background.push(txn_coordinator.start());
         let controller_slot = Arc::new(OnceLock::new());
@@ -146,6 +154,7 @@ impl KafkaServer {
             group_coordinator,
             txn_coordinator,
             producer_id_manager,
+            quotas: quotas.clone(),
         });
         let limits = NetworkLimits::new(
             config.long("socket.request.max.bytes") as usize,
@@ -169,6 +178,7 @@ impl KafkaServer {
                 replica_manager: replica_manager.clone(),
                 group_coordinator: apis.group_coordinator.clone(),
                 active_controller_id: controller.active_controller_id.clone(),
+                quotas,
             };
             background.push(crate::observability::start(&host, port, sources).await?);
         }

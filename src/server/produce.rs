@@ -25,7 +25,7 @@ use crate::record::legacy;
 use crate::replica::partition::AppendError;
 use crate::replica::purgatory::wait_until_complete;
 use crate::server::apis::{Handled, KafkaApis};
-use crate::server::errors;
+use crate::server::{client_quotas, errors};
 
 /// Refused produce input is logged at WARN at most once per 10 s (every refusal at DEBUG):
 /// a misbehaving producer must not flood the log.
@@ -93,12 +93,35 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest)
             .collect();
         topics.push((topic.name, results));
     }
+    // The data is appended whatever the quota says; only the answer carries the throttle.
+    let throttle_ms = client_quotas::record(&apis.quotas.produce, ctx, ctx.size as f64);
+    let throttle_field = if ctx.api_version() >= 1 {
+        client_quotas::as_response_ms(throttle_ms)
+    } else {
+        0 // v0 has no field: the muted connection alone slows the client down
+    };
+    let handled = respond_after_appends(apis, acks, req.timeout_ms, topics, throttle_field);
+    if throttle_ms == 0 || matches!(handled, Handled::Close(_)) {
+        return handled;
+    }
+    Handled::Throttled {
+        throttle_ms,
+        response: Box::new(handled),
+    }
+}
+
+fn respond_after_appends(
+    apis: &KafkaApis,
+    acks: i16,
+    timeout_ms: i32,
+    mut topics: TopicResults,
+    throttle_time_ms: i32,
+) -> Handled {
     if acks == -1 {
         let rm = apis.replica_manager.clone();
-        let timeout_ms = req.timeout_ms;
         return Handled::Deferred(Box::pin(async move {
             await_replication(&rm, &mut topics, timeout_ms).await;
-            respond(topics)
+            respond(topics, throttle_time_ms)
         }));
     }
     if acks == 0 {
@@ -117,12 +140,12 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest)
             None => Handled::NoResponse,
         };
     }
-    respond(topics)
+    respond(topics, throttle_time_ms)
 }
 
 type TopicResults = Vec<(kafka_protocol::messages::TopicName, Vec<PartitionResult>)>;
 
-fn respond(topics: TopicResults) -> Handled {
+fn respond(topics: TopicResults, throttle_time_ms: i32) -> Handled {
     let responses = topics
         .into_iter()
         .map(|(name, ps)| {
@@ -153,7 +176,9 @@ fn respond(topics: TopicResults) -> Handled {
                 .with_partition_responses(partition_responses)
         })
         .collect();
-    let body = ProduceResponse::default().with_responses(responses);
+    let body = ProduceResponse::default()
+        .with_responses(responses)
+        .with_throttle_time_ms(throttle_time_ms);
     Handled::Respond(Box::new(ResponseKind::Produce(body).into()))
 }
 
