@@ -50,6 +50,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::EndTxn, 0, 3),
     (ApiKey::WriteTxnMarkers, 0, 1),
     (ApiKey::TxnOffsetCommit, 0, 3),
+    // ACL administration (AclAuthorizer).
+    (ApiKey::DescribeAcls, 0, 2),
+    (ApiKey::CreateAcls, 0, 2),
+    (ApiKey::DeleteAcls, 0, 2),
 ];
 
 pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {

@@ -12,10 +12,11 @@ use crate::coordinator::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
+use crate::security::authorizer::AclAuthorizer;
 use crate::server::{
-    api_versions, controlled_shutdown, delete_records, describe_log_dirs, elect_leaders, fetch,
-    init_producer_id, inter_broker, list_offsets, metadata, offset_for_leader_epoch, produce,
-    reassignments,
+    acls, api_versions, controlled_shutdown, delete_records, describe_log_dirs, elect_leaders,
+    fetch, init_producer_id, inter_broker, list_offsets, metadata, offset_for_leader_epoch,
+    produce, reassignments,
 };
 
 /// What the network layer does after a request was handled.
@@ -70,6 +71,8 @@ pub struct KafkaApis {
     pub txn_coordinator: TransactionCoordinator,
     /// Producer ids for InitProducerId (idempotent and transactional producers).
     pub producer_id_manager: Arc<ProducerIdManager>,
+    /// AclAuthorizer when `authorizer.class.name` names it; None = every request allowed.
+    pub authorizer: Option<Arc<AclAuthorizer>>,
 }
 
 impl KafkaApis {
@@ -85,6 +88,9 @@ impl KafkaApis {
                 }));
             }
         };
+        if let Some(denied) = self.cluster_denial(ctx, &request) {
+            return Handled::Respond(Box::new(denied.into()));
+        }
         let response = match *request {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::response()),
             RequestKind::Metadata(req) => {
@@ -160,7 +166,9 @@ impl KafkaApis {
             RequestKind::SyncGroup(req) => {
                 ResponseKind::SyncGroup(self.handle_sync_group(ctx, &req).await)
             }
-            RequestKind::Heartbeat(req) => ResponseKind::Heartbeat(self.handle_heartbeat(&req)),
+            RequestKind::Heartbeat(req) => {
+                ResponseKind::Heartbeat(self.handle_heartbeat(ctx, &req))
+            }
             RequestKind::LeaveGroup(req) => {
                 ResponseKind::LeaveGroup(self.handle_leave_group(ctx, &req))
             }
@@ -171,11 +179,13 @@ impl KafkaApis {
                 ResponseKind::OffsetFetch(self.handle_offset_fetch(ctx, &req))
             }
             RequestKind::DescribeGroups(req) => {
-                ResponseKind::DescribeGroups(self.handle_describe_groups(&req))
+                ResponseKind::DescribeGroups(self.handle_describe_groups(ctx, &req))
             }
-            RequestKind::ListGroups(req) => ResponseKind::ListGroups(self.handle_list_groups(&req)),
+            RequestKind::ListGroups(req) => {
+                ResponseKind::ListGroups(self.handle_list_groups(ctx, &req))
+            }
             RequestKind::DeleteGroups(req) => {
-                ResponseKind::DeleteGroups(self.handle_delete_groups(&req).await)
+                ResponseKind::DeleteGroups(self.handle_delete_groups(ctx, &req).await)
             }
             RequestKind::OffsetDelete(req) => {
                 ResponseKind::OffsetDelete(self.handle_offset_delete(&req))
@@ -197,6 +207,16 @@ impl KafkaApis {
             }
             RequestKind::TxnOffsetCommit(req) => {
                 ResponseKind::TxnOffsetCommit(self.handle_txn_offset_commit(ctx, &req).await)
+            }
+            // ACL administration (src/server/acls.rs).
+            RequestKind::CreateAcls(req) => {
+                ResponseKind::CreateAcls(acls::handle_create(self, ctx, &req).await)
+            }
+            RequestKind::DescribeAcls(req) => {
+                ResponseKind::DescribeAcls(acls::handle_describe(self, ctx, &req))
+            }
+            RequestKind::DeleteAcls(req) => {
+                ResponseKind::DeleteAcls(acls::handle_delete(self, ctx, &req).await)
             }
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };

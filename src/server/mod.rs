@@ -1,9 +1,11 @@
 //! The broker: startup in KafkaServer's order, the request handlers, and shutdown.
 
+pub mod acls;
 pub mod admin;
 pub mod alter_configs;
 pub mod api_versions;
 pub mod apis;
+mod authz;
 pub mod config_changes;
 pub mod controlled_shutdown;
 pub mod delete_records;
@@ -47,6 +49,7 @@ use crate::log::{
 use crate::metadata::MetadataCache;
 use crate::network::{NetworkLimits, SocketServer};
 use crate::replica::ReplicaManager;
+use crate::security::authorizer::{AclAuthorizer, AuthorizerConfig};
 use crate::zk::codec::BrokerRegistration;
 use crate::zk::{paths, KafkaZkClient};
 use apis::{BrokerState, KafkaApis};
@@ -131,8 +134,10 @@ impl KafkaServer {
         background.push(config_changes::start(zk.clone(), replica_manager.clone()));
         background.push(group_coordinator.start());
         background.push(txn_coordinator.start());
+        let authorizer = start_authorizer(&config, &zk, &mut background).await?;
         let controller_slot = Arc::new(OnceLock::new());
         let apis = Arc::new(KafkaApis {
+            authorizer,
             controller: controller_slot.clone(),
             config: config.clone(),
             state: state.clone(),
@@ -378,6 +383,22 @@ async fn start_group_coordinator(
 
 /// The transaction coordinator; its partition count comes from ZooKeeper as the group
 /// coordinator's does.
+/// The authorizer `authorizer.class.name` selects, loaded and listening for ACL changes.
+async fn start_authorizer(
+    config: &KafkaConfig,
+    zk: &KafkaZkClient,
+    background: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<Option<Arc<AclAuthorizer>>> {
+    let Some(settings) = AuthorizerConfig::from_broker_config(config)? else {
+        return Ok(None);
+    };
+    let (authorizer, tasks) = AclAuthorizer::start(zk.clone(), settings)
+        .await
+        .context("cannot load ACLs from ZooKeeper (/kafka-acl, /kafka-acl-extended)")?;
+    background.extend(tasks);
+    Ok(Some(authorizer))
+}
+
 async fn start_txn_coordinator(
     config: &Arc<KafkaConfig>,
     zk: &KafkaZkClient,
