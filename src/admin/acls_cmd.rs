@@ -496,11 +496,11 @@ fn sb(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
 }
 
+/// What the Java admin client's exception says for an error answer.
 fn message(code: i16, text: Option<&StrBytes>) -> String {
-    let name = crate::server::errors::name(code).to_string();
     match text {
-        Some(t) if !t.is_empty() => format!("{name}: {t}"),
-        _ => name,
+        Some(t) if !t.is_empty() => format!("{}: {t}", super::java_errors::class_name(code)),
+        _ => super::java_errors::message(code),
     }
 }
 
@@ -518,12 +518,11 @@ impl AclService {
                 let creations = bindings.iter().map(creation).collect();
                 let req = CreateAclsRequest::default().with_creations(creations);
                 let resp = client.send(&req, ACL_API_VERSION).await?;
-                Ok(resp
-                    .results
-                    .iter()
-                    .filter(|r| r.error_code != 0)
-                    .map(|r| message(r.error_code, r.error_message.as_ref()))
-                    .collect())
+                // The admin client's createAcls(...).all().get() throws on the first error.
+                if let Some(r) = resp.results.iter().find(|r| r.error_code != 0) {
+                    bail!("{}", message(r.error_code, r.error_message.as_ref()));
+                }
+                Ok(vec![])
             }
         }
     }
@@ -540,12 +539,10 @@ impl AclService {
                 let wire = filters.iter().map(delete_filter).collect();
                 let req = DeleteAclsRequest::default().with_filters(wire);
                 let resp = client.send(&req, ACL_API_VERSION).await?;
-                Ok(resp
-                    .filter_results
-                    .iter()
-                    .filter(|r| r.error_code != 0)
-                    .map(|r| message(r.error_code, r.error_message.as_ref()))
-                    .collect())
+                if let Some(r) = resp.filter_results.iter().find(|r| r.error_code != 0) {
+                    bail!("{}", message(r.error_code, r.error_message.as_ref()));
+                }
+                Ok(vec![])
             }
         }
     }
