@@ -112,10 +112,10 @@ impl KafkaApis {
                 self.handle_incremental_alter_configs(&req).await,
             ),
             RequestKind::DeleteTopics(req) => {
-                ResponseKind::DeleteTopics(self.handle_delete_topics(&req).await)
+                ResponseKind::DeleteTopics(self.handle_delete_topics(ctx, &req).await)
             }
             RequestKind::CreatePartitions(req) => {
-                ResponseKind::CreatePartitions(self.handle_create_partitions(&req).await)
+                ResponseKind::CreatePartitions(self.handle_create_partitions(ctx, &req).await)
             }
             RequestKind::LeaderAndIsr(req) => {
                 ResponseKind::LeaderAndIsr(inter_broker::handle_leader_and_isr(self, &req).await)
