@@ -151,7 +151,7 @@ impl KafkaApis {
                 ResponseKind::DeleteRecords(delete_records::handle(self, &req).await)
             }
             RequestKind::DescribeLogDirs(req) => {
-                ResponseKind::DescribeLogDirs(describe_log_dirs::describe_log_dirs(self, &req))
+                ResponseKind::DescribeLogDirs(describe_log_dirs::describe_log_dirs(self, ctx, &req))
             }
             RequestKind::DescribeCluster(req) => {
                 ResponseKind::DescribeCluster(describe_log_dirs::describe_cluster(self, ctx, &req))
