@@ -53,6 +53,8 @@ enum Command {
     Topics(zkafka::admin::topics::TopicsArgs),
     /// Describe or alter topic, broker, client and user configs (kafka-configs.sh)
     Configs(zkafka::admin::configs::ConfigsArgs),
+    /// Add, remove and list ACLs (kafka-acls.sh)
+    Acls(zkafka::admin::acls_cmd::AclsArgs),
     /// List, describe, reset offsets of, or delete consumer groups (kafka-consumer-groups.sh)
     ConsumerGroups(zkafka::admin::consumer_groups::ConsumerGroupsArgs),
     /// Preferred or unclean leader elections through the controller (kafka-leader-election.sh)
@@ -91,6 +93,7 @@ fn main() -> ExitCode {
         cli.command,
         Command::Topics(_)
             | Command::Configs(_)
+            | Command::Acls(_)
             | Command::ConsumerGroups(_)
             | Command::ConsoleProducer(_)
             | Command::ConsoleConsumer(_)
@@ -125,6 +128,7 @@ fn main() -> ExitCode {
         )),
         Command::Topics(args) => run_tool(zkafka::admin::topics::run(args)),
         Command::Configs(args) => run_tool(zkafka::admin::configs::run(args)),
+        Command::Acls(args) => run_tool(zkafka::admin::acls_cmd::run(args)),
         Command::ConsumerGroups(args) => run_tool(zkafka::admin::consumer_groups::run(args)),
         Command::ConsoleProducer(args) => run_tool(zkafka::admin::console_producer::run(args)),
         Command::ConsoleConsumer(args) => run_tool(zkafka::admin::console_consumer::run(args)),

@@ -12,6 +12,11 @@ fn exception(code: i16) -> (&'static str, &'static str) {
         9 => ("ReplicaNotAvailableException", "The replica is not available for the requested topic-partition. Produce/Fetch requests and other requests intended only for the leader or follower return NOT_LEADER_OR_FOLLOWER if the broker is not a replica of the topic-partition."),
         44 => ("PolicyViolationException", "Request parameters do not satisfy the configured policy."),
         56 => ("KafkaStorageException", "Disk error when trying to access log file on the disk."),
+        29 => ("TopicAuthorizationException", "Topic authorization failed."),
+        30 => ("GroupAuthorizationException", "Group authorization failed."),
+        31 => ("ClusterAuthorizationException", "Cluster authorization failed."),
+        53 => ("TransactionalIdAuthorizationException", "Transactional Id authorization failed."),
+        54 => ("SecurityDisabledException", "Security features are disabled."),
         57 => ("LogDirNotFoundException", "The user-specified log directory is not found in the broker config."),
         _ => ("UnknownServerException", "The server experienced an unexpected error when processing the request."),
     }

@@ -5,6 +5,7 @@
 //! the `zkafka topics` tool (`kafka-topics.sh --zookeeper`) and `zkafka configs`
 //! (`kafka-configs.sh`).
 
+pub mod acls_cmd;
 pub mod assignment;
 pub mod broker_api_versions;
 pub mod configs;

@@ -107,6 +107,9 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
     def("unclean.leader.election.enable", Boolean, Some("false")),
     def("compression.type", String, Some("producer")),
     def("authorizer.class.name", String, Some("")),
+    // Read by AclAuthorizer: `User:a;User:b`.
+    def("super.users", String, Some("")),
+    def("allow.everyone.if.no.acl.found", Boolean, Some("false")),
     def("create.topic.policy.class.name", Class, None),
     def("alter.config.policy.class.name", Class, None),
     // Listeners and sockets

@@ -2,6 +2,7 @@
 //! security protocol and SASL or TLS authentication), and what that principal may do (the
 //! authorizer). Below `network` and `server`, which carry and check these types.
 
+pub mod authorizer;
 pub mod principal;
 
 pub use principal::KafkaPrincipal;

@@ -16,6 +16,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::admin::assignment::{assign_replicas_to_brokers, Assignment, BrokerMetadata};
 use crate::admin::{zk_admin, AdminError};
+use crate::network::request::RequestContext;
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
@@ -166,7 +168,11 @@ impl KafkaApis {
         Ok(assignment)
     }
 
-    pub async fn handle_delete_topics(&self, req: &DeleteTopicsRequest) -> DeleteTopicsResponse {
+    pub async fn handle_delete_topics(
+        &self,
+        ctx: &RequestContext,
+        req: &DeleteTopicsRequest,
+    ) -> DeleteTopicsResponse {
         let names: Vec<String> = req
             .topic_names
             .iter()
@@ -180,7 +186,12 @@ impl KafkaApis {
         let mut responses = Vec::new();
         for topic in names {
             let mut result = DeletableTopicResult::default().with_name(Some(name(&topic)));
-            let outcome = if !self.is_controller() {
+            let authorized =
+                self.authorize(ctx, AclOperation::Describe, ResourceType::Topic, &topic)
+                    && self.authorize(ctx, AclOperation::Delete, ResourceType::Topic, &topic);
+            let outcome = if !authorized {
+                Err((errors::TOPIC_AUTHORIZATION_FAILED, None))
+            } else if !self.is_controller() {
                 Err((errors::NOT_CONTROLLER, None))
             } else {
                 match zk_admin::delete_topic(&self.replica_manager.zk, &topic).await {
@@ -206,13 +217,17 @@ impl KafkaApis {
 
     pub async fn handle_create_partitions(
         &self,
+        ctx: &RequestContext,
         req: &CreatePartitionsRequest,
     ) -> CreatePartitionsResponse {
         let mut results = Vec::new();
         for t in &req.topics {
             let topic = t.name.0.to_string();
             let mut result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
-            let outcome = if !self.is_controller() {
+            let outcome = if !self.authorize(ctx, AclOperation::Alter, ResourceType::Topic, &topic)
+            {
+                Err((errors::TOPIC_AUTHORIZATION_FAILED, None))
+            } else if !self.is_controller() {
                 Err((errors::NOT_CONTROLLER, None))
             } else {
                 self.add_partitions(&topic, t, req.validate_only).await

@@ -54,6 +54,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     // Client quotas.
     (ApiKey::DescribeClientQuotas, 0, 1),
     (ApiKey::AlterClientQuotas, 0, 1),
+    // ACL administration (AclAuthorizer).
+    (ApiKey::DescribeAcls, 0, 2),
+    (ApiKey::CreateAcls, 0, 2),
+    (ApiKey::DeleteAcls, 0, 2),
 ];
 
 pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {

@@ -12,10 +12,11 @@ use crate::coordinator::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
+use crate::security::authorizer::AclAuthorizer;
 use crate::server::{
-    alter_replica_log_dirs, api_versions, controlled_shutdown, delete_records, describe_log_dirs,
-    elect_leaders, fetch, init_producer_id, inter_broker, list_offsets, metadata,
-    offset_for_leader_epoch, produce, reassignments,
+    acls, alter_replica_log_dirs, api_versions, controlled_shutdown, delete_records,
+    describe_log_dirs, elect_leaders, fetch, init_producer_id, inter_broker, list_offsets,
+    metadata, offset_for_leader_epoch, produce, reassignments,
 };
 
 /// What the network layer does after a request was handled.
@@ -91,6 +92,8 @@ pub struct KafkaApis {
     pub producer_id_manager: Arc<ProducerIdManager>,
     /// Client quotas (Produce, Fetch, Request), fed by the dynamic config manager.
     pub quotas: Arc<crate::quota::ClientQuotaManagers>,
+    /// AclAuthorizer when `authorizer.class.name` names it; None = every request allowed.
+    pub authorizer: Option<Arc<AclAuthorizer>>,
 }
 
 impl KafkaApis {
@@ -106,6 +109,9 @@ impl KafkaApis {
                 }));
             }
         };
+        if let Some(denied) = self.cluster_denial(ctx, &request) {
+            return Handled::Respond(Box::new(denied.into()));
+        }
         let response = match *request {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::response()),
             RequestKind::Metadata(req) => {
@@ -127,10 +133,10 @@ impl KafkaApis {
                 self.handle_incremental_alter_configs(&req).await,
             ),
             RequestKind::DeleteTopics(req) => {
-                ResponseKind::DeleteTopics(self.handle_delete_topics(&req).await)
+                ResponseKind::DeleteTopics(self.handle_delete_topics(ctx, &req).await)
             }
             RequestKind::CreatePartitions(req) => {
-                ResponseKind::CreatePartitions(self.handle_create_partitions(&req).await)
+                ResponseKind::CreatePartitions(self.handle_create_partitions(ctx, &req).await)
             }
             RequestKind::LeaderAndIsr(req) => {
                 ResponseKind::LeaderAndIsr(inter_broker::handle_leader_and_isr(self, &req).await)
@@ -169,7 +175,7 @@ impl KafkaApis {
                 ResponseKind::AlterReplicaLogDirs(alter_replica_log_dirs::handle(self, &req).await)
             }
             RequestKind::DescribeLogDirs(req) => {
-                ResponseKind::DescribeLogDirs(describe_log_dirs::describe_log_dirs(self, &req))
+                ResponseKind::DescribeLogDirs(describe_log_dirs::describe_log_dirs(self, ctx, &req))
             }
             RequestKind::DescribeCluster(req) => {
                 ResponseKind::DescribeCluster(describe_log_dirs::describe_cluster(self, ctx, &req))
@@ -184,7 +190,9 @@ impl KafkaApis {
             RequestKind::SyncGroup(req) => {
                 ResponseKind::SyncGroup(self.handle_sync_group(ctx, &req).await)
             }
-            RequestKind::Heartbeat(req) => ResponseKind::Heartbeat(self.handle_heartbeat(&req)),
+            RequestKind::Heartbeat(req) => {
+                ResponseKind::Heartbeat(self.handle_heartbeat(ctx, &req))
+            }
             RequestKind::LeaveGroup(req) => {
                 ResponseKind::LeaveGroup(self.handle_leave_group(ctx, &req))
             }
@@ -195,11 +203,13 @@ impl KafkaApis {
                 ResponseKind::OffsetFetch(self.handle_offset_fetch(ctx, &req))
             }
             RequestKind::DescribeGroups(req) => {
-                ResponseKind::DescribeGroups(self.handle_describe_groups(&req))
+                ResponseKind::DescribeGroups(self.handle_describe_groups(ctx, &req))
             }
-            RequestKind::ListGroups(req) => ResponseKind::ListGroups(self.handle_list_groups(&req)),
+            RequestKind::ListGroups(req) => {
+                ResponseKind::ListGroups(self.handle_list_groups(ctx, &req))
+            }
             RequestKind::DeleteGroups(req) => {
-                ResponseKind::DeleteGroups(self.handle_delete_groups(&req).await)
+                ResponseKind::DeleteGroups(self.handle_delete_groups(ctx, &req).await)
             }
             RequestKind::OffsetDelete(req) => {
                 ResponseKind::OffsetDelete(self.handle_offset_delete(&req))
@@ -228,6 +238,16 @@ impl KafkaApis {
             }
             RequestKind::AlterClientQuotas(req) => {
                 ResponseKind::AlterClientQuotas(self.handle_alter_client_quotas(&req).await)
+            }
+            // ACL administration (src/server/acls.rs).
+            RequestKind::CreateAcls(req) => {
+                ResponseKind::CreateAcls(acls::handle_create(self, ctx, &req).await)
+            }
+            RequestKind::DescribeAcls(req) => {
+                ResponseKind::DescribeAcls(acls::handle_describe(self, ctx, &req))
+            }
+            RequestKind::DeleteAcls(req) => {
+                ResponseKind::DeleteAcls(acls::handle_delete(self, ctx, &req).await)
             }
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };

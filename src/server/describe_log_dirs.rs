@@ -18,6 +18,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::log::{Log, LogManager, TopicPartition};
 use crate::network::request::RequestContext;
+use crate::security::authorizer::AclOperation;
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
@@ -57,8 +58,13 @@ fn log_dir_entries(lm: &LogManager) -> Vec<LogDirEntry> {
 
 pub fn describe_log_dirs(
     apis: &KafkaApis,
+    ctx: &RequestContext,
     req: &DescribeLogDirsRequest,
 ) -> DescribeLogDirsResponse {
+    // Without DESCRIBE on the cluster Kafka answers an empty result list.
+    if !apis.authorize_cluster(ctx, AclOperation::Describe) {
+        return DescribeLogDirsResponse::default();
+    }
     let lm = &apis.replica_manager.log_manager;
     let wanted: Option<HashSet<TopicPartition>> = req.topics.as_ref().map(|topics| {
         topics

@@ -22,6 +22,7 @@ use crate::network::request::RequestContext;
 use crate::replica::purgatory::wait_until_complete;
 use crate::replica::read::requested_epoch;
 use crate::replica::Partition;
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::{Handled, KafkaApis};
 use crate::server::{client_quotas, errors};
 
@@ -39,6 +40,8 @@ struct PartitionFetch {
     last_fetched_epoch: Option<i32>,
     /// The follower's log start offset (v5+).
     follower_log_start_offset: i64,
+    /// READ on the topic (consumers) or CLUSTER_ACTION on the cluster (followers).
+    authorized: bool,
 }
 
 /// What the whole request asks for.
@@ -95,11 +98,18 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
         hard_max_bytes_limit: version <= 2,
         read_committed: version >= 4 && req.isolation_level == READ_COMMITTED,
     };
+    // Followers need CLUSTER_ACTION, consumers READ on each topic; a refused partition
+    // answers TOPIC_AUTHORIZATION_FAILED either way (KafkaApis.handleFetchRequest).
+    let follower_authorized = !follower || apis.authorize_cluster(ctx, AclOperation::ClusterAction);
     let fetches: Vec<PartitionFetch> = req
         .topics
         .iter()
         .flat_map(|t| {
+            let authorized = follower_authorized
+                && (follower
+                    || apis.authorize(ctx, AclOperation::Read, ResourceType::Topic, &t.topic));
             t.partitions.iter().map(move |p| PartitionFetch {
+                authorized,
                 tp: TopicPartition::new(t.topic.0.as_str(), p.partition),
                 fetch_offset: p.fetch_offset,
                 partition_max_bytes: p.partition_max_bytes,
@@ -119,7 +129,7 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
         .collect();
 
     let first = read_all(apis, &params, &fetches);
-    if params.is_from_follower() {
+    if params.is_from_follower() && follower_authorized {
         update_follower_states(apis, &params, &fetches, &first);
     }
     let readable: usize = first.iter().map(|p| p.records.length as usize).sum();
@@ -253,6 +263,10 @@ fn read_partition(
         aborted_transactions: None,
         records: FileSlice::empty(),
     };
+    if !f.authorized {
+        out.error_code = errors::TOPIC_AUTHORIZATION_FAILED;
+        return out;
+    }
     let view = match apis
         .replica_manager
         .leader_view(&f.tp, f.current_leader_epoch, known)

@@ -29,6 +29,8 @@ use crate::coordinator::records::OffsetAndMetadata;
 use crate::coordinator::transaction::TRANSACTION_STATE_TOPIC_NAME;
 use crate::coordinator::GROUP_METADATA_TOPIC_NAME;
 use crate::network::request::RequestContext;
+use crate::security::authorizer::acl::CLUSTER_NAME;
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::KafkaApis;
 
 fn s(v: impl Into<String>) -> StrBytes {
@@ -81,6 +83,16 @@ impl KafkaApis {
                 .with_port(-1)
         };
         let key = req.key.to_string();
+        let (resource_type, denied_code) = match req.key_type {
+            1 => (
+                ResourceType::TransactionalId,
+                errors::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            ),
+            _ => (ResourceType::Group, errors::GROUP_AUTHORIZATION_FAILED),
+        };
+        if !self.authorize(ctx, AclOperation::Describe, resource_type, &key) {
+            return fail(denied_code);
+        }
         let (topic, partition) = match req.key_type {
             0 => (
                 GROUP_METADATA_TOPIC_NAME,
@@ -249,6 +261,12 @@ impl KafkaApis {
         req: &JoinGroupRequest,
     ) -> JoinGroupResponse {
         let version = ctx.api_version();
+        if !self.authorize_group(ctx, AclOperation::Read, &req.group_id) {
+            return JoinGroupResponse::default()
+                .with_error_code(errors::GROUP_AUTHORIZATION_FAILED)
+                .with_generation_id(-1)
+                .with_protocol_name((version < 7).then(|| s(String::new())));
+        }
         let params = JoinParams {
             group_id: req.group_id.to_string(),
             member_id: req.member_id.to_string(),
@@ -300,6 +318,10 @@ impl KafkaApis {
         ctx: &RequestContext,
         req: &SyncGroupRequest,
     ) -> SyncGroupResponse {
+        if !self.authorize_group(ctx, AclOperation::Read, &req.group_id) {
+            return SyncGroupResponse::default()
+                .with_error_code(errors::GROUP_AUTHORIZATION_FAILED);
+        }
         let params = SyncParams {
             group_id: req.group_id.to_string(),
             generation_id: req.generation_id,
@@ -325,7 +347,15 @@ impl KafkaApis {
         resp
     }
 
-    pub fn handle_heartbeat(&self, req: &HeartbeatRequest) -> HeartbeatResponse {
+    pub fn handle_heartbeat(
+        &self,
+        ctx: &RequestContext,
+        req: &HeartbeatRequest,
+    ) -> HeartbeatResponse {
+        if !self.authorize_group(ctx, AclOperation::Read, &req.group_id) {
+            return HeartbeatResponse::default()
+                .with_error_code(errors::GROUP_AUTHORIZATION_FAILED);
+        }
         let code = self.group_coordinator.heartbeat(
             &req.group_id,
             &req.member_id,
@@ -340,6 +370,10 @@ impl KafkaApis {
         ctx: &RequestContext,
         req: &LeaveGroupRequest,
     ) -> LeaveGroupResponse {
+        if !self.authorize_group(ctx, AclOperation::Read, &req.group_id) {
+            return LeaveGroupResponse::default()
+                .with_error_code(errors::GROUP_AUTHORIZATION_FAILED);
+        }
         let leaving: Vec<(String, Option<String>)> = if ctx.api_version() >= 3 {
             req.members
                 .iter()
@@ -388,9 +422,21 @@ impl KafkaApis {
         let snapshot = self.metadata_cache.snapshot();
         let mut unknown = Vec::new();
         let mut offsets = Vec::new();
+        let group_authorized = self.authorize_group(ctx, AclOperation::Read, &req.group_id);
         for t in &req.topics {
+            let denied = if !group_authorized {
+                Some(errors::GROUP_AUTHORIZATION_FAILED)
+            } else if !self.authorize(ctx, AclOperation::Read, ResourceType::Topic, &t.name) {
+                Some(errors::TOPIC_AUTHORIZATION_FAILED)
+            } else {
+                None
+            };
             for p in &t.partitions {
                 let key = (t.name.to_string(), p.partition_index);
+                if let Some(code) = denied {
+                    unknown.push((key, code));
+                    continue;
+                }
                 if snapshot.partition(&key.0, key.1).is_none() {
                     unknown.push((key, errors::UNKNOWN_TOPIC_OR_PARTITION));
                     continue;
@@ -467,8 +513,21 @@ impl KafkaApis {
         req: &OffsetFetchRequest,
     ) -> OffsetFetchResponse {
         let version = ctx.api_version();
+        if !self.authorize_group(ctx, AclOperation::Describe, &req.group_id) {
+            return offset_fetch_group_denied(version, req);
+        }
+        let topic_denied =
+            |t: &str| !self.authorize(ctx, AclOperation::Describe, ResourceType::Topic, t);
+        let denied_topics: Vec<String> = req
+            .topics
+            .iter()
+            .flatten()
+            .map(|t| t.name.to_string())
+            .filter(|t| topic_denied(t))
+            .collect();
         let requested: Option<Vec<(String, i32)>> = req.topics.as_ref().map(|ts| {
             ts.iter()
+                .filter(|t| !denied_topics.contains(&t.name.to_string()))
                 .flat_map(|t| {
                     t.partition_indexes
                         .iter()
@@ -476,9 +535,13 @@ impl KafkaApis {
                 })
                 .collect()
         });
-        let (code, list) = self
+        let (code, mut list) = self
             .group_coordinator
             .fetch_offsets(&req.group_id, requested.clone());
+        // All topics asked for: those the principal may not describe are left out.
+        if req.topics.is_none() {
+            list.retain(|o| !self.authorize_filter_topic(ctx, &o.topic));
+        }
         let items: Vec<_> = if code != errors::NONE {
             // The group error, per partition for v0/v1 (which have no top-level error).
             requested
@@ -507,6 +570,8 @@ impl KafkaApis {
                 })
                 .collect()
         };
+        let mut items = items;
+        items.extend(denied_partitions(req, &denied_topics));
         let topics = by_topic(items)
             .into_iter()
             .map(|(t, ps)| {
@@ -520,11 +585,21 @@ impl KafkaApis {
             .with_topics(topics)
     }
 
-    pub fn handle_describe_groups(&self, req: &DescribeGroupsRequest) -> DescribeGroupsResponse {
+    pub fn handle_describe_groups(
+        &self,
+        ctx: &RequestContext,
+        req: &DescribeGroupsRequest,
+    ) -> DescribeGroupsResponse {
         let groups = req
             .groups
             .iter()
             .map(|id| {
+                if !self.authorize_group(ctx, AclOperation::Describe, id) {
+                    return DescribedGroup::default()
+                        .with_error_code(errors::GROUP_AUTHORIZATION_FAILED)
+                        .with_group_id(id.clone())
+                        .with_authorized_operations(i32::MIN);
+                }
                 let (code, g) = self.group_coordinator.describe_group(id);
                 let members = g
                     .members
@@ -552,9 +627,24 @@ impl KafkaApis {
         DescribeGroupsResponse::default().with_groups(groups)
     }
 
-    pub fn handle_list_groups(&self, req: &ListGroupsRequest) -> ListGroupsResponse {
+    pub fn handle_list_groups(
+        &self,
+        ctx: &RequestContext,
+        req: &ListGroupsRequest,
+    ) -> ListGroupsResponse {
         let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
-        let (code, groups) = self.group_coordinator.list_groups(&states);
+        let (code, mut groups) = self.group_coordinator.list_groups(&states);
+        // DESCRIBE on the cluster lists every group; otherwise only the describable ones.
+        if !self.authorize_filter(
+            ctx,
+            AclOperation::Describe,
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+        ) {
+            groups.retain(|(id, _, _)| {
+                self.authorize_filter(ctx, AclOperation::Describe, ResourceType::Group, id)
+            });
+        }
         ListGroupsResponse::default()
             .with_error_code(code)
             .with_groups(
@@ -570,9 +660,22 @@ impl KafkaApis {
             )
     }
 
-    pub async fn handle_delete_groups(&self, req: &DeleteGroupsRequest) -> DeleteGroupsResponse {
-        let ids: Vec<String> = req.groups_names.iter().map(|g| g.to_string()).collect();
-        let results = self.group_coordinator.delete_groups(&ids).await;
+    pub async fn handle_delete_groups(
+        &self,
+        ctx: &RequestContext,
+        req: &DeleteGroupsRequest,
+    ) -> DeleteGroupsResponse {
+        let (ids, denied): (Vec<String>, Vec<String>) = req
+            .groups_names
+            .iter()
+            .map(|g| g.to_string())
+            .partition(|g| self.authorize_group(ctx, AclOperation::Delete, g));
+        let mut results = self.group_coordinator.delete_groups(&ids).await;
+        results.extend(
+            denied
+                .into_iter()
+                .map(|g| (g, errors::GROUP_AUTHORIZATION_FAILED)),
+        );
         DeleteGroupsResponse::default().with_results(
             results
                 .into_iter()
@@ -630,8 +733,73 @@ impl KafkaApis {
 fn error_message(code: i16) -> &'static str {
     match code {
         errors::COORDINATOR_NOT_AVAILABLE => "The coordinator is not available.",
+        errors::GROUP_AUTHORIZATION_FAILED => "Group authorization failed.",
+        errors::TRANSACTIONAL_ID_AUTHORIZATION_FAILED => "Transactional Id authorization failed.",
         errors::NOT_COORDINATOR => "This is not the correct coordinator.",
         errors::INVALID_REQUEST => "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details.",
         _ => "",
     }
+}
+
+impl KafkaApis {
+    fn authorize_group(&self, ctx: &RequestContext, op: AclOperation, group: &str) -> bool {
+        self.authorize(ctx, op, ResourceType::Group, group)
+    }
+
+    /// True when the principal may NOT describe the topic (quietly, for listings).
+    fn authorize_filter_topic(&self, ctx: &RequestContext, topic: &str) -> bool {
+        !self.authorize_filter(ctx, AclOperation::Describe, ResourceType::Topic, topic)
+    }
+}
+
+/// OffsetFetch without DESCRIBE on the group: the top-level error (v2+), per partition before.
+fn offset_fetch_group_denied(version: i16, req: &OffsetFetchRequest) -> OffsetFetchResponse {
+    let code = errors::GROUP_AUTHORIZATION_FAILED;
+    if version >= 2 {
+        return OffsetFetchResponse::default().with_error_code(code);
+    }
+    let topics = req
+        .topics
+        .iter()
+        .flatten()
+        .map(|t| {
+            OffsetFetchResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(
+                    t.partition_indexes
+                        .iter()
+                        .map(|&p| {
+                            OffsetFetchResponsePartition::default()
+                                .with_partition_index(p)
+                                .with_committed_offset(-1)
+                                .with_error_code(code)
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    OffsetFetchResponse::default().with_topics(topics)
+}
+
+/// The partitions of requested topics the principal may not describe.
+fn denied_partitions(
+    req: &OffsetFetchRequest,
+    denied: &[String],
+) -> Vec<((String, i32), OffsetFetchResponsePartition)> {
+    req.topics
+        .iter()
+        .flatten()
+        .filter(|t| denied.contains(&t.name.to_string()))
+        .flat_map(|t| {
+            t.partition_indexes.iter().map(move |&p| {
+                let part = OffsetFetchResponsePartition::default()
+                    .with_partition_index(p)
+                    .with_committed_offset(-1)
+                    .with_committed_leader_epoch(-1)
+                    .with_metadata(Some(s("")))
+                    .with_error_code(errors::TOPIC_AUTHORIZATION_FAILED);
+                ((t.name.to_string(), p), part)
+            })
+        })
+        .collect()
 }

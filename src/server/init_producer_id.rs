@@ -6,6 +6,8 @@
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
 use crate::network::request::RequestContext;
+use crate::security::authorizer::acl::CLUSTER_NAME;
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
@@ -17,6 +19,25 @@ pub async fn handle(
     // Both or neither of (ProducerId, ProducerEpoch) must be set (KIP-360 resume fields).
     if (req.producer_id.0 == -1) != (req.producer_epoch == -1) {
         return error(errors::INVALID_REQUEST);
+    }
+    // A transactional id needs WRITE on it; an idempotent producer IDEMPOTENT_WRITE on the
+    // cluster or WRITE on some topic (KIP-679).
+    let authorized = match &req.transactional_id {
+        Some(id) => apis.authorize(ctx, AclOperation::Write, ResourceType::TransactionalId, id),
+        None => {
+            apis.authorize_filter(
+                ctx,
+                AclOperation::IdempotentWrite,
+                ResourceType::Cluster,
+                CLUSTER_NAME,
+            ) || apis.authorize_any(ctx, AclOperation::Write, ResourceType::Topic)
+        }
+    };
+    if !authorized {
+        return error(match req.transactional_id {
+            Some(_) => errors::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            None => errors::CLUSTER_AUTHORIZATION_FAILED,
+        });
     }
     match &req.transactional_id {
         None => init_idempotent(apis).await,

@@ -12,6 +12,7 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use crate::log::{util, Log, TopicPartition, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use crate::network::request::RequestContext;
 use crate::replica::read::{requested_epoch, LeaderView};
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
@@ -32,10 +33,17 @@ pub fn handle(
         .topics
         .iter()
         .map(|t| {
+            let authorized =
+                apis.authorize(ctx, AclOperation::Describe, ResourceType::Topic, &t.name);
             let partitions = t
                 .partitions
                 .iter()
                 .map(|p| {
+                    if !authorized {
+                        return ListOffsetsPartitionResponse::default()
+                            .with_partition_index(p.partition_index)
+                            .with_error_code(errors::TOPIC_AUTHORIZATION_FAILED);
+                    }
                     let tp = TopicPartition::new(t.name.0.as_str(), p.partition_index);
                     let known = snapshot.partition(&tp.topic, tp.partition).is_some();
                     let epoch = if version >= 4 {

@@ -10,6 +10,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::metadata::{MetadataSnapshot, PartitionMetadata};
 use crate::network::request::RequestContext;
+use crate::security::authorizer::acl::CLUSTER_NAME;
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
@@ -27,13 +29,25 @@ pub async fn handle(
     let auto_create = apis.config.boolean("auto.create.topics.enable")
         && (ctx.api_version() < 4 || req.allow_auto_topic_creation);
     // A missing topic's error: LEADER_NOT_AVAILABLE once auto-created (clients retry),
-    // the creation error when that failed, else UNKNOWN_TOPIC_OR_PARTITION.
+    // the creation error when that failed, else UNKNOWN_TOPIC_OR_PARTITION. A topic the
+    // principal may not DESCRIBE (or, to auto-create it, CREATE) is
+    // TOPIC_AUTHORIZATION_FAILED, whether or not it exists.
     let mut missing_codes: BTreeMap<String, i16> = BTreeMap::new();
     if let Some(names) = &requested {
         let snapshot = apis.metadata_cache.snapshot();
-        for topic in names.iter().filter(|n| !snapshot.topics.contains_key(*n)) {
+        for topic in names {
+            if !apis.authorize(ctx, AclOperation::Describe, ResourceType::Topic, topic) {
+                missing_codes.insert(topic.clone(), errors::TOPIC_AUTHORIZATION_FAILED);
+            }
+        }
+        let missing = names
+            .iter()
+            .filter(|n| !snapshot.topics.contains_key(*n) && !missing_codes.contains_key(*n));
+        for topic in missing.collect::<Vec<_>>() {
             let code = if !auto_create {
                 errors::UNKNOWN_TOPIC_OR_PARTITION
+            } else if !may_create(apis, ctx, topic) {
+                errors::TOPIC_AUTHORIZATION_FAILED
             } else if !valid_name(topic) {
                 errors::INVALID_TOPIC_EXCEPTION
             } else {
@@ -48,7 +62,12 @@ pub async fn handle(
     let describe =
         |t: &String| describe_topic(&snapshot, t, listener, missing_codes.get(t).copied());
     let topics = match &requested {
-        None => snapshot.topics.keys().map(describe).collect(),
+        None => snapshot
+            .topics
+            .keys()
+            .filter(|t| apis.authorize_filter(ctx, AclOperation::Describe, ResourceType::Topic, t))
+            .map(describe)
+            .collect(),
         Some(names) => names.iter().map(describe).collect(),
     };
     MetadataResponse::default()
@@ -83,7 +102,11 @@ fn describe_topic(
     missing_code: Option<i16>,
 ) -> MetadataResponseTopic {
     let name = Some(TopicName(StrBytes::from_string(topic.to_string())));
-    let Some(partitions) = snapshot.topics.get(topic) else {
+    let partitions = match snapshot.topics.get(topic) {
+        Some(p) if missing_code != Some(errors::TOPIC_AUTHORIZATION_FAILED) => Some(p),
+        _ => None,
+    };
+    let Some(partitions) = partitions else {
         let code = missing_code.unwrap_or(errors::UNKNOWN_TOPIC_OR_PARTITION);
         return MetadataResponseTopic::default()
             .with_error_code(code)
@@ -123,6 +146,16 @@ fn describe_partition(
         .with_replica_nodes(ids(&meta.replicas))
         .with_isr_nodes(ids(&meta.isr))
         .with_offline_replicas(ids(&meta.offline_replicas))
+}
+
+/// Auto-creation needs CREATE on the cluster or on the topic.
+fn may_create(apis: &KafkaApis, ctx: &RequestContext, topic: &str) -> bool {
+    apis.authorize_filter(
+        ctx,
+        AclOperation::Create,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    ) || apis.authorize(ctx, AclOperation::Create, ResourceType::Topic, topic)
 }
 
 fn valid_name(topic: &str) -> bool {

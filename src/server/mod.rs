@@ -1,10 +1,12 @@
 //! The broker: startup in KafkaServer's order, the request handlers, and shutdown.
 
+pub mod acls;
 pub mod admin;
 pub mod alter_configs;
 pub mod alter_replica_log_dirs;
 pub mod api_versions;
 pub mod apis;
+mod authz;
 pub mod client_quota_requests;
 pub mod client_quotas;
 pub mod config_changes;
@@ -50,6 +52,7 @@ use crate::log::{
 use crate::metadata::MetadataCache;
 use crate::network::{NetworkLimits, SocketServer};
 use crate::replica::ReplicaManager;
+use crate::security::authorizer::{AclAuthorizer, AuthorizerConfig};
 use crate::zk::codec::BrokerRegistration;
 use crate::zk::{paths, KafkaZkClient};
 use apis::{BrokerState, KafkaApis};
@@ -144,8 +147,10 @@ impl KafkaServer {
         ));
         background.push(group_coordinator.start());
         background.push(txn_coordinator.start());
+        let authorizer = start_authorizer(&config, &zk, &mut background).await?;
         let controller_slot = Arc::new(OnceLock::new());
         let apis = Arc::new(KafkaApis {
+            authorizer,
             controller: controller_slot.clone(),
             config: config.clone(),
             state: state.clone(),
@@ -393,6 +398,22 @@ async fn start_group_coordinator(
 
 /// The transaction coordinator; its partition count comes from ZooKeeper as the group
 /// coordinator's does.
+/// The authorizer `authorizer.class.name` selects, loaded and listening for ACL changes.
+async fn start_authorizer(
+    config: &KafkaConfig,
+    zk: &KafkaZkClient,
+    background: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<Option<Arc<AclAuthorizer>>> {
+    let Some(settings) = AuthorizerConfig::from_broker_config(config)? else {
+        return Ok(None);
+    };
+    let (authorizer, tasks) = AclAuthorizer::start(zk.clone(), settings)
+        .await
+        .context("cannot load ACLs from ZooKeeper (/kafka-acl, /kafka-acl-extended)")?;
+    background.extend(tasks);
+    Ok(Some(authorizer))
+}
+
 async fn start_txn_coordinator(
     config: &Arc<KafkaConfig>,
     zk: &KafkaZkClient,

@@ -24,6 +24,7 @@ use crate::network::request::RequestContext;
 use crate::record::legacy;
 use crate::replica::partition::AppendError;
 use crate::replica::purgatory::wait_until_complete;
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::{Handled, KafkaApis};
 use crate::server::{client_quotas, errors};
 
@@ -78,12 +79,27 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ProduceRequest)
     let acks = req.acks;
     let mut topics: TopicResults = Vec::with_capacity(req.topic_data.len());
     let valid_acks = matches!(acks, -1..=1);
+    // A transactional producer needs WRITE on its transactional id, else every partition
+    // fails; then WRITE on each topic (KafkaApis.handleProduceRequest).
+    let txn_denied = req.transactional_id.as_ref().is_some_and(|id| {
+        !apis.authorize(ctx, AclOperation::Write, ResourceType::TransactionalId, id)
+    });
     for topic in req.topic_data {
         let name = topic.name.0.to_string();
+        let denied = if txn_denied {
+            Some(errors::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        } else if !apis.authorize(ctx, AclOperation::Write, ResourceType::Topic, &name) {
+            Some(errors::TOPIC_AUTHORIZATION_FAILED)
+        } else {
+            None
+        };
         let results = topic
             .partition_data
             .into_iter()
             .map(|p| {
+                if let Some(code) = denied {
+                    return PartitionResult::error(p.index, code);
+                }
                 if !valid_acks {
                     return PartitionResult::error(p.index, errors::INVALID_REQUIRED_ACKS);
                 }

@@ -2,7 +2,7 @@
 //! handleAddOffsetsToTxn, handleEndTxn): decode into transaction coordinator calls, encode
 //! the answers per request version.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use kafka_protocol::messages::add_partitions_to_txn_response::{
     AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
@@ -20,6 +20,7 @@ use crate::coordinator::txn_offsets::TxnCommitter;
 use crate::coordinator::GROUP_METADATA_TOPIC_NAME;
 use crate::log::TopicPartition;
 use crate::network::request::RequestContext;
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::KafkaApis;
 
 /// First versions that may return PRODUCER_FENCED (older ones get INVALID_PRODUCER_EPOCH).
@@ -56,27 +57,39 @@ impl KafkaApis {
         req: &AddPartitionsToTxnRequest,
     ) -> AddPartitionsToTxnResponse {
         let snapshot = self.metadata_cache.snapshot();
+        let txn_id = req.v3_and_below_transactional_id.0.as_str();
+        let txn_authorized = self.authorize(
+            ctx,
+            AclOperation::Write,
+            ResourceType::TransactionalId,
+            txn_id,
+        );
         let mut requested = Vec::new();
-        let mut unknown = BTreeSet::new();
+        let mut failed: BTreeMap<TopicPartition, i16> = BTreeMap::new();
         for t in &req.v3_and_below_topics {
+            let topic_authorized =
+                self.authorize(ctx, AclOperation::Write, ResourceType::Topic, &t.name);
             for &p in &t.partitions {
                 let tp = TopicPartition::new(t.name.0.as_str(), p);
-                if snapshot.partition(&tp.topic, p).is_none() {
-                    unknown.insert(tp.clone());
+                if !txn_authorized {
+                    failed.insert(tp.clone(), errors::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+                } else if !topic_authorized {
+                    failed.insert(tp.clone(), errors::TOPIC_AUTHORIZATION_FAILED);
+                } else if snapshot.partition(&tp.topic, p).is_none() {
+                    failed.insert(tp.clone(), errors::UNKNOWN_TOPIC_OR_PARTITION);
                 }
                 requested.push(tp);
             }
         }
-        let results: Vec<(TopicPartition, i16)> = if !unknown.is_empty() {
+        let results: Vec<(TopicPartition, i16)> = if !failed.is_empty() {
             // One bad partition fails the whole request; nothing is added.
             requested
                 .into_iter()
                 .map(|tp| {
-                    let code = if unknown.contains(&tp) {
-                        errors::UNKNOWN_TOPIC_OR_PARTITION
-                    } else {
-                        errors::OPERATION_NOT_ATTEMPTED
-                    };
+                    let code = failed
+                        .get(&tp)
+                        .copied()
+                        .unwrap_or(errors::OPERATION_NOT_ATTEMPTED);
                     (tp, code)
                 })
                 .collect()
@@ -101,6 +114,21 @@ impl KafkaApis {
         ctx: &RequestContext,
         req: &AddOffsetsToTxnRequest,
     ) -> AddOffsetsToTxnResponse {
+        let denied = if !self.authorize(
+            ctx,
+            AclOperation::Write,
+            ResourceType::TransactionalId,
+            &req.transactional_id,
+        ) {
+            Some(errors::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        } else if !self.authorize(ctx, AclOperation::Read, ResourceType::Group, &req.group_id) {
+            Some(errors::GROUP_AUTHORIZATION_FAILED)
+        } else {
+            None
+        };
+        if let Some(code) = denied {
+            return AddOffsetsToTxnResponse::default().with_error_code(code);
+        }
         let partition = self
             .group_coordinator
             .manager
@@ -127,6 +155,15 @@ impl KafkaApis {
         ctx: &RequestContext,
         req: &EndTxnRequest,
     ) -> EndTxnResponse {
+        if !self.authorize(
+            ctx,
+            AclOperation::Write,
+            ResourceType::TransactionalId,
+            &req.transactional_id,
+        ) {
+            return EndTxnResponse::default()
+                .with_error_code(errors::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+        }
         let code = self
             .txn_coordinator
             .handle_end_transaction(

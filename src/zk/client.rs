@@ -101,7 +101,7 @@ pub enum SessionEvent {
     Reconnected,
 }
 
-pub(super) const OPEN: CreateOptions<'static> =
+pub(crate) const OPEN: CreateOptions<'static> =
     CreateMode::Persistent.with_acls(Acls::anyone_all());
 const EPHEMERAL: CreateOptions<'static> = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
 const SEQUENTIAL: CreateOptions<'static> =

@@ -1,5 +1,6 @@
 //! ZooKeeper: znode paths, one codec per znode, and the broker's session and operations.
 
+pub mod acls;
 pub mod admin;
 pub mod client;
 pub mod codec;
