@@ -3,5 +3,7 @@
 //! authorizer). Below `network` and `server`, which carry and check these types.
 
 pub mod principal;
+pub mod ssl;
+mod ssl_principal;
 
 pub use principal::KafkaPrincipal;
