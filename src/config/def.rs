@@ -284,7 +284,7 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
     def("controller.quota.window.num", Int, Some("11")),
     def("controller.quota.window.size.seconds", Int, Some("1")),
     def("client.quota.callback.class", Class, None),
-    // Security, tokens, metrics (accepted; zkafka serves PLAINTEXT only)
+    // Security, tokens, metrics (SSL listeners are served; SASL keys are accepted)
     def("sasl.enabled.mechanisms", List, Some("GSSAPI")),
     def(
         "sasl.mechanism.inter.broker.protocol",
@@ -297,6 +297,16 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
     def("ssl.keystore.type", String, Some("JKS")),
     def("ssl.truststore.type", String, Some("JKS")),
     def("ssl.client.auth", String, Some("none")),
+    def("ssl.keystore.location", String, None),
+    def("ssl.keystore.password", Password, None),
+    def("ssl.key.password", Password, None),
+    def("ssl.keystore.key", Password, None),
+    def("ssl.keystore.certificate.chain", Password, None),
+    def("ssl.truststore.location", String, None),
+    def("ssl.truststore.password", Password, None),
+    def("ssl.truststore.certificates", Password, None),
+    def("ssl.cipher.suites", List, None),
+    def("ssl.principal.mapping.rules", String, Some("DEFAULT")),
     def(
         "ssl.endpoint.identification.algorithm",
         String,

@@ -66,6 +66,8 @@ pub struct KafkaConfig {
     pub unknown_keys: Vec<String>,
     /// Keys given in the file or as overrides (DescribeConfigs reports them as static).
     supplied: std::collections::BTreeSet<String>,
+    /// `listener.name.<listener>.<key>` settings, which override `<key>` for one listener.
+    listener_scoped: BTreeMap<String, String>,
 }
 
 impl KafkaConfig {
@@ -115,6 +117,11 @@ impl KafkaConfig {
             values,
             unknown_keys,
             supplied: props.keys().cloned().collect(),
+            listener_scoped: props
+                .iter()
+                .filter(|(k, _)| k.starts_with("listener.name."))
+                .map(|(k, v)| (k.clone(), v.trim().to_string()))
+                .collect(),
         };
         cfg.resolve_structure()?;
         Ok(cfg)
@@ -198,11 +205,14 @@ impl KafkaConfig {
                     "advertised.listeners cannot use the nonroutable meta-address 0.0.0.0",
                 ));
             }
-            if ep.security_protocol != SecurityProtocol::Plaintext {
+            if !matches!(
+                ep.security_protocol,
+                SecurityProtocol::Plaintext | SecurityProtocol::Ssl
+            ) {
                 return Err(ConfigError::invalid(
                     "listeners",
                     &ep.to_string(),
-                    "zkafka serves PLAINTEXT listeners only",
+                    "zkafka serves PLAINTEXT and SSL listeners only",
                 ));
             }
         }
@@ -287,6 +297,16 @@ impl KafkaConfig {
 
     pub fn was_supplied(&self, key: &str) -> bool {
         self.supplied.contains(key)
+    }
+
+    /// A key as one listener sees it: `listener.name.<listener lower-case>.<key>` wins over
+    /// `<key>` (Kafka's valuesWithPrefixOverride for a listener's SSL and SASL settings).
+    pub fn listener_string(&self, listener: &str, key: &str) -> Option<String> {
+        let scoped = format!("listener.name.{}.{key}", listener.to_ascii_lowercase());
+        match self.listener_scoped.get(&scoped) {
+            Some(v) => Some(v.clone()),
+            None => self.string(key),
+        }
     }
 
     /// The raw effective value of a known key.

@@ -142,8 +142,13 @@ impl RequestSendThread {
         if conn.is_none() {
             let client_id = format!("controller-{}", self.controller_id);
             *conn = Some(
-                BrokerClient::connect(&self.addr, &client_id, self.timeouts.0, self.timeouts.1)
-                    .await?,
+                BrokerClient::connect_inter_broker(
+                    &self.addr,
+                    &client_id,
+                    self.timeouts.0,
+                    self.timeouts.1,
+                )
+                .await?,
             );
         }
         let client = conn.as_mut().expect("connected above");

@@ -1,12 +1,13 @@
 //! A minimal Kafka protocol client for broker-to-broker requests (the controller's
 //! ControllerChannelManager and, later, replica fetchers): one request in flight at a time.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::{RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 
 use super::frame;
@@ -15,8 +16,21 @@ use super::frame;
 /// replica.fetch.response.max.bytes; this leaves headroom).
 const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
+/// The byte stream under a client: plain TCP or TLS over TCP.
+trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ClientIo for T {}
+
+/// The TLS client brokers use towards each other's inter-broker listener when it is SSL; set
+/// once at broker startup (a process is one broker), unset in the command-line tools.
+static INTER_BROKER_TLS: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+
+/// Makes `connect_inter_broker` speak TLS with `config` (the first call wins).
+pub fn use_tls_between_brokers(config: Arc<rustls::ClientConfig>) {
+    let _ = INTER_BROKER_TLS.set(config);
+}
+
 pub struct BrokerClient {
-    stream: BufWriter<TcpStream>,
+    stream: BufWriter<Box<dyn ClientIo>>,
     client_id: StrBytes,
     next_correlation_id: i32,
     request_timeout: Duration,
@@ -33,12 +47,46 @@ impl BrokerClient {
             .await
             .map_err(|_| anyhow::anyhow!("connect to {addr} timed out"))??;
         stream.set_nodelay(true)?;
-        Ok(BrokerClient {
+        Ok(Self::over(Box::new(stream), client_id, request_timeout))
+    }
+
+    /// Connects to another broker's inter-broker listener: over TLS when that listener is SSL
+    /// (verifying the broker's certificate and, by default, its host name), else plain TCP.
+    pub async fn connect_inter_broker(
+        addr: &str,
+        client_id: &str,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+    ) -> anyhow::Result<BrokerClient> {
+        let Some(tls) = INTER_BROKER_TLS.get() else {
+            return Self::connect(addr, client_id, connect_timeout, request_timeout).await;
+        };
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        let name = crate::security::ssl::server_name(host.trim_matches(['[', ']']))?;
+        let connect = async {
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let connector = tokio_rustls::TlsConnector::from(tls.clone());
+            anyhow::Ok(
+                connector
+                    .connect(name, stream)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("SSL handshake with {addr} failed: {e}"))?,
+            )
+        };
+        let stream = tokio::time::timeout(connect_timeout, connect)
+            .await
+            .map_err(|_| anyhow::anyhow!("connect to {addr} timed out"))??;
+        Ok(Self::over(Box::new(stream), client_id, request_timeout))
+    }
+
+    fn over(stream: Box<dyn ClientIo>, client_id: &str, request_timeout: Duration) -> BrokerClient {
+        BrokerClient {
             stream: BufWriter::new(stream),
             client_id: StrBytes::from_string(client_id.to_string()),
             next_correlation_id: 0,
             request_timeout,
-        })
+        }
     }
 
     /// A length-prefix placeholder, the request header with the next correlation id, the body.

@@ -6,22 +6,27 @@ pub mod client;
 pub mod frame;
 pub mod request;
 pub mod response;
+pub mod stream;
+pub mod tls;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::cluster::EndPoint;
 use crate::logging::{RateLimit, Suppressed};
 use crate::metrics::{BrokerMetrics, METRICS};
+use crate::security::ssl::SslServer;
 use crate::security::KafkaPrincipal;
 use crate::server::apis::{Handled, KafkaApis};
 use request::{parse_request, RequestContext};
 use response::{send_frame, ResponseFrame};
+use stream::{ConnReadHalf, ConnWriteHalf};
 
 /// Limits the network layer enforces (socket.request.max.bytes and friends).
 #[derive(Clone, Debug)]
@@ -81,6 +86,7 @@ impl SocketServer {
         bound: Vec<(EndPoint, SocketAddr)>,
         apis: Arc<KafkaApis>,
         limits: NetworkLimits,
+        ssl: &BTreeMap<String, SslServer>,
     ) -> SocketServer {
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -89,6 +95,7 @@ impl SocketServer {
             tasks.spawn(accept_loop(
                 listener,
                 ep.listener_name.clone(),
+                ssl.get(&ep.listener_name).cloned(),
                 apis.clone(),
                 limits.clone(),
                 rx.clone(),
@@ -110,6 +117,7 @@ impl SocketServer {
 async fn accept_loop(
     listener: TcpListener,
     listener_name: String,
+    ssl: Option<SslServer>,
     apis: Arc<KafkaApis>,
     limits: NetworkLimits,
     mut shutdown: watch::Receiver<bool>,
@@ -122,8 +130,18 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let ctx = ConnectionContext { peer, listener_name: listener_name.clone(), principal: KafkaPrincipal::anonymous() };
-                    connections.spawn(serve_connection(stream, ctx, apis.clone(), limits.clone()));
+                    let mut ctx = ConnectionContext { peer, listener_name: listener_name.clone(), principal: KafkaPrincipal::anonymous() };
+                    let (apis, limits, ssl) = (apis.clone(), limits.clone(), ssl.clone());
+                    connections.spawn(async move {
+                        let halves = match ssl {
+                            None => stream::split_plain(stream),
+                            Some(ssl) => match tls::handshake(stream, &ssl, &mut ctx).await {
+                                Some(tls) => stream::split_tls(tls),
+                                None => return,
+                            },
+                        };
+                        serve_connection(halves, ctx, apis, limits).await
+                    });
                     trim.opened(connections.len());
                 }
                 Err(e) => {
@@ -181,7 +199,14 @@ static CLOSED_BY_HANDLER: RateLimit = RateLimit::new(10_000);
 /// Held only while the connection has bytes to read (see `next_request_size`).
 const READ_BUFFER_BYTES: usize = 16 * 1024;
 
-type ConnReader = tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>;
+type ConnReader = tokio::io::BufReader<ConnReadHalf>;
+
+/// A read buffer for a connection half: a token one over TLS, where rustls buffers the
+/// decrypted records itself (reads larger than the buffer bypass it).
+fn conn_reader(half: ConnReadHalf) -> ConnReader {
+    let capacity = if half.is_tls() { 8 } else { READ_BUFFER_BYTES };
+    tokio::io::BufReader::with_capacity(capacity, half)
+}
 
 /// Waits for the next request's size prefix. A connection with nothing buffered gives its
 /// read buffer back and waits for the socket to become readable first, so an idle
@@ -194,7 +219,7 @@ async fn next_request_size(
     if r.buffer().is_empty() {
         let half = r.into_inner();
         half.readable().await.map_err(frame::FrameError::Io)?;
-        r = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, half);
+        r = conn_reader(half);
     }
     let size = frame::read_size(&mut r, max).await;
     *reader = Some(r);
@@ -205,18 +230,14 @@ async fn next_request_size(
 /// request order. Only acks=all produces overlap (their wait for replication), which lets a
 /// client's in-flight requests share one replication round trip where Kafka waits for each.
 async fn serve_connection(
-    stream: TcpStream,
+    (reader, writer): (ConnReadHalf, ConnWriteHalf),
     conn: ConnectionContext,
     apis: Arc<KafkaApis>,
     limits: NetworkLimits,
 ) {
-    let (reader, writer) = stream.into_split();
     // Small requests (follower fetches, heartbeats) arrive with one read each; the buffer is
     // given back whenever nothing is buffered (next_request_size).
-    let mut reader = Some(tokio::io::BufReader::with_capacity(
-        READ_BUFFER_BYTES,
-        reader,
-    ));
+    let mut reader = Some(conn_reader(reader));
     // Boxed entries: the channel allocates its slots up front, 32 at a time.
     let (tx, rx) = tokio::sync::mpsc::channel::<Box<Owed>>(MAX_PENDING_RESPONSES);
     let writer = tokio::spawn(write_responses(writer, rx, conn.clone()));
@@ -304,7 +325,7 @@ type Owed = (RequestContext, Handled, RequestTiming);
 
 /// Sends responses in request order, completing deferred ones first.
 async fn write_responses(
-    mut writer: tokio::net::tcp::OwnedWriteHalf,
+    mut writer: ConnWriteHalf,
     mut rx: tokio::sync::mpsc::Receiver<Box<Owed>>,
     conn: ConnectionContext,
 ) {

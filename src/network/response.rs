@@ -10,6 +10,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
+use super::stream::ConnWriteHalf;
 use crate::log::FileSlice;
 
 /// File ranges at least this long are sent with sendfile; shorter ones are read into the frame.
@@ -137,17 +138,21 @@ impl FrameBuilder {
 }
 
 /// Writes a frame to the connection: memory chunks with write, file ranges with sendfile.
-pub async fn send_frame(
-    stream: &mut tokio::net::tcp::OwnedWriteHalf,
-    frame: ResponseFrame,
-) -> io::Result<()> {
+/// Over TLS, file ranges are read and encrypted (no sendfile), and the frame is flushed out
+/// of the TLS session's buffer.
+pub async fn send_frame(stream: &mut ConnWriteHalf, frame: ResponseFrame) -> io::Result<()> {
     for chunk in frame.chunks {
-        match chunk {
-            Chunk::Bytes(b) => stream.write_all(&b).await?,
-            Chunk::File(f) => sendfile_all(stream.as_ref(), &f).await?,
+        match (chunk, &mut *stream) {
+            (Chunk::Bytes(b), s) => s.write_all(&b).await?,
+            (Chunk::File(f), ConnWriteHalf::Plain(s)) => sendfile_all(s.as_ref(), &f).await?,
+            (Chunk::File(f), s) => {
+                let mut bytes = Vec::with_capacity(f.length as usize);
+                f.read_into(&mut bytes)?;
+                s.write_all(&bytes).await?
+            }
         }
     }
-    Ok(())
+    stream.flush().await
 }
 
 /// sendfile(2) of a whole range on a non-blocking socket, waiting for writability as needed.
@@ -252,7 +257,7 @@ mod tests {
             s.read_to_end(&mut out).await.unwrap();
             out
         });
-        let (_, mut w) = TcpStream::connect(addr).await.unwrap().into_split();
+        let (_, mut w) = super::super::stream::split_plain(TcpStream::connect(addr).await.unwrap());
         let mut b = FrameBuilder::with_capacity(16);
         b.buf().put_slice(b"h");
         b.put_file(&slice(&file, 7, 2_999_000)).unwrap();
@@ -271,7 +276,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let _keep = tokio::spawn(async move { listener.accept().await });
-        let (_, mut w) = TcpStream::connect(addr).await.unwrap().into_split();
+        let (_, mut w) = super::super::stream::split_plain(TcpStream::connect(addr).await.unwrap());
         let mut b = FrameBuilder::with_capacity(16);
         b.put_file(&slice(&file, 0, 40_000)).unwrap();
         let e = send_frame(&mut w, b.finish()).await.unwrap_err();

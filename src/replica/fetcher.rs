@@ -278,7 +278,14 @@ async fn run_fetcher(
     let mut client: Option<BrokerClient> = None;
     loop {
         if client.is_none() {
-            match BrokerClient::connect(&addr, &name, s.socket_timeout, s.socket_timeout).await {
+            match BrokerClient::connect_inter_broker(
+                &addr,
+                &name,
+                s.socket_timeout,
+                s.socket_timeout,
+            )
+            .await
+            {
                 Ok(c) => client = Some(c),
                 Err(e) => {
                     tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[{name}] Cannot connect to leader {} at {addr}: {e}", leader.id);

@@ -4,5 +4,7 @@
 
 pub mod authorizer;
 pub mod principal;
+pub mod ssl;
+mod ssl_principal;
 
 pub use principal::KafkaPrincipal;

@@ -126,7 +126,8 @@ async fn attempt_once(
         })?;
     let addr = format!("{}:{}", ep.host, ep.port);
     let client_id = format!("broker-{}-controlled-shutdown", config.broker_id);
-    let mut client = BrokerClient::connect(&addr, &client_id, timeout, timeout).await?;
+    let mut client =
+        BrokerClient::connect_inter_broker(&addr, &client_id, timeout, timeout).await?;
     let req = ControlledShutdownRequest::default()
         .with_broker_id(BrokerId(config.broker_id))
         .with_broker_epoch(broker_epoch);

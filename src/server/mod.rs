@@ -76,6 +76,7 @@ impl KafkaServer {
         let id = config.broker_id;
         tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] starting");
         log_config(&config);
+        let ssl_listeners = crate::network::tls::configure(&config)?;
         fd_limit::raise_open_files_limit();
         crate::log::file_cache::FileCache::global().set_capacity(
             config
@@ -165,7 +166,8 @@ impl KafkaServer {
             config.long("socket.request.max.bytes") as usize,
             config.long("queued.max.request.bytes"),
         );
-        let socket_server = SocketServer::start(listeners, bound, apis.clone(), limits);
+        let socket_server =
+            SocketServer::start(listeners, bound, apis.clone(), limits, &ssl_listeners);
 
         let registration = broker_registration(&config);
         let epoch = zk.register_broker(&registration).await?;

@@ -586,6 +586,8 @@ impl Broker {
             ("zookeeper.session.timeout.ms".into(), "6000".into()),
         ];
         for (k, v) in extra {
+            // `{port}` in a value is the harness's listener port (to add a second listener).
+            let v = v.replace("{port}", &port.to_string());
             match props.iter_mut().find(|(pk, _)| pk == k) {
                 Some(entry) => entry.1 = v.to_string(),
                 None => props.push((k.to_string(), v.to_string())),

@@ -209,9 +209,14 @@ impl TransactionMarkerChannelManager {
             let addr = format!("{}:{}", ep.host, ep.port);
             let name = format!("TxnMarkerSenderThread-{}", self.broker_id);
             *client = Some(
-                BrokerClient::connect(&addr, &name, self.request_timeout, self.request_timeout)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("connecting to broker {leader} at {addr}: {e}"))?,
+                BrokerClient::connect_inter_broker(
+                    &addr,
+                    &name,
+                    self.request_timeout,
+                    self.request_timeout,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to broker {leader} at {addr}: {e}"))?,
             );
         }
         let c = client.as_mut().expect("connected");
