@@ -66,6 +66,9 @@ pub struct KafkaConfig {
     pub unknown_keys: Vec<String>,
     /// Keys given in the file or as overrides (DescribeConfigs reports them as static).
     supplied: std::collections::BTreeSet<String>,
+    /// Supplied keys that are not in the config table but are read by name: per-listener
+    /// (`listener.name.<l>.…`), `ssl.*` and `sasl.*` settings.
+    passthrough: BTreeMap<String, String>,
 }
 
 impl KafkaConfig {
@@ -115,6 +118,11 @@ impl KafkaConfig {
             values,
             unknown_keys,
             supplied: props.keys().cloned().collect(),
+            passthrough: props
+                .iter()
+                .filter(|(k, _)| is_passthrough(k))
+                .map(|(k, v)| (k.clone(), v.trim().to_string()))
+                .collect(),
         };
         cfg.resolve_structure()?;
         Ok(cfg)
@@ -198,11 +206,11 @@ impl KafkaConfig {
                     "advertised.listeners cannot use the nonroutable meta-address 0.0.0.0",
                 ));
             }
-            if ep.security_protocol != SecurityProtocol::Plaintext {
+            if ep.security_protocol == SecurityProtocol::Ssl {
                 return Err(ConfigError::invalid(
                     "listeners",
                     &ep.to_string(),
-                    "zkafka serves PLAINTEXT listeners only",
+                    "zkafka serves PLAINTEXT, SASL_PLAINTEXT and SASL_SSL listeners only",
                 ));
             }
         }
@@ -287,6 +295,14 @@ impl KafkaConfig {
 
     pub fn was_supplied(&self, key: &str) -> bool {
         self.supplied.contains(key)
+    }
+
+    /// A supplied key's value, known or not (`listener.name.<l>.plain.sasl.jaas.config`).
+    pub fn passthrough(&self, key: &str) -> Option<String> {
+        match def::find(key) {
+            Some(_) => self.string(key),
+            None => self.passthrough.get(key).cloned(),
+        }
     }
 
     /// The raw effective value of a known key.

@@ -2,6 +2,7 @@
 //! task per connection. Like Kafka, a connection processes one request at a time, so responses
 //! leave in request order; a request that cannot be parsed closes only its own connection.
 
+pub mod authenticator;
 pub mod client;
 pub mod frame;
 pub mod request;
@@ -205,11 +206,17 @@ async fn next_request_size(
 /// request order. Only acks=all produces overlap (their wait for replication), which lets a
 /// client's in-flight requests share one replication round trip where Kafka waits for each.
 async fn serve_connection(
-    stream: TcpStream,
-    conn: ConnectionContext,
+    mut stream: TcpStream,
+    mut conn: ConnectionContext,
     apis: Arc<KafkaApis>,
     limits: NetworkLimits,
 ) {
+    if let Some(listener) = apis.sasl.listeners.get(&conn.listener_name) {
+        match authenticator::authenticate(&mut stream, &conn, listener, &apis.sasl).await {
+            Some(authenticated) => conn.principal = authenticated.principal,
+            None => return,
+        }
+    }
     let (reader, writer) = stream.into_split();
     // Small requests (follower fetches, heartbeats) arrive with one read each; the buffer is
     // given back whenever nothing is buffered (next_request_size).

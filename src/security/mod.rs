@@ -3,5 +3,6 @@
 //! authorizer). Below `network` and `server`, which carry and check these types.
 
 pub mod principal;
+pub mod sasl;
 
 pub use principal::KafkaPrincipal;

@@ -12,6 +12,7 @@ use crate::coordinator::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
+use crate::security::sasl::SaslServerConfig;
 use crate::server::{
     api_versions, controlled_shutdown, delete_records, describe_log_dirs, elect_leaders, fetch,
     init_producer_id, inter_broker, list_offsets, metadata, offset_for_leader_epoch, produce,
@@ -70,6 +71,8 @@ pub struct KafkaApis {
     pub txn_coordinator: TransactionCoordinator,
     /// Producer ids for InitProducerId (idempotent and transactional producers).
     pub producer_id_manager: Arc<ProducerIdManager>,
+    /// SASL listeners' settings and the SCRAM credential cache (network::authenticator).
+    pub sasl: Arc<SaslServerConfig>,
 }
 
 impl KafkaApis {
@@ -198,6 +201,18 @@ impl KafkaApis {
             RequestKind::TxnOffsetCommit(req) => {
                 ResponseKind::TxnOffsetCommit(self.handle_txn_offset_commit(ctx, &req).await)
             }
+            // After authentication, or on a listener without SASL (KafkaApis.handleSasl*).
+            RequestKind::SaslHandshake(_) => ResponseKind::SaslHandshake(
+                kafka_protocol::messages::SaslHandshakeResponse::default()
+                    .with_error_code(crate::server::errors::ILLEGAL_SASL_STATE),
+            ),
+            RequestKind::SaslAuthenticate(_) => ResponseKind::SaslAuthenticate(
+                kafka_protocol::messages::SaslAuthenticateResponse::default()
+                    .with_error_code(crate::server::errors::ILLEGAL_SASL_STATE)
+                    .with_error_message(Some(
+                        "SaslAuthenticate request received after successful authentication".into(),
+                    )),
+            ),
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };
         Handled::Respond(Box::new(response.into()))

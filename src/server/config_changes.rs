@@ -3,14 +3,17 @@
 //! only a trigger), and purges notifications older than 15 minutes. Topic changes go to the
 //! topic's local logs (TopicConfigHandler); `brokers/<id>` and `brokers/<default>` changes
 //! re-read both dynamic broker layers and apply the new log defaults (BrokerConfigHandler).
-//! Client and user entities are stored for quotas, which this broker does not enforce.
+//! `users/<user>` changes re-read that user's SCRAM credentials into the CredentialCache
+//! (UserConfigHandler); quota keys are stored only.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::admin::zk_admin::desanitize_entity_name;
 use crate::config::dynamic::{DynamicLayers, DEFAULT_ENTITY};
 use crate::log::LogConfig;
 use crate::replica::ReplicaManager;
+use crate::security::sasl::CredentialCache;
 use crate::zk::codec::decode_config_change;
 use crate::zk::{paths, KafkaZkClient, SessionEvent, ZkResult};
 
@@ -18,13 +21,17 @@ use crate::zk::{paths, KafkaZkClient, SessionEvent, ZkResult};
 const NOTIFICATION_EXPIRY_MS: i64 = 15 * 60 * 1000;
 const PREFIX: &str = "config_change_";
 
-pub fn start(zk: KafkaZkClient, replicas: Arc<ReplicaManager>) -> tokio::task::JoinHandle<()> {
+pub fn start(
+    zk: KafkaZkClient,
+    replicas: Arc<ReplicaManager>,
+    credentials: Arc<CredentialCache>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut sessions = zk.subscribe();
         // On startup every existing notification is applied (configs are read fresh anyway).
         let mut last_seq: i64 = -1;
         loop {
-            let watcher = match process_changes(&zk, &replicas, &mut last_seq).await {
+            let watcher = match process_changes(&zk, &replicas, &credentials, &mut last_seq).await {
                 Ok(w) => Some(w),
                 Err(e) => {
                     tracing::warn!(target: "kafka.common.ZkNodeChangeNotificationListener", "cannot read {}: {e}; retrying", paths::CONFIG_CHANGES);
@@ -45,6 +52,7 @@ pub fn start(zk: KafkaZkClient, replicas: Arc<ReplicaManager>) -> tokio::task::J
 async fn process_changes(
     zk: &KafkaZkClient,
     replicas: &ReplicaManager,
+    credentials: &CredentialCache,
     last_seq: &mut i64,
 ) -> ZkResult<zookeeper_client::OneshotWatcher> {
     let (children, watcher) = zk.get_children_and_watch(paths::CONFIG_CHANGES).await?;
@@ -69,7 +77,13 @@ async fn process_changes(
                         apply_broker_config(zk, replicas).await?;
                     }
                 }
-                Some(_) => {} // client and user quotas: stored only, not enforced
+                Some((ty, name)) if ty == "users" => {
+                    // `users/<user>/clients/<id>` and `users/<default>` hold quotas only.
+                    if !name.contains('/') && name != DEFAULT_ENTITY {
+                        update_user_credentials(zk, credentials, &name).await?;
+                    }
+                }
+                Some(_) => {} // client quotas: stored only
                 None => {
                     tracing::warn!(target: "kafka.server.DynamicConfigManager", "ignoring undecodable notification {path}")
                 }
@@ -82,6 +96,31 @@ async fn process_changes(
         }
     }
     Ok(watcher)
+}
+
+/// Fills the CredentialCache from every `/config/users/<user>` (startup).
+pub async fn load_credentials(zk: &KafkaZkClient, credentials: &CredentialCache) -> ZkResult<()> {
+    for user in zk.get_children(paths::CONFIG_USERS).await? {
+        if user != DEFAULT_ENTITY {
+            update_user_credentials(zk, credentials, &user).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Re-reads one user's SCRAM credentials (`sanitized` is the znode name).
+async fn update_user_credentials(
+    zk: &KafkaZkClient,
+    credentials: &CredentialCache,
+    sanitized: &str,
+) -> ZkResult<()> {
+    let config = zk.get_entity_config(&format!("users/{sanitized}")).await?;
+    let user = desanitize_entity_name(sanitized);
+    for key in credentials.update_user(&user, &config) {
+        tracing::warn!(target: "kafka.server.UserConfigHandler", "ignoring unparsable {key} credential of user {user} in {}/{sanitized}", paths::CONFIG_USERS);
+    }
+    tracing::info!(target: "kafka.server.UserConfigHandler", "Processing credentials for user {user}");
+    Ok(())
 }
 
 /// Re-reads `/config/topics/<t>` and applies it to every hosted log of the topic.

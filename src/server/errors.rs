@@ -97,3 +97,6 @@ mod name_tests {
         assert_eq!(name(9999).to_string(), "UNKNOWN (9999)");
     }
 }
+pub const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+pub const ILLEGAL_SASL_STATE: i16 = 34;
+pub const SASL_AUTHENTICATION_FAILED: i16 = 58;

@@ -47,6 +47,7 @@ use crate::log::{
 use crate::metadata::MetadataCache;
 use crate::network::{NetworkLimits, SocketServer};
 use crate::replica::ReplicaManager;
+use crate::security::sasl::{CredentialCache, SaslClientConfig, SaslServerConfig};
 use crate::zk::codec::BrokerRegistration;
 use crate::zk::{paths, KafkaZkClient};
 use apis::{BrokerState, KafkaApis};
@@ -70,6 +71,11 @@ impl KafkaServer {
         let id = config.broker_id;
         tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] starting");
         log_config(&config);
+        // SASL settings are checked before anything starts: a listener nobody can log in to
+        // (GSSAPI only, no JAAS users) is a configuration error, not a runtime surprise.
+        let credentials = Arc::new(CredentialCache::default());
+        let sasl = Arc::new(SaslServerConfig::from_config(&config, credentials.clone())?);
+        SaslClientConfig::inter_broker(&config)?;
         fd_limit::raise_open_files_limit();
         crate::log::file_cache::FileCache::global().set_capacity(
             config
@@ -128,7 +134,12 @@ impl KafkaServer {
         listen_to_coordinator_leadership(&replica_manager, &group_coordinator, &txn_coordinator);
         let mut background = replica_manager.start_background_tasks();
         background.extend(replica_manager.start_log_dir_failure_handler());
-        background.push(config_changes::start(zk.clone(), replica_manager.clone()));
+        config_changes::load_credentials(&zk, &credentials).await?;
+        background.push(config_changes::start(
+            zk.clone(),
+            replica_manager.clone(),
+            credentials,
+        ));
         background.push(group_coordinator.start());
         background.push(txn_coordinator.start());
         let controller_slot = Arc::new(OnceLock::new());
@@ -141,6 +152,7 @@ impl KafkaServer {
             group_coordinator,
             txn_coordinator,
             producer_id_manager,
+            sasl,
         });
         let limits = NetworkLimits::new(
             config.long("socket.request.max.bytes") as usize,
