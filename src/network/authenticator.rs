@@ -75,7 +75,7 @@ enum State {
     Handshake,
     Authenticate {
         mechanism: String,
-        session: Session,
+        session: Box<Session>,
         /// Handshake v0: tokens are raw size-prefixed packets, not SaslAuthenticate requests.
         raw: bool,
     },
@@ -245,7 +245,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     };
     *state = State::Authenticate {
         mechanism: mechanism.to_string(),
-        session,
+        session: Box::new(session),
         raw: ctx.api_version() == 0,
     };
     let body = SaslHandshakeResponse::default().with_mechanisms(enabled);
@@ -264,15 +264,11 @@ async fn authenticate_token<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Step {
     match session.evaluate(token, listener, config, mechanism) {
         Ok((reply, user)) => {
-            // KIP-368: the remaining session lifetime once complete; 0 = no re-authentication.
-            let lifetime = if user.is_some() {
-                config.max_reauth_ms.max(0)
-            } else {
-                0
-            };
+            // KIP-368 session lifetime 0: sessions do not expire, clients never re-authenticate
+            // (re-authentication is not implemented; SaslServerConfig warns if it was asked for).
             let body = SaslAuthenticateResponse::default()
                 .with_auth_bytes(Bytes::from(reply))
-                .with_session_lifetime_ms(lifetime);
+                .with_session_lifetime_ms(0);
             match respond(stream, ctx, ResponseKind::SaslAuthenticate(body), None).await {
                 Step::Continue => done_or_continue(&ctx.conn, user, mechanism),
                 other => other,

@@ -28,6 +28,9 @@ pub const FENCED_LEADER_EPOCH: i16 = 74;
 pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
 pub const STALE_BROKER_EPOCH: i16 = 77;
 pub const RECORD_LIST_TOO_LARGE: i16 = 18;
+pub const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+pub const ILLEGAL_SASL_STATE: i16 = 34;
+pub const SASL_AUTHENTICATION_FAILED: i16 = 58;
 pub const INVALID_TIMESTAMP: i16 = 32;
 pub const UNSUPPORTED_FOR_MESSAGE_FORMAT: i16 = 43;
 pub const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
@@ -97,6 +100,3 @@ mod name_tests {
         assert_eq!(name(9999).to_string(), "UNKNOWN (9999)");
     }
 }
-pub const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
-pub const ILLEGAL_SASL_STATE: i16 = 34;
-pub const SASL_AUTHENTICATION_FAILED: i16 = 58;

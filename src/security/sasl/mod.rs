@@ -81,7 +81,7 @@ fn jaas_entry(
     };
     jaas::parse(&text)
         .map(Some)
-        .map_err(|e| ConfigError::invalid(&key, "[hidden]", &e))
+        .map_err(|e| ConfigError::invalid(&key, "[hidden]", e))
 }
 
 /// One SASL listener's server side.
@@ -100,8 +100,6 @@ pub struct SaslServerConfig {
     pub credentials: Arc<CredentialCache>,
     /// connection.failed.authentication.delay.ms
     pub failed_authentication_delay_ms: u64,
-    /// connections.max.reauth.ms (KIP-368; 0 = sessions never expire)
-    pub max_reauth_ms: i64,
 }
 
 impl SaslServerConfig {
@@ -122,13 +120,16 @@ impl SaslServerConfig {
                 listener_sasl(config, &ep.listener_name)?,
             );
         }
+        let reauth = config.long("connections.max.reauth.ms");
+        if reauth > 0 && !listeners.is_empty() {
+            tracing::warn!(target: "kafka.server.KafkaConfig", "connections.max.reauth.ms={reauth} is ignored: zkafka does not implement SASL re-authentication (KIP-368), sessions do not expire");
+        }
         Ok(SaslServerConfig {
             listeners,
             credentials,
             failed_authentication_delay_ms: config
                 .long("connection.failed.authentication.delay.ms")
                 .max(0) as u64,
-            max_reauth_ms: config.long("connections.max.reauth.ms"),
         })
     }
 }
@@ -146,7 +147,7 @@ fn listener_sasl(config: &KafkaConfig, listener: &str) -> Result<ListenerSasl, C
         return Err(ConfigError::invalid(
             key,
             &text,
-            &format!("listener {listener} is {} but zkafka implements PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 only (no Kerberos/GSSAPI): enable one of them", "SASL"),
+            format!("listener {listener} uses SASL but zkafka implements PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 only (no Kerberos/GSSAPI): enable one of them"),
         ));
     }
     if let Some(m) = usable
@@ -156,7 +157,7 @@ fn listener_sasl(config: &KafkaConfig, listener: &str) -> Result<ListenerSasl, C
         return Err(ConfigError::invalid(
             key,
             &text,
-            &format!("unsupported SASL mechanism {m}: zkafka implements PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512"),
+            format!("unsupported SASL mechanism {m}: zkafka implements PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512"),
         ));
     }
     let mut plain_users = BTreeMap::new();
@@ -165,7 +166,7 @@ fn listener_sasl(config: &KafkaConfig, listener: &str) -> Result<ListenerSasl, C
             ConfigError::invalid(
                 &format!("listener.name.{}.plain.sasl.jaas.config", listener.to_ascii_lowercase()),
                 "null",
-                &format!("PLAIN is enabled on listener {listener} but no JAAS config gives its users (user_<name>=\"<password>\")"),
+                format!("PLAIN is enabled on listener {listener} but no JAAS config gives its users (user_<name>=\"<password>\")"),
             )
         })?;
         for (k, v) in entry.options {
@@ -205,7 +206,7 @@ impl SaslClientConfig {
             return Err(ConfigError::invalid(
                 key,
                 &mechanism,
-                &format!("sasl.mechanism.inter.broker.protocol must be included in sasl.enabled.mechanisms when SASL is used for inter-broker communication (listener {listener} enables {})", enabled.join(",")),
+                format!("sasl.mechanism.inter.broker.protocol must be included in sasl.enabled.mechanisms when SASL is used for inter-broker communication (listener {listener} enables {})", enabled.join(",")),
             ));
         }
         let entry = jaas_entry(config, listener, &mechanism)?.unwrap_or_default();
@@ -227,5 +228,77 @@ impl SaslClientConfig {
             username: username.clone(),
             password: password.clone(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &[(&str, &str)]) -> KafkaConfig {
+        let mut props: BTreeMap<String, String> = [
+            ("broker.id", "1"),
+            ("zookeeper.connect", "127.0.0.1:2181"),
+            ("log.dirs", "/tmp/x"),
+            (
+                "listeners",
+                "PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093",
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            props.insert(k.to_string(), v.to_string());
+        }
+        KafkaConfig::from_props(&props).unwrap()
+    }
+
+    const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"b\" password=\"bp\" user_b=\"bp\" user_alice=\"ap\";";
+
+    #[test]
+    fn gssapi_only_is_refused_with_the_key_named() {
+        let err = SaslServerConfig::from_config(&config(&[]), Default::default()).unwrap_err();
+        assert!(err.to_string().contains("sasl.enabled.mechanisms"), "{err}");
+        assert!(err.to_string().contains("GSSAPI"), "{err}");
+        let c = config(&[("sasl.enabled.mechanisms", "PLAIN")]);
+        let err = SaslServerConfig::from_config(&c, Default::default()).unwrap_err();
+        assert!(err.to_string().contains("plain.sasl.jaas.config"), "{err}");
+    }
+
+    #[test]
+    fn listener_prefixed_settings_win_and_give_plain_users_and_broker_credentials() {
+        let c = config(&[
+            ("sasl.enabled.mechanisms", "GSSAPI"),
+            (
+                "listener.name.sasl_plaintext.sasl.enabled.mechanisms",
+                "PLAIN,SCRAM-SHA-512",
+            ),
+            ("listener.name.sasl_plaintext.plain.sasl.jaas.config", JAAS),
+            ("inter.broker.listener.name", "SASL_PLAINTEXT"),
+            ("sasl.mechanism.inter.broker.protocol", "PLAIN"),
+        ]);
+        let server = SaslServerConfig::from_config(&c, Default::default()).unwrap();
+        let l = &server.listeners["SASL_PLAINTEXT"];
+        assert_eq!(l.enabled_mechanisms, vec!["PLAIN", "SCRAM-SHA-512"]);
+        assert_eq!(l.plain_users["alice"], "ap");
+        assert!(!server.listeners.contains_key("PLAINTEXT"));
+        let client = SaslClientConfig::inter_broker(&c).unwrap().unwrap();
+        assert_eq!(
+            (client.username.as_str(), client.password.as_str()),
+            ("b", "bp")
+        );
+        let wrong = config(&[
+            ("sasl.enabled.mechanisms", "PLAIN"),
+            ("sasl.jaas.config", JAAS),
+            ("inter.broker.listener.name", "SASL_PLAINTEXT"),
+            ("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-256"),
+        ]);
+        let err = SaslClientConfig::inter_broker(&wrong).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("sasl.mechanism.inter.broker.protocol"),
+            "{err}"
+        );
     }
 }
