@@ -144,9 +144,17 @@ impl BrokerClient {
         }
         let mech = ScramMechanism::from_name(&sasl.mechanism)
             .ok_or_else(|| anyhow::anyhow!("unsupported SASL mechanism {}", sasl.mechanism))?;
-        let mut scram = ScramClient::new(mech, &sasl.username);
+        let scram = ScramClient::new(mech, &sasl.username);
         let server_first = self.sasl_token(scram.client_first()).await?;
-        let client_final = scram.client_final(&server_first, &sasl.password)?;
+        // PBKDF2 over >= 4096 iterations: off the async workers, which serve requests.
+        let password = sasl.password.clone();
+        let (scram, client_final) = tokio::task::spawn_blocking(move || {
+            let mut scram = scram;
+            let client_final = scram.client_final(&server_first, &password);
+            (scram, client_final)
+        })
+        .await?;
+        let client_final = client_final?;
         let server_final = self.sasl_token(client_final).await?;
         scram.verify_server_final(&server_final)?;
         Ok(self)

@@ -8,7 +8,7 @@ async function main() {
   const [bootstrap, mechanism, username, password, topic, nText] = process.argv.slice(2);
   const n = Number(nText);
   const kafka = new Kafka({
-    clientId: 'sasl-test', brokers: [bootstrap], logLevel: logLevel.NOTHING,
+    clientId: 'sasl-test', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING,
     sasl: { mechanism, username, password }, retry: { retries: 2 },
   });
   const producer = kafka.producer();

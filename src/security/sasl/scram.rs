@@ -349,8 +349,13 @@ impl ClientFinalCheck<'_> {
             .ok_or_else(|| invalid("client final message"))?;
         let attrs = attributes(without_proof);
         let nonce = attrs.iter().find(|(k, _)| *k == "r").map(|(_, v)| *v);
-        if nonce != Some(self.nonce) {
-            return Err(invalid("client final message: nonce mismatch"));
+        // Kafka's ScramSaslServer checks endsWith, not equality: librdkafka sends its client
+        // nonce once more in front of the combined nonce, and Kafka accepts that.
+        if !nonce.is_some_and(|n| n.ends_with(self.nonce)) {
+            return Err(SaslFailure::Internal(format!(
+                "Invalid SCRAM client final message: nonce {nonce:?} is not the server's {:?}",
+                self.nonce
+            )));
         }
         let proof = B64
             .decode(proof)
