@@ -8,6 +8,7 @@
       {"error": "<client's error text>", "code": <Kafka error code or null>}.
 """
 import json
+import logging
 import sys
 import uuid
 
@@ -45,6 +46,12 @@ def confluent(bootstrap, mech, user, password, topic, n):
 def kafka_python(bootstrap, mech, user, password, topic, n):
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.errors import KafkaError
+    logged = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            logged.append(record.getMessage())
+    logging.getLogger("kafka").addHandler(Collect(level=logging.ERROR))
     common = {"bootstrap_servers": bootstrap, "security_protocol": "SASL_PLAINTEXT",
               "sasl_mechanism": mech, "sasl_plain_username": user,
               "sasl_plain_password": password}
@@ -55,6 +62,11 @@ def kafka_python(bootstrap, mech, user, password, topic, n):
             f.get(timeout=20)
         p.close()
     except KafkaError as e:
+        # kafka-python 3 logs the broker's SaslAuthenticationFailedError and then times out
+        # bootstrapping: report the logged refusal, which is what the user sees.
+        refused = [m for m in logged if "SaslAuthenticationFailed" in m]
+        if refused:
+            return {"error": refused[0], "code": 58}
         return {"error": f"{type(e).__name__}: {e}", "code": getattr(e, "errno", None)}
     c = KafkaConsumer(topic, group_id="g-" + uuid.uuid4().hex, auto_offset_reset="earliest",
                       consumer_timeout_ms=10000, **common)
