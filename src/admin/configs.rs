@@ -22,6 +22,7 @@ use crate::config::dynamic::{
     REPLICA_ALTER_LOG_DIRS_IO_MAX_BYTES_PER_SECOND,
 };
 use crate::network::client::BrokerClient;
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism, MIN_ITERATIONS};
 use crate::zk::{paths, KafkaZkClient};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -275,6 +276,9 @@ async fn alter_with_zk(
             zk_admin::change_topic_config(zk, &topic, &configs).await?
         }
         "users" | "clients" => {
+            if entity.ty == "users" {
+                scram_credentials(&mut configs)?;
+            }
             check_quota_configs(&configs)?;
             zk_admin::change_entity_config(zk, &entity.path(), &configs).await?
         }
@@ -326,6 +330,44 @@ async fn check_broker_running(
     }
 }
 
+/// `preProcessScramCredentials`: each `SCRAM-SHA-*=[iterations=N,]password=P` being added
+/// becomes the stored `salt=..,stored_key=..,server_key=..,iterations=..` (4096 by default).
+fn scram_credentials(configs: &mut BTreeMap<String, String>) -> anyhow::Result<()> {
+    for mech in ScramMechanism::ALL {
+        let Some(text) = configs.get(mech.name()) else {
+            continue;
+        };
+        if ScramCredential::parse(text).is_some() {
+            continue; // already stored, kept as it is
+        }
+        let (iterations, password) = match text.strip_prefix("iterations=") {
+            Some(rest) => {
+                let (n, pw) = rest.split_once(',').unwrap_or((rest, ""));
+                (n.parse::<u32>().ok(), pw.strip_prefix("password="))
+            }
+            None => (
+                Some(DEFAULT_SCRAM_ITERATIONS),
+                text.strip_prefix("password="),
+            ),
+        };
+        let (Some(iterations), Some(password)) = (iterations, password) else {
+            bail!("Invalid credential property {}={text}", mech.name());
+        };
+        if iterations < MIN_ITERATIONS {
+            bail!(
+                "Iterations {iterations} is less than the minimum {MIN_ITERATIONS} required for {}",
+                mech.name()
+            );
+        }
+        let credential = ScramCredential::generate(mech, password, iterations);
+        configs.insert(mech.name().to_string(), credential.to_config_value());
+    }
+    Ok(())
+}
+
+/// ConfigCommand's DefaultScramIterations.
+const DEFAULT_SCRAM_ITERATIONS: u32 = 4096;
+
 /// `DynamicConfig.Client/User` quota keys: known names, numeric values.
 fn check_quota_configs(configs: &BTreeMap<String, String>) -> anyhow::Result<()> {
     const QUOTAS: &[&str] = &[
@@ -335,8 +377,8 @@ fn check_quota_configs(configs: &BTreeMap<String, String>) -> anyhow::Result<()>
         "controller_mutation_rate",
     ];
     for (k, v) in configs {
-        if k.starts_with("SCRAM-SHA-") {
-            bail!("zkafka does not store SCRAM credentials ({k})");
+        if ScramMechanism::from_name(k).is_some() {
+            continue; // a credential, turned into its stored form by scram_credentials
         }
         if !QUOTAS.contains(&k.as_str()) {
             bail!("Unknown Dynamic Configuration '{k}'.");

@@ -66,8 +66,9 @@ pub struct KafkaConfig {
     pub unknown_keys: Vec<String>,
     /// Keys given in the file or as overrides (DescribeConfigs reports them as static).
     supplied: std::collections::BTreeSet<String>,
-    /// `listener.name.<listener>.<key>` settings, which override `<key>` for one listener.
-    listener_scoped: BTreeMap<String, String>,
+    /// Supplied keys that are not in the config table but are read by name: per-listener
+    /// (`listener.name.<l>.…`), `ssl.*` and `sasl.*` settings.
+    passthrough: BTreeMap<String, String>,
 }
 
 impl KafkaConfig {
@@ -117,9 +118,9 @@ impl KafkaConfig {
             values,
             unknown_keys,
             supplied: props.keys().cloned().collect(),
-            listener_scoped: props
+            passthrough: props
                 .iter()
-                .filter(|(k, _)| k.starts_with("listener.name."))
+                .filter(|(k, _)| is_passthrough(k))
                 .map(|(k, v)| (k.clone(), v.trim().to_string()))
                 .collect(),
         };
@@ -203,16 +204,6 @@ impl KafkaConfig {
                     "advertised.listeners",
                     &ep.to_string(),
                     "advertised.listeners cannot use the nonroutable meta-address 0.0.0.0",
-                ));
-            }
-            if !matches!(
-                ep.security_protocol,
-                SecurityProtocol::Plaintext | SecurityProtocol::Ssl
-            ) {
-                return Err(ConfigError::invalid(
-                    "listeners",
-                    &ep.to_string(),
-                    "zkafka serves PLAINTEXT and SSL listeners only",
                 ));
             }
         }
@@ -303,9 +294,17 @@ impl KafkaConfig {
     /// `<key>` (Kafka's valuesWithPrefixOverride for a listener's SSL and SASL settings).
     pub fn listener_string(&self, listener: &str, key: &str) -> Option<String> {
         let scoped = format!("listener.name.{}.{key}", listener.to_ascii_lowercase());
-        match self.listener_scoped.get(&scoped) {
+        match self.passthrough.get(&scoped) {
             Some(v) => Some(v.clone()),
-            None => self.string(key),
+            None => self.passthrough(key),
+        }
+    }
+
+    /// A supplied key's value, known or not (`listener.name.<l>.plain.sasl.jaas.config`).
+    pub fn passthrough(&self, key: &str) -> Option<String> {
+        match def::find(key) {
+            Some(_) => self.string(key),
+            None => self.passthrough.get(key).cloned(),
         }
     }
 

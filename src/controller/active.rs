@@ -19,6 +19,7 @@ use crate::cluster::Broker;
 use crate::config::KafkaConfig;
 use crate::log::TopicPartition;
 use crate::metrics::events::{EventKind, Subject};
+use crate::security::sasl::SaslClientConfig;
 use crate::zk::{on_watch, paths, KafkaZkClient, ZkResult};
 
 /// State and duties of the broker that holds `/controller`; dropped on resignation.
@@ -62,6 +63,8 @@ impl ActiveController {
             config.inter_broker_listener_name.clone(),
             Duration::from_millis(config.long("controller.socket.timeout.ms") as u64),
             Duration::from_millis(config.long("request.timeout.ms") as u64),
+            // Validated at startup, so an error cannot happen here.
+            SaslClientConfig::inter_broker(&config).ok().flatten(),
             events.clone(),
         );
         let ctx = ControllerContext {

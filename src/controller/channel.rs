@@ -14,6 +14,7 @@ use super::requests;
 use crate::cluster::Broker;
 use crate::log::TopicPartition;
 use crate::network::client::BrokerClient;
+use crate::security::sasl::SaslClientConfig;
 
 /// A request from the controller to one broker (sent at the versions in `requests`).
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub struct ControllerChannelManager {
     controller_id: i32,
     listener_name: String,
     timeouts: (Duration, Duration),
+    /// The inter-broker SASL credentials, when the inter-broker listener is SASL.
+    sasl: Option<SaslClientConfig>,
     events: mpsc::UnboundedSender<ControllerEvent>,
     channels: BTreeMap<i32, BrokerChannel>,
 }
@@ -42,12 +45,14 @@ impl ControllerChannelManager {
         listener_name: String,
         connect_timeout: Duration,
         request_timeout: Duration,
+        sasl: Option<SaslClientConfig>,
         events: mpsc::UnboundedSender<ControllerEvent>,
     ) -> Self {
         ControllerChannelManager {
             controller_id,
             listener_name,
             timeouts: (connect_timeout, request_timeout),
+            sasl,
             events,
             channels: BTreeMap::new(),
         }
@@ -67,6 +72,7 @@ impl ControllerChannelManager {
             broker_id: broker.id,
             addr: format!("{}:{}", ep.host, ep.port),
             timeouts: self.timeouts,
+            sasl: self.sasl.clone(),
             events: self.events.clone(),
         };
         let task = tokio::spawn(sender.run(rx));
@@ -105,6 +111,7 @@ struct RequestSendThread {
     broker_id: i32,
     addr: String,
     timeouts: (Duration, Duration),
+    sasl: Option<SaslClientConfig>,
     events: mpsc::UnboundedSender<ControllerEvent>,
 }
 
@@ -148,6 +155,8 @@ impl RequestSendThread {
                     self.timeouts.0,
                     self.timeouts.1,
                 )
+                .await?
+                .authenticated(self.sasl.as_ref())
                 .await?,
             );
         }

@@ -2,6 +2,7 @@
 //! task per connection. Like Kafka, a connection processes one request at a time, so responses
 //! leave in request order; a request that cannot be parsed closes only its own connection.
 
+pub mod authenticator;
 pub mod client;
 pub mod frame;
 pub mod request;
@@ -134,9 +135,20 @@ async fn accept_loop(
                     let (apis, limits, ssl) = (apis.clone(), limits.clone(), ssl.clone());
                     connections.spawn(async move {
                         let halves = match ssl {
-                            None => stream::split_plain(stream),
+                            None => {
+                                let mut stream = stream;
+                                if !sasl_authenticate(&mut stream, &mut ctx, &apis).await {
+                                    return;
+                                }
+                                stream::split_plain(stream)
+                            }
                             Some(ssl) => match tls::handshake(stream, &ssl, &mut ctx).await {
-                                Some(tls) => stream::split_tls(tls),
+                                Some(mut tls) => {
+                                    if !sasl_authenticate(&mut tls, &mut ctx, &apis).await {
+                                        return;
+                                    }
+                                    stream::split_tls(tls)
+                                }
                                 None => return,
                             },
                         };
@@ -154,6 +166,24 @@ async fn accept_loop(
         }
     }
     connections.shutdown().await;
+}
+
+/// SASL listeners (SASL_PLAINTEXT, and SASL_SSL after its TLS handshake) authenticate the
+/// connection before its first request is served; false when it failed and must close.
+async fn sasl_authenticate<S>(stream: &mut S, ctx: &mut ConnectionContext, apis: &KafkaApis) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Some(listener) = apis.sasl.listeners.get(&ctx.listener_name) else {
+        return true;
+    };
+    match authenticator::authenticate(stream, ctx, listener, &apis.sasl).await {
+        Some(authenticated) => {
+            ctx.principal = authenticated.principal;
+            true
+        }
+        None => false,
+    }
 }
 
 /// Returns the memory of closed connections to the OS once half of a recent peak (of at

@@ -23,6 +23,7 @@ use crate::controller::now_ms;
 use crate::log::TopicPartition;
 use crate::network::client::BrokerClient;
 use crate::quota::ReplicationQuotas;
+use crate::security::sasl::SaslClientConfig;
 use crate::server::errors;
 
 /// Request versions a 2.8 broker sends at inter.broker.protocol.version 2.6.
@@ -69,6 +70,8 @@ pub(super) struct FetchSettings {
     response_max_bytes: i32,
     pub(super) backoff_ms: i64,
     socket_timeout: Duration,
+    /// The inter-broker SASL credentials, when the inter-broker listener is SASL.
+    sasl: Option<SaslClientConfig>,
     /// Woken when a follower adopted a higher log start offset from its leader, so the
     /// ReplicaManager writes `log-start-offset-checkpoint` (records deleted on the leader stay
     /// deleted here after a crash).
@@ -110,6 +113,7 @@ impl ReplicaFetcherManager {
                 socket_timeout: Duration::from_millis(
                     config.long("replica.socket.timeout.ms").max(1) as u64,
                 ),
+                sasl: SaslClientConfig::inter_broker(config).ok().flatten(),
                 log_start_moved: Arc::new(Notify::new()),
                 quotas,
             },
@@ -278,7 +282,7 @@ async fn run_fetcher(
     let mut client: Option<BrokerClient> = None;
     loop {
         if client.is_none() {
-            match BrokerClient::connect_inter_broker(
+            let connected = match BrokerClient::connect_inter_broker(
                 &addr,
                 &name,
                 s.socket_timeout,
@@ -286,6 +290,10 @@ async fn run_fetcher(
             )
             .await
             {
+                Ok(c) => c.authenticated(s.sasl.as_ref()).await,
+                Err(e) => Err(e),
+            };
+            match connected {
                 Ok(c) => client = Some(c),
                 Err(e) => {
                     tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[{name}] Cannot connect to leader {} at {addr}: {e}", leader.id);

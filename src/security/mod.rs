@@ -4,6 +4,7 @@
 
 pub mod authorizer;
 pub mod principal;
+pub mod sasl;
 pub mod ssl;
 mod ssl_principal;
 

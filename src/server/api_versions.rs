@@ -58,6 +58,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeAcls, 0, 2),
     (ApiKey::CreateAcls, 0, 2),
     (ApiKey::DeleteAcls, 0, 2),
+    // SASL (KIP-152): served by network::authenticator before authentication.
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 
 pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {

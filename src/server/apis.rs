@@ -13,6 +13,7 @@ use crate::metadata::MetadataCache;
 use crate::network::request::{RequestBody, RequestContext, Response};
 use crate::replica::ReplicaManager;
 use crate::security::authorizer::AclAuthorizer;
+use crate::security::sasl::SaslServerConfig;
 use crate::server::{
     acls, alter_replica_log_dirs, api_versions, controlled_shutdown, delete_records,
     describe_log_dirs, elect_leaders, fetch, init_producer_id, inter_broker, list_offsets,
@@ -94,6 +95,8 @@ pub struct KafkaApis {
     pub quotas: Arc<crate::quota::ClientQuotaManagers>,
     /// AclAuthorizer when `authorizer.class.name` names it; None = every request allowed.
     pub authorizer: Option<Arc<AclAuthorizer>>,
+    /// SASL listeners' settings and the SCRAM credential cache (network::authenticator).
+    pub sasl: Arc<SaslServerConfig>,
 }
 
 impl KafkaApis {
@@ -249,6 +252,18 @@ impl KafkaApis {
             RequestKind::DeleteAcls(req) => {
                 ResponseKind::DeleteAcls(acls::handle_delete(self, ctx, &req).await)
             }
+            // After authentication, or on a listener without SASL (KafkaApis.handleSasl*).
+            RequestKind::SaslHandshake(_) => ResponseKind::SaslHandshake(
+                kafka_protocol::messages::SaslHandshakeResponse::default()
+                    .with_error_code(crate::server::errors::ILLEGAL_SASL_STATE),
+            ),
+            RequestKind::SaslAuthenticate(_) => ResponseKind::SaslAuthenticate(
+                kafka_protocol::messages::SaslAuthenticateResponse::default()
+                    .with_error_code(crate::server::errors::ILLEGAL_SASL_STATE)
+                    .with_error_message(Some(
+                        "SaslAuthenticate request received after successful authentication".into(),
+                    )),
+            ),
             other => return Handled::Close(format!("no handler for {:?}", api_name(&other))),
         };
         Handled::Respond(Box::new(response.into()))

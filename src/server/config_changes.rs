@@ -3,15 +3,19 @@
 //! only a trigger), and purges notifications older than 15 minutes. Topic changes go to the
 //! topic's local logs (TopicConfigHandler); `brokers/<id>` and `brokers/<default>` changes
 //! re-read both dynamic broker layers and apply the new log defaults (BrokerConfigHandler).
-//! `users/...` and `clients/...` changes re-read the entity's quotas (client_quotas.rs).
+//! `users/...` and `clients/...` changes re-read the entity's quotas (client_quotas.rs);
+//! `users/<user>` changes also re-read that user's SCRAM credentials into the CredentialCache
+//! (UserConfigHandler).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::admin::zk_admin::desanitize_entity_name;
 use crate::config::dynamic::{DynamicLayers, DEFAULT_ENTITY};
 use crate::log::LogConfig;
 use crate::quota::ClientQuotaManagers;
 use crate::replica::ReplicaManager;
+use crate::security::sasl::CredentialCache;
 use crate::zk::codec::decode_config_change;
 use crate::zk::{paths, KafkaZkClient, SessionEvent, ZkResult};
 
@@ -23,13 +27,22 @@ pub fn start(
     zk: KafkaZkClient,
     replicas: Arc<ReplicaManager>,
     quotas: Arc<ClientQuotaManagers>,
+    credentials: Arc<CredentialCache>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut sessions = zk.subscribe();
         // On startup every existing notification is applied (configs are read fresh anyway).
         let mut last_seq: i64 = -1;
         loop {
-            let watcher = match process_changes(&zk, &replicas, &quotas, &mut last_seq).await {
+            let watcher = match process_changes(
+                &zk,
+                &replicas,
+                &quotas,
+                &credentials,
+                &mut last_seq,
+            )
+            .await
+            {
                 Ok(w) => Some(w),
                 Err(e) => {
                     tracing::warn!(target: "kafka.common.ZkNodeChangeNotificationListener", "cannot read {}: {e}; retrying", paths::CONFIG_CHANGES);
@@ -51,6 +64,7 @@ async fn process_changes(
     zk: &KafkaZkClient,
     replicas: &ReplicaManager,
     quotas: &ClientQuotaManagers,
+    credentials: &CredentialCache,
     last_seq: &mut i64,
 ) -> ZkResult<zookeeper_client::OneshotWatcher> {
     let (children, watcher) = zk.get_children_and_watch(paths::CONFIG_CHANGES).await?;
@@ -76,7 +90,11 @@ async fn process_changes(
                     }
                 }
                 Some((ty, name)) if ty == "users" || ty == "clients" => {
-                    super::client_quotas::apply_change(zk, quotas, &ty, &name).await?
+                    super::client_quotas::apply_change(zk, quotas, &ty, &name).await?;
+                    // `users/<user>/clients/<id>` and `users/<default>` hold quotas only.
+                    if ty == "users" && !name.contains('/') && name != DEFAULT_ENTITY {
+                        update_user_credentials(zk, credentials, &name).await?;
+                    }
                 }
                 Some(_) => {}
                 None => {
@@ -91,6 +109,31 @@ async fn process_changes(
         }
     }
     Ok(watcher)
+}
+
+/// Fills the CredentialCache from every `/config/users/<user>` (startup).
+pub async fn load_credentials(zk: &KafkaZkClient, credentials: &CredentialCache) -> ZkResult<()> {
+    for user in zk.get_children(paths::CONFIG_USERS).await? {
+        if user != DEFAULT_ENTITY {
+            update_user_credentials(zk, credentials, &user).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Re-reads one user's SCRAM credentials (`sanitized` is the znode name).
+async fn update_user_credentials(
+    zk: &KafkaZkClient,
+    credentials: &CredentialCache,
+    sanitized: &str,
+) -> ZkResult<()> {
+    let config = zk.get_entity_config(&format!("users/{sanitized}")).await?;
+    let user = desanitize_entity_name(sanitized);
+    for key in credentials.update_user(&user, &config) {
+        tracing::warn!(target: "kafka.server.UserConfigHandler", "ignoring unparsable {key} credential of user {user} in {}/{sanitized}", paths::CONFIG_USERS);
+    }
+    tracing::info!(target: "kafka.server.UserConfigHandler", "Processing credentials for user {user}");
+    Ok(())
 }
 
 /// Re-reads `/config/topics/<t>` and applies it to every hosted log of the topic.

@@ -12,6 +12,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::config::KafkaConfig;
 use crate::network::client::BrokerClient;
+use crate::security::sasl::SaslClientConfig;
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 use crate::zk::KafkaZkClient;
@@ -126,8 +127,10 @@ async fn attempt_once(
         })?;
     let addr = format!("{}:{}", ep.host, ep.port);
     let client_id = format!("broker-{}-controlled-shutdown", config.broker_id);
-    let mut client =
-        BrokerClient::connect_inter_broker(&addr, &client_id, timeout, timeout).await?;
+    let mut client = BrokerClient::connect_inter_broker(&addr, &client_id, timeout, timeout)
+        .await?
+        .authenticated(SaslClientConfig::inter_broker(config)?.as_ref())
+        .await?;
     let req = ControlledShutdownRequest::default()
         .with_broker_id(BrokerId(config.broker_id))
         .with_broker_epoch(broker_epoch);

@@ -53,6 +53,7 @@ use crate::metadata::MetadataCache;
 use crate::network::{NetworkLimits, SocketServer};
 use crate::replica::ReplicaManager;
 use crate::security::authorizer::{AclAuthorizer, AuthorizerConfig};
+use crate::security::sasl::{CredentialCache, SaslClientConfig, SaslServerConfig};
 use crate::zk::codec::BrokerRegistration;
 use crate::zk::{paths, KafkaZkClient};
 use apis::{BrokerState, KafkaApis};
@@ -77,6 +78,11 @@ impl KafkaServer {
         tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] starting");
         log_config(&config);
         let ssl_listeners = crate::network::tls::configure(&config)?;
+        // SASL settings are checked before anything starts: a listener nobody can log in to
+        // (GSSAPI only, no JAAS users) is a configuration error, not a runtime surprise.
+        let credentials = Arc::new(CredentialCache::default());
+        let sasl = Arc::new(SaslServerConfig::from_config(&config, credentials.clone())?);
+        SaslClientConfig::inter_broker(&config)?;
         fd_limit::raise_open_files_limit();
         crate::log::file_cache::FileCache::global().set_capacity(
             config
@@ -141,10 +147,12 @@ impl KafkaServer {
         background.extend(replica_manager.start_log_dir_failure_handler());
         let quotas = Arc::new(client_quotas::managers_from_config(&config));
         client_quotas::load_all(&zk, &quotas).await?;
+        config_changes::load_credentials(&zk, &credentials).await?;
         background.push(config_changes::start(
             zk.clone(),
             replica_manager.clone(),
             quotas.clone(),
+            credentials,
         ));
         background.push(group_coordinator.start());
         background.push(txn_coordinator.start());
@@ -161,6 +169,7 @@ impl KafkaServer {
             txn_coordinator,
             producer_id_manager,
             quotas: quotas.clone(),
+            sasl,
         });
         let limits = NetworkLimits::new(
             config.long("socket.request.max.bytes") as usize,

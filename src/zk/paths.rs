@@ -11,6 +11,7 @@ pub const LOG_DIR_EVENT_NOTIFICATION: &str = "/log_dir_event_notification";
 pub const CONFIG_CHANGES: &str = "/config/changes";
 pub const CONFIG_TOPICS: &str = "/config/topics";
 pub const CONFIG_BROKERS: &str = "/config/brokers";
+pub const CONFIG_USERS: &str = "/config/users";
 
 /// `/config/<entity type>/<entity path>`, e.g. `/config/brokers/<default>` or
 /// `/config/users/alice/clients/app` (names already sanitized).

@@ -557,7 +557,7 @@ impl Broker {
     /// Write a properties file (broker.id, listeners/advertised.listeners =
     /// PLAINTEXT://127.0.0.1:<free port>, log.dirs=<temp>, zookeeper.connect,
     /// zookeeper.session.timeout.ms=6000, then `extra`, which replaces keys
-    /// already present) and spawn `zkafka server <file>`.  Does not wait; see
+    /// already present; see `spawn_new` for `{port}`/`{free_port}`) and spawn `zkafka server <file>`.  Does not wait; see
     /// [`Self::wait_listening`].
     pub fn start(id: i32, zk_connect: &str, extra: &[(&str, &str)]) -> Broker {
         Broker::spawn_new(id, zk_connect, extra, None)
@@ -585,9 +585,13 @@ impl Broker {
             ("zookeeper.connect".into(), zk_connect.to_string()),
             ("zookeeper.session.timeout.ms".into(), "6000".into()),
         ];
+        // `{port}` in a value is this listener's port, `{free_port}` one more free port of
+        // this broker (a second listener, e.g. `SASL_PLAINTEXT://127.0.0.1:{free_port}`).
+        let second_port = free_port().to_string();
         for (k, v) in extra {
-            // `{port}` in a value is the harness's listener port (to add a second listener).
-            let v = v.replace("{port}", &port.to_string());
+            let v = v
+                .replace("{port}", &port.to_string())
+                .replace("{free_port}", &second_port);
             match props.iter_mut().find(|(pk, _)| pk == k) {
                 Some(entry) => entry.1 = v.to_string(),
                 None => props.push((k.to_string(), v.to_string())),

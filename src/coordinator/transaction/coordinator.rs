@@ -16,6 +16,7 @@ use crate::controller::now_ms;
 use crate::log::TopicPartition;
 use crate::metadata::MetadataCache;
 use crate::replica::ReplicaManager;
+use crate::security::sasl::SaslClientConfig;
 
 /// The transaction.* broker settings the coordinator uses (TransactionConfig).
 #[derive(Clone, Debug)]
@@ -85,6 +86,9 @@ impl TransactionCoordinator {
             broker_id,
             listener,
             config.request_timeout,
+            SaslClientConfig::inter_broker(&replica_manager.config)
+                .ok()
+                .flatten(),
             metadata_cache,
         );
         TransactionCoordinator {

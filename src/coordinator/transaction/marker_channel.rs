@@ -16,6 +16,7 @@ use super::errors;
 use crate::log::TopicPartition;
 use crate::metadata::MetadataCache;
 use crate::network::client::BrokerClient;
+use crate::security::sasl::SaslClientConfig;
 
 /// WriteTxnMarkers version sent at inter-broker protocol 2.8 (v1, flexible).
 const WRITE_TXN_MARKERS_VERSION: i16 = 1;
@@ -45,6 +46,8 @@ pub struct TransactionMarkerChannelManager {
     broker_id: i32,
     listener_name: String,
     request_timeout: Duration,
+    /// The inter-broker SASL credentials, when the inter-broker listener is SASL.
+    sasl: Option<SaslClientConfig>,
     metadata_cache: Arc<MetadataCache>,
     /// One connection per destination broker, used one request at a time.
     clients: Mutex<HashMap<i32, Arc<tokio::sync::Mutex<Option<BrokerClient>>>>>,
@@ -55,12 +58,14 @@ impl TransactionMarkerChannelManager {
         broker_id: i32,
         listener_name: String,
         request_timeout: Duration,
+        sasl: Option<SaslClientConfig>,
         metadata_cache: Arc<MetadataCache>,
     ) -> Self {
         TransactionMarkerChannelManager {
             broker_id,
             listener_name,
             request_timeout,
+            sasl,
             metadata_cache,
             clients: Mutex::new(HashMap::new()),
         }
@@ -215,6 +220,9 @@ impl TransactionMarkerChannelManager {
                     self.request_timeout,
                     self.request_timeout,
                 )
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to broker {leader} at {addr}: {e}"))?
+                .authenticated(self.sasl.as_ref())
                 .await
                 .map_err(|e| anyhow::anyhow!("connecting to broker {leader} at {addr}: {e}"))?,
             );

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""SASL logins of confluent-kafka and kafka-python, driven by tests/sasl.rs.
+
+  sasl_clients.py roundtrip CLIENT BOOTSTRAP MECHANISM USER PASSWORD TOPIC N
+      CLIENT: confluent | kafka-python. Produces N records (acks=all) over SASL_PLAINTEXT,
+      then consumes the topic from the start. Prints one JSON line:
+      {"produced": N, "consumed": [values]} or, when the login is refused,
+      {"error": "<client's error text>", "code": <Kafka error code or null>}.
+"""
+import json
+import logging
+import sys
+import uuid
+
+
+def confluent(bootstrap, mech, user, password, topic, n):
+    from confluent_kafka import Consumer, KafkaException, Producer
+    errors = []
+    common = {"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT",
+              "sasl.mechanism": mech, "sasl.username": user, "sasl.password": password,
+              "error_cb": lambda e: errors.append(e)}
+    p = Producer(dict(common, acks="all", **{"message.timeout.ms": 15000}))
+    delivered = []
+    for i in range(n):
+        p.produce(topic, f"v{i}".encode(), on_delivery=lambda e, m: delivered.append(e))
+    p.flush(20)
+    auth = [e for e in errors if e.code() == -169]  # _AUTHENTICATION
+    if auth or not delivered or any(delivered):
+        e = auth[0] if auth else (errors[0] if errors else None)
+        return {"error": str(e) if e else str(delivered[:1]), "code": 58 if auth else None}
+    c = Consumer(dict(common, **{"group.id": "g-" + uuid.uuid4().hex,
+                                 "auto.offset.reset": "earliest"}))
+    c.subscribe([topic])
+    values = []
+    for _ in range(60):
+        for m in c.consume(100, 0.5):
+            if m.error():
+                raise KafkaException(m.error())
+            values.append(m.value().decode())
+        if len(values) >= n:
+            break
+    c.close()
+    return {"produced": len(delivered), "consumed": values}
+
+
+def kafka_python(bootstrap, mech, user, password, topic, n):
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.errors import KafkaError
+    logged = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            logged.append(record.getMessage())
+    logging.getLogger("kafka").addHandler(Collect(level=logging.ERROR))
+    common = {"bootstrap_servers": bootstrap, "security_protocol": "SASL_PLAINTEXT",
+              "sasl_mechanism": mech, "sasl_plain_username": user,
+              "sasl_plain_password": password}
+    try:
+        p = KafkaProducer(acks="all", max_block_ms=15000, **common)
+        futures = [p.send(topic, f"v{i}".encode()) for i in range(n)]
+        for f in futures:
+            f.get(timeout=20)
+        p.close()
+    except KafkaError as e:
+        # kafka-python 3 logs the broker's SaslAuthenticationFailedError and then times out
+        # bootstrapping: report the logged refusal, which is what the user sees.
+        refused = [m for m in logged if "SaslAuthenticationFailed" in m]
+        if refused:
+            return {"error": refused[0], "code": 58}
+        return {"error": f"{type(e).__name__}: {e}", "code": getattr(e, "errno", None)}
+    c = KafkaConsumer(topic, group_id="g-" + uuid.uuid4().hex, auto_offset_reset="earliest",
+                      consumer_timeout_ms=10000, **common)
+    values = []
+    for m in c:
+        values.append(m.value.decode())
+        if len(values) >= n:
+            break
+    c.close()
+    return {"produced": n, "consumed": values}
+
+
+def main():
+    cmd, client, bootstrap, mech, user, password, topic, n = sys.argv[1:9]
+    assert cmd == "roundtrip", cmd
+    run = {"confluent": confluent, "kafka-python": kafka_python}[client]
+    print(json.dumps(run(bootstrap, mech, user, password, topic, int(n))))
+
+
+if __name__ == "__main__":
+    main()
