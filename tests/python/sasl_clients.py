@@ -51,7 +51,7 @@ def kafka_python(bootstrap, mech, user, password, topic, n):
     class Collect(logging.Handler):
         def emit(self, record):
             logged.append(record.getMessage())
-    logging.getLogger("kafka").addHandler(Collect(level=logging.ERROR))
+    logging.getLogger("kafka").addHandler(Collect(level=logging.WARNING))
     common = {"bootstrap_servers": bootstrap, "security_protocol": "SASL_PLAINTEXT",
               "sasl_mechanism": mech, "sasl_plain_username": user,
               "sasl_plain_password": password}
@@ -64,10 +64,12 @@ def kafka_python(bootstrap, mech, user, password, topic, n):
     except KafkaError as e:
         # kafka-python 3 logs the broker's SaslAuthenticationFailedError and then times out
         # bootstrapping: report the logged refusal, which is what the user sees.
-        refused = [m for m in logged if "SaslAuthenticationFailed" in m]
+        refused = [m for m in logged
+                   if "SaslAuthenticationFailed" in m or "Authentication failed" in m]
         if refused:
             return {"error": refused[0], "code": 58}
-        return {"error": f"{type(e).__name__}: {e}", "code": getattr(e, "errno", None)}
+        return {"error": f"{type(e).__name__}: {e}", "code": getattr(e, "errno", None),
+                "logged": logged[:5]}
     c = KafkaConsumer(topic, group_id="g-" + uuid.uuid4().hex, auto_offset_reset="earliest",
                       consumer_timeout_ms=10000, **common)
     values = []
