@@ -11,7 +11,7 @@ use kafka_protocol::messages::{
     RequestKind, ResponseKind, SaslAuthenticateResponse, SaslHandshakeResponse,
 };
 use kafka_protocol::protocol::StrBytes;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::request::{self, parse_request, RequestBody, RequestContext};
 use super::{frame, ConnectionContext};
@@ -107,9 +107,25 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
         match step {
             Step::Continue => {}
             Step::Done(a) => return Some(a),
-            Step::Close => return None,
+            Step::Close => {
+                close_gracefully(stream).await;
+                return None;
+            }
         }
     }
+}
+
+/// Ends a refused login without losing its answer: FIN after the response, then up to 1 s for
+/// the client to close. Closing with the client's bytes unread makes the kernel reset the
+/// connection, and a reset can drop the SASL_AUTHENTICATION_FAILED answer before the client
+/// reads it (kafka-python then saw only "socket disconnected").
+async fn close_gracefully<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) {
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 512];
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 enum Step {
