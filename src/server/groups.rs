@@ -137,7 +137,7 @@ impl KafkaApis {
     }
 
     /// Waits up to OFFSETS_TOPIC_CREATION_WAIT until `partition` of a just-created internal
-    /// `topic` has a live leader, and, when that is us, until it is loaded.
+    /// `topic` is led and loaded by us; false at once when another broker leads it.
     async fn await_coordinator_ready(
         &self,
         key_type: i8,
@@ -164,7 +164,10 @@ impl KafkaApis {
                 .filter(|l| snapshot.brokers.contains_key(l));
             let ready = match leader {
                 Some(l) if l == self.state.broker_id => loaded().is_ok(),
-                Some(_) => true,
+                // Another broker leads: we cannot see whether it has applied its LeaderAndIsr
+                // yet, and a client sent there too early gets NOT_COORDINATOR (fatal to
+                // kafkajs's TxnOffsetCommit). Answer as Kafka does: COORDINATOR_NOT_AVAILABLE.
+                Some(_) => break,
                 None => false,
             };
             if ready {
@@ -173,7 +176,7 @@ impl KafkaApis {
             }
             tokio::time::sleep(POLL).await;
         }
-        tracing::info!(target: "kafka.server.KafkaApis", "No coordinator for {key} within {OFFSETS_TOPIC_CREATION_WAIT:?} of creating {topic}: partition {partition} has live leader {leader:?}, local ownership {:?}; answering COORDINATOR_NOT_AVAILABLE", loaded());
+        tracing::info!(target: "kafka.server.KafkaApis", "No coordinator here for {key} {} ms after creating {topic}: partition {partition} has live leader {leader:?}, local ownership {:?}; answering COORDINATOR_NOT_AVAILABLE", start.elapsed().as_millis(), loaded());
         false
     }
 
