@@ -448,15 +448,18 @@ zk_shell() {
       -cp "$(zk_classpath)" org.apache.zookeeper.ZooKeeperMain -server "$connect"
   fi
   # Non-interactive: drop the connection preamble that ZooKeeperMain prints
-  # ("Connecting to ...", "WATCHER::", "WatchedEvent state:SyncConnected ...").
+  # ("Connecting to ...", "WATCHER::", "WatchedEvent state:SyncConnected ..."). Its watcher
+  # thread may print it after the command's output on a busy machine, so it is dropped
+  # wherever it appears (and the blank lines around it).
   "$(java_bin)" "${flags[@]}" -Dzookeeper.root.logger=WARN,STDERR \
     -Dzookeeper.serviceutils.level=OFF \
     -cp "$(zk_classpath)" org.apache.zookeeper.ZooKeeperMain -timeout "${ZK_SHELL_TIMEOUT_MS:-10000}" \
     -server "$connect" "$@" </dev/null |
     awk '
-      !done && (/^Connecting to / || /^$/ || /^WATCHER::$/) { next }
-      !done && /^WatchedEvent state:SyncConnected type:None path:null$/ { done = 1; next }
-      { done = 1; print }
+      !printed && /^Connecting to / { next }
+      /^WATCHER::$/ || /^WatchedEvent state:SyncConnected type:None path:null$/ { next }
+      /^$/ { if (printed) blanks++; next }
+      { for (; blanks > 0; blanks--) print ""; printed = 1; print }
     '
 }
 
