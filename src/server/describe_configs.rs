@@ -15,6 +15,8 @@ use crate::config::def::{Type, BROKER_CONFIGS};
 use crate::config::dynamic::{broker_config_synonyms, find_def, is_dynamic, DynamicLayers};
 use crate::config::KafkaConfig;
 use crate::log::config_def::{topic_config_names, topic_config_type_id};
+use crate::network::request::RequestContext;
+use crate::security::authorizer::AclOperation;
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
@@ -84,13 +86,25 @@ impl Layers<'_> {
 impl KafkaApis {
     pub async fn handle_describe_configs(
         &self,
+        ctx: &RequestContext,
         req: &DescribeConfigsRequest,
-        version: i16,
     ) -> DescribeConfigsResponse {
+        let version = ctx.api_version();
         let mut results = Vec::new();
         let include_synonyms = version >= 1 && req.include_synonyms;
         for r in &req.resources {
             let name = r.resource_name.to_string();
+            let op = AclOperation::DescribeConfigs;
+            if let Some(code) = self.config_resource_denial(ctx, op, r.resource_type, &name) {
+                results.push(
+                    DescribeConfigsResult::default()
+                        .with_resource_type(r.resource_type)
+                        .with_resource_name(r.resource_name.clone())
+                        .with_error_code(code)
+                        .with_error_message(Some(StrBytes::from_static_str(denial_message(code)))),
+                );
+                continue;
+            }
             let keys: Option<Vec<String>> = r
                 .configuration_keys
                 .as_ref()
@@ -239,6 +253,14 @@ impl KafkaApis {
 }
 
 /// ConfigHelper's `createBrokerConfigEntry`.
+/// Errors.message() of the authorization errors a resource can get.
+fn denial_message(code: i16) -> &'static str {
+    match code {
+        errors::TOPIC_AUTHORIZATION_FAILED => "Topic authorization failed.",
+        _ => "Cluster authorization failed.",
+    }
+}
+
 fn broker_entry(layers: &Layers, name: String, value: Option<String>, per_broker: bool) -> Entry {
     let def = find_def(&name);
     let sensitive = def.is_none_or(|d| d.ty == Type::Password);
