@@ -470,3 +470,35 @@ async fn cluster_apis_refused(alice: &mut BrokerClient) {
     let r: ListPartitionReassignmentsResponse = alice.send(&req, 0).await.unwrap();
     assert_eq!(r.error_code, CLUSTER_AUTHORIZATION_FAILED);
 }
+
+/// Without an authorizer every supported operation is authorized (AuthHelper with no
+/// authorizer), whoever asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_authorizer_every_operation_is_authorized() {
+    let (zk, b) = common::data_util::single_broker(&[("offsets.topic.replication.factor", "1")]);
+    let bootstrap = b.bootstrap();
+    common::data_util::create_topic(&zk.connect_string(), &bootstrap, "open", 1, &[1], &[]).await;
+    let mut c = common::data_util::client(&b).await;
+    let r: MetadataResponse = c.send(&metadata_request(&["open"], true), 9).await.unwrap();
+    let all_topic_ops =
+        READ | WRITE | CREATE | (1 << 6) | (1 << 7) | DESCRIBE | (1 << 10) | (1 << 11);
+    assert_eq!(r.cluster_authorized_operations, ALL_CLUSTER_OPS);
+    assert_eq!(r.topics[0].topic_authorized_operations, all_topic_ops);
+    let req = DescribeGroupsRequest::default()
+        .with_groups(vec![GroupId(sb("nobody"))])
+        .with_include_authorized_operations(true);
+    // FindCoordinator creates __consumer_offsets; until this broker leads its partitions
+    // DescribeGroups answers an error, and then Kafka leaves the field unset.
+    let find = FindCoordinatorRequest::default().with_key(sb("nobody"));
+    let _: FindCoordinatorResponse = c.send(&find, 2).await.unwrap();
+    let deadline = std::time::Instant::now() + T;
+    let g = loop {
+        let r: DescribeGroupsResponse = c.send(&req, 3).await.unwrap();
+        if r.groups[0].error_code == 0 || std::time::Instant::now() > deadline {
+            break r.groups[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(g.error_code, 0, "{g:?}");
+    assert_eq!(g.authorized_operations, READ | DESCRIBE | (1 << 6));
+}
