@@ -293,6 +293,7 @@ async fn authorized_operations(sasl: &str) {
 async fn admin_api_refusals(sasl: &str) {
     let mut alice = scram_client(sasl, "alice", ALICE_PW).await;
     create_topics_v5(&mut alice).await;
+    created_topic_configs_v5(sasl).await;
     configs_refused(&mut alice).await;
     offsets_refused(&mut alice).await;
     cluster_apis_refused(&mut alice).await;
@@ -330,6 +331,37 @@ async fn create_topics_v5(alice: &mut BrokerClient) {
             (42, TOPIC_AUTHORIZATION_FAILED, -1),
         ]
     );
+}
+
+/// With DESCRIBE_CONFIGS (admin is a super user) CreateTopics v5 returns the new topic's
+/// metadata and configs: its overrides and the broker defaults, with their sources.
+async fn created_topic_configs_v5(sasl: &str) {
+    let mut admin = scram_client(sasl, "admin", ADMIN_PW).await;
+    let retention = create_topics_request::CreatableTopicConfig::default()
+        .with_name(sb("retention.ms"))
+        .with_value(Some(sb("1000")));
+    let req = CreateTopicsRequest::default()
+        .with_topics(vec![create_topics_request::CreatableTopic::default()
+            .with_name(TopicName(sb("a-cfg")))
+            .with_num_partitions(2)
+            .with_replication_factor(1)
+            .with_configs(vec![retention])])
+        .with_timeout_ms(10_000)
+        .with_validate_only(true);
+    let r: CreateTopicsResponse = admin.send(&req, 5).await.unwrap();
+    let t = &r.topics[0];
+    assert_eq!(
+        (t.error_code, t.topic_config_error_code, t.num_partitions),
+        (0, 0, 2)
+    );
+    let configs = t.configs.as_ref().expect("configs returned");
+    let find = |name: &str| {
+        let c = configs.iter().find(|c| c.name.as_str() == name).unwrap();
+        (c.value.as_ref().map(|v| v.to_string()), c.config_source)
+    };
+    // DYNAMIC_TOPIC_CONFIG = 1, DEFAULT_CONFIG = 5.
+    assert_eq!(find("retention.ms"), (Some("1000".into()), 1));
+    assert_eq!(find("cleanup.policy"), (Some("delete".into()), 5));
 }
 
 async fn configs_refused(alice: &mut BrokerClient) {

@@ -33,6 +33,14 @@ struct TopicCheck {
     describe_configs: bool,
 }
 
+/// The topic configs a CreateTopics entry sets (null values are left out).
+fn requested_configs(t: &CreatableTopic) -> BTreeMap<String, String> {
+    t.configs
+        .iter()
+        .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
+        .collect()
+}
+
 fn name(t: &str) -> TopicName {
     TopicName(StrBytes::from_string(t.to_string()))
 }
@@ -170,7 +178,8 @@ impl KafkaApis {
             let rf = assignment.values().next().map_or(0, |r| r.len() as i16);
             result = result
                 .with_num_partitions(assignment.len() as i32)
-                .with_replication_factor(rf);
+                .with_replication_factor(rf)
+                .with_configs(Some(self.created_topic_configs(&requested_configs(t))));
         }
         let expected: Vec<i32> = assignment.keys().copied().collect();
         let visible = req.validate_only
@@ -194,11 +203,7 @@ impl KafkaApis {
     ) -> Result<Assignment, (i16, Option<StrBytes>)> {
         let fail = |e: AdminError| (e.code(), message(&e));
         let topic = t.name.0.as_str();
-        let configs: BTreeMap<String, String> = t
-            .configs
-            .iter()
-            .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
-            .collect();
+        let configs = requested_configs(t);
         let assignment: Assignment = if t.assignments.is_empty() {
             let partitions = if t.num_partitions == -1 {
                 self.config.int("num.partitions")

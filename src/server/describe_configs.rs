@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use kafka_protocol::messages::create_topics_response::CreatableTopicConfigs;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
@@ -163,6 +164,31 @@ impl KafkaApis {
             .get_topic_config(topic)
             .await
             .map_err(|e| (errors::UNKNOWN_SERVER_ERROR, e.to_string()))?;
+        Ok(self.topic_entries_with(&overrides))
+    }
+
+    /// CreateTopics v5+: a new topic's configs as ZkAdminManager returns them (the topic's
+    /// overrides over the broker's log defaults, with their sources).
+    pub fn created_topic_configs(
+        &self,
+        overrides: &BTreeMap<String, String>,
+    ) -> Vec<CreatableTopicConfigs> {
+        let wire = |e: Entry| {
+            CreatableTopicConfigs::default()
+                .with_name(StrBytes::from_string(e.name))
+                .with_value(e.value.map(StrBytes::from_string))
+                .with_read_only(e.read_only)
+                .with_config_source(e.source)
+                .with_is_sensitive(e.sensitive)
+        };
+        self.topic_entries_with(overrides)
+            .into_iter()
+            .map(wire)
+            .collect()
+    }
+
+    /// Every topic config with its effective value given the topic's overrides.
+    fn topic_entries_with(&self, overrides: &BTreeMap<String, String>) -> Vec<Entry> {
         let dynamic = &self.replica_manager.dynamic_config;
         let defaults: BTreeMap<String, String> = dynamic.current().log_config_props();
         let layers_now = dynamic.layers();
@@ -171,7 +197,7 @@ impl KafkaApis {
             static_config: dynamic.static_config(),
         };
         let broker_keys = broker_key_of_topic_key();
-        Ok(topic_config_names()
+        topic_config_names()
             .into_iter()
             .map(|name| {
                 let value = overrides
@@ -196,7 +222,7 @@ impl KafkaApis {
                     config_type: topic_config_type_id(name),
                 }
             })
-            .collect())
+            .collect()
     }
 
     /// This broker's every config with its effective value (per-broker resource).
