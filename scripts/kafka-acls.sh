@@ -5,6 +5,9 @@
 #   scripts/kafka-acls.sh --bootstrap-server 127.0.0.1:9092 --add --allow-principal User:bob --consumer --topic orders --group app
 #   scripts/kafka-acls.sh --bootstrap-server 127.0.0.1:9092 --list --topic orders --resource-pattern-type match
 #   scripts/kafka-acls.sh --authorizer-properties zookeeper.connect=127.0.0.1:2181 --remove --force --topic orders
+#   scripts/kafka-acls.sh --bootstrap-server 127.0.0.1:9093 --command-config admin.properties --list
+#     (admin.properties: security.protocol=SASL_PLAINTEXT, sasl.mechanism=SCRAM-SHA-512 and a
+#     sasl.jaas.config with username and password; PLAIN works the same way)
 #
 # Runs target/release/zkafka (built with `cargo build --release` if missing) as
 # `zkafka acls "$@"`; the output, messages and exit code are those of the tool.

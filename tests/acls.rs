@@ -14,6 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::acl_util::*;
 use common::data_util::*;
 use common::*;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -25,33 +26,6 @@ const AUTHORIZER: (&str, &str) = (
     "authorizer.class.name",
     "kafka.security.authorizer.AclAuthorizer",
 );
-
-/// `zkafka acls ARGS` (what scripts/kafka-acls.sh runs): (exit code, stdout).
-fn acls_tool(args: &[&str]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkafka"))
-        .arg("acls")
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code == 0 || !stdout.is_empty(),
-        "zkafka acls {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (code, stdout)
-}
-
-/// kafka-acls.sh against ZooKeeper; must succeed.
-fn acls_zk(connect: &str, args: &[&str]) -> String {
-    let props = format!("zookeeper.connect={connect}");
-    let mut all = vec!["--authorizer-properties", &props];
-    all.extend_from_slice(args);
-    let (code, out) = acls_tool(&all);
-    assert_eq!(code, 0, "{out}");
-    out
-}
 
 fn acl_clients(args: &[&str]) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/acl_clients.py");

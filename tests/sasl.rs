@@ -9,6 +9,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::acl_util::*;
 use common::*;
 use serde_json::Value;
 
@@ -16,72 +17,6 @@ const T: Duration = Duration::from_secs(60);
 const ALICE_PW: &str = "alice-test-only-pw";
 const CAROL_PW: &str = "carol-test-only-pw";
 const BROKER_PW: &str = "broker-test-only-pw";
-
-/// `zkafka configs ARGS` (what scripts/kafka-configs.sh runs): (exit code, stdout, stderr).
-fn configs_tool(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkafka"))
-        .arg("configs")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn add_scram_user(connect: &str, user: &str, credentials: &str) {
-    let r = configs_tool(&[
-        "--zookeeper",
-        connect,
-        "--alter",
-        "--entity-type",
-        "users",
-        "--entity-name",
-        user,
-        "--add-config",
-        credentials,
-    ]);
-    assert_eq!(r.0, 0, "{r:?}");
-    assert!(
-        r.1.contains(&format!(
-            "Completed updating config for entity: user-principal '{user}'."
-        )),
-        "{r:?}"
-    );
-}
-
-fn run_script(program: &str, script: &str, args: &[&str]) -> Value {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let out = std::process::Command::new(program)
-        .arg(format!("{dir}/{script}"))
-        .args(args)
-        .env("NODE_PATH", format!("{dir}/tests/js/node_modules"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} (scripts/test.sh installs it): {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{program} {script} {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{stdout}: {e}"))
-}
-
-/// The SASL_PLAINTEXT listener's `host:port` from the broker's server.properties.
-fn sasl_bootstrap(b: &Broker) -> String {
-    let props = std::fs::read_to_string(b.props_path()).unwrap();
-    let listeners = props
-        .lines()
-        .find_map(|l| l.strip_prefix("listeners="))
-        .unwrap();
-    let ep = listeners
-        .split(',')
-        .find_map(|e| e.strip_prefix("SASL_PLAINTEXT://"))
-        .unwrap();
-    ep.to_string()
-}
 
 fn kcat_sasl(bootstrap: &str, mech: &str, user: &str, pw: &str) -> Vec<String> {
     [
@@ -281,6 +216,7 @@ async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
                 &topic,
                 "5",
             ],
+            &[],
         );
         assert_round_trip(&r, 5, &format!("{client} {mech}"));
     }
@@ -290,6 +226,7 @@ async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
             "node",
             "tests/js/sasl_clients.js",
             &[&all, mech, "alice", ALICE_PW, &topic, "5"],
+            &[],
         );
         assert_round_trip(&r, 5, &format!("kafkajs {mech}"));
     }
@@ -325,12 +262,14 @@ async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
             "secure",
             "1",
         ],
+        &[],
     );
     assert_eq!(r["code"], 58, "confluent PLAIN alice: {r}");
     let r = run_script(
         "node",
         "tests/js/sasl_clients.js",
         &[&sasl[0], "scram-sha-512", "alice", "wrong", "secure", "1"],
+        &[],
     );
     let err = r["error"].as_str().unwrap_or_default();
     assert!(

@@ -13,6 +13,7 @@ use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
 use kafka_protocol::messages::{CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::admin::command_config;
 use crate::network::client::BrokerClient;
 use crate::security::authorizer::acl::{CLUSTER_NAME, WILDCARD_HOST};
 use crate::security::authorizer::{
@@ -36,7 +37,7 @@ pub struct AclsArgs {
     /// The Kafka server to connect to (uses CreateAcls/DescribeAcls/DeleteAcls)
     #[arg(long = "bootstrap-server", value_name = "server to connect to")]
     pub bootstrap_server: Option<String>,
-    /// Admin client property file (accepted for compatibility; PLAINTEXT only)
+    /// Admin client property file (PLAINTEXT, or SASL_PLAINTEXT with PLAIN/SCRAM)
     #[arg(long = "command-config")]
     pub command_config: Option<String>,
     /// Indicates you are trying to add ACLs
@@ -165,9 +166,8 @@ async fn execute(args: &AclsArgs) -> anyhow::Result<()> {
 async fn connect(args: &AclsArgs) -> anyhow::Result<AclService> {
     if let Some(bootstrap) = &args.bootstrap_server {
         let addr = bootstrap.split(',').next().unwrap_or_default().trim();
-        let client = BrokerClient::connect(addr, "kafka-acls", TIMEOUT, TIMEOUT)
-            .await
-            .with_context(|| format!("cannot connect to {addr} (--bootstrap-server)"))?;
+        let config = args.command_config.as_deref();
+        let client = command_config::connect(addr, "kafka-acls", config, TIMEOUT).await?;
         return Ok(AclService::Broker(client));
     }
     let props: BTreeMap<&str, &str> = args

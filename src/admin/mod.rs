@@ -8,6 +8,7 @@
 pub mod acls_cmd;
 pub mod assignment;
 pub mod broker_api_versions;
+pub mod command_config;
 pub mod configs;
 pub mod console_consumer;
 pub mod console_group;

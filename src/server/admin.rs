@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{
@@ -17,12 +18,28 @@ use kafka_protocol::protocol::StrBytes;
 use crate::admin::assignment::{assign_replicas_to_brokers, Assignment, BrokerMetadata};
 use crate::admin::{zk_admin, AdminError};
 use crate::network::request::RequestContext;
+use crate::security::authorizer::acl::CLUSTER_NAME;
 use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
 /// Longest a handler waits for the controller to make its change visible in metadata.
 const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// The outcome of CreateTopics' authorization and duplicate checks for one topic.
+struct TopicCheck {
+    refusal: Option<(i16, &'static str)>,
+    /// DESCRIBE_CONFIGS on the topic: else the v5+ configs and metadata are withheld.
+    describe_configs: bool,
+}
+
+/// The topic configs a CreateTopics entry sets (null values are left out).
+fn requested_configs(t: &CreatableTopic) -> BTreeMap<String, String> {
+    t.configs
+        .iter()
+        .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
+        .collect()
+}
 
 fn name(t: &str) -> TopicName {
     TopicName(StrBytes::from_string(t.to_string()))
@@ -71,58 +88,122 @@ impl KafkaApis {
 
     pub async fn handle_create_topics(
         &self,
+        ctx: &RequestContext,
         req: &CreateTopicsRequest,
-        version: i16,
     ) -> CreateTopicsResponse {
+        let result = |t: &CreatableTopic| CreatableTopicResult::default().with_name(t.name.clone());
+        if !self.is_controller() {
+            let not_controller = |t| result(t).with_error_code(errors::NOT_CONTROLLER);
+            return CreateTopicsResponse::default()
+                .with_topics(req.topics.iter().map(not_controller).collect());
+        }
+        let checks = self.create_topics_checks(ctx, req);
         let mut results = Vec::new();
-        for t in &req.topics {
-            let topic = t.name.0.to_string();
-            let mut result = CreatableTopicResult::default().with_name(t.name.clone());
-            let created = if self.is_controller() {
-                self.create_one_topic(t, req.validate_only).await
-            } else {
-                Err((errors::NOT_CONTROLLER, None))
-            };
-            match created {
-                Ok(assignment) => {
-                    if version >= 5 {
-                        let rf = assignment.values().next().map_or(0, |r| r.len() as i16);
-                        result = result
-                            .with_num_partitions(assignment.len() as i32)
-                            .with_replication_factor(rf);
-                    }
-                    let expected: Vec<i32> = assignment.keys().copied().collect();
-                    let visible = req.validate_only
-                        || self
-                            .await_metadata(req.timeout_ms, |s| {
-                                s.topics
-                                    .get(&topic)
-                                    .is_some_and(|p| expected.iter().all(|i| p.contains_key(i)))
-                            })
-                            .await;
-                    if !visible {
-                        result = result.with_error_code(errors::REQUEST_TIMED_OUT);
-                    }
-                }
-                Err((code, msg)) => result = result.with_error_code(code).with_error_message(msg),
+        for (t, check) in req.topics.iter().zip(checks) {
+            let mut r = result(t);
+            if !check.describe_configs {
+                r.topic_config_error_code = errors::TOPIC_AUTHORIZATION_FAILED;
             }
-            results.push(result);
+            if let Some((code, msg)) = check.refusal {
+                let msg = Some(StrBytes::from_static_str(msg));
+                results.push(r.with_error_code(code).with_error_message(msg));
+                continue;
+            }
+            results.push(
+                self.create_topic_result(r, t, req, &check, ctx.api_version())
+                    .await,
+            );
         }
         CreateTopicsResponse::default().with_topics(results)
     }
 
+    /// KafkaApis.handleCreateTopicsRequest's checks, per requested topic: a name listed
+    /// twice is INVALID_REQUEST; creating needs CREATE on the cluster or the topic; the v5+
+    /// configs and metadata are returned only with DESCRIBE_CONFIGS on the topic.
+    fn create_topics_checks(
+        &self,
+        ctx: &RequestContext,
+        req: &CreateTopicsRequest,
+    ) -> Vec<TopicCheck> {
+        let cluster_create = self.authorize_filter(
+            ctx,
+            AclOperation::Create,
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+        );
+        let names: Vec<&str> = req.topics.iter().map(|t| t.name.0.as_str()).collect();
+        names
+            .iter()
+            .map(|&name| {
+                let refusal = if names.iter().filter(|n| **n == name).count() > 1 {
+                    Some((
+                        errors::INVALID_REQUEST,
+                        "Found multiple entries for this topic.",
+                    ))
+                } else if !cluster_create
+                    && !self.authorize(ctx, AclOperation::Create, ResourceType::Topic, name)
+                {
+                    Some((errors::TOPIC_AUTHORIZATION_FAILED, "Authorization failed."))
+                } else {
+                    None
+                };
+                let op = AclOperation::DescribeConfigs;
+                let describe_configs = self.authorize_filter(ctx, op, ResourceType::Topic, name);
+                TopicCheck {
+                    refusal,
+                    describe_configs,
+                }
+            })
+            .collect()
+    }
+
+    /// Creates one authorized topic and waits until the metadata shows its partitions.
+    async fn create_topic_result(
+        &self,
+        mut result: CreatableTopicResult,
+        t: &CreatableTopic,
+        req: &CreateTopicsRequest,
+        check: &TopicCheck,
+        version: i16,
+    ) -> CreatableTopicResult {
+        let topic = t.name.0.to_string();
+        let assignment = match self.create_one_topic(t, req.validate_only).await {
+            Ok(assignment) => assignment,
+            Err((code, msg)) => {
+                result.topic_config_error_code = errors::NONE;
+                return result.with_error_code(code).with_error_message(msg);
+            }
+        };
+        if version >= 5 && check.describe_configs {
+            let rf = assignment.values().next().map_or(0, |r| r.len() as i16);
+            result = result
+                .with_num_partitions(assignment.len() as i32)
+                .with_replication_factor(rf)
+                .with_configs(Some(self.created_topic_configs(&requested_configs(t))));
+        }
+        let expected: Vec<i32> = assignment.keys().copied().collect();
+        let visible = req.validate_only
+            || self
+                .await_metadata(req.timeout_ms, |s| {
+                    s.topics
+                        .get(&topic)
+                        .is_some_and(|p| expected.iter().all(|i| p.contains_key(i)))
+                })
+                .await;
+        if !visible {
+            result = result.with_error_code(errors::REQUEST_TIMED_OUT);
+        }
+        result
+    }
+
     async fn create_one_topic(
         &self,
-        t: &kafka_protocol::messages::create_topics_request::CreatableTopic,
+        t: &CreatableTopic,
         validate_only: bool,
     ) -> Result<Assignment, (i16, Option<StrBytes>)> {
         let fail = |e: AdminError| (e.code(), message(&e));
         let topic = t.name.0.as_str();
-        let configs: BTreeMap<String, String> = t
-            .configs
-            .iter()
-            .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
-            .collect();
+        let configs = requested_configs(t);
         let assignment: Assignment = if t.assignments.is_empty() {
             let partitions = if t.num_partitions == -1 {
                 self.config.int("num.partitions")

@@ -17,6 +17,8 @@ use crate::admin::zk_admin;
 use crate::config::def::Type;
 use crate::config::dynamic::{find_def, validate_dynamic, DEFAULT_ENTITY};
 use crate::log::config_def::{validate_topic_config_names, validate_topic_configs};
+use crate::network::request::RequestContext;
+use crate::security::authorizer::AclOperation;
 use crate::server::apis::KafkaApis;
 use crate::server::config_changes;
 use crate::server::errors;
@@ -33,6 +35,9 @@ const OP_SUBTRACT: i8 = 3;
 
 type ApiError = (i16, String);
 
+/// What a principal needs on the resource (cluster for brokers, the topic for topics).
+const ALTER: AclOperation = AclOperation::AlterConfigs;
+
 /// One requested change of an IncrementalAlterConfigs resource.
 struct Op {
     name: String,
@@ -41,7 +46,11 @@ struct Op {
 }
 
 impl KafkaApis {
-    pub async fn handle_alter_configs(&self, req: &AlterConfigsRequest) -> AlterConfigsResponse {
+    pub async fn handle_alter_configs(
+        &self,
+        ctx: &RequestContext,
+        req: &AlterConfigsRequest,
+    ) -> AlterConfigsResponse {
         let mut responses = Vec::new();
         for r in &req.resources {
             let entries: Vec<(String, Option<String>)> = r
@@ -49,15 +58,18 @@ impl KafkaApis {
                 .iter()
                 .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
                 .collect();
-            let result = self
-                .alter_whole(
-                    r.resource_type,
-                    &r.resource_name,
-                    &entries,
-                    req.validate_only,
-                )
-                .await;
-            let (code, msg) = split(result);
+            let (ty, name) = (r.resource_type, &r.resource_name);
+            // BROKER_LOGGER is refused as invalid before any authorization (as Kafka does).
+            let denial = (ty != RESOURCE_BROKER_LOGGER)
+                .then(|| self.config_resource_denial(ctx, ALTER, ty, name))
+                .flatten();
+            let (code, msg) = match denial {
+                Some(code) => (code, None),
+                None => split(
+                    self.alter_whole(ty, name, &entries, req.validate_only)
+                        .await,
+                ),
+            };
             responses.push(
                 alter_configs_response::AlterConfigsResourceResponse::default()
                     .with_error_code(code)
@@ -71,6 +83,7 @@ impl KafkaApis {
 
     pub async fn handle_incremental_alter_configs(
         &self,
+        ctx: &RequestContext,
         req: &IncrementalAlterConfigsRequest,
     ) -> IncrementalAlterConfigsResponse {
         let mut responses = Vec::new();
@@ -84,10 +97,14 @@ impl KafkaApis {
                     value: c.value.as_ref().map(|v| v.to_string()),
                 })
                 .collect();
-            let result = self
-                .alter_incremental(r.resource_type, &r.resource_name, &ops, req.validate_only)
-                .await;
-            let (code, msg) = split(result);
+            let (ty, name) = (r.resource_type, &r.resource_name);
+            let (code, msg) = match self.config_resource_denial(ctx, ALTER, ty, name) {
+                Some(code) => (code, None),
+                None => split(
+                    self.alter_incremental(ty, name, &ops, req.validate_only)
+                        .await,
+                ),
+            };
             responses.push(
                 incremental_alter_configs_response::AlterConfigsResourceResponse::default()
                     .with_error_code(code)

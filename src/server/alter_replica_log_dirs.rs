@@ -12,12 +12,15 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use crate::log::TopicPartition;
+use crate::network::request::RequestContext;
 use crate::replica::alter_log_dirs::NOT_HOSTED;
+use crate::security::authorizer::AclOperation;
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
 pub async fn handle(
     apis: &KafkaApis,
+    ctx: &RequestContext,
     req: &AlterReplicaLogDirsRequest,
 ) -> AlterReplicaLogDirsResponse {
     let wanted: Vec<(TopicPartition, String)> = req
@@ -34,7 +37,13 @@ pub async fn handle(
             })
         })
         .collect();
-    let results = apis.replica_manager.alter_replica_log_dirs(wanted).await;
+    // Without ALTER on the cluster every partition answers CLUSTER_AUTHORIZATION_FAILED.
+    let results = if apis.authorize_cluster(ctx, AclOperation::Alter) {
+        apis.replica_manager.alter_replica_log_dirs(wanted).await
+    } else {
+        let code = errors::CLUSTER_AUTHORIZATION_FAILED;
+        wanted.into_iter().map(|(tp, _)| (tp, code)).collect()
+    };
     let snapshot = apis.metadata_cache.snapshot();
     let mut by_topic: BTreeMap<String, Vec<AlterReplicaLogDirPartitionResult>> = BTreeMap::new();
     for (tp, code) in results {

@@ -124,16 +124,16 @@ impl KafkaApis {
                 ResponseKind::UpdateMetadata(inter_broker::handle_update_metadata(self, &req))
             }
             RequestKind::CreateTopics(req) => {
-                ResponseKind::CreateTopics(self.handle_create_topics(&req, ctx.api_version()).await)
+                ResponseKind::CreateTopics(self.handle_create_topics(ctx, &req).await)
             }
-            RequestKind::DescribeConfigs(req) => ResponseKind::DescribeConfigs(
-                self.handle_describe_configs(&req, ctx.api_version()).await,
-            ),
+            RequestKind::DescribeConfigs(req) => {
+                ResponseKind::DescribeConfigs(self.handle_describe_configs(ctx, &req).await)
+            }
             RequestKind::AlterConfigs(req) => {
-                ResponseKind::AlterConfigs(self.handle_alter_configs(&req).await)
+                ResponseKind::AlterConfigs(self.handle_alter_configs(ctx, &req).await)
             }
             RequestKind::IncrementalAlterConfigs(req) => ResponseKind::IncrementalAlterConfigs(
-                self.handle_incremental_alter_configs(&req).await,
+                self.handle_incremental_alter_configs(ctx, &req).await,
             ),
             RequestKind::DeleteTopics(req) => {
                 ResponseKind::DeleteTopics(self.handle_delete_topics(ctx, &req).await)
@@ -147,9 +147,9 @@ impl KafkaApis {
             RequestKind::StopReplica(req) => {
                 ResponseKind::StopReplica(inter_broker::handle_stop_replica(self, &req).await)
             }
-            RequestKind::OffsetForLeaderEpoch(req) => ResponseKind::OffsetForLeaderEpoch(
-                offset_for_leader_epoch::handle(&self.replica_manager, &req),
-            ),
+            RequestKind::OffsetForLeaderEpoch(req) => {
+                ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(self, ctx, &req))
+            }
             RequestKind::ControlledShutdown(req) => {
                 ResponseKind::ControlledShutdown(controlled_shutdown::handle(self, &req).await)
             }
@@ -172,11 +172,11 @@ impl KafkaApis {
                 ResponseKind::ListOffsets(list_offsets::handle(self, ctx, &req))
             }
             RequestKind::DeleteRecords(req) => {
-                ResponseKind::DeleteRecords(delete_records::handle(self, &req).await)
+                ResponseKind::DeleteRecords(delete_records::handle(self, ctx, &req).await)
             }
-            RequestKind::AlterReplicaLogDirs(req) => {
-                ResponseKind::AlterReplicaLogDirs(alter_replica_log_dirs::handle(self, &req).await)
-            }
+            RequestKind::AlterReplicaLogDirs(req) => ResponseKind::AlterReplicaLogDirs(
+                alter_replica_log_dirs::handle(self, ctx, &req).await,
+            ),
             RequestKind::DescribeLogDirs(req) => {
                 ResponseKind::DescribeLogDirs(describe_log_dirs::describe_log_dirs(self, ctx, &req))
             }
@@ -215,7 +215,7 @@ impl KafkaApis {
                 ResponseKind::DeleteGroups(self.handle_delete_groups(ctx, &req).await)
             }
             RequestKind::OffsetDelete(req) => {
-                ResponseKind::OffsetDelete(self.handle_offset_delete(&req))
+                ResponseKind::OffsetDelete(self.handle_offset_delete(ctx, &req))
             }
             // Transaction coordinator and markers (src/server/transactions.rs,
             // src/server/write_txn_markers.rs).
@@ -236,11 +236,11 @@ impl KafkaApis {
                 ResponseKind::TxnOffsetCommit(self.handle_txn_offset_commit(ctx, &req).await)
             }
             // Client quotas (src/server/client_quota_requests.rs).
-            RequestKind::DescribeClientQuotas(req) => {
-                ResponseKind::DescribeClientQuotas(self.handle_describe_client_quotas(&req).await)
-            }
+            RequestKind::DescribeClientQuotas(req) => ResponseKind::DescribeClientQuotas(
+                self.handle_describe_client_quotas(ctx, &req).await,
+            ),
             RequestKind::AlterClientQuotas(req) => {
-                ResponseKind::AlterClientQuotas(self.handle_alter_client_quotas(&req).await)
+                ResponseKind::AlterClientQuotas(self.handle_alter_client_quotas(ctx, &req).await)
             }
             // ACL administration (src/server/acls.rs).
             RequestKind::CreateAcls(req) => {

@@ -16,6 +16,10 @@ use crate::security::authorizer::{AclOperation, RequestIdentity, ResourceType};
 use crate::server::apis::KafkaApis;
 
 const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
+/// ConfigResource.Type ids.
+const CONFIG_RESOURCE_TOPIC: i8 = 2;
+const CONFIG_RESOURCE_BROKER: i8 = 4;
+const CONFIG_RESOURCE_BROKER_LOGGER: i8 = 8;
 
 impl KafkaApis {
     /// May this request's principal do `op` on the resource? Always yes without an
@@ -72,6 +76,52 @@ impl KafkaApis {
         };
         let api = format!("{:?}", ctx.api_key);
         authorizer.authorize(&identity(ctx, &api), op, resource_type, name, log_if_denied)
+    }
+
+    /// KIP-430 authorized operations (AuthHelper.authorizedOperations): the bit field of the
+    /// operations the principal may do on this literal resource, of those the type supports;
+    /// all of them without an authorizer. Denials are not logged at INFO (merely asked).
+    pub fn authorized_operations(
+        &self,
+        ctx: &RequestContext,
+        resource_type: ResourceType,
+        name: &str,
+    ) -> i32 {
+        resource_type
+            .supported_operations()
+            .iter()
+            .filter(|op| self.authorize_filter(ctx, **op, resource_type, name))
+            .fold(0i32, |bits, op| bits | (1 << op.code()))
+    }
+
+    /// `cluster_authorized_operations` of Metadata v8–10 and DescribeCluster when asked
+    /// for: 0 without DESCRIBE on the cluster, else the cluster's authorized operations.
+    pub fn cluster_authorized_operations(&self, ctx: &RequestContext) -> i32 {
+        if self.authorize_cluster(ctx, AclOperation::Describe) {
+            self.authorized_operations(ctx, ResourceType::Cluster, CLUSTER_NAME)
+        } else {
+            0
+        }
+    }
+
+    /// Describe/Alter(Incremental)Configs: `op` (DESCRIBE_CONFIGS or ALTER_CONFIGS) on the
+    /// cluster for a broker or broker-logger resource, on the topic for a topic. The error
+    /// code when denied; None when allowed or for a type the handler itself refuses.
+    pub fn config_resource_denial(
+        &self,
+        ctx: &RequestContext,
+        op: AclOperation,
+        config_resource_type: i8,
+        name: &str,
+    ) -> Option<i16> {
+        let (resource_type, name) = match config_resource_type {
+            CONFIG_RESOURCE_TOPIC => (ResourceType::Topic, name),
+            CONFIG_RESOURCE_BROKER | CONFIG_RESOURCE_BROKER_LOGGER => {
+                (ResourceType::Cluster, CLUSTER_NAME)
+            }
+            _ => return None,
+        };
+        (!self.authorize(ctx, op, resource_type, name)).then(|| resource_type.authorization_error())
     }
 
     /// For APIs checked only against the Cluster resource: the error response when the

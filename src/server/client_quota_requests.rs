@@ -23,9 +23,18 @@ use super::client_quotas::{entity_path, quota_values, read_all_entities};
 use super::errors;
 use crate::admin::quota_configs::java_double;
 use crate::admin::zk_admin;
+use crate::network::request::RequestContext;
 use crate::quota::{EntityName, QuotaEntity};
+use crate::security::authorizer::AclOperation;
 
 const USER: &str = "user";
+
+/// The error response of a principal without the cluster operation the API needs.
+fn cluster_denied() -> ApiError {
+    let message = "Cluster authorization failed.".to_string();
+    (errors::CLUSTER_AUTHORIZATION_FAILED, message)
+}
+
 const CLIENT_ID: &str = "client-id";
 const IP: &str = "ip";
 
@@ -152,9 +161,15 @@ fn entity_data(entity: &QuotaEntity) -> Vec<describe_resp::EntityData> {
 impl KafkaApis {
     pub async fn handle_describe_client_quotas(
         &self,
+        ctx: &RequestContext,
         req: &DescribeClientQuotasRequest,
     ) -> DescribeClientQuotasResponse {
-        match self.describe_client_quotas(req).await {
+        let result = if self.authorize_cluster(ctx, AclOperation::DescribeConfigs) {
+            self.describe_client_quotas(req).await
+        } else {
+            Err(cluster_denied())
+        };
+        match result {
             Ok(entries) => DescribeClientQuotasResponse::default().with_entries(Some(entries)),
             Err((code, message)) => DescribeClientQuotasResponse::default()
                 .with_error_code(code)
@@ -205,12 +220,20 @@ impl KafkaApis {
 
     pub async fn handle_alter_client_quotas(
         &self,
+        ctx: &RequestContext,
         req: &AlterClientQuotasRequest,
     ) -> AlterClientQuotasResponse {
+        // Without ALTER_CONFIGS on the cluster every entry answers CLUSTER_AUTHORIZATION_FAILED.
+        let authorized = self.authorize_cluster(ctx, AclOperation::AlterConfigs);
         let mut results = Vec::with_capacity(req.entries.len());
         for entry in &req.entries {
-            let (code, message) = match self.alter_entity(entry, req.validate_only).await {
+            let outcome = match authorized {
+                true => self.alter_entity(entry, req.validate_only).await,
+                false => Err(cluster_denied()),
+            };
+            let (code, message) = match outcome {
                 Ok(()) => (errors::NONE, None),
+                Err((code, message)) if !authorized => (code, Some(sb(&message))),
                 Err((code, message)) => {
                     tracing::info!(target: "kafka.server.ZkAdminManager", "Error encountered while updating client quotas: {message}");
                     (code, Some(sb(&message)))

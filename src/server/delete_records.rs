@@ -1,7 +1,8 @@
 //! DeleteRecords (KafkaApis.handleDeleteRecordsRequest, ReplicaManager.deleteRecords,
 //! DelayedDeleteRecords): each partition's leader moves its log start offset, then the request
 //! waits until the low watermark (min log start offset over the live replicas) reaches the
-//! requested offset on every partition, or its timeout passes (REQUEST_TIMED_OUT).
+//! requested offset on every partition, or its timeout passes (REQUEST_TIMED_OUT). It needs
+//! DELETE on each topic.
 
 use std::time::Duration;
 
@@ -11,8 +12,10 @@ use kafka_protocol::messages::delete_records_response::{
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 use crate::log::TopicPartition;
+use crate::network::request::RequestContext;
 use crate::replica::purgatory::wait_until_complete;
 use crate::replica::ReplicaManager;
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
@@ -28,15 +31,25 @@ struct Status {
     error_code: i16,
 }
 
-pub async fn handle(apis: &KafkaApis, req: &DeleteRecordsRequest) -> DeleteRecordsResponse {
+pub async fn handle(
+    apis: &KafkaApis,
+    ctx: &RequestContext,
+    req: &DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
     let rm = &apis.replica_manager;
     let mut statuses: Vec<Status> = req
         .topics
         .iter()
         .flat_map(|t| {
+            let authorized =
+                apis.authorize(ctx, AclOperation::Delete, ResourceType::Topic, &t.name);
             t.partitions.iter().map(move |p| {
                 let tp = TopicPartition::new(t.name.0.as_str(), p.partition_index);
-                delete_on_leader(apis, tp, p.offset)
+                if authorized {
+                    delete_on_leader(apis, tp, p.offset)
+                } else {
+                    failed(tp, errors::TOPIC_AUTHORIZATION_FAILED)
+                }
             })
         })
         .collect();
@@ -66,12 +79,17 @@ fn delete_on_leader(apis: &KafkaApis, tp: TopicPartition, offset: i64) -> Status
                 error_code: errors::NONE,
             }
         }
-        Err(code) => Status {
-            tp,
-            required: None,
-            low_watermark: -1,
-            error_code: code,
-        },
+        Err(code) => failed(tp, code),
+    }
+}
+
+/// A partition answered with an error at once (INVALID_LOW_WATERMARK).
+fn failed(tp: TopicPartition, error_code: i16) -> Status {
+    Status {
+        tp,
+        required: None,
+        low_watermark: -1,
+        error_code,
     }
 }
 

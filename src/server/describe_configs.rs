@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use kafka_protocol::messages::create_topics_response::CreatableTopicConfigs;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
@@ -15,6 +16,8 @@ use crate::config::def::{Type, BROKER_CONFIGS};
 use crate::config::dynamic::{broker_config_synonyms, find_def, is_dynamic, DynamicLayers};
 use crate::config::KafkaConfig;
 use crate::log::config_def::{topic_config_names, topic_config_type_id};
+use crate::network::request::RequestContext;
+use crate::security::authorizer::AclOperation;
 use crate::server::apis::KafkaApis;
 use crate::server::errors;
 
@@ -84,13 +87,25 @@ impl Layers<'_> {
 impl KafkaApis {
     pub async fn handle_describe_configs(
         &self,
+        ctx: &RequestContext,
         req: &DescribeConfigsRequest,
-        version: i16,
     ) -> DescribeConfigsResponse {
+        let version = ctx.api_version();
         let mut results = Vec::new();
         let include_synonyms = version >= 1 && req.include_synonyms;
         for r in &req.resources {
             let name = r.resource_name.to_string();
+            let op = AclOperation::DescribeConfigs;
+            if let Some(code) = self.config_resource_denial(ctx, op, r.resource_type, &name) {
+                results.push(
+                    DescribeConfigsResult::default()
+                        .with_resource_type(r.resource_type)
+                        .with_resource_name(r.resource_name.clone())
+                        .with_error_code(code)
+                        .with_error_message(Some(StrBytes::from_static_str(denial_message(code)))),
+                );
+                continue;
+            }
             let keys: Option<Vec<String>> = r
                 .configuration_keys
                 .as_ref()
@@ -149,6 +164,31 @@ impl KafkaApis {
             .get_topic_config(topic)
             .await
             .map_err(|e| (errors::UNKNOWN_SERVER_ERROR, e.to_string()))?;
+        Ok(self.topic_entries_with(&overrides))
+    }
+
+    /// CreateTopics v5+: a new topic's configs as ZkAdminManager returns them (the topic's
+    /// overrides over the broker's log defaults, with their sources).
+    pub fn created_topic_configs(
+        &self,
+        overrides: &BTreeMap<String, String>,
+    ) -> Vec<CreatableTopicConfigs> {
+        let wire = |e: Entry| {
+            CreatableTopicConfigs::default()
+                .with_name(StrBytes::from_string(e.name))
+                .with_value(e.value.map(StrBytes::from_string))
+                .with_read_only(e.read_only)
+                .with_config_source(e.source)
+                .with_is_sensitive(e.sensitive)
+        };
+        self.topic_entries_with(overrides)
+            .into_iter()
+            .map(wire)
+            .collect()
+    }
+
+    /// Every topic config with its effective value given the topic's overrides.
+    fn topic_entries_with(&self, overrides: &BTreeMap<String, String>) -> Vec<Entry> {
         let dynamic = &self.replica_manager.dynamic_config;
         let defaults: BTreeMap<String, String> = dynamic.current().log_config_props();
         let layers_now = dynamic.layers();
@@ -157,7 +197,7 @@ impl KafkaApis {
             static_config: dynamic.static_config(),
         };
         let broker_keys = broker_key_of_topic_key();
-        Ok(topic_config_names()
+        topic_config_names()
             .into_iter()
             .map(|name| {
                 let value = overrides
@@ -182,7 +222,7 @@ impl KafkaApis {
                     config_type: topic_config_type_id(name),
                 }
             })
-            .collect())
+            .collect()
     }
 
     /// This broker's every config with its effective value (per-broker resource).
@@ -239,6 +279,14 @@ impl KafkaApis {
 }
 
 /// ConfigHelper's `createBrokerConfigEntry`.
+/// Errors.message() of the authorization errors a resource can get.
+fn denial_message(code: i16) -> &'static str {
+    match code {
+        errors::TOPIC_AUTHORIZATION_FAILED => "Topic authorization failed.",
+        _ => "Cluster authorization failed.",
+    }
+}
+
 fn broker_entry(layers: &Layers, name: String, value: Option<String>, per_broker: bool) -> Entry {
     let def = find_def(&name);
     let sensitive = def.is_none_or(|d| d.ty == Type::Password);

@@ -25,12 +25,6 @@ use crate::server::errors;
 /// Kafka's `DescribeLogDirsResponse.INVALID_OFFSET_LAG`.
 const INVALID_OFFSET_LAG: i64 = -1;
 
-/// The Cluster resource's operations (AclEntry.supportedOperations(CLUSTER)) as a bit field:
-/// CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11,
-/// IDEMPOTENT_WRITE 12. Without an authorizer every one is allowed.
-const CLUSTER_OPERATIONS: i32 =
-    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
-
 /// One replica's entry: a current log, or a `-future` log an AlterReplicaLogDirs is filling.
 struct LogDirEntry {
     tp: TopicPartition,
@@ -158,7 +152,7 @@ pub fn describe_cluster(
         })
         .collect();
     let ops = if req.include_cluster_authorized_operations {
-        CLUSTER_OPERATIONS
+        apis.cluster_authorized_operations(ctx)
     } else {
         i32::MIN
     };

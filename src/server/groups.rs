@@ -11,9 +11,6 @@ use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
-use kafka_protocol::messages::offset_delete_response::{
-    OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
-};
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponsePartition, OffsetFetchResponseTopic,
 };
@@ -37,7 +34,7 @@ fn s(v: impl Into<String>) -> StrBytes {
     StrBytes::from_string(v.into())
 }
 
-fn topic_name(t: &str) -> TopicName {
+pub(super) fn topic_name(t: &str) -> TopicName {
     TopicName(s(t))
 }
 
@@ -47,7 +44,7 @@ fn client_host(ctx: &RequestContext) -> String {
 }
 
 /// Groups (topic → partitions) in first-seen topic order, as responses list them.
-fn by_topic<T>(items: Vec<((String, i32), T)>) -> Vec<(String, Vec<(i32, T)>)> {
+pub(super) fn by_topic<T>(items: Vec<((String, i32), T)>) -> Vec<(String, Vec<(i32, T)>)> {
     let mut order: Vec<String> = Vec::new();
     let mut map: HashMap<String, Vec<(i32, T)>> = HashMap::new();
     for ((t, p), v) in items {
@@ -617,6 +614,15 @@ impl KafkaApis {
                             .with_member_assignment(m.assignment)
                     })
                     .collect();
+                // KIP-430: asked for (v3+) and the group described without error.
+                let ops = if ctx.api_version() >= 3
+                    && code == errors::NONE
+                    && req.include_authorized_operations
+                {
+                    self.authorized_operations(ctx, ResourceType::Group, id)
+                } else {
+                    i32::MIN
+                };
                 DescribedGroup::default()
                     .with_error_code(code)
                     .with_group_id(id.clone())
@@ -624,7 +630,7 @@ impl KafkaApis {
                     .with_protocol_type(s(g.protocol_type))
                     .with_protocol_data(s(g.protocol))
                     .with_members(members)
-                    .with_authorized_operations(i32::MIN)
+                    .with_authorized_operations(ops)
             })
             .collect();
         DescribeGroupsResponse::default().with_groups(groups)
@@ -689,46 +695,6 @@ impl KafkaApis {
                 })
                 .collect(),
         )
-    }
-
-    pub fn handle_offset_delete(&self, req: &OffsetDeleteRequest) -> OffsetDeleteResponse {
-        let snapshot = self.metadata_cache.snapshot();
-        let mut unknown = Vec::new();
-        let mut known = Vec::new();
-        for t in &req.topics {
-            for p in &t.partitions {
-                let key = (t.name.to_string(), p.partition_index);
-                if snapshot.partition(&key.0, key.1).is_some() {
-                    known.push(key);
-                } else {
-                    unknown.push((key, errors::UNKNOWN_TOPIC_OR_PARTITION));
-                }
-            }
-        }
-        let (code, mut results) = self.group_coordinator.delete_offsets(&req.group_id, &known);
-        if code != errors::NONE {
-            return OffsetDeleteResponse::default().with_error_code(code);
-        }
-        results.extend(unknown);
-        let topics = by_topic(results)
-            .into_iter()
-            .map(|(t, ps)| {
-                OffsetDeleteResponseTopic::default()
-                    .with_name(topic_name(&t))
-                    .with_partitions(
-                        ps.into_iter()
-                            .map(|(p, c)| {
-                                OffsetDeleteResponsePartition::default()
-                                    .with_partition_index(p)
-                                    .with_error_code(c)
-                            })
-                            .collect(),
-                    )
-            })
-            .collect();
-        OffsetDeleteResponse::default()
-            .with_error_code(errors::NONE)
-            .with_topics(topics)
     }
 }
 

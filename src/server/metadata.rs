@@ -61,7 +61,7 @@ pub async fn handle(
     let listener = &ctx.conn.listener_name;
     let describe =
         |t: &String| describe_topic(&snapshot, t, listener, missing_codes.get(t).copied());
-    let topics = match &requested {
+    let mut topics: Vec<MetadataResponseTopic> = match &requested {
         None => snapshot
             .topics
             .keys()
@@ -70,11 +70,36 @@ pub async fn handle(
             .collect(),
         Some(names) => names.iter().map(describe).collect(),
     };
+    let version = ctx.api_version();
+    if version >= 8 && req.include_topic_authorized_operations {
+        for t in &mut topics {
+            t.topic_authorized_operations = topic_authorized_operations(apis, ctx, t);
+        }
+    }
+    let mut cluster_ops = i32::MIN;
+    if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
+        cluster_ops = apis.cluster_authorized_operations(ctx);
+    }
     MetadataResponse::default()
+        .with_cluster_authorized_operations(cluster_ops)
         .with_brokers(brokers(&snapshot, listener))
         .with_cluster_id(Some(StrBytes::from_string(apis.state.cluster_id.clone())))
         .with_controller_id(BrokerId(snapshot.controller_id.unwrap_or(-1)))
         .with_topics(topics)
+}
+
+/// KIP-430: a described topic's authorized operations; a topic refused for DESCRIBE (or
+/// CREATE) keeps the "not provided" default, as Kafka adds those after computing them.
+fn topic_authorized_operations(
+    apis: &KafkaApis,
+    ctx: &RequestContext,
+    t: &MetadataResponseTopic,
+) -> i32 {
+    let name = t.name.as_ref().map_or("", |n| n.0.as_str());
+    if t.error_code == errors::TOPIC_AUTHORIZATION_FAILED {
+        return t.topic_authorized_operations;
+    }
+    apis.authorized_operations(ctx, ResourceType::Topic, name)
 }
 
 /// Each broker is described by its endpoint on the listener this request arrived on.

@@ -24,6 +24,7 @@ pub mod init_producer_id;
 pub mod inter_broker;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_delete;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod reassignments;

@@ -192,11 +192,23 @@ impl KafkaApis {
         let snapshot = self.metadata_cache.snapshot();
         let mut results = Vec::new();
         let mut offsets = Vec::new();
+        let denied = self.txn_offset_commit_denial(ctx, req);
         for t in &req.topics {
+            let readable = denied.is_some()
+                || self.authorize(ctx, AclOperation::Read, ResourceType::Topic, &t.name);
             for p in &t.partitions {
                 let key = (t.name.to_string(), p.partition_index);
-                if snapshot.partition(&key.0, key.1).is_none() {
-                    results.push((key, errors::UNKNOWN_TOPIC_OR_PARTITION));
+                let refused = if let Some(code) = denied {
+                    Some(code)
+                } else if !readable {
+                    Some(errors::TOPIC_AUTHORIZATION_FAILED)
+                } else if snapshot.partition(&key.0, key.1).is_none() {
+                    Some(errors::UNKNOWN_TOPIC_OR_PARTITION)
+                } else {
+                    None
+                };
+                if let Some(code) = refused {
+                    results.push((key, code));
                     continue;
                 }
                 let offset = OffsetAndMetadata {
@@ -248,6 +260,25 @@ impl KafkaApis {
             }
         }
         TxnOffsetCommitResponse::default().with_topics(topics)
+    }
+}
+
+impl KafkaApis {
+    /// WRITE on the transactional id, then READ on the group: the error every partition of
+    /// a refused TxnOffsetCommit gets (the request's error response).
+    fn txn_offset_commit_denial(
+        &self,
+        ctx: &RequestContext,
+        req: &TxnOffsetCommitRequest,
+    ) -> Option<i16> {
+        let txn = &req.transactional_id;
+        if !self.authorize(ctx, AclOperation::Write, ResourceType::TransactionalId, txn) {
+            Some(errors::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        } else if !self.authorize(ctx, AclOperation::Read, ResourceType::Group, &req.group_id) {
+            Some(errors::GROUP_AUTHORIZATION_FAILED)
+        } else {
+            None
+        }
     }
 }
 

@@ -956,6 +956,7 @@ pub fn parse_kcat_brokers(metadata: &str) -> Vec<KcatBroker> {
         .collect()
 }
 
+pub mod acl_util;
 pub mod data_util;
 pub mod groups;
 pub mod log_util;
