@@ -24,12 +24,20 @@ use std::process::{Command, Stdio};
 use common::*;
 
 /// librdkafka's "default" test scenario (as its trivup clusters run it): topic auto-creation,
-/// 4 partitions, replication factor 3; everything else at Kafka's defaults (tests rely on
-/// some, e.g. group.initial.rebalance.delay.ms=3000 lets two consumers join one generation).
+/// 4 partitions, replication factor 3, and the ACL authorizer open to everyone where no ACL
+/// matches (trivup's broker template), which the tests that deny a topic with
+/// `kafka-acls.sh` (0109, 0115, 0119) and 0081's ACL subtests need; everything else at
+/// Kafka's defaults (tests rely on some, e.g. group.initial.rebalance.delay.ms=3000 lets two
+/// consumers join one generation).
 const SETTINGS: &[(&str, &str)] = &[
     ("auto.create.topics.enable", "true"),
     ("num.partitions", "4"),
     ("default.replication.factor", "3"),
+    (
+        "authorizer.class.name",
+        "kafka.security.authorizer.AclAuthorizer",
+    ),
+    ("allow.everyone.if.no.acl.found", "true"),
     // Kafka's default (the harness shortens it for failover tests).
     ("zookeeper.session.timeout.ms", "18000"),
 ];
@@ -117,7 +125,23 @@ async fn librdkafka_test_suite_quick_mode() {
     let bootstrap: Vec<String> = brokers.iter().map(|b| b.bootstrap()).collect();
     kcat_lists_the_cluster(&dir, &bootstrap[0]);
     let states = run_test_runner(&dir, &bootstrap.join(","), &ens.connect_string());
+    keep_broker_logs(&dir, &brokers);
     judge(&states, &expected);
+}
+
+/// The brokers' logs go beside test-runner's (`zkafka-broker-<id>.log`): a failing test is
+/// diagnosed from both, and the brokers' temporary directories are removed with them.
+fn keep_broker_logs(dir: &Path, brokers: &[Broker]) {
+    for b in brokers {
+        let to = dir.join(format!("zkafka-broker-{}.log", b.id()));
+        if let Err(e) = std::fs::copy(b.log_path(), &to) {
+            eprintln!(
+                "cannot copy {} to {}: {e}",
+                b.log_path().display(),
+                to.display()
+            );
+        }
+    }
 }
 
 /// Runs test-runner in quick mode against the cluster; returns its report.

@@ -139,6 +139,7 @@ impl GroupCoordinator {
             Ok(Some(g)) => g,
         };
         let mut g = group.lock().expect("group lock");
+        self.apply_due_timers(&mut g);
         if g.is(GroupState::Dead) {
             return errors::COORDINATOR_NOT_AVAILABLE;
         }
@@ -242,7 +243,8 @@ impl GroupCoordinator {
             Ok(None) => return (errors::NONE, dead()),
             Ok(Some(g)) => g,
         };
-        let g = group.lock().expect("group lock");
+        let mut g = group.lock().expect("group lock");
+        self.apply_due_timers(&mut g);
         let stable = g.is(GroupState::Stable);
         let protocol = if stable {
             g.protocol_name.clone().unwrap_or_default()
@@ -290,7 +292,8 @@ impl GroupCoordinator {
             .all_groups()
             .iter()
             .filter_map(|g| {
-                let g = g.lock().expect("group lock");
+                let mut g = g.lock().expect("group lock");
+                self.apply_due_timers(&mut g);
                 let state = g.state.name();
                 let wanted = states.is_empty() || states.iter().any(|s| s == state);
                 (wanted && !g.is(GroupState::Dead)).then(|| {
@@ -315,6 +318,7 @@ impl GroupCoordinator {
                 Ok(None) => errors::GROUP_ID_NOT_FOUND,
                 Ok(Some(group)) => {
                     let mut g = group.lock().expect("group lock");
+                    self.apply_due_timers(&mut g);
                     match g.state {
                         GroupState::Dead => errors::GROUP_ID_NOT_FOUND,
                         GroupState::Empty => {
@@ -353,6 +357,13 @@ impl GroupCoordinator {
                 }
             }
         })
+    }
+
+    /// Kafka's timers fire at their deadline, ours on the next TICK: a request that reports
+    /// or acts on a group's state first applies what is already due (a session that expired
+    /// 50 ms ago has ended, so DeleteGroups finds the group Empty as Kafka would).
+    fn apply_due_timers(&self, g: &mut Group) {
+        self.check_timers(g, Instant::now());
     }
 
     fn check_timers(&self, g: &mut Group, now: Instant) {

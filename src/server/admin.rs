@@ -373,7 +373,10 @@ impl KafkaApis {
 /// Creates `topic` with the broker defaults (num.partitions, default.replication.factor), as a
 /// Metadata request for a missing topic does when auto.create.topics.enable is set. Returns
 /// the error code to report for the topic when creation is impossible.
-pub async fn auto_create_topic(apis: &KafkaApis, topic: &str) -> Result<(), i16> {
+///
+/// `requester` names who asked (client id and address), for the log line: a topic that comes
+/// back after its deletion is traced to the client whose Metadata request re-created it.
+pub async fn auto_create_topic(apis: &KafkaApis, topic: &str, requester: &str) -> Result<(), i16> {
     let partitions = apis.config.int("num.partitions");
     let rf = apis.config.int("default.replication.factor");
     let assignment =
@@ -389,7 +392,7 @@ pub async fn auto_create_topic(apis: &KafkaApis, topic: &str) -> Result<(), i16>
     .await
     {
         Ok(()) => {
-            tracing::info!(target: "kafka.server.ZkAdminManager", "[Broker {}] Auto-created topic {topic} ({partitions} partitions, replication factor {rf})", apis.state.broker_id);
+            tracing::info!(target: "kafka.server.ZkAdminManager", "[Broker {}] Auto-created topic {topic} ({partitions} partitions, replication factor {rf}) for a Metadata request from {requester}", apis.state.broker_id);
             Ok(())
         }
         Err(AdminError::TopicAlreadyExists(_)) => Ok(()),

@@ -51,7 +51,8 @@ pub async fn handle(
             } else if !valid_name(topic) {
                 errors::INVALID_TOPIC_EXCEPTION
             } else {
-                let created = super::admin::auto_create_topic(apis, topic).await;
+                let requester = format!("client {} at {}", ctx.client_id(), ctx.conn.peer);
+                let created = super::admin::auto_create_topic(apis, topic, &requester).await;
                 created.map_or_else(|c| c, |()| errors::LEADER_NOT_AVAILABLE)
             };
             missing_codes.insert(topic.clone(), code);
