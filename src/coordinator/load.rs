@@ -1,0 +1,158 @@
+//! Reading a `__consumer_offsets` partition into groups and offsets
+//! (GroupMetadataManager.loadGroupsAndOffsets): the latest record per key wins, and offsets
+//! written by a transaction (TxnOffsetCommit) stay pending until their producer's marker:
+//! COMMIT makes them committed unless a newer commit of the same partition was read, ABORT
+//! drops them, and those without a marker yet are kept pending on the loaded group.
+
+use std::collections::HashMap;
+
+use super::records::{self, GroupRecord, OffsetAndMetadata, RecordKey};
+use crate::log::batch::{parse_records, read_control_record, BatchHeader, CONTROL_TYPE_COMMIT};
+
+/// (topic, partition).
+pub type PartitionKey = (String, i32);
+
+/// An offset with the base offset of the batch that wrote it: of two commits of one
+/// partition the later written wins (CommitRecordMetadataAndOffset.olderThan).
+#[derive(Debug, Clone)]
+pub struct LoadedOffset {
+    pub batch_offset: i64,
+    pub offset: OffsetAndMetadata,
+}
+
+/// What one partition holds, as read so far.
+#[derive(Debug, Default)]
+pub struct LoadedPartition {
+    /// Group metadata per group; None = removed (tombstone).
+    pub groups: HashMap<String, Option<GroupRecord>>,
+    /// Committed offsets per group.
+    pub offsets: HashMap<String, HashMap<PartitionKey, LoadedOffset>>,
+    /// Transactional offsets per producer id, per group, waiting for their marker.
+    pub pending: HashMap<i64, HashMap<String, HashMap<PartitionKey, LoadedOffset>>>,
+}
+
+impl LoadedPartition {
+    /// Applies one batch (`bytes` is the whole batch). Err only for a record value that does
+    /// not decode; an unknown key is logged and skipped.
+    pub fn apply_batch(&mut self, h: &BatchHeader, bytes: &[u8], tp: &str) -> Result<(), String> {
+        if h.is_control() {
+            self.apply_marker(h, bytes);
+            return Ok(());
+        }
+        let recs = match parse_records(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(target: "kafka.coordinator.group.GroupMetadataManager",
+                    "skipping unreadable batch at offset {} of {tp}: {e}", h.base_offset);
+                return Ok(());
+            }
+        };
+        let txn_pid = h.is_transactional().then_some(h.producer_id);
+        for r in recs {
+            let Some(key) = r.key else { continue };
+            match records::read_key(key) {
+                Ok(RecordKey::Offset {
+                    group,
+                    topic,
+                    partition,
+                }) => {
+                    let v = r.value.map(records::read_offset_value).transpose()?;
+                    let target = match txn_pid {
+                        Some(pid) => self.pending.entry(pid).or_default(),
+                        None => &mut self.offsets,
+                    };
+                    let group_offsets = target.entry(group).or_default();
+                    match v {
+                        Some(offset) => {
+                            let loaded = LoadedOffset {
+                                batch_offset: h.base_offset,
+                                offset,
+                            };
+                            group_offsets.insert((topic, partition), loaded);
+                        }
+                        None => {
+                            group_offsets.remove(&(topic, partition));
+                        }
+                    }
+                }
+                Ok(RecordKey::Group { group }) => {
+                    let v = r.value.map(records::read_group_value).transpose()?;
+                    self.groups.insert(group, v);
+                }
+                Err(e) => {
+                    tracing::warn!(target: "kafka.coordinator.group.GroupMetadataManager",
+                        "unknown key in {tp}: {e}")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A transaction marker: the producer's pending offsets become committed on COMMIT
+    /// (unless older than the partition's committed one) and are dropped otherwise. An empty
+    /// control batch (cleaned) leaves them pending, as Kafka does.
+    fn apply_marker(&mut self, h: &BatchHeader, bytes: &[u8]) {
+        let Some(commit) = parse_records(bytes).ok().and_then(|r| {
+            let r = r.first()?;
+            read_control_record(r.key?, r.value).map(|(t, _)| t == CONTROL_TYPE_COMMIT)
+        }) else {
+            return;
+        };
+        let Some(pending) = self.pending.remove(&h.producer_id) else {
+            return;
+        };
+        if !commit {
+            return;
+        }
+        for (group, offsets) in pending {
+            let committed = self.offsets.entry(group).or_default();
+            for (k, o) in offsets {
+                if committed
+                    .get(&k)
+                    .is_none_or(|c| c.batch_offset < o.batch_offset)
+                {
+                    committed.insert(k, o);
+                }
+            }
+        }
+    }
+
+    /// Every group named by a record, sorted.
+    pub fn group_names(&self) -> Vec<String> {
+        let pending = self.pending.values().flat_map(|m| m.keys());
+        let mut names: Vec<String> = (self.groups.keys())
+            .chain(self.offsets.keys())
+            .chain(pending)
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// One group's committed offsets.
+    pub fn committed(&self, group: &str) -> HashMap<PartitionKey, OffsetAndMetadata> {
+        let Some(m) = self.offsets.get(group) else {
+            return HashMap::new();
+        };
+        m.iter()
+            .map(|(k, v)| (k.clone(), v.offset.clone()))
+            .collect()
+    }
+
+    /// One group's transactional offsets still waiting for a marker, per producer id.
+    pub fn pending_for(
+        &self,
+        group: &str,
+    ) -> HashMap<i64, HashMap<PartitionKey, OffsetAndMetadata>> {
+        let mut out = HashMap::new();
+        for (pid, groups) in &self.pending {
+            let Some(m) = groups.get(group).filter(|m| !m.is_empty()) else {
+                continue;
+            };
+            let offsets = m.iter().map(|(k, v)| (k.clone(), v.offset.clone()));
+            out.insert(*pid, offsets.collect());
+        }
+        out
+    }
+}
