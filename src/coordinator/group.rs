@@ -103,6 +103,11 @@ impl Group {
         self.state == s
     }
 
+    /// Whether a transaction's offsets for this partition wait for its marker.
+    pub fn has_pending_txn_offsets(&self, partition: &(String, i32)) -> bool {
+        (self.pending_txn_offsets.values()).any(|m| m.contains_key(partition))
+    }
+
     /// Moves to `to` and logs one line saying why (the line to watch rebalances by).
     pub fn transition_to(&mut self, to: GroupState, now_ms: i64, why: &str) {
         let from = self.state;

@@ -83,6 +83,7 @@ impl GroupCoordinator {
         &self,
         group_id: &str,
         partitions: Option<Vec<(String, i32)>>,
+        require_stable: bool,
     ) -> (i16, Vec<FetchedOffset>) {
         let group = match self.lookup(group_id) {
             Err(code) => return (code, Vec::new()),
@@ -93,8 +94,28 @@ impl GroupCoordinator {
             .as_ref()
             .filter(|g| !g.is(GroupState::Dead))
             .map(|g| &g.offsets);
+        // KIP-447: a partition with transactional offsets waiting for their marker has no
+        // stable offset yet (GroupMetadata.hasPendingOffsetCommitsForTopicPartition).
+        let unstable = |k: &(String, i32)| {
+            require_stable
+                && guard
+                    .as_ref()
+                    .is_some_and(|g| !g.is(GroupState::Dead) && g.has_pending_txn_offsets(k))
+        };
         let one = |(t, p): (String, i32)| {
-            let o = offsets.and_then(|m| m.get(&(t.clone(), p)));
+            let key = (t, p);
+            if unstable(&key) {
+                return FetchedOffset {
+                    offset: -1,
+                    leader_epoch: -1,
+                    metadata: String::new(),
+                    topic: key.0,
+                    partition: p,
+                    error: errors::UNSTABLE_OFFSET_COMMIT,
+                };
+            }
+            let o = offsets.and_then(|m| m.get(&key));
+            let t = key.0;
             FetchedOffset {
                 offset: o.map_or(-1, |o| o.offset),
                 leader_epoch: o.and_then(|o| o.leader_epoch).unwrap_or(-1),

@@ -97,14 +97,4 @@ impl GroupCoordinator {
             }
         }
     }
-
-    /// OffsetFetch with require_stable: whether a partition has offsets waiting for a marker.
-    pub fn has_pending_txn_offsets(&self, group_id: &str, topic: &str, partition: i32) -> bool {
-        let Some(group) = self.manager.get_group(group_id) else {
-            return false;
-        };
-        let g = group.lock().expect("group lock");
-        let key = (topic.to_string(), partition);
-        g.pending_txn_offsets.values().any(|m| m.contains_key(&key))
-    }
 }
