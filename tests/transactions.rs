@@ -513,6 +513,55 @@ async fn pending_transactional_offsets_survive_a_group_coordinator_kill() {
     assert_eq!(c[0]["offset"], 42, "the committed transaction's offset");
 }
 
+/// WriteTxnMarkers (COMMIT) for producer 4242 on `txn-in`-0 from `coordinator_epoch`: the
+/// partition's error code, from whichever broker leads it.
+async fn write_marker(brokers: &[Broker], coordinator_epoch: i32) -> i16 {
+    use kafka_protocol::messages::write_txn_markers_request::{
+        WritableTxnMarker, WritableTxnMarkerTopic,
+    };
+    use kafka_protocol::messages::{ProducerId, TopicName, WriteTxnMarkersRequest};
+    let req = WriteTxnMarkersRequest::default().with_markers(vec![WritableTxnMarker::default()
+        .with_producer_id(ProducerId(4242))
+        .with_producer_epoch(0)
+        .with_transaction_result(true)
+        .with_topics(vec![WritableTxnMarkerTopic::default()
+            .with_name(TopicName("txn-in".to_string().into()))
+            .with_partition_indexes(vec![0])])
+        .with_coordinator_epoch(coordinator_epoch)]);
+    wait_for(Duration::from_secs(30), || async {
+        for b in brokers {
+            let mut c = common::repl::client(&b.bootstrap()).await.ok()?;
+            let r = c.send(&req, 1).await.ok()?;
+            let code = r
+                .markers
+                .first()?
+                .topics
+                .first()?
+                .partitions
+                .first()?
+                .error_code;
+            if code != 3 && code != 6 {
+                return Some(code);
+            }
+        }
+        None
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_marker_from_an_older_transaction_coordinator_is_fenced() {
+    let (_zk, brokers) = txn_cluster().await;
+    assert_eq!(write_marker(&brokers, 5).await, 0, "first marker");
+    assert_eq!(write_marker(&brokers, 5).await, 0, "same coordinator epoch");
+    assert_eq!(
+        write_marker(&brokers, 4).await,
+        52,
+        "TRANSACTION_COORDINATOR_FENCED for a zombie coordinator"
+    );
+    assert_eq!(write_marker(&brokers, 6).await, 0, "a newer coordinator");
+}
+
 /// Runs `txn_clients.py ctp` in the background (its own time limit: the script's deadline).
 fn spawn_ctp(args: &[&str]) -> std::process::Child {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");

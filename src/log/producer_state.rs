@@ -372,6 +372,7 @@ fn append_batch(
         let Some(marker) = b.marker else {
             return Ok(None);
         };
+        check_coordinator_epoch(entry, &marker, b.base_offset, origin, tp)?;
         // Only a transaction with data completes (appendEndTxnMarker).
         let completed = entry.current_txn_first_offset.map(|first| CompletedTxn {
             producer_id: h.producer_id,
@@ -430,6 +431,33 @@ fn check_producer_epoch(
         return Ok(());
     }
     Err(LogError::InvalidProducerEpoch(message))
+}
+
+/// A marker from an older transaction coordinator than the last one is a zombie's
+/// (checkCoordinatorEpoch); replication only logs it.
+fn check_coordinator_epoch(
+    entry: &ProducerStateEntry,
+    marker: &EndTxnMarker,
+    offset: i64,
+    origin: AppendOrigin,
+    tp: &dyn std::fmt::Display,
+) -> Result<(), LogError> {
+    if marker.coordinator_epoch >= entry.coordinator_epoch {
+        return Ok(());
+    }
+    let (pid, theirs, ours) = (
+        entry.producer_id,
+        marker.coordinator_epoch,
+        entry.coordinator_epoch,
+    );
+    if origin == AppendOrigin::Replication {
+        tracing::info!(target: "kafka.log.ProducerStateManager",
+            "Detected invalid coordinator epoch for producerId {pid} at offset {offset} in partition {tp}: {theirs} is older than previously known coordinator epoch {ours}");
+        return Ok(());
+    }
+    Err(LogError::TransactionCoordinatorFenced(format!(
+        "Invalid coordinator epoch for producerId {pid} at offset {offset} in partition {tp}: {theirs} (zombie), {ours} (current)"
+    )))
 }
 
 /// KIP-360 rules: a new epoch starts at sequence 0 (any sequence for an unknown producer);
@@ -587,6 +615,26 @@ mod tests {
         };
         let p = m.prepare(origin, &[b], &"t-0")?;
         Ok(m.commit(p))
+    }
+
+    #[test]
+    fn markers_from_an_older_coordinator_are_fenced() {
+        let mut m = ProducerStateManager::new(0);
+        txn_data(&mut m, 7, 0, 0);
+        commit_marker(&mut m, 7, 5, 1, AppendOrigin::Coordinator).unwrap();
+        assert_eq!(m.last_entry(7).unwrap().coordinator_epoch, 5);
+        txn_data(&mut m, 7, 1, 2);
+        let zombie = commit_marker(&mut m, 7, 4, 3, AppendOrigin::Coordinator).unwrap_err();
+        assert_eq!(zombie.error_code(), 52);
+        assert_eq!(
+            m.first_unstable_offset(2),
+            Some(2),
+            "the transaction stays open"
+        );
+        assert_eq!(m.map_end_offset(), 3, "nothing applied");
+        // A follower takes what its leader wrote.
+        commit_marker(&mut m, 7, 4, 3, AppendOrigin::Replication).unwrap();
+        commit_marker(&mut m, 7, 5, 4, AppendOrigin::Coordinator).unwrap();
     }
 
     #[test]
