@@ -156,3 +156,81 @@ impl LoadedPartition {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::{build_batch, end_transaction_marker_batch, set_transactional};
+
+    fn offset(o: i64) -> OffsetAndMetadata {
+        OffsetAndMetadata {
+            offset: o,
+            leader_epoch: None,
+            metadata: String::new(),
+            commit_timestamp: 1,
+            expire_timestamp: None,
+        }
+    }
+
+    /// Applies a batch as if it were at `at` in the log.
+    fn apply(l: &mut LoadedPartition, mut batch: Vec<u8>, at: i64, txn: Option<i64>) {
+        if let Some(pid) = txn {
+            set_transactional(&mut batch, pid, 0);
+        }
+        let mut h = BatchHeader::parse(&batch);
+        h.base_offset = at;
+        l.apply_batch(&h, &batch, "__consumer_offsets-0").unwrap();
+    }
+
+    /// Group "g" commits `o` for t-0 at log offset `at`, in producer `txn`'s transaction.
+    fn commit(l: &mut LoadedPartition, o: i64, at: i64, txn: Option<i64>) {
+        let key = records::offset_commit_key("g", "t", 0);
+        let value = records::offset_commit_value(&offset(o));
+        let batch = build_batch(0, 0, &[(1, Some(&key[..]), Some(&value[..]), &[][..])]);
+        apply(l, batch, at, txn);
+    }
+
+    fn marker(l: &mut LoadedPartition, pid: i64, commit: bool, at: i64) {
+        apply(
+            l,
+            end_transaction_marker_batch(pid, 0, commit, 0, 1),
+            at,
+            None,
+        );
+    }
+
+    fn committed(l: &LoadedPartition) -> Option<i64> {
+        l.committed("g")
+            .get(&("t".to_string(), 0))
+            .map(|o| o.offset)
+    }
+
+    #[test]
+    fn transactional_offsets_wait_for_their_marker() {
+        let mut l = LoadedPartition::default();
+        commit(&mut l, 5, 0, None);
+        commit(&mut l, 42, 1, Some(7));
+        commit(&mut l, 43, 2, Some(8));
+        assert_eq!(committed(&l), Some(5));
+        let pending = l.pending_for("g");
+        assert_eq!(pending[&7][&("t".to_string(), 0)].offset, 42);
+        marker(&mut l, 7, true, 3);
+        assert_eq!(committed(&l), Some(42));
+        marker(&mut l, 8, false, 4);
+        assert_eq!(committed(&l), Some(42), "an aborted offset never counts");
+        assert!(l.pending_for("g").is_empty());
+        assert_eq!(l.group_names(), vec!["g".to_string()]);
+    }
+
+    #[test]
+    fn a_commit_written_after_the_transactional_one_wins() {
+        let mut l = LoadedPartition::default();
+        commit(&mut l, 42, 0, Some(7));
+        commit(&mut l, 50, 1, None);
+        marker(&mut l, 7, true, 2);
+        assert_eq!(committed(&l), Some(50));
+        // Pending offsets of a group with no other record still name it.
+        commit(&mut l, 60, 3, Some(9));
+        assert_eq!(l.pending_for("g")[&9].len(), 1);
+    }
+}
