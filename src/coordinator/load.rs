@@ -6,19 +6,12 @@
 
 use std::collections::HashMap;
 
-use super::records::{self, GroupRecord, OffsetAndMetadata, RecordKey};
+use super::group::CommitRecordOffset;
+use super::records::{self, GroupRecord, RecordKey};
 use crate::log::batch::{parse_records, read_control_record, BatchHeader, CONTROL_TYPE_COMMIT};
 
 /// (topic, partition).
 pub type PartitionKey = (String, i32);
-
-/// An offset with the base offset of the batch that wrote it: of two commits of one
-/// partition the later written wins (CommitRecordMetadataAndOffset.olderThan).
-#[derive(Debug, Clone)]
-pub struct LoadedOffset {
-    pub batch_offset: i64,
-    pub offset: OffsetAndMetadata,
-}
 
 /// What one partition holds, as read so far.
 #[derive(Debug, Default)]
@@ -26,9 +19,9 @@ pub struct LoadedPartition {
     /// Group metadata per group; None = removed (tombstone).
     pub groups: HashMap<String, Option<GroupRecord>>,
     /// Committed offsets per group.
-    pub offsets: HashMap<String, HashMap<PartitionKey, LoadedOffset>>,
+    pub offsets: HashMap<String, HashMap<PartitionKey, CommitRecordOffset>>,
     /// Transactional offsets per producer id, per group, waiting for their marker.
-    pub pending: HashMap<i64, HashMap<String, HashMap<PartitionKey, LoadedOffset>>>,
+    pub pending: HashMap<i64, HashMap<String, HashMap<PartitionKey, CommitRecordOffset>>>,
 }
 
 impl LoadedPartition {
@@ -64,7 +57,7 @@ impl LoadedPartition {
                     let group_offsets = target.entry(group).or_default();
                     match v {
                         Some(offset) => {
-                            let loaded = LoadedOffset {
+                            let loaded = CommitRecordOffset {
                                 batch_offset: h.base_offset,
                                 offset,
                             };
@@ -131,27 +124,20 @@ impl LoadedPartition {
     }
 
     /// One group's committed offsets.
-    pub fn committed(&self, group: &str) -> HashMap<PartitionKey, OffsetAndMetadata> {
-        let Some(m) = self.offsets.get(group) else {
-            return HashMap::new();
-        };
-        m.iter()
-            .map(|(k, v)| (k.clone(), v.offset.clone()))
-            .collect()
+    pub fn committed(&self, group: &str) -> HashMap<PartitionKey, CommitRecordOffset> {
+        self.offsets.get(group).cloned().unwrap_or_default()
     }
 
     /// One group's transactional offsets still waiting for a marker, per producer id.
     pub fn pending_for(
         &self,
         group: &str,
-    ) -> HashMap<i64, HashMap<PartitionKey, OffsetAndMetadata>> {
+    ) -> HashMap<i64, HashMap<PartitionKey, CommitRecordOffset>> {
         let mut out = HashMap::new();
         for (pid, groups) in &self.pending {
-            let Some(m) = groups.get(group).filter(|m| !m.is_empty()) else {
-                continue;
-            };
-            let offsets = m.iter().map(|(k, v)| (k.clone(), v.offset.clone()));
-            out.insert(*pid, offsets.collect());
+            if let Some(m) = groups.get(group).filter(|m| !m.is_empty()) {
+                out.insert(*pid, m.clone());
+            }
         }
         out
     }
@@ -160,6 +146,7 @@ impl LoadedPartition {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coordinator::records::OffsetAndMetadata;
     use crate::log::batch::{build_batch, end_transaction_marker_batch, set_transactional};
 
     fn offset(o: i64) -> OffsetAndMetadata {
@@ -202,7 +189,7 @@ mod tests {
     fn committed(l: &LoadedPartition) -> Option<i64> {
         l.committed("g")
             .get(&("t".to_string(), 0))
-            .map(|o| o.offset)
+            .map(|c| c.offset.offset)
     }
 
     #[test]
@@ -213,7 +200,7 @@ mod tests {
         commit(&mut l, 43, 2, Some(8));
         assert_eq!(committed(&l), Some(5));
         let pending = l.pending_for("g");
-        assert_eq!(pending[&7][&("t".to_string(), 0)].offset, 42);
+        assert_eq!(pending[&7][&("t".to_string(), 0)].offset.offset, 42);
         marker(&mut l, 7, true, 3);
         assert_eq!(committed(&l), Some(42));
         marker(&mut l, 8, false, 4);

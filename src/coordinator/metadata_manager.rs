@@ -126,14 +126,15 @@ impl GroupMetadataManager {
 
     /// Appends key/value records (None value = tombstone) to our `__consumer_offsets`
     /// partition and, for acks=-1, waits until the ISR has them or `timeout` passes.
-    /// Errors are the raw produce errors; callers map them (errors::map_*_append_error).
+    /// Ok is the log offset the records were written at; errors are the raw produce errors,
+    /// callers map them (errors::map_*_append_error).
     pub async fn append(
         &self,
         partition: i32,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         required_acks: i16,
         timeout: Duration,
-    ) -> Result<(), i16> {
+    ) -> Result<i64, i16> {
         let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, partition);
         let leader = self.replica_manager.leader_partition(&tp)?;
         let now = now_ms();
@@ -145,7 +146,7 @@ impl GroupMetadataManager {
         let info = leader.append_records_to_leader(&batch, required_acks)?;
         self.replica_manager.complete_delayed_requests(&tp);
         if required_acks != -1 {
-            return Ok(());
+            return Ok(info.first_offset);
         }
         let required = info.last_offset + 1;
         let waker = self.replica_manager.produce_purgatory.watch([&tp]);
@@ -156,17 +157,19 @@ impl GroupMetadataManager {
             || Err(errors::REQUEST_TIMED_OUT),
         )
         .await
+        .map(|()| info.first_offset)
     }
 
     /// TxnOffsetCommit's write: the offsets as a transactional batch of the producer (base
-    /// sequence 0), so the transaction's marker decides whether they count.
+    /// sequence 0), so the transaction's marker decides whether they count. Ok is the log
+    /// offset they were written at.
     pub async fn append_transactional(
         &self,
         partition: i32,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         producer: (i64, i16),
         timeout: Duration,
-    ) -> Result<(), i16> {
+    ) -> Result<i64, i16> {
         let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, partition);
         let now = now_ms();
         let simple: Vec<_> = records
@@ -178,7 +181,7 @@ impl GroupMetadataManager {
         self.replica_manager
             .append_and_wait_for_isr(&tp, &batch, AppendOrigin::Coordinator, timeout)
             .await
-            .map(|_| ())
+            .map(|info| info.first_offset)
     }
 
     // ------------------------------------------------------------------ load / unload
@@ -281,7 +284,9 @@ impl GroupMetadataManager {
                 Some(r) => group_from_record(&name, partition, r, now),
                 None => Group::new(&name, partition, now),
             };
-            g.offsets = offsets;
+            for (k, c) in offsets {
+                g.commit_offset(k, c);
+            }
             g.pending_txn_offsets = pending;
             tracing::info!(target: "kafka.coordinator.group.GroupCoordinator",
                 "Loaded group {name} ({GROUP_METADATA_TOPIC_NAME}-{partition}): {} at generation {} with {} members, {} offsets and {} pending transactional offsets",

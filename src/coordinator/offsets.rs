@@ -3,7 +3,7 @@
 
 use super::coordinator::{touch, FetchedOffset, GroupCoordinator, PartitionCodes};
 use super::errors;
-use super::group::{Group, GroupState};
+use super::group::{CommitRecordOffset, Group, GroupState};
 use super::records::{self, OffsetAndMetadata};
 use crate::controller::now_ms;
 
@@ -52,7 +52,7 @@ impl GroupCoordinator {
         };
         let recs = commit_records(group_id, &valid);
         let appended = if valid.is_empty() {
-            Ok(())
+            Ok(-1)
         } else {
             self.manager
                 .append(
@@ -65,13 +65,17 @@ impl GroupCoordinator {
         };
         let mut g = group.lock().expect("group lock");
         g.pending_offset_commits -= 1;
-        let code = match appended {
-            Ok(()) => errors::NONE,
-            Err(c) => errors::map_commit_append_error(c),
+        let (code, written_at) = match appended {
+            Ok(at) => (errors::NONE, at),
+            Err(c) => (errors::map_commit_append_error(c), -1),
         };
-        for (k, o) in valid {
+        for (k, offset) in valid {
             if code == errors::NONE && !g.is(GroupState::Dead) {
-                g.offsets.insert(k.clone(), o);
+                let c = CommitRecordOffset {
+                    batch_offset: written_at,
+                    offset,
+                };
+                g.commit_offset(k.clone(), c);
             }
             results.push((k, code));
         }
@@ -168,6 +172,7 @@ impl GroupCoordinator {
         };
         for k in &eligible {
             g.offsets.remove(k);
+            g.offsets_written_at.remove(k);
         }
         self.spawn_tombstones(&g, eligible.clone(), false);
         results.extend(eligible.into_iter().map(|k| (k, errors::NONE)));
