@@ -426,6 +426,142 @@ async fn read_committed_consumers_stop_at_the_last_stable_offset() {
     }
 }
 
+/// (partition error, committed offset) of `group`'s `topic`-0 from its coordinator
+/// (OffsetFetch v7); None while no broker serves the group.
+async fn fetch_offset(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    require_stable: bool,
+) -> Option<(i16, i64)> {
+    use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+    use kafka_protocol::messages::{
+        FindCoordinatorRequest, GroupId, OffsetFetchRequest, TopicName,
+    };
+    let mut c = common::repl::client(bootstrap).await.ok()?;
+    let find = FindCoordinatorRequest::default().with_key(group.to_string().into());
+    let r = c.send(&find, 3).await.ok()?;
+    if r.error_code != 0 {
+        return None;
+    }
+    let mut c = common::repl::client(&format!("{}:{}", r.host, r.port))
+        .await
+        .ok()?;
+    let req = OffsetFetchRequest::default()
+        .with_group_id(GroupId(group.to_string().into()))
+        .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+            .with_name(TopicName(topic.to_string().into()))
+            .with_partition_indexes(vec![0])]))
+        .with_require_stable(require_stable);
+    let r = c.send(&req, 7).await.ok()?;
+    let p = r.topics.first()?.partitions.first()?;
+    (r.error_code == 0).then_some((p.error_code, p.committed_offset))
+}
+
+/// One JSON line from a client's stdout.
+fn read_json(out: &mut impl std::io::BufRead) -> serde_json::Value {
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pending_transactional_offsets_survive_a_group_coordinator_kill() {
+    use std::io::{BufReader, Write};
+    let (_zk, mut brokers) = txn_cluster().await;
+    let bootstrap = brokers[0].bootstrap();
+    // __consumer_offsets (replication factor 3) must exist before a broker dies.
+    let c = txn_clients(&["committed", &bootstrap, "g-pend", "txn-in", "0"]);
+    assert_eq!(c[0]["offset"], -1001, "no offset committed yet");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");
+    let mut producer = std::process::Command::new("timeout")
+        .args(["180", "python3", script, "pending-offsets", &bootstrap])
+        .args(["txn-in", "tx-pend", "g-pend"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut out = BufReader::new(producer.stdout.take().unwrap());
+    assert_eq!(read_json(&mut out)["sent"], true);
+    // KIP-447: offsets of an open transaction make require_stable fetches fail retriably.
+    let before = wait_for(Duration::from_secs(30), || {
+        fetch_offset(&bootstrap, "g-pend", "txn-in", true)
+    })
+    .await;
+    assert_eq!(before, (88, -1), "UNSTABLE_OFFSET_COMMIT while pending");
+    let (coordinator, _) = common::groups::find_coordinator(&bootstrap, "g-pend").await;
+    let victim = brokers.iter().position(|b| b.id() == coordinator).unwrap();
+    brokers[victim].kill9();
+    let survivor = brokers[(victim + 1) % 3].bootstrap();
+    // The new coordinator read the TxnOffsetCommit record with no marker after it: pending.
+    let after = wait_for(Duration::from_secs(60), || {
+        fetch_offset(&survivor, "g-pend", "txn-in", true)
+    })
+    .await;
+    assert_eq!(after, (88, -1), "still pending on the new coordinator");
+    let unstable = fetch_offset(&survivor, "g-pend", "txn-in", false).await;
+    assert_eq!(
+        unstable,
+        Some((0, -1)),
+        "without require_stable: nothing committed"
+    );
+    // The COMMIT marker reaches the new coordinator's partition: the offset is committed.
+    writeln!(producer.stdin.as_mut().unwrap(), "commit").unwrap();
+    assert_eq!(read_json(&mut out)["committed"], true);
+    assert!(producer.wait().unwrap().success());
+    let c = txn_clients(&["committed", &survivor, "g-pend", "txn-in", "0"]);
+    assert_eq!(c[0]["offset"], 42, "the committed transaction's offset");
+}
+
+/// WriteTxnMarkers (COMMIT) for producer 4242 on `txn-in`-0 from `coordinator_epoch`: the
+/// partition's error code, from whichever broker leads it.
+async fn write_marker(brokers: &[Broker], coordinator_epoch: i32) -> i16 {
+    use kafka_protocol::messages::write_txn_markers_request::{
+        WritableTxnMarker, WritableTxnMarkerTopic,
+    };
+    use kafka_protocol::messages::{ProducerId, TopicName, WriteTxnMarkersRequest};
+    let req = WriteTxnMarkersRequest::default().with_markers(vec![WritableTxnMarker::default()
+        .with_producer_id(ProducerId(4242))
+        .with_producer_epoch(0)
+        .with_transaction_result(true)
+        .with_topics(vec![WritableTxnMarkerTopic::default()
+            .with_name(TopicName("txn-in".to_string().into()))
+            .with_partition_indexes(vec![0])])
+        .with_coordinator_epoch(coordinator_epoch)]);
+    wait_for(Duration::from_secs(30), || async {
+        for b in brokers {
+            let mut c = common::repl::client(&b.bootstrap()).await.ok()?;
+            let r = c.send(&req, 1).await.ok()?;
+            let code = r
+                .markers
+                .first()?
+                .topics
+                .first()?
+                .partitions
+                .first()?
+                .error_code;
+            if code != 3 && code != 6 {
+                return Some(code);
+            }
+        }
+        None
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_marker_from_an_older_transaction_coordinator_is_fenced() {
+    let (_zk, brokers) = txn_cluster().await;
+    assert_eq!(write_marker(&brokers, 5).await, 0, "first marker");
+    assert_eq!(write_marker(&brokers, 5).await, 0, "same coordinator epoch");
+    assert_eq!(
+        write_marker(&brokers, 4).await,
+        52,
+        "TRANSACTION_COORDINATOR_FENCED for a zombie coordinator"
+    );
+    assert_eq!(write_marker(&brokers, 6).await, 0, "a newer coordinator");
+}
+
 /// Runs `txn_clients.py ctp` in the background (its own time limit: the script's deadline).
 fn spawn_ctp(args: &[&str]) -> std::process::Child {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");

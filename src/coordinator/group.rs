@@ -44,6 +44,13 @@ impl GroupState {
     }
 }
 
+/// An offset with the log offset of the batch that wrote it (CommitRecordMetadataAndOffset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitRecordOffset {
+    pub batch_offset: i64,
+    pub offset: OffsetAndMetadata,
+}
+
 pub struct Group {
     pub group_id: String,
     /// The `__consumer_offsets` partition holding this group (for log lines and stores).
@@ -61,8 +68,11 @@ pub struct Group {
     /// Member ids handed out with MEMBER_ID_REQUIRED, with the time they expire.
     pub pending_members: HashMap<String, Instant>,
     pub offsets: HashMap<(String, i32), OffsetAndMetadata>,
+    /// Log offset of the record behind each committed offset: of two commits of a
+    /// partition the later written wins (CommitRecordMetadataAndOffset.olderThan).
+    pub offsets_written_at: HashMap<(String, i32), i64>,
     /// TxnOffsetCommit offsets per producer id, waiting for their transaction's marker.
-    pub pending_txn_offsets: HashMap<i64, HashMap<(String, i32), OffsetAndMetadata>>,
+    pub pending_txn_offsets: HashMap<i64, HashMap<(String, i32), CommitRecordOffset>>,
     /// Commits being appended; offsets are not expired meanwhile.
     pub pending_offset_commits: usize,
     /// Whether a member joined during the initial delayed join of generation 0.
@@ -90,6 +100,7 @@ impl Group {
             static_members: HashMap::new(),
             pending_members: HashMap::new(),
             offsets: HashMap::new(),
+            offsets_written_at: HashMap::new(),
             pending_txn_offsets: HashMap::new(),
             pending_offset_commits: 0,
             new_member_added: false,
@@ -101,6 +112,23 @@ impl Group {
 
     pub fn is(&self, s: GroupState) -> bool {
         self.state == s
+    }
+
+    /// Makes `offset`, written at log offset `written_at`, the partition's committed offset
+    /// unless a later-written commit already is (GroupMetadata.onOffsetCommitAppend).
+    pub fn commit_offset(&mut self, partition: (String, i32), c: CommitRecordOffset) {
+        let current = self.offsets_written_at.get(&partition);
+        if current.is_some_and(|at| *at > c.batch_offset) {
+            return;
+        }
+        self.offsets_written_at
+            .insert(partition.clone(), c.batch_offset);
+        self.offsets.insert(partition, c.offset);
+    }
+
+    /// Whether a transaction's offsets for this partition wait for its marker.
+    pub fn has_pending_txn_offsets(&self, partition: &(String, i32)) -> bool {
+        (self.pending_txn_offsets.values()).any(|m| m.contains_key(partition))
     }
 
     /// Moves to `to` and logs one line saying why (the line to watch rebalances by).
@@ -377,6 +405,7 @@ impl Group {
         };
         for k in &expired {
             self.offsets.remove(k);
+            self.offsets_written_at.remove(k);
         }
         expired
     }
@@ -488,5 +517,27 @@ mod tests {
             parse_subscription_topics(&b).unwrap(),
             vec!["t1".to_string(), "topic2".to_string()]
         );
+    }
+
+    #[test]
+    fn the_later_written_commit_of_a_partition_wins() {
+        let mut g = Group::new("g", 0, 0);
+        let c = |at: i64, o: i64| CommitRecordOffset {
+            batch_offset: at,
+            offset: OffsetAndMetadata {
+                offset: o,
+                leader_epoch: None,
+                metadata: String::new(),
+                commit_timestamp: 0,
+                expire_timestamp: None,
+            },
+        };
+        let k = ("t".to_string(), 0);
+        g.commit_offset(k.clone(), c(10, 50));
+        // A transaction's offset written before it, committed by a marker after it.
+        g.commit_offset(k.clone(), c(7, 42));
+        assert_eq!(g.offsets[&k].offset, 50);
+        g.commit_offset(k.clone(), c(11, 60));
+        assert_eq!(g.offsets[&k].offset, 60);
     }
 }

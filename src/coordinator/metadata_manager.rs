@@ -11,13 +11,11 @@ use bytes::Bytes;
 
 use super::errors;
 use super::group::{Group, GroupState};
+use super::load::LoadedPartition;
 use super::member::{JoinResult, Member, SyncResult};
-use super::records::{self, GroupRecord, OffsetAndMetadata, RecordKey};
+use super::records::GroupRecord;
 use crate::controller::now_ms;
-use crate::log::batch::{
-    build_batch, parse_records, read_control_record, set_transactional, HeaderIter,
-    CONTROL_TYPE_COMMIT,
-};
+use crate::log::batch::{build_batch, set_transactional, HeaderIter};
 use crate::log::{AppendOrigin, TopicPartition};
 use crate::replica::purgatory::wait_until_complete;
 use crate::replica::ReplicaManager;
@@ -25,9 +23,6 @@ use crate::replica::ReplicaManager;
 pub const GROUP_METADATA_TOPIC_NAME: &str = "__consumer_offsets";
 
 pub type GroupRef = Arc<Mutex<Group>>;
-
-/// (group, (topic, partition), offset or tombstone) read from a transactional batch.
-type PendingTxnOffset = (String, (String, i32), Option<OffsetAndMetadata>);
 
 /// Java's `String.hashCode` over UTF-16 code units, then Kafka's `Utils.abs` (MIN → 0).
 pub fn java_abs_hash(s: &str) -> i32 {
@@ -131,14 +126,15 @@ impl GroupMetadataManager {
 
     /// Appends key/value records (None value = tombstone) to our `__consumer_offsets`
     /// partition and, for acks=-1, waits until the ISR has them or `timeout` passes.
-    /// Errors are the raw produce errors; callers map them (errors::map_*_append_error).
+    /// Ok is the log offset the records were written at; errors are the raw produce errors,
+    /// callers map them (errors::map_*_append_error).
     pub async fn append(
         &self,
         partition: i32,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         required_acks: i16,
         timeout: Duration,
-    ) -> Result<(), i16> {
+    ) -> Result<i64, i16> {
         let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, partition);
         let leader = self.replica_manager.leader_partition(&tp)?;
         let now = now_ms();
@@ -150,7 +146,7 @@ impl GroupMetadataManager {
         let info = leader.append_records_to_leader(&batch, required_acks)?;
         self.replica_manager.complete_delayed_requests(&tp);
         if required_acks != -1 {
-            return Ok(());
+            return Ok(info.first_offset);
         }
         let required = info.last_offset + 1;
         let waker = self.replica_manager.produce_purgatory.watch([&tp]);
@@ -161,17 +157,19 @@ impl GroupMetadataManager {
             || Err(errors::REQUEST_TIMED_OUT),
         )
         .await
+        .map(|()| info.first_offset)
     }
 
     /// TxnOffsetCommit's write: the offsets as a transactional batch of the producer (base
-    /// sequence 0), so the transaction's marker decides whether they count.
+    /// sequence 0), so the transaction's marker decides whether they count. Ok is the log
+    /// offset they were written at.
     pub async fn append_transactional(
         &self,
         partition: i32,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         producer: (i64, i16),
         timeout: Duration,
-    ) -> Result<(), i16> {
+    ) -> Result<i64, i16> {
         let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, partition);
         let now = now_ms();
         let simple: Vec<_> = records
@@ -183,7 +181,7 @@ impl GroupMetadataManager {
         self.replica_manager
             .append_and_wait_for_isr(&tp, &batch, AppendOrigin::Coordinator, timeout)
             .await
-            .map(|_| ())
+            .map(|info| info.first_offset)
     }
 
     // ------------------------------------------------------------------ load / unload
@@ -210,50 +208,36 @@ impl GroupMetadataManager {
             let reader = me.clone();
             let loaded =
                 tokio::task::spawn_blocking(move || reader.read_partition(partition)).await;
-            let (groups, offsets) = match loaded {
+            let loaded = match loaded {
                 Ok(Ok(v)) => v,
                 Ok(Err(e)) => {
                     tracing::error!(target: "kafka.coordinator.group.GroupMetadataManager",
                         "Error loading offsets from {GROUP_METADATA_TOPIC_NAME}-{partition}: {e}");
-                    (HashMap::new(), HashMap::new())
+                    LoadedPartition::default()
                 }
                 Err(e) => {
                     tracing::error!(target: "kafka.coordinator.group.GroupMetadataManager", "load task failed: {e}");
-                    (HashMap::new(), HashMap::new())
+                    LoadedPartition::default()
                 }
             };
-            me.install_loaded(partition, token, groups, offsets, started);
+            me.install_loaded(partition, token, loaded, started);
         });
     }
 
-    /// Reads the partition from its log start to its log end offset; the latest record per
-    /// key wins (None = tombstoned).
-    #[allow(clippy::type_complexity)]
-    fn read_partition(
-        &self,
-        partition: i32,
-    ) -> Result<
-        (
-            HashMap<String, Option<GroupRecord>>,
-            HashMap<String, HashMap<(String, i32), Option<OffsetAndMetadata>>>,
-        ),
-        String,
-    > {
+    /// Reads the partition from its log start to its log end offset (see `load`).
+    fn read_partition(&self, partition: i32) -> Result<LoadedPartition, String> {
         let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, partition);
-        let mut groups = HashMap::new();
-        let mut offsets: HashMap<String, HashMap<(String, i32), Option<OffsetAndMetadata>>> =
-            HashMap::new();
+        let mut loaded = LoadedPartition::default();
         let Some(log) = self
             .replica_manager
             .get_partition(&tp)
             .and_then(|p| p.log())
         else {
-            return Ok((groups, offsets));
+            return Ok(loaded);
         };
         let end = log.log_end_offset();
         let mut next = log.log_start_offset();
-        // TxnOffsetCommit offsets per producer id, until their transaction's marker.
-        let mut txn_offsets: HashMap<i64, Vec<PendingTxnOffset>> = HashMap::new();
+        let name = tp.to_string();
         while next < end {
             let info = log
                 .read(next, self.load_buffer_size, None, true)
@@ -265,77 +249,20 @@ impl GroupMetadataManager {
             let before = next;
             for (pos, h) in HeaderIter::new(&bytes) {
                 next = h.last_offset() + 1;
-                let batch = &bytes[pos..pos + h.size()];
-                if h.is_control() {
-                    // A transaction marker: its TxnOffsetCommit offsets count only on COMMIT.
-                    let committed = parse_records(batch).ok().and_then(|r| {
-                        let r = r.first()?;
-                        read_control_record(r.key?, r.value).map(|(t, _)| t == CONTROL_TYPE_COMMIT)
-                    });
-                    for (group, tp, v) in txn_offsets.remove(&h.producer_id).unwrap_or_default() {
-                        if committed == Some(true) {
-                            offsets.entry(group).or_default().insert(tp, v);
-                        }
-                    }
-                    continue;
-                }
-                let txn_pid = h.is_transactional().then_some(h.producer_id);
-                let recs = match parse_records(batch) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::warn!(target: "kafka.coordinator.group.GroupMetadataManager",
-                            "skipping unreadable batch at offset {} of {tp}: {e}", h.base_offset);
-                        continue;
-                    }
-                };
-                for r in recs {
-                    let Some(key) = r.key else { continue };
-                    match records::read_key(key) {
-                        Ok(RecordKey::Offset {
-                            group,
-                            topic,
-                            partition,
-                        }) => {
-                            let v = r.value.map(records::read_offset_value).transpose()?;
-                            match txn_pid {
-                                Some(pid) => txn_offsets.entry(pid).or_default().push((
-                                    group,
-                                    (topic, partition),
-                                    v,
-                                )),
-                                None => {
-                                    offsets
-                                        .entry(group)
-                                        .or_default()
-                                        .insert((topic, partition), v);
-                                }
-                            }
-                        }
-                        Ok(RecordKey::Group { group }) => {
-                            let v = r.value.map(records::read_group_value).transpose()?;
-                            groups.insert(group, v);
-                        }
-                        Err(e) => {
-                            tracing::warn!(target: "kafka.coordinator.group.GroupMetadataManager",
-                            "unknown key in {tp}: {e}")
-                        }
-                    }
-                }
+                loaded.apply_batch(&h, &bytes[pos..pos + h.size()], &name)?;
             }
             if next == before {
                 break;
             }
         }
-        Ok((groups, offsets))
+        Ok(loaded)
     }
 
-    #[allow(clippy::type_complexity)]
     fn install_loaded(
         &self,
         partition: i32,
         token: u64,
-        groups: HashMap<String, Option<GroupRecord>>,
-        offsets: HashMap<String, HashMap<(String, i32), Option<OffsetAndMetadata>>>,
+        loaded: LoadedPartition,
         started: Instant,
     ) {
         let mut owned = self.owned.lock().expect("owned lock");
@@ -344,38 +271,33 @@ impl GroupMetadataManager {
             return;
         }
         let now = now_ms();
-        let mut names: Vec<&String> = groups.keys().chain(offsets.keys()).collect();
-        names.sort();
-        names.dedup();
-        let mut loaded = 0;
+        let mut count = 0;
         let mut cache = self.groups.lock().expect("groups lock");
-        for name in names {
-            let record = groups.get(name).cloned().flatten();
-            let group_offsets: HashMap<(String, i32), OffsetAndMetadata> = offsets
-                .get(name)
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if record.is_none() && group_offsets.is_empty() {
+        for name in loaded.group_names() {
+            let record = loaded.groups.get(&name).cloned().flatten();
+            let offsets = loaded.committed(&name);
+            let pending = loaded.pending_for(&name);
+            if record.is_none() && offsets.is_empty() && pending.is_empty() {
                 continue;
             }
             let mut g = match &record {
-                Some(r) => group_from_record(name, partition, r, now),
-                None => Group::new(name, partition, now),
+                Some(r) => group_from_record(&name, partition, r, now),
+                None => Group::new(&name, partition, now),
             };
-            g.offsets = group_offsets;
+            for (k, c) in offsets {
+                g.commit_offset(k, c);
+            }
+            g.pending_txn_offsets = pending;
             tracing::info!(target: "kafka.coordinator.group.GroupCoordinator",
-                "Loaded group {name} ({GROUP_METADATA_TOPIC_NAME}-{partition}): {} at generation {} with {} members and {} offsets",
-                g.state.name(), g.generation_id, g.members.len(), g.offsets.len());
+                "Loaded group {name} ({GROUP_METADATA_TOPIC_NAME}-{partition}): {} at generation {} with {} members, {} offsets and {} pending transactional offsets",
+                g.state.name(), g.generation_id, g.members.len(), g.offsets.len(),
+                g.pending_txn_offsets.values().map(|m| m.len()).sum::<usize>());
             cache.insert(name.clone(), Arc::new(Mutex::new(g)));
-            loaded += 1;
+            count += 1;
         }
         owned.insert(partition, Ownership::Loaded);
         tracing::debug!(target: "kafka.coordinator.group.GroupMetadataManager",
-            "[GroupMetadataManager brokerId={}] Finished loading offsets and group metadata from {GROUP_METADATA_TOPIC_NAME}-{partition} in {} milliseconds ({loaded} groups)",
+            "[GroupMetadataManager brokerId={}] Finished loading offsets and group metadata from {GROUP_METADATA_TOPIC_NAME}-{partition} in {} milliseconds ({count} groups)",
             self.broker_id, started.elapsed().as_millis());
     }
 

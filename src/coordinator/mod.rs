@@ -3,7 +3,8 @@
 //!
 //! - `records`: the exact key/value schemas of `__consumer_offsets` records
 //! - `member`, `group`: one member, one group and its state machine
-//! - `metadata_manager`: partition ownership, load/unload, appends
+//! - `metadata_manager`: partition ownership, load/unload, appends; `load`: reading a
+//!   partition's records into groups, offsets and pending transactional offsets
 //! - `join`: JoinGroup and the rebalance; `sync`: SyncGroup; `offsets`: commit/fetch/delete
 //!   and expiry of offsets; `coordinator`: heartbeats, leaving, describe/list/delete, timers
 //! - `transaction`: the transaction coordinator's package (producer ids first)
@@ -14,6 +15,7 @@ pub mod coordinator;
 pub mod errors;
 pub mod group;
 pub mod join;
+pub mod load;
 pub mod member;
 pub mod metadata_manager;
 pub mod offsets;

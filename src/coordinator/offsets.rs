@@ -3,7 +3,7 @@
 
 use super::coordinator::{touch, FetchedOffset, GroupCoordinator, PartitionCodes};
 use super::errors;
-use super::group::{Group, GroupState};
+use super::group::{CommitRecordOffset, Group, GroupState};
 use super::records::{self, OffsetAndMetadata};
 use crate::controller::now_ms;
 
@@ -52,7 +52,7 @@ impl GroupCoordinator {
         };
         let recs = commit_records(group_id, &valid);
         let appended = if valid.is_empty() {
-            Ok(())
+            Ok(-1)
         } else {
             self.manager
                 .append(
@@ -65,13 +65,17 @@ impl GroupCoordinator {
         };
         let mut g = group.lock().expect("group lock");
         g.pending_offset_commits -= 1;
-        let code = match appended {
-            Ok(()) => errors::NONE,
-            Err(c) => errors::map_commit_append_error(c),
+        let (code, written_at) = match appended {
+            Ok(at) => (errors::NONE, at),
+            Err(c) => (errors::map_commit_append_error(c), -1),
         };
-        for (k, o) in valid {
+        for (k, offset) in valid {
             if code == errors::NONE && !g.is(GroupState::Dead) {
-                g.offsets.insert(k.clone(), o);
+                let c = CommitRecordOffset {
+                    batch_offset: written_at,
+                    offset,
+                };
+                g.commit_offset(k.clone(), c);
             }
             results.push((k, code));
         }
@@ -83,6 +87,7 @@ impl GroupCoordinator {
         &self,
         group_id: &str,
         partitions: Option<Vec<(String, i32)>>,
+        require_stable: bool,
     ) -> (i16, Vec<FetchedOffset>) {
         let group = match self.lookup(group_id) {
             Err(code) => return (code, Vec::new()),
@@ -93,8 +98,28 @@ impl GroupCoordinator {
             .as_ref()
             .filter(|g| !g.is(GroupState::Dead))
             .map(|g| &g.offsets);
+        // KIP-447: a partition with transactional offsets waiting for their marker has no
+        // stable offset yet (GroupMetadata.hasPendingOffsetCommitsForTopicPartition).
+        let unstable = |k: &(String, i32)| {
+            require_stable
+                && guard
+                    .as_ref()
+                    .is_some_and(|g| !g.is(GroupState::Dead) && g.has_pending_txn_offsets(k))
+        };
         let one = |(t, p): (String, i32)| {
-            let o = offsets.and_then(|m| m.get(&(t.clone(), p)));
+            let key = (t, p);
+            if unstable(&key) {
+                return FetchedOffset {
+                    offset: -1,
+                    leader_epoch: -1,
+                    metadata: String::new(),
+                    topic: key.0,
+                    partition: p,
+                    error: errors::UNSTABLE_OFFSET_COMMIT,
+                };
+            }
+            let o = offsets.and_then(|m| m.get(&key));
+            let t = key.0;
             FetchedOffset {
                 offset: o.map_or(-1, |o| o.offset),
                 leader_epoch: o.and_then(|o| o.leader_epoch).unwrap_or(-1),
@@ -147,6 +172,7 @@ impl GroupCoordinator {
         };
         for k in &eligible {
             g.offsets.remove(k);
+            g.offsets_written_at.remove(k);
         }
         self.spawn_tombstones(&g, eligible.clone(), false);
         results.extend(eligible.into_iter().map(|k| (k, errors::NONE)));

@@ -153,7 +153,7 @@ impl GroupCoordinator {
             )
             .await
         {
-            Ok(()) => errors::NONE,
+            Ok(_) => errors::NONE,
             Err(code) => {
                 let mapped = errors::map_group_append_error(code);
                 tracing::warn!(target: "kafka.coordinator.group.GroupMetadataManager",

@@ -5,7 +5,7 @@
 
 use super::coordinator::{GroupCoordinator, PartitionCodes};
 use super::errors;
-use super::group::GroupState;
+use super::group::{CommitRecordOffset, GroupState};
 use super::offsets::{commit_records, split_oversized};
 use super::records::OffsetAndMetadata;
 
@@ -53,7 +53,7 @@ impl GroupCoordinator {
         };
         let recs = commit_records(group_id, &valid);
         let appended = if valid.is_empty() {
-            Ok(())
+            Ok(-1)
         } else {
             self.manager
                 .append_transactional(
@@ -64,17 +64,21 @@ impl GroupCoordinator {
                 )
                 .await
         };
-        let code = match appended {
-            Ok(()) => errors::NONE,
-            Err(c) => errors::map_commit_append_error(c),
+        let (code, written_at) = match appended {
+            Ok(at) => (errors::NONE, at),
+            Err(c) => (errors::map_commit_append_error(c), -1),
         };
         let mut g = group.lock().expect("group lock");
-        for (k, o) in valid {
+        for (k, offset) in valid {
             if code == errors::NONE {
+                let c = CommitRecordOffset {
+                    batch_offset: written_at,
+                    offset,
+                };
                 g.pending_txn_offsets
                     .entry(who.producer_id)
                     .or_default()
-                    .insert(k.clone(), o);
+                    .insert(k.clone(), c);
             }
             results.push((k, code));
         }
@@ -82,7 +86,8 @@ impl GroupCoordinator {
     }
 
     /// A marker of `producer_id`'s transaction was written to `__consumer_offsets-<partition>`:
-    /// its pending offsets in that partition's groups become committed, or are dropped.
+    /// its pending offsets in that partition's groups become committed (unless a commit written
+    /// later is), or are dropped.
     pub fn complete_pending_txn_offsets(&self, partition: i32, producer_id: i64, commit: bool) {
         for group in self.manager.all_groups() {
             let mut g = group.lock().expect("group lock");
@@ -93,18 +98,10 @@ impl GroupCoordinator {
                 continue;
             };
             if commit && !g.is(GroupState::Dead) {
-                g.offsets.extend(pending);
+                for (k, c) in pending {
+                    g.commit_offset(k, c);
+                }
             }
         }
-    }
-
-    /// OffsetFetch with require_stable: whether a partition has offsets waiting for a marker.
-    pub fn has_pending_txn_offsets(&self, group_id: &str, topic: &str, partition: i32) -> bool {
-        let Some(group) = self.manager.get_group(group_id) else {
-            return false;
-        };
-        let g = group.lock().expect("group lock");
-        let key = (topic.to_string(), partition);
-        g.pending_txn_offsets.values().any(|m| m.contains_key(&key))
     }
 }

@@ -50,6 +50,9 @@ pub enum LogError {
     InvalidProducerEpoch(String),
     /// A non-transactional batch while the producer's transaction is open (INVALID_TXN_STATE, 48).
     InvalidTxnState(String),
+    /// A transaction marker from a coordinator older than the one that last wrote one for
+    /// the producer (TRANSACTION_COORDINATOR_FENCED, 52).
+    TransactionCoordinatorFenced(String),
     /// Anything else (UNKNOWN_SERVER_ERROR, -1).
     Other(String),
 }
@@ -79,6 +82,7 @@ impl LogError {
             LogError::OutOfOrderSequence(_) => 45,
             LogError::InvalidProducerEpoch(_) => 47,
             LogError::InvalidTxnState(_) => 48,
+            LogError::TransactionCoordinatorFenced(_) => 52,
             LogError::Other(_) => -1,
         }
     }
@@ -135,6 +139,7 @@ impl fmt::Display for LogError {
             LogError::OutOfOrderSequence(m)
             | LogError::InvalidProducerEpoch(m)
             | LogError::InvalidTxnState(m)
+            | LogError::TransactionCoordinatorFenced(m)
             | LogError::Other(m) => write!(f, "{m}"),
         }
     }

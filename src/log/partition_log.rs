@@ -316,6 +316,7 @@ impl Log {
         let mut g = self.lock();
         let hw = hw.clamp(g.log_start_offset, g.log_end_offset);
         g.high_watermark = hw;
+        g.producer_state.on_high_watermark_updated(hw);
         g.check_invariants();
         hw
     }
@@ -331,6 +332,7 @@ impl Log {
         if new_hw > g.high_watermark {
             let old = g.high_watermark;
             g.high_watermark = new_hw;
+            g.producer_state.on_high_watermark_updated(new_hw);
             Some(old)
         } else {
             None

@@ -6,7 +6,7 @@
 //! deduplicating; a restarted broker rebuilds it from its newest `.snapshot` file plus the
 //! batches after it (snapshot.rs), or from the whole log when there is none.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::batch::BatchHeader;
 use super::errors::LogError;
@@ -171,6 +171,10 @@ pub struct ProducerStateManager {
     last_map_offset: i64,
     /// Offset of the newest snapshot written or loaded (`lastSnapOffset`).
     last_snap_offset: i64,
+    /// Completed transactions whose marker may not be replicated yet (`unreplicatedTxns`):
+    /// first data offset → marker offset. They hold the last stable offset at their first
+    /// offset until the high watermark passes the marker.
+    unreplicated_txns: BTreeMap<i64, i64>,
 }
 
 impl ProducerStateManager {
@@ -179,7 +183,29 @@ impl ProducerStateManager {
             producers: HashMap::new(),
             last_map_offset: start_offset,
             last_snap_offset: start_offset,
+            unreplicated_txns: BTreeMap::new(),
         }
+    }
+
+    /// The first offset of the earliest transaction that is open, or completed with its
+    /// marker at or above `high_watermark` (firstUnstableOffset).
+    pub fn first_unstable_offset(&self, high_watermark: i64) -> Option<i64> {
+        let undecided = self
+            .producers
+            .values()
+            .filter_map(|e| e.current_txn_first_offset)
+            .min();
+        let unreplicated = (self.unreplicated_txns.iter())
+            .find(|(_, marker)| **marker >= high_watermark)
+            .map(|(first, _)| *first);
+        undecided.into_iter().chain(unreplicated).min()
+    }
+
+    /// The high watermark moved: transactions whose marker is below it are stable
+    /// (onHighWatermarkUpdated).
+    pub fn on_high_watermark_updated(&mut self, high_watermark: i64) {
+        self.unreplicated_txns
+            .retain(|_, marker| *marker >= high_watermark);
     }
 
     pub fn last_entry(&self, producer_id: i64) -> Option<&ProducerStateEntry> {
@@ -254,6 +280,9 @@ impl ProducerStateManager {
             self.last_map_offset = pending.next_offset;
         }
         let completed = &pending.completed_txns;
+        for t in completed {
+            self.unreplicated_txns.insert(t.first_offset, t.last_offset);
+        }
         completed
             .iter()
             .enumerate()
@@ -319,6 +348,8 @@ impl ProducerStateManager {
     /// Replaces the whole state (snapshot load, truncation): entries and map end offset.
     pub fn reset(&mut self, entries: Vec<ProducerStateEntry>, map_end_offset: i64) {
         self.producers = entries.into_iter().map(|e| (e.producer_id, e)).collect();
+        // Only called at or below the high watermark (load, truncation, log start moves).
+        self.unreplicated_txns.clear();
         self.last_map_offset = map_end_offset;
         self.last_snap_offset = map_end_offset;
     }
@@ -341,6 +372,7 @@ fn append_batch(
         let Some(marker) = b.marker else {
             return Ok(None);
         };
+        check_coordinator_epoch(entry, &marker, b.base_offset, origin, tp)?;
         // Only a transaction with data completes (appendEndTxnMarker).
         let completed = entry.current_txn_first_offset.map(|first| CompletedTxn {
             producer_id: h.producer_id,
@@ -399,6 +431,33 @@ fn check_producer_epoch(
         return Ok(());
     }
     Err(LogError::InvalidProducerEpoch(message))
+}
+
+/// A marker from an older transaction coordinator than the last one is a zombie's
+/// (checkCoordinatorEpoch); replication only logs it.
+fn check_coordinator_epoch(
+    entry: &ProducerStateEntry,
+    marker: &EndTxnMarker,
+    offset: i64,
+    origin: AppendOrigin,
+    tp: &dyn std::fmt::Display,
+) -> Result<(), LogError> {
+    if marker.coordinator_epoch >= entry.coordinator_epoch {
+        return Ok(());
+    }
+    let (pid, theirs, ours) = (
+        entry.producer_id,
+        marker.coordinator_epoch,
+        entry.coordinator_epoch,
+    );
+    if origin == AppendOrigin::Replication {
+        tracing::info!(target: "kafka.log.ProducerStateManager",
+            "Detected invalid coordinator epoch for producerId {pid} at offset {offset} in partition {tp}: {theirs} is older than previously known coordinator epoch {ours}");
+        return Ok(());
+    }
+    Err(LogError::TransactionCoordinatorFenced(format!(
+        "Invalid coordinator epoch for producerId {pid} at offset {offset} in partition {tp}: {theirs} (zombie), {ours} (current)"
+    )))
 }
 
 /// KIP-360 rules: a new epoch starts at sequence 0 (any sequence for an unknown producer);
@@ -526,5 +585,83 @@ mod tests {
         append(&mut m, &header(7, 0, 0, 1), 0).unwrap();
         m.remove_expired_producers(1000 + 10, 10);
         assert!(m.last_entry(7).is_none());
+    }
+
+    /// A transactional data batch of one record at `offset`.
+    fn txn_data(m: &mut ProducerStateManager, pid: i64, seq: i32, offset: i64) {
+        let mut h = header(pid, 0, seq, 1);
+        h.attributes = 0x10;
+        append(m, &h, offset).unwrap();
+    }
+
+    /// A COMMIT marker at `offset` from coordinator epoch `coordinator_epoch`.
+    fn commit_marker(
+        m: &mut ProducerStateManager,
+        pid: i64,
+        coordinator_epoch: i32,
+        offset: i64,
+        origin: AppendOrigin,
+    ) -> Result<Vec<AbortedTxn>, LogError> {
+        let mut h = header(pid, 0, -1, 1);
+        h.attributes = 0x30;
+        let b = AppendedBatch {
+            header: &h,
+            base_offset: offset,
+            timestamp: 1000,
+            marker: Some(EndTxnMarker {
+                commit: true,
+                coordinator_epoch,
+            }),
+        };
+        let p = m.prepare(origin, &[b], &"t-0")?;
+        Ok(m.commit(p))
+    }
+
+    #[test]
+    fn markers_from_an_older_coordinator_are_fenced() {
+        let mut m = ProducerStateManager::new(0);
+        txn_data(&mut m, 7, 0, 0);
+        commit_marker(&mut m, 7, 5, 1, AppendOrigin::Coordinator).unwrap();
+        assert_eq!(m.last_entry(7).unwrap().coordinator_epoch, 5);
+        txn_data(&mut m, 7, 1, 2);
+        let zombie = commit_marker(&mut m, 7, 4, 3, AppendOrigin::Coordinator).unwrap_err();
+        assert_eq!(zombie.error_code(), 52);
+        assert_eq!(
+            m.first_unstable_offset(2),
+            Some(2),
+            "the transaction stays open"
+        );
+        assert_eq!(m.map_end_offset(), 3, "nothing applied");
+        // A follower takes what its leader wrote.
+        commit_marker(&mut m, 7, 4, 3, AppendOrigin::Replication).unwrap();
+        commit_marker(&mut m, 7, 5, 4, AppendOrigin::Coordinator).unwrap();
+    }
+
+    #[test]
+    fn completed_transactions_are_unstable_until_the_high_watermark_passes_the_marker() {
+        let mut m = ProducerStateManager::new(0);
+        txn_data(&mut m, 7, 0, 0);
+        txn_data(&mut m, 8, 0, 1);
+        assert_eq!(m.first_unstable_offset(0), Some(0));
+        commit_marker(&mut m, 7, 0, 2, AppendOrigin::Coordinator).unwrap();
+        // Producer 7's marker (offset 2) is not replicated while the high watermark is <= 2.
+        assert_eq!(m.first_unstable_offset(2), Some(0));
+        m.on_high_watermark_updated(2);
+        assert_eq!(m.first_unstable_offset(2), Some(0));
+        m.on_high_watermark_updated(3);
+        assert_eq!(
+            m.first_unstable_offset(3),
+            Some(1),
+            "producer 8 is still open"
+        );
+        commit_marker(&mut m, 8, 0, 3, AppendOrigin::Coordinator).unwrap();
+        assert_eq!(m.first_unstable_offset(3), Some(1));
+        assert_eq!(
+            m.first_unstable_offset(4),
+            None,
+            "marker below the high watermark"
+        );
+        m.on_high_watermark_updated(4);
+        assert!(m.unreplicated_txns.is_empty());
     }
 }

@@ -1,20 +1,17 @@
 //! The last stable offset (Log.lastStableOffset): how far read_committed consumers may read.
-//! An open transaction holds it at its first offset; without one it is the high watermark.
+//! An open transaction holds it at its first offset, and so does a completed one until the
+//! high watermark passes its marker (a new leader might not have the marker); without
+//! either it is the high watermark.
 
 use super::partition_log::Log;
 
 impl Log {
-    /// min(high watermark, first offset of the earliest open transaction), never below the
-    /// log start offset. Completed transactions whose marker is not yet replicated do not
-    /// hold it back here (Kafka's `unreplicatedTxns`): the high watermark bounds it instead.
+    /// The first unstable offset if below the high watermark, else the high watermark;
+    /// never below the log start offset.
     pub fn last_stable_offset(&self) -> i64 {
         let g = self.lock();
-        let first_unstable = g
-            .producer_state
-            .active_producers()
-            .filter_map(|e| e.current_txn_first_offset)
-            .min();
         let hw = g.high_watermark;
+        let first_unstable = g.producer_state.first_unstable_offset(hw);
         first_unstable
             .map_or(hw, |f| f.min(hw))
             .max(g.log_start_offset)

@@ -535,9 +535,11 @@ impl KafkaApis {
                 })
                 .collect()
         });
-        let (code, mut list) = self
-            .group_coordinator
-            .fetch_offsets(&req.group_id, requested.clone());
+        let (code, mut list) = self.group_coordinator.fetch_offsets(
+            &req.group_id,
+            requested.clone(),
+            req.require_stable,
+        );
         // All topics asked for: those the principal may not describe are left out.
         if req.topics.is_none() {
             list.retain(|o| !self.authorize_filter_topic(ctx, &o.topic));

@@ -20,6 +20,10 @@
   txn_clients.py hang BOOTSTRAP TOPIC TXN_ID TIMEOUT_MS COUNT
       Opens a transaction with transaction.timeout.ms=TIMEOUT_MS, produces COUNT
       "hung-<i>" records, flushes and exits without committing.
+  txn_clients.py pending-offsets BOOTSTRAP TOPIC TXN_ID GROUP
+      Opens a transaction, produces one record, sends GROUP's offset 42 for TOPIC partition 0
+      with send_offsets_to_transaction, prints {"sent": true}, waits for a line on stdin,
+      commits and prints {"committed": true}.
   txn_clients.py fill BOOTSTRAP TOPIC PARTITIONS COUNT
       An idempotent producer (acks=all) writes "in-<i>" to partition i % PARTITIONS.
   txn_clients.py ctp BOOTSTRAP SRC DST TXN_ID GROUP SECONDS BATCH ABORT_EVERY
@@ -188,6 +192,23 @@ def hang(bootstrap, topic, txn_id, timeout_ms, count):
     print(json.dumps({"done": True}))
 
 
+def pending_offsets(bootstrap, topic, txn_id, group):
+    p = producer(bootstrap, txn_id)
+    p.init_transactions(TIMEOUT)
+    p.begin_transaction()
+    p.produce(topic, value=b"pending")
+    p.flush(TIMEOUT)
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    p.send_offsets_to_transaction(
+        [TopicPartition(topic, 0, 42)], c.consumer_group_metadata(), TIMEOUT
+    )
+    c.close()
+    print(json.dumps({"sent": True}), flush=True)
+    sys.stdin.readline()
+    p.commit_transaction(TIMEOUT)
+    print(json.dumps({"committed": True}), flush=True)
+
+
 def fill(bootstrap, topic, partitions, count):
     p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
     errors = []
@@ -342,6 +363,8 @@ def main():
         fence(*args)
     elif cmd == "hang":
         hang(*args)
+    elif cmd == "pending-offsets":
+        pending_offsets(*args)
     elif cmd == "fill":
         fill(*args)
     elif cmd == "ctp":
