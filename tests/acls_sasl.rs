@@ -14,6 +14,7 @@ mod common;
 use std::time::Duration;
 
 use common::acl_util::*;
+use common::security::{add_scram_user, run_client_script_env};
 use common::*;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
@@ -95,7 +96,7 @@ fn command_config(dir: &std::path::Path, user: &str, pw: &str) -> std::path::Pat
 /// tests/python/acl_clients.py logged in as `user`.
 fn clients_as(user: &str, pw: &str, args: &[&str]) -> Value {
     let env = [("ACL_SASL_USER", user), ("ACL_SASL_PASSWORD", pw)];
-    run_script("python3", "tests/python/acl_clients.py", args, &env)
+    run_client_script_env("python3", "tests/python/acl_clients.py", args, &env)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -191,6 +191,8 @@ async fn controller_failover_bumps_epoch_and_survivors_see_it() {
     assert!(survivor
         .log_contents()
         .contains("successfully elected as the controller"));
+    // Under ZKAFKA_TEST_INTER_BROKER=SASL_SSL: replication and the controller used it.
+    common::security::assert_inter_broker_traffic_secured(&connect, &brokers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -471,9 +473,16 @@ async fn requests_from_a_stale_controller_are_fenced() {
     .await;
     let survivor = brokers.iter().find(|b| b.id() != first).unwrap();
     let bootstrap = survivor.bootstrap();
+    // The survivor names the new controller only once that controller's UpdateMetadata (epoch
+    // >= 2) reached it, which takes longer with an inter-broker SASL_SSL login.
     wait_until_msg(T, "survivor caught up with the new epoch", || {
-        let b = bootstrap.clone();
-        async move { kcat_view(&b).await.0.len() == 2 }
+        let (b, zk) = (bootstrap.clone(), &zk);
+        async move {
+            let view = kcat_view(&b).await;
+            view.0.len() == 2
+                && view.1.is_some()
+                && view.1 == controller_id(zk).await.map(|c| c as i32)
+        }
     })
     .await;
     let mut c = zkafka::network::client::BrokerClient::connect(&bootstrap, "old-controller", T, T)
@@ -489,6 +498,8 @@ async fn requests_from_a_stale_controller_are_fenced() {
         2,
         "the stale request changed nothing"
     );
+    // Under ZKAFKA_TEST_INTER_BROKER=SASL_SSL: replication and the controller used it.
+    common::security::assert_inter_broker_traffic_secured(&connect, &brokers).await;
 }
 
 type Acks = Arc<Mutex<Vec<(i32, i64, Vec<u8>)>>>;

@@ -226,6 +226,8 @@ async fn isr_shrinks_and_expands_and_acks_all_honours_min_isr() {
     assert_eq!(s2.leader_epoch, s0.leader_epoch);
     assert!(brokers[0].log_contents().contains("Expanding ISR"));
     assert_replicas_converge(&brokers, &brokers[0], "t1", 0).await;
+    // Under ZKAFKA_TEST_INTER_BROKER=SASL_SSL: replication and the controller used it.
+    common::security::assert_inter_broker_traffic_secured(&connect, &brokers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -443,6 +445,8 @@ async fn controlled_shutdown_moves_leadership_before_exit() {
         "controlled shutdown of a broker leading 4 and following 8 of 12 partitions: SIGTERM to exit {} ms",
         took.as_millis()
     );
+    // Under ZKAFKA_TEST_INTER_BROKER=SASL_SSL: replication and the controller used it.
+    common::security::assert_inter_broker_traffic_secured(&connect, &brokers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

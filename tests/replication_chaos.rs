@@ -250,4 +250,6 @@ async fn no_acknowledged_record_is_lost_under_leader_and_controller_kills() {
         )
         .await;
     }
+    // Under ZKAFKA_TEST_INTER_BROKER=SASL_SSL: replication and the controller used it.
+    common::security::assert_inter_broker_traffic_secured(&connect, &brokers).await;
 }

@@ -9,88 +9,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::acl_util::*;
+use common::security::*;
 use common::*;
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(60);
 const ALICE_PW: &str = "alice-test-only-pw";
 const CAROL_PW: &str = "carol-test-only-pw";
-const BROKER_PW: &str = "broker-test-only-pw";
-
-fn kcat_sasl(bootstrap: &str, mech: &str, user: &str, pw: &str) -> Vec<String> {
-    [
-        "-b",
-        bootstrap,
-        "-X",
-        "security.protocol=SASL_PLAINTEXT",
-        "-X",
-        &format!("sasl.mechanisms={mech}"),
-        "-X",
-        &format!("sasl.username={user}"),
-        "-X",
-        &format!("sasl.password={pw}"),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-async fn kcat_with(base: &[String], more: &[&str], input: Option<&str>) -> Result<String, String> {
-    let mut cmd = tokio::process::Command::new("kcat");
-    cmd.args(base)
-        .args(more)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().expect("kcat is installed by scripts/test.sh");
-    let mut stdin = child.stdin.take().unwrap();
-    if let Some(text) = input {
-        use tokio::io::AsyncWriteExt;
-        stdin.write_all(text.as_bytes()).await.unwrap();
-    }
-    drop(stdin);
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-        .await
-        .map_err(|_| "kcat timed out".to_string())?
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(text)
-    }
-}
-
-/// kcat produces `records` with acks=all and reads the topic back; returns what it read.
-async fn kcat_round_trip(base: &[String], topic: &str, records: &[&str]) -> Vec<String> {
-    let input = records.join("\n") + "\n";
-    kcat_with(base, &["-P", "-t", topic, "-X", "acks=all"], Some(&input))
-        .await
-        .unwrap_or_else(|e| panic!("kcat produce: {e}"));
-    let out = kcat_with(
-        base,
-        &["-C", "-t", topic, "-o", "beginning", "-e", "-q"],
-        None,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("kcat consume: {e}"));
-    out.lines().map(str::to_string).collect()
-}
-
-/// A kcat metadata request that must be refused with SASL_AUTHENTICATION_FAILED.
-async fn assert_kcat_refused(base: &[String], why: &str) {
-    let err = kcat_with(base, &["-L", "-m", "5"], None).await.unwrap_err();
-    assert!(
-        err.contains("SASL authentication error") && err.contains(why),
-        "kcat should be refused ({why}): {err}"
-    );
-}
 
 fn assert_round_trip(v: &Value, n: usize, who: &str) {
     assert!(v["error"].is_null(), "{who}: {v}");
@@ -112,12 +37,7 @@ fn assert_round_trip(v: &Value, n: usize, who: &str) {
 async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
     let zk = ZkEnsemble::start(1);
     let connect = zk.connect_string();
-    // Credentials exist before the brokers start: the inter-broker user and alice.
-    add_scram_user(
-        &connect,
-        "broker",
-        &format!("SCRAM-SHA-512=[password={BROKER_PW}]"),
-    );
+    // Credentials exist before the brokers start: alice here, the inter-broker user below.
     add_scram_user(
         &connect,
         "alice",
@@ -139,43 +59,25 @@ async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
         "{stored}"
     );
 
-    let plain_jaas = format!(
-        "org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"{ALICE_PW}\";"
-    );
-    let scram_jaas = format!(
-        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"broker\" password=\"{BROKER_PW}\";"
-    );
-    let extra = [
-        (
-            "listeners",
-            "PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{free_port}",
-        ),
-        (
-            "advertised.listeners",
-            "PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{free_port}",
-        ),
-        ("inter.broker.listener.name", "SASL_PLAINTEXT"),
-        ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
-        ("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512"),
-        (
-            "listener.name.sasl_plaintext.plain.sasl.jaas.config",
-            plain_jaas.as_str(),
-        ),
-        (
-            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config",
-            scram_jaas.as_str(),
-        ),
-        ("connection.failed.authentication.delay.ms", "50"),
-    ];
     // The controller reaches every broker (and they reach it) over SCRAM: the cluster forms.
-    let brokers = start_cluster(&connect, &extra).await;
-    let sasl: Vec<String> = brokers.iter().map(sasl_bootstrap).collect();
+    let brokers = start_secured_cluster(
+        &connect,
+        "SASL_PLAINTEXT",
+        None,
+        &[("alice", ALICE_PW)],
+        &[("connection.failed.authentication.delay.ms", "50")],
+    )
+    .await;
+    let sasl: Vec<String> = brokers
+        .iter()
+        .map(|b| listener_address(b, "SASL_PLAINTEXT").unwrap())
+        .collect();
     let all = sasl.join(",");
     common::groups::create_topic(&brokers, "secure", 3, 3).await;
 
     // Replication over SASL: acks=all with RF=3 needs the followers' fetchers logged in.
     for (mech, topic_records) in [("PLAIN", ["p1", "p2"]), ("SCRAM-SHA-512", ["s1", "s2"])] {
-        let base = kcat_sasl(&all, mech, "alice", ALICE_PW);
+        let base = kcat_sasl(&all, None, mech, "alice", ALICE_PW);
         let read = kcat_round_trip(&base, "secure", &topic_records).await;
         for rec in topic_records {
             assert!(
@@ -203,7 +105,7 @@ async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
         ("kafka-python", "SCRAM-SHA-512"),
     ] {
         let topic = format!("t-{client}-{mech}");
-        let r = run_script(
+        let r = run_client_script_env(
             "python3",
             "tests/python/sasl_clients.py",
             &[
@@ -222,7 +124,7 @@ async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
     }
     for mech in ["plain", "scram-sha-512"] {
         let topic = format!("t-kafkajs-{mech}");
-        let r = run_script(
+        let r = run_client_script_env(
             "node",
             "tests/js/sasl_clients.js",
             &[&all, mech, "alice", ALICE_PW, &topic, "5"],
@@ -234,22 +136,30 @@ async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
     // Refusals: Kafka's messages for PLAIN, the generic one for SCRAM.
     let plain_msg = "Authentication failed: Invalid username or password";
     let scram_msg = "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512";
-    assert_kcat_refused(&kcat_sasl(&sasl[0], "PLAIN", "alice", "wrong"), plain_msg).await;
-    assert_kcat_refused(&kcat_sasl(&sasl[0], "PLAIN", "mallory", "x"), plain_msg).await;
     assert_kcat_refused(
-        &kcat_sasl(&sasl[0], "SCRAM-SHA-512", "alice", "wrong"),
+        &kcat_sasl(&sasl[0], None, "PLAIN", "alice", "wrong"),
+        plain_msg,
+    )
+    .await;
+    assert_kcat_refused(
+        &kcat_sasl(&sasl[0], None, "PLAIN", "mallory", "x"),
+        plain_msg,
+    )
+    .await;
+    assert_kcat_refused(
+        &kcat_sasl(&sasl[0], None, "SCRAM-SHA-512", "alice", "wrong"),
         scram_msg,
     )
     .await;
     assert_kcat_refused(
-        &kcat_sasl(&sasl[0], "SCRAM-SHA-512", "mallory", "x"),
+        &kcat_sasl(&sasl[0], None, "SCRAM-SHA-512", "mallory", "x"),
         scram_msg,
     )
     .await;
     // kafka-python 3 is left out here: it sometimes reports a refused login only as
     // "socket disconnected" (seen in 2 of 4 runs, not understood yet), so it cannot be
     // asserted reliably; its successful logins are tested above.
-    let r = run_script(
+    let r = run_client_script(
         "python3",
         "tests/python/sasl_clients.py",
         &[
@@ -262,14 +172,12 @@ async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
             "secure",
             "1",
         ],
-        &[],
     );
     assert_eq!(r["code"], 58, "confluent PLAIN alice: {r}");
-    let r = run_script(
+    let r = run_client_script(
         "node",
         "tests/js/sasl_clients.js",
         &[&sasl[0], "scram-sha-512", "alice", "wrong", "secure", "1"],
-        &[],
     );
     let err = r["error"].as_str().unwrap_or_default();
     assert!(
@@ -278,7 +186,7 @@ async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
     );
     // A mechanism the listener does not enable.
     let err = kcat_with(
-        &kcat_sasl(&sasl[0], "SCRAM-SHA-256", "alice", ALICE_PW),
+        &kcat_sasl(&sasl[0], None, "SCRAM-SHA-256", "alice", ALICE_PW),
         &["-L", "-m", "5"],
         None,
     )
@@ -292,7 +200,7 @@ async fn sasl_plain_and_scram_clients_and_inter_broker_sasl() {
     );
 
     // carol, added while the brokers run, logs in without a restart; deleted, she cannot.
-    let carol = kcat_sasl(&sasl[1], "SCRAM-SHA-512", "carol", CAROL_PW);
+    let carol = kcat_sasl(&sasl[1], None, "SCRAM-SHA-512", "carol", CAROL_PW);
     assert_kcat_refused(&carol, scram_msg).await;
     add_scram_user(
         &connect,

@@ -1,99 +1,18 @@
 //! SSL listeners (issue 17) with real ZooKeeper, three real brokers and real clients. Keys and
-//! certificates are generated here (rcgen): a CA, one broker certificate for 127.0.0.1 and
-//! localhost, and a client certificate for `CN=alice,OU=eng,O=acme`. The brokers talk to each
+//! certificates are generated at test time (common::security: a CA, one broker certificate for
+//! 127.0.0.1 and localhost, and a client certificate for `CN=alice,OU=eng,O=acme`). The brokers talk to each
 //! other over SSL (security.inter.broker.protocol=SSL, mutual TLS) and keep a PLAINTEXT
 //! listener on the harness port for the harness's own checks.
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
-
 use common::data_util::create_topic;
+use common::security::{pki, run_client_script, s, Pki};
 use common::*;
 
 const T: Duration = Duration::from_secs(40);
-
-/// PEM files of a test PKI in a temp dir.
-struct Pki {
-    _dir: tempfile::TempDir,
-    ca: PathBuf,
-    /// The broker's key and certificate chain in one PEM file (ssl.keystore.location).
-    broker: PathBuf,
-    client_cert: PathBuf,
-    client_key: PathBuf,
-}
-
-fn dn(parts: &[(DnType, &str)]) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    for (t, v) in parts {
-        dn.push(t.clone(), *v);
-    }
-    dn
-}
-
-fn pki() -> Pki {
-    let dir = tempfile::tempdir().unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name = dn(&[(DnType::CommonName, "zkafka test CA")]);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-
-    let broker_key = KeyPair::generate().unwrap();
-    let mut broker =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    broker.distinguished_name = dn(&[
-        (DnType::OrganizationName, "acme"),
-        (DnType::CommonName, "broker"),
-    ]);
-    broker.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
-    let broker_cert = broker.signed_by(&broker_key, &ca_cert, &ca_key).unwrap();
-
-    let client_key = KeyPair::generate().unwrap();
-    let mut client = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client.distinguished_name = dn(&[
-        (DnType::OrganizationName, "acme"),
-        (DnType::OrganizationalUnitName, "eng"),
-        (DnType::CommonName, "alice"),
-    ]);
-    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let client_cert = client.signed_by(&client_key, &ca_cert, &ca_key).unwrap();
-
-    let write = |name: &str, text: String| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
-    Pki {
-        ca: write("ca.pem", ca_cert.pem()),
-        broker: write(
-            "broker.pem",
-            format!(
-                "{}{}{}",
-                broker_key.serialize_pem(),
-                broker_cert.pem(),
-                ca_cert.pem()
-            ),
-        ),
-        client_cert: write("client.pem", client_cert.pem()),
-        client_key: write("client.key", client_key.serialize_pem()),
-        _dir: dir,
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// kcat over SSL with the CA (and optionally the client certificate).
 async fn kcat_ssl(pki: &Pki, bootstrap: &str, mtls: bool, args: &[&str]) -> Result<String, String> {
@@ -109,23 +28,6 @@ async fn kcat_ssl(pki: &Pki, bootstrap: &str, mtls: bool, args: &[&str]) -> Resu
     }
     all.extend_from_slice(args);
     kcat(&all).await
-}
-
-fn run_client(program: &str, script: &str, args: &[&str]) -> serde_json::Value {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let out = std::process::Command::new(program)
-        .arg(format!("{dir}/{script}"))
-        .args(args)
-        .env("NODE_PATH", format!("{dir}/tests/js/node_modules"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} (scripts/test.sh installs it): {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{script} {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{stdout}: {e}"))
 }
 
 /// Produced and consumed values of one client run, checked against `prefix-<i>`.
@@ -242,7 +144,7 @@ async fn ssl_listeners_serve_clients_and_replicate_between_brokers() {
     // Real clients with default settings apart from the CA.
     for (client, topic) in [("kafka-python", "py"), ("confluent", "ck")] {
         create_topic(&connect, &brokers[0].bootstrap(), topic, 1, &[1, 2, 3], &[]).await;
-        let out = run_client(
+        let out = run_client_script(
             "python3",
             "tests/python/tls_clients.py",
             &[client, &ssl_bootstrap(0), s(&pki.ca), topic, "50"],
@@ -250,7 +152,7 @@ async fn ssl_listeners_serve_clients_and_replicate_between_brokers() {
         assert_round_trip(client, &out, client, 50);
     }
     create_topic(&connect, &brokers[0].bootstrap(), "js", 1, &[1, 2, 3], &[]).await;
-    let out = run_client(
+    let out = run_client_script(
         "node",
         "tests/js/tls_clients.js",
         &[&ssl_bootstrap(0), s(&pki.ca), "js", "50"],

@@ -588,6 +588,17 @@ impl Broker {
         // `{port}` in a value is this listener's port, `{free_port}` one more free port of
         // this broker (a second listener, e.g. `SASL_PLAINTEXT://127.0.0.1:{free_port}`).
         let second_port = free_port().to_string();
+        // ZKAFKA_TEST_INTER_BROKER=SASL_SSL: a SASL_SSL listener between brokers (the test's
+        // own `extra` still wins).
+        for (k, v) in security::harness_inter_broker_props(dir.path(), zk_connect, extra) {
+            let v = v
+                .replace("{port}", &port.to_string())
+                .replace("{free_port}", &second_port);
+            match props.iter_mut().find(|(pk, _)| *pk == k) {
+                Some(entry) => entry.1 = v,
+                None => props.push((k, v)),
+            }
+        }
         for (k, v) in extra {
             let v = v
                 .replace("{port}", &port.to_string())
@@ -664,6 +675,7 @@ impl Broker {
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
             )
             .env("RUST_BACKTRACE", "1")
+            .envs(security::harness_log_filter().map(|f| ("ZKAFKA_LOG", f)))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -962,6 +974,7 @@ pub mod groups;
 pub mod log_util;
 pub mod poison;
 pub mod repl;
+pub mod security;
 
 /// How long [`start_cluster`] waits for registration, election and metadata.
 pub const CLUSTER_START_TIMEOUT: Duration = Duration::from_secs(60);

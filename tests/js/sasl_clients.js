@@ -1,15 +1,18 @@
 // SASL logins of kafkajs, driven by tests/sasl.rs:
-//   node sasl_clients.js BOOTSTRAP MECHANISM USER PASSWORD TOPIC N
+//   node sasl_clients.js BOOTSTRAP MECHANISM USER PASSWORD TOPIC N [CAFILE]
+// With CAFILE the connection is SASL_SSL (TLS trusting that CA), else SASL_PLAINTEXT.
 // MECHANISM: plain | scram-sha-256 | scram-sha-512. Produces N records (acks=all) and consumes
 // them back; prints {"produced": N, "consumed": [values]} or {"error": text, "type": kafkajs type}.
+const fs = require('fs');
 const { Kafka, logLevel } = require('kafkajs');
 
 async function main() {
-  const [bootstrap, mechanism, username, password, topic, nText] = process.argv.slice(2);
+  const [bootstrap, mechanism, username, password, topic, nText, cafile] = process.argv.slice(2);
   const n = Number(nText);
   const kafka = new Kafka({
     clientId: 'sasl-test', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING,
     sasl: { mechanism, username, password }, retry: { retries: 2 },
+    ssl: cafile ? { ca: [fs.readFileSync(cafile, 'utf-8')] } : false,
   });
   const producer = kafka.producer();
   try {

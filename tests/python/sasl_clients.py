@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """SASL logins of confluent-kafka and kafka-python, driven by tests/sasl.rs.
 
-  sasl_clients.py roundtrip CLIENT BOOTSTRAP MECHANISM USER PASSWORD TOPIC N
+  sasl_clients.py roundtrip CLIENT BOOTSTRAP MECHANISM USER PASSWORD TOPIC N [CAFILE]
       CLIENT: confluent | kafka-python. Produces N records (acks=all) over SASL_PLAINTEXT,
-      then consumes the topic from the start. Prints one JSON line:
+      or SASL_SSL trusting CAFILE when given, then consumes the topic from the start. Prints one JSON line:
       {"produced": N, "consumed": [values]} or, when the login is refused,
       {"error": "<client's error text>", "code": <Kafka error code or null>}.
 """
@@ -13,12 +13,14 @@ import sys
 import uuid
 
 
-def confluent(bootstrap, mech, user, password, topic, n):
+def confluent(bootstrap, mech, user, password, topic, n, cafile):
     from confluent_kafka import Consumer, KafkaException, Producer
     errors = []
     common = {"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT",
               "sasl.mechanism": mech, "sasl.username": user, "sasl.password": password,
               "error_cb": lambda e: errors.append(e)}
+    if cafile:
+        common.update({"security.protocol": "SASL_SSL", "ssl.ca.location": cafile})
     p = Producer(dict(common, acks="all", **{"message.timeout.ms": 15000}))
     delivered = []
     for i in range(n):
@@ -43,7 +45,7 @@ def confluent(bootstrap, mech, user, password, topic, n):
     return {"produced": len(delivered), "consumed": values}
 
 
-def kafka_python(bootstrap, mech, user, password, topic, n):
+def kafka_python(bootstrap, mech, user, password, topic, n, cafile):
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.errors import KafkaError
     logged = []
@@ -55,6 +57,8 @@ def kafka_python(bootstrap, mech, user, password, topic, n):
     common = {"bootstrap_servers": bootstrap, "security_protocol": "SASL_PLAINTEXT",
               "sasl_mechanism": mech, "sasl_plain_username": user,
               "sasl_plain_password": password}
+    if cafile:
+        common.update(security_protocol="SASL_SSL", ssl_cafile=cafile)
     try:
         p = KafkaProducer(acks="all", max_block_ms=15000, **common)
         futures = [p.send(topic, f"v{i}".encode()) for i in range(n)]
@@ -83,9 +87,10 @@ def kafka_python(bootstrap, mech, user, password, topic, n):
 
 def main():
     cmd, client, bootstrap, mech, user, password, topic, n = sys.argv[1:9]
+    cafile = sys.argv[9] if len(sys.argv) > 9 else None
     assert cmd == "roundtrip", cmd
     run = {"confluent": confluent, "kafka-python": kafka_python}[client]
-    print(json.dumps(run(bootstrap, mech, user, password, topic, int(n))))
+    print(json.dumps(run(bootstrap, mech, user, password, topic, int(n), cafile)))
 
 
 if __name__ == "__main__":
