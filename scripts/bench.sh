@@ -14,7 +14,10 @@
 #              100 B saturating run is repeated with /metrics scraped every second
 #   3 brokers, 6 partitions, RF=3, min.insync.replicas=2, acks=all: the same, plus the 100 B
 #              saturating run with an idempotent and with a transactional producer (Kafka's
-#              ProducerPerformance --transaction-duration-ms: a commit every 100 ms)
+#              ProducerPerformance --transaction-duration-ms: a commit every 100 ms), and the
+#              plain and idempotent runs again with 1 request in flight per connection (equal
+#              concurrency: librdkafka's idempotent producer holds a partition's next request
+#              while 5 or more of its messages are unacknowledged, i.e. one at a time)
 #   failover:  1,000 partitions RF=2 on 3 brokers, kill -9 of a (non-controller) broker
 #              leading ~1/3 of them; time until every partition it led has a new leader
 #              in ZooKeeper, from the kill and from its session expiry (/brokers/ids/N gone)
@@ -29,6 +32,10 @@
 #              stops there)
 #   idle connections: 1 broker, BENCH_IDLE_CONNECTIONS (default 1,000) connections that sent
 #              one ApiVersions each: VmRSS before, open, after close; bytes per connection
+#   security: the 100 B and 1 KiB saturating runs and the consumer on 1 and 3 brokers whose
+#              only listener is SSL (inter-broker SSL too), and the 1-broker 100 B runs over
+#              SASL_SSL (PLAIN), each printed next to its PLAINTEXT twin (scripts/bench-security.sh;
+#              rows named "..., SSL" / "..., SASL_SSL (PLAIN)"; zkafka only)
 #   validation: `zkafka bench-log`: log append/read vs raw disk and LogValidator's cost per
 #              16 KiB batch and per record (uncompressed and lz4)
 # Also: broker CPU (utime+stime) per GB ingested, VmRSS idle/after, raw disk write MB/s (dd).
@@ -47,6 +54,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/bench-security.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-security.sh"
 
 RECORDS="${BENCH_RECORDS:-5000000}"
 LAT_SECS="${BENCH_LAT_SECS:-30}"
@@ -210,6 +219,7 @@ start_cluster() {
   BROKER_PIDS=()
   BROKER_PORTS=()
   HTTP_PORTS=()
+  FILLED=() # topic names repeat across clusters
   rf=$((n < 3 ? n : 3))
   for ((id = 1; id <= n; id++)); do
     port="$(free_port)"
@@ -218,8 +228,7 @@ start_cluster() {
     props="$dir/server.properties"
     cat >"$props" <<EOF
 broker.id=$id
-listeners=PLAINTEXT://127.0.0.1:$port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+$(listener_props "$port")
 num.network.threads=3
 num.io.threads=8
 socket.send.buffer.bytes=102400
@@ -317,6 +326,7 @@ produce() {
   for arg in "${@:7}"; do
     if [[ "$arg" == --* ]]; then flags+=("$arg"); else props+=("$arg"); fi
   done
+  props+=("${CLIENT_PROPS[@]}")
   wanted "$scenario" || return 0
   FILLED[$topic]=1
   # Earlier scenarios' dirty pages would otherwise throttle this one's writes (writeback).
@@ -368,26 +378,33 @@ scraped() {
 }
 
 consume() { # SCENARIO TOPIC MESSAGES
-  local scenario="$1" topic="$2" n="$3" out line
+  local scenario="$1" topic="$2" n="$3" out line c0 c1
   wanted "$scenario" || return 0
   if [[ -z "${FILLED[$topic]:-}" ]]; then # its producer scenario was left out by BENCH_ONLY
     info "$TARGET: filling $topic with $n records of 100 B for the consumer"
     "$PERF_BIN" perf producer --topic "$topic" --num-records "$n" --record-size 100 --throughput -1 \
-      --producer-props acks=1 "bootstrap.servers=$(bootstrap)" >/dev/null 2>&1 || die "cannot fill $topic"
+      --producer-props acks=1 "bootstrap.servers=$(bootstrap)" "${CLIENT_PROPS[@]}" >/dev/null 2>&1 ||
+      die "cannot fill $topic"
     FILLED[$topic]=1
   fi
   out="$BENCH_DIR/$TARGET-consumer.out"
+  local -a config=()
+  [[ -z "$CLIENT_CONFIG" ]] || config=(--consumer.config "$CLIENT_CONFIG")
   info "$TARGET: $scenario ($n records)"
+  c0="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
   timeout 300 "$PERF_BIN" perf consumer --broker-list "$(bootstrap)" --topic "$topic" --messages "$n" \
-    >"$out" 2>&1 || { tail -n 5 "$out" >&2; die "consumer failed: $scenario"; }
+    "${config[@]}" >"$out" 2>&1 || { tail -n 5 "$out" >&2; die "consumer failed: $scenario"; }
+  c1="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
   line="$(grep -E '^[0-9]{4}-' "$out" | tail -n1)"
   [[ -n "$line" ]] || die "no values line from the consumer ($out)"
   echo "    $line"
   # start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, ...
-  local mbs recs
+  local mbs recs cpu_per_gb
   mbs="$(awk -F', ' '{ printf "%.2f", $4 }' <<<"$line")"
   recs="$(awk -F', ' '{ printf "%.0f", $6 }' <<<"$line")"
-  record "$scenario" "$recs" "$mbs" - - - -
+  # Per GB of payload read (the tool's MB are MiB).
+  cpu_per_gb="$(awk -F', ' -v t=$((c1 - c0)) -v hz="$CLK_TCK" '$3 > 0 { printf "%.1f", (t / hz) / ($3 * 1048576 / 1e9) }' <<<"$line")"
+  record "$scenario" "$recs" "$mbs" - - - "$cpu_per_gb"
 }
 
 # failover: 1,000 partitions RF=2 on the running 3-broker cluster; kill -9 a non-controller
@@ -667,6 +684,8 @@ three_matrix() {
 produce|3 brokers RF=3 acks=all saturating 100 B|p3 $((RECORDS / 2)) 100 -1 all
 produce|3 brokers RF=3 acks=all saturating 100 B, idempotent|p3 $((RECORDS / 2)) 100 -1 all enable.idempotence=true
 produce|3 brokers RF=3 acks=all saturating 100 B, transactional (100 ms transactions)|p3 $((RECORDS / 2)) 100 -1 all --transaction-duration-ms=100
+produce|3 brokers RF=3 acks=all saturating 100 B, 1 in flight|p3 $((RECORDS / 2)) 100 -1 all max.in.flight.requests.per.connection=1
+produce|3 brokers RF=3 acks=all saturating 100 B, idempotent, 1 in flight|p3 $((RECORDS / 2)) 100 -1 all enable.idempotence=true max.in.flight.requests.per.connection=1
 consume|3 brokers consumer 100 B|p3 $CONSUME_N
 produce|3 brokers RF=3 acks=all @20k rec/s 100 B|p3 $lat_n 100 $LAT_RATE all
 produce|3 brokers RF=3 acks=all saturating 1 KiB|p3k $((big / 2)) 1024 -1 all
@@ -725,6 +744,7 @@ run_matrix() {
     info "$TARGET: 3-broker peak RSS (VmHWM, max of brokers) $(max_hwm "${BROKER_PIDS[@]}") MB"
     stop_cluster
   fi
+  run_security_matrix "$big"
   scale
 }
 
@@ -778,6 +798,7 @@ print_table() {
 }
 
 print_table zkafka
+print_security_table
 if [[ -n "$LOG_BENCH" ]]; then
   echo
   echo "== log append/read vs raw disk, and record validation cost (zkafka bench-log) =="

@@ -230,13 +230,23 @@ ensure_zkafka_binary() {
 # (librdkafka is compiled from source, so the default build leaves it out).
 PERF_BIN="$ZKAFKA_HOME/target/release/zkafka"
 
-# ensure_perf_binary: builds $PERF_BIN with `--features perf` unless it already has the tools.
+# ensure_perf_binary: builds $PERF_BIN with `--features perf` unless it already has the tools
+# and they speak SSL (an older build's librdkafka had no OpenSSL). librdkafka links the
+# system's OpenSSL: libssl-dev, found with pkg-config.
 ensure_perf_binary() {
-  "$PERF_BIN" perf --help >/dev/null 2>&1 && return 0
+  "$PERF_BIN" perf --help >/dev/null 2>&1 && perf_speaks_ssl && return 0
   ensure_cargo
+  pkg-config --exists openssl 2>/dev/null || apt_install libssl-dev pkg-config
   info "building the perf tools: cargo build --release --features perf (in $ZKAFKA_HOME)" >&2
   (cd "$ZKAFKA_HOME" && CARGO_TARGET_DIR="$ZKAFKA_HOME/target" cargo build --release --features perf --bin zkafka) >&2 ||
     die "cargo build --release --features perf failed"
+}
+
+# perf_speaks_ssl: the perf producer accepts security.protocol=SSL (no broker needed: it sends
+# no record and exits).
+perf_speaks_ssl() {
+  "$PERF_BIN" perf producer --topic probe --num-records 0 --record-size 1 --throughput -1 \
+    --producer-props bootstrap.servers=127.0.0.1:1 security.protocol=SSL >/dev/null 2>&1
 }
 
 # ---------------------------------------------------------------- network
