@@ -242,6 +242,15 @@ impl KafkaApis {
             RequestKind::AlterClientQuotas(req) => {
                 ResponseKind::AlterClientQuotas(self.handle_alter_client_quotas(&req).await)
             }
+            // SCRAM credentials (src/server/scram_credentials.rs).
+            RequestKind::DescribeUserScramCredentials(req) => {
+                ResponseKind::DescribeUserScramCredentials(
+                    self.handle_describe_user_scram_credentials(ctx, &req).await,
+                )
+            }
+            RequestKind::AlterUserScramCredentials(req) => ResponseKind::AlterUserScramCredentials(
+                self.handle_alter_user_scram_credentials(ctx, &req).await,
+            ),
             // ACL administration (src/server/acls.rs).
             RequestKind::CreateAcls(req) => {
                 ResponseKind::CreateAcls(acls::handle_create(self, ctx, &req).await)

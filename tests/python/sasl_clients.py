@@ -6,6 +6,10 @@
       then consumes the topic from the start. Prints one JSON line:
       {"produced": N, "consumed": [values]} or, when the login is refused,
       {"error": "<client's error text>", "code": <Kafka error code or null>}.
+
+  sasl_clients.py describe-scram BOOTSTRAP MECHANISM USER PASSWORD NAME
+      kafka-python's KafkaAdminClient.describe_user_scram_credentials([NAME]) as USER. Prints
+      {"credentials": {mechanism: iterations}} or {"error": "...", "code": <code>}.
 """
 import json
 import logging
@@ -81,7 +85,27 @@ def kafka_python(bootstrap, mech, user, password, topic, n):
     return {"produced": n, "consumed": values}
 
 
+def describe_scram(bootstrap, mech, user, password, name):
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, security_protocol="SASL_PLAINTEXT",
+                             sasl_mechanism=mech, sasl_plain_username=user,
+                             sasl_plain_password=password)
+    try:
+        users = admin.describe_user_scram_credentials([name])
+    except KafkaError as e:
+        return {"error": f"{type(e).__name__}: {e}", "code": getattr(e, "errno", None)}
+    finally:
+        admin.close()
+    return {"credentials": {str(i["mechanism"]): i["iterations"]
+                            for i in users[name]["credential_infos"]},
+            "error": users[name]["error"]}
+
+
 def main():
+    if sys.argv[1] == "describe-scram":
+        print(json.dumps(describe_scram(*sys.argv[2:7])))
+        return
     cmd, client, bootstrap, mech, user, password, topic, n = sys.argv[1:9]
     assert cmd == "roundtrip", cmd
     run = {"confluent": confluent, "kafka-python": kafka_python}[client]
