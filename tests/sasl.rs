@@ -4,6 +4,8 @@
 //! log in with PLAIN (JAAS `user_<name>`) and SCRAM-SHA-512, produce with acks=all to an RF=3
 //! topic and consume. Wrong passwords and unknown users get SASL_AUTHENTICATION_FAILED; a user
 //! added with the tool while the brokers run logs in at once, and a deleted one no longer can.
+//! Also: SCRAM users managed through the brokers' KIP-554 APIs, and KIP-368 session expiry
+//! with re-authentication.
 
 mod common;
 
@@ -11,7 +13,10 @@ use std::time::Duration;
 
 use common::*;
 use kafka_protocol::messages::alter_user_scram_credentials_request as alter_scram;
-use kafka_protocol::messages::AlterUserScramCredentialsRequest;
+use kafka_protocol::messages::{
+    AlterUserScramCredentialsRequest, MetadataRequest, SaslAuthenticateRequest,
+    SaslHandshakeRequest,
+};
 use kafka_protocol::protocol::StrBytes;
 use serde_json::Value;
 use zkafka::network::client::BrokerClient;
@@ -645,4 +650,116 @@ async fn scram_credentials_through_the_admin_api() {
         async move { kcat_with(&dave, &["-L", "-m", "5"], None).await.is_err() }
     })
     .await;
+}
+
+/// A PLAIN login by hand, as a client without KIP-368 support: SaslHandshake v1 and one
+/// SaslAuthenticate v1; returns the session lifetime the broker gave.
+async fn plain_login(c: &mut BrokerClient, user: &str, pw: &str) -> i64 {
+    let hs = SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN"));
+    assert_eq!(c.send(&hs, 1).await.unwrap().error_code, 0);
+    let token = format!("\0{user}\0{pw}").into_bytes();
+    let auth = SaslAuthenticateRequest::default().with_auth_bytes(token.into());
+    let r = c.send(&auth, 1).await.unwrap();
+    assert_eq!(r.error_code, 0, "{r:?}");
+    r.session_lifetime_ms
+}
+
+/// KIP-368: with `connections.max.reauth.ms` the broker gives each SASL session a lifetime
+/// (SaslAuthenticate v1+), clients that re-authenticate (librdkafka, and the brokers' own
+/// replica fetchers over the SASL inter-broker listener) keep their connections across
+/// several lifetimes, and a connection that does not re-authenticate is closed at its first
+/// request after expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_sessions_expire_unless_clients_reauthenticate() {
+    const LIFETIME_MS: u64 = 3000;
+    let zk = ZkEnsemble::start(1);
+    let connect = zk.connect_string();
+    add_scram_user(
+        &connect,
+        "broker",
+        &format!("SCRAM-SHA-512=[password={BROKER_PW}]"),
+    );
+    add_scram_user(
+        &connect,
+        "alice",
+        &format!("SCRAM-SHA-512=[password={ALICE_PW}]"),
+    );
+    let plain_jaas = format!(
+        "org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"{ALICE_PW}\";"
+    );
+    let scram_jaas = format!(
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"broker\" password=\"{BROKER_PW}\";"
+    );
+    let lifetime = LIFETIME_MS.to_string();
+    let extra = [
+        (
+            "listeners",
+            "PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{free_port}",
+        ),
+        (
+            "advertised.listeners",
+            "PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{free_port}",
+        ),
+        ("inter.broker.listener.name", "SASL_PLAINTEXT"),
+        ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+        ("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512"),
+        (
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config",
+            plain_jaas.as_str(),
+        ),
+        (
+            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config",
+            scram_jaas.as_str(),
+        ),
+        (
+            "listener.name.sasl_plaintext.connections.max.reauth.ms",
+            lifetime.as_str(),
+        ),
+        ("offsets.topic.replication.factor", "2"),
+    ];
+    let brokers: Vec<Broker> = (1..=2)
+        .map(|id| Broker::start(id, &connect, &extra))
+        .collect();
+    for b in &brokers {
+        wait_until_msg(T, "metadata lists 2 brokers", || async {
+            parse_kcat_brokers(&kcat_metadata(&b.bootstrap()).await).len() == 2
+        })
+        .await;
+    }
+    let sasl: Vec<String> = brokers.iter().map(sasl_bootstrap).collect();
+
+    // A client that never re-authenticates: served until its session ends, then closed.
+    let mut c = BrokerClient::connect(&sasl[0], "no-reauth", T, T)
+        .await
+        .unwrap();
+    assert_eq!(
+        plain_login(&mut c, "alice", ALICE_PW).await,
+        LIFETIME_MS as i64
+    );
+    let md = MetadataRequest::default().with_topics(Some(vec![]));
+    assert!(c.send(&md, 1).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(LIFETIME_MS + 500)).await;
+    let after = c.send(&md, 1).await;
+    assert!(after.is_err(), "an expired session was served: {after:?}");
+
+    // librdkafka re-authenticates: 12 s (4 lifetimes) of acks=all produce and consume on an
+    // RF=2 topic, whose followers fetch over SASL too, without a disconnect or a lost record.
+    common::groups::create_topic(&brokers, "reauth", 1, 2).await;
+    let r = run_script(
+        "python3",
+        "tests/python/sasl_clients.py",
+        &[
+            "long-run",
+            &sasl.join(","),
+            "SCRAM-SHA-512",
+            "alice",
+            ALICE_PW,
+            "reauth",
+            "12",
+        ],
+    );
+    let produced = r["produced"].as_u64().unwrap();
+    assert!(produced >= 20, "{r}");
+    assert_eq!(r["consumed"].as_u64(), Some(produced), "{r}");
+    assert_eq!(r["errors"].as_array().map(Vec::len), Some(0), "{r}");
 }
