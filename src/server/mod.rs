@@ -27,6 +27,7 @@ pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod reassignments;
+pub mod request_quota;
 pub mod scram_credentials;
 pub mod transactions;
 pub mod write_txn_markers;
