@@ -671,7 +671,9 @@ async fn plain_login(c: &mut BrokerClient, user: &str, pw: &str) -> i64 {
 /// request after expiry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sasl_sessions_expire_unless_clients_reauthenticate() {
-    const LIFETIME_MS: u64 = 3000;
+    // Long enough that librdkafka's re-authentication (at 85-95 % of it) is not overtaken by
+    // its own in-flight requests on a loaded machine.
+    const LIFETIME_MS: u64 = 5000;
     let zk = ZkEnsemble::start(1);
     let connect = zk.connect_string();
     add_scram_user(
@@ -742,7 +744,7 @@ async fn sasl_sessions_expire_unless_clients_reauthenticate() {
     let after = c.send(&md, 1).await;
     assert!(after.is_err(), "an expired session was served: {after:?}");
 
-    // librdkafka re-authenticates: 12 s (4 lifetimes) of acks=all produce and consume on an
+    // librdkafka re-authenticates: 16 s (3 lifetimes) of acks=all produce and consume on an
     // RF=2 topic, whose followers fetch over SASL too, without a disconnect or a lost record.
     common::groups::create_topic(&brokers, "reauth", 1, 2).await;
     let r = run_script(
@@ -755,11 +757,11 @@ async fn sasl_sessions_expire_unless_clients_reauthenticate() {
             "alice",
             ALICE_PW,
             "reauth",
-            "12",
+            "16",
         ],
     );
     let produced = r["produced"].as_u64().unwrap();
-    assert!(produced >= 20, "{r}");
+    assert!(produced >= 30, "{r}");
     assert_eq!(r["consumed"].as_u64(), Some(produced), "{r}");
     assert_eq!(r["errors"].as_array().map(Vec::len), Some(0), "{r}");
 }
