@@ -480,8 +480,10 @@ async fn describe_and_alter_client_quotas_through_the_broker() {
         ]
         .concat(),
     );
+    // Refused by the tool before any request, as ConfigCommand refuses it.
     assert!(
-        !ok && out.contains("INVALID_REQUEST") && out.contains("bogus"),
+        !ok && out.contains("Only quota configs can be added for 'clients'")
+            && out.contains("bogus"),
         "{out}"
     );
 
@@ -501,4 +503,55 @@ async fn describe_and_alter_client_quotas_through_the_broker() {
     ] {
         assert!(out.contains(line), "{line:?} in:\n{out}");
     }
+}
+
+/// Sends up to `n` cheap Metadata v9 requests as `client_id`, stopping at the first one
+/// answered with a throttle: (requests sent, largest throttle_time_ms seen).
+async fn metadata_burst(bootstrap: &str, client_id: &str, n: usize) -> (usize, i32) {
+    use kafka_protocol::messages::MetadataRequest;
+    let mut c = zkafka::network::client::BrokerClient::connect(bootstrap, client_id, T, T)
+        .await
+        .unwrap();
+    let req = MetadataRequest::default().with_topics(Some(vec![]));
+    let mut max = 0;
+    for i in 1..=n {
+        let r = c.send(&req, 9).await.unwrap();
+        max = max.max(r.throttle_time_ms);
+        if max > 0 {
+            return (i, max);
+        }
+    }
+    (n, max)
+}
+
+/// request_percentage (ClientRequestQuotaManager): a client id allowed 1 % of a thread that
+/// sends Metadata requests back to back is answered with throttle_time_ms > 0 (and muted),
+/// while another client id sending as many is not throttled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_percentage_throttles_a_busy_client_only() {
+    let (_zk, broker) = single_broker(&[("quota.window.num", "3")]);
+    let b = broker.bootstrap();
+    let (ok, text) = configs(&[
+        "--bootstrap-server",
+        &b,
+        "--alter",
+        "--entity-type",
+        "clients",
+        "--entity-name",
+        "greedy",
+        "--add-config",
+        "request_percentage=1",
+    ]);
+    assert!(ok, "{text}");
+    let (sent, throttle) = metadata_burst(&b, "greedy", 5000).await;
+    assert!(
+        throttle > 0,
+        "greedy was never throttled in {sent} requests"
+    );
+    assert!(
+        throttle <= 1000,
+        "a request throttle is at most one window: {throttle}"
+    );
+    let (polite_sent, polite) = metadata_burst(&b, "polite", sent).await;
+    assert_eq!((polite_sent, polite), (sent, 0), "polite is not throttled");
 }

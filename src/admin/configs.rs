@@ -14,8 +14,8 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::quota_configs;
 use super::zk_admin::{self, desanitize_entity_name, sanitize_entity_name};
+use super::{quota_configs, scram_configs};
 use crate::admin::group_client::Cluster;
 use crate::config::dynamic::{
     DEFAULT_ENTITY, FOLLOWER_REPLICATION_THROTTLED_RATE, LEADER_REPLICATION_THROTTLED_RATE,
@@ -127,24 +127,39 @@ async fn execute(args: &ConfigsArgs) -> anyhow::Result<()> {
     }
     let bootstrap = args.bootstrap_server.clone().unwrap_or_default();
     if matches!(entity.ty.as_str(), "users" | "clients") {
-        let name = entity.name.as_deref();
-        return if args.alter {
-            quota_configs::alter(
-                &bootstrap,
-                &entity.ty,
-                name,
-                &to_add(args)?,
-                &args.delete_config,
-            )
-            .await
-        } else {
-            quota_configs::describe(&bootstrap, &entity.ty, name, args.entity_default).await
-        };
+        return users_or_clients_with_broker(&bootstrap, args, &entity).await;
     }
     if args.alter {
         alter_with_broker(&bootstrap, args, &entity).await
     } else {
         describe_with_broker(&bootstrap, args, &entity).await
+    }
+}
+
+/// Quotas (DescribeClientQuotas/AlterClientQuotas) and, for users, SCRAM credentials
+/// (DescribeUserScramCredentials/AlterUserScramCredentials) through a broker.
+async fn users_or_clients_with_broker(
+    bootstrap: &str,
+    args: &ConfigsArgs,
+    entity: &Entity,
+) -> anyhow::Result<()> {
+    let name = entity.name.as_deref();
+    if !args.alter {
+        quota_configs::describe(bootstrap, &entity.ty, name, args.entity_default).await?;
+        if entity.ty == "users" && !args.entity_default {
+            scram_configs::describe(bootstrap, name).await?;
+        }
+        return Ok(());
+    }
+    let to_add = to_add(args)?;
+    let what = scram_configs::classify(&entity.ty, name.is_none(), &to_add, &args.delete_config)?;
+    match (what, name) {
+        (scram_configs::UserAlteration::Scram, Some(user)) => {
+            scram_configs::alter(bootstrap, user, &to_add, &args.delete_config).await?;
+            println!("Completed updating config for user {user}.");
+            Ok(())
+        }
+        _ => quota_configs::alter(bootstrap, &entity.ty, name, &to_add, &args.delete_config).await,
     }
 }
 

@@ -17,6 +17,11 @@ fn exception(code: i16) -> (&'static str, &'static str) {
         31 => ("ClusterAuthorizationException", "Cluster authorization failed."),
         53 => ("TransactionalIdAuthorizationException", "Transactional Id authorization failed."),
         54 => ("SecurityDisabledException", "Security features are disabled."),
+        33 => ("UnsupportedSaslMechanismException", "The broker does not support the requested SASL mechanism."),
+        41 => ("NotControllerException", "This is not the correct controller for this cluster."),
+        91 => ("ResourceNotFoundException", "A request illegally referred to a resource that does not exist."),
+        92 => ("DuplicateResourceException", "A request illegally referred to the same resource twice."),
+        93 => ("UnacceptableCredentialException", "Requested credential would not meet criteria for acceptability."),
         57 => ("LogDirNotFoundException", "The user-specified log directory is not found in the broker config."),
         _ => ("UnknownServerException", "The server experienced an unexpected error when processing the request."),
     }

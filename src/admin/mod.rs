@@ -28,6 +28,7 @@ pub mod quota_configs;
 pub mod reassign_log_dirs;
 pub mod reassign_partitions;
 pub mod reassign_throttle;
+pub mod scram_configs;
 pub mod topic_name;
 pub mod topics;
 pub mod topics_args;

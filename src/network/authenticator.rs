@@ -4,7 +4,7 @@
 //! SaslAuthenticate are accepted; anything else closes the connection, as in Kafka. A failed
 //! authentication is answered after `connection.failed.authentication.delay.ms`, then closed.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
@@ -33,16 +33,27 @@ static BAD_STATE: RateLimit = RateLimit::new(10_000);
 pub struct Authenticated {
     pub principal: KafkaPrincipal,
     pub mechanism: String,
+    /// KIP-368: when the session ends unless the client re-authenticates (None = never).
+    pub expires: Option<Instant>,
+}
+
+/// The session lifetime of a completed exchange and when it ends (SaslServerAuthenticator's
+/// calcCompletionTimesAndReturnSessionLifetimeMs: `connections.max.reauth.ms` of the
+/// mechanism, as no SCRAM or PLAIN credential expires by itself).
+pub(super) fn session_lifetime(listener: &ListenerSasl, mechanism: &str) -> (i64, Option<Instant>) {
+    let ms = listener.session_lifetime_ms(mechanism);
+    let expires = (ms > 0).then(|| Instant::now() + Duration::from_millis(ms as u64));
+    (ms, expires)
 }
 
 /// The mechanism chosen by the handshake, with its exchange state.
-enum Session {
+pub(super) enum Session {
     Plain,
     Scram(ScramServer),
 }
 
 impl Session {
-    fn start(mechanism: &str) -> Option<Session> {
+    pub(super) fn start(mechanism: &str) -> Option<Session> {
         match mechanism {
             PLAIN => Some(Session::Plain),
             m => ScramMechanism::from_name(m).map(|m| Session::Scram(ScramServer::new(m))),
@@ -50,7 +61,7 @@ impl Session {
     }
 
     /// Feeds one client token: the server's answer, and the username once complete.
-    fn evaluate(
+    pub(super) fn evaluate(
         &mut self,
         token: &[u8],
         listener: &ListenerSasl,
@@ -151,7 +162,7 @@ async fn raw_token<S: AsyncRead + AsyncWrite + Unpin>(
             if frame::write_frame(stream, buf).await.is_err() || stream.flush().await.is_err() {
                 return Step::Close;
             }
-            done_or_continue(conn, user, mechanism)
+            done_or_continue(conn, user, mechanism, listener)
         }
         Err(failure) => {
             failed(conn, &failure, mechanism);
@@ -161,13 +172,20 @@ async fn raw_token<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-fn done_or_continue(conn: &ConnectionContext, user: Option<String>, mechanism: &str) -> Step {
+fn done_or_continue(
+    conn: &ConnectionContext,
+    user: Option<String>,
+    mechanism: &str,
+    listener: &ListenerSasl,
+) -> Step {
     match user {
         Some(user) => {
-            tracing::debug!(target: "org.apache.kafka.common.security.authenticator.SaslServerAuthenticator", "Successfully authenticated client from {} on {}: authenticationID={user}, mechanism={mechanism}", conn.peer, conn.listener_name);
+            let (lifetime_ms, expires) = session_lifetime(listener, mechanism);
+            tracing::debug!(target: "org.apache.kafka.common.security.authenticator.SaslServerAuthenticator", "Successfully authenticated client from {} on {}: authenticationID={user}, mechanism={mechanism}, session lifetime {lifetime_ms} ms", conn.peer, conn.listener_name);
             Step::Done(Authenticated {
                 principal: KafkaPrincipal::user(&user),
                 mechanism: mechanism.to_string(),
+                expires,
             })
         }
         None => Step::Continue,
@@ -280,13 +298,9 @@ async fn authenticate_token<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Step {
     match session.evaluate(token, listener, config, mechanism) {
         Ok((reply, user)) => {
-            // KIP-368 session lifetime 0: sessions do not expire, clients never re-authenticate
-            // (re-authentication is not implemented; SaslServerConfig warns if it was asked for).
-            let body = SaslAuthenticateResponse::default()
-                .with_auth_bytes(Bytes::from(reply))
-                .with_session_lifetime_ms(0);
+            let body = authenticate_response(reply, user.is_some(), ctx, listener, mechanism);
             match respond(stream, ctx, ResponseKind::SaslAuthenticate(body), None).await {
-                Step::Continue => done_or_continue(&ctx.conn, user, mechanism),
+                Step::Continue => done_or_continue(&ctx.conn, user, mechanism, listener),
                 other => other,
             }
         }
@@ -301,6 +315,23 @@ async fn authenticate_token<S: AsyncRead + AsyncWrite + Unpin>(
             let _ = respond(stream, ctx, ResponseKind::SaslAuthenticate(body), None).await;
             Step::Close
         }
+    }
+}
+
+/// A successful SaslAuthenticate answer: v1+ tells the client its session lifetime (KIP-368)
+/// once the exchange is complete, so it re-authenticates before the broker closes it.
+pub(super) fn authenticate_response(
+    reply: Vec<u8>,
+    complete: bool,
+    ctx: &RequestContext,
+    listener: &ListenerSasl,
+    mechanism: &str,
+) -> SaslAuthenticateResponse {
+    let body = SaslAuthenticateResponse::default().with_auth_bytes(Bytes::from(reply));
+    if complete && ctx.api_version() >= 1 {
+        body.with_session_lifetime_ms(listener.session_lifetime_ms(mechanism))
+    } else {
+        body
     }
 }
 
@@ -328,7 +359,7 @@ async fn respond<S: AsyncWrite + Unpin>(
     }
 }
 
-fn failed(conn: &ConnectionContext, failure: &SaslFailure, mechanism: &str) {
+pub(super) fn failed(conn: &ConnectionContext, failure: &SaslFailure, mechanism: &str) {
     let line = format!(
         "Failed authentication with {} on {} ({}; mechanism {mechanism})",
         conn.peer,

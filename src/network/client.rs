@@ -38,6 +38,10 @@ pub struct BrokerClient {
     client_id: StrBytes,
     next_correlation_id: i32,
     request_timeout: Duration,
+    /// The credentials this connection authenticated with, kept to re-authenticate.
+    sasl: Option<SaslClientConfig>,
+    /// KIP-368: when to re-authenticate (85% of the session lifetime the broker gave).
+    reauth_at: Option<std::time::Instant>,
 }
 
 impl BrokerClient {
@@ -90,6 +94,8 @@ impl BrokerClient {
             client_id: StrBytes::from_string(client_id.to_string()),
             next_correlation_id: 0,
             request_timeout,
+            sasl: None,
+            reauth_at: None,
         }
     }
 
@@ -142,8 +148,25 @@ impl BrokerClient {
         .map_err(|_| anyhow::anyhow!("response timed out after {timeout:?}"))?
     }
 
-    /// Sends `req` at `version` and waits for its response.
+    /// Sends `req` at `version` and waits for its response; re-authenticates first when the
+    /// SASL session is about to expire (the broker would close the connection after it).
     pub async fn send<R>(&mut self, req: &R, version: i16) -> anyhow::Result<R::Response>
+    where
+        R: Request + Encodable + HeaderVersion,
+        R::Response: Decodable + HeaderVersion,
+    {
+        if self
+            .reauth_at
+            .is_some_and(|t| std::time::Instant::now() >= t)
+        {
+            if let Some(sasl) = self.sasl.clone() {
+                Box::pin(self.authenticate(&sasl)).await?;
+            }
+        }
+        self.send_now(req, version).await
+    }
+
+    async fn send_now<R>(&mut self, req: &R, version: i16) -> anyhow::Result<R::Response>
     where
         R: Request + Encodable + HeaderVersion,
         R::Response: Decodable + HeaderVersion,
@@ -175,9 +198,17 @@ impl BrokerClient {
         sasl: Option<&SaslClientConfig>,
     ) -> anyhow::Result<BrokerClient> {
         let Some(sasl) = sasl else { return Ok(self) };
+        self.sasl = Some(sasl.clone());
+        self.authenticate(sasl).await?;
+        Ok(self)
+    }
+
+    /// One SASL exchange (also a KIP-368 re-authentication on an authenticated connection).
+    async fn authenticate(&mut self, sasl: &SaslClientConfig) -> anyhow::Result<()> {
+        self.reauth_at = None;
         let req = SaslHandshakeRequest::default()
             .with_mechanism(StrBytes::from_string(sasl.mechanism.clone()));
-        let resp = self.send(&req, 1).await?;
+        let resp = self.send_now(&req, 1).await?;
         anyhow::ensure!(
             resp.error_code == 0,
             "SASL mechanism {} refused (error {}), the broker enables {:?}",
@@ -188,7 +219,7 @@ impl BrokerClient {
         if sasl.mechanism == PLAIN {
             self.sasl_token(plain::client_token(&sasl.username, &sasl.password))
                 .await?;
-            return Ok(self);
+            return Ok(());
         }
         let mech = ScramMechanism::from_name(&sasl.mechanism)
             .ok_or_else(|| anyhow::anyhow!("unsupported SASL mechanism {}", sasl.mechanism))?;
@@ -205,19 +236,24 @@ impl BrokerClient {
         let client_final = client_final?;
         let server_final = self.sasl_token(client_final).await?;
         scram.verify_server_final(&server_final)?;
-        Ok(self)
+        Ok(())
     }
 
     /// One SaslAuthenticate round trip: the server's token, or its error.
     async fn sasl_token(&mut self, token: Vec<u8>) -> anyhow::Result<bytes::Bytes> {
         let req = SaslAuthenticateRequest::default().with_auth_bytes(token.into());
-        let resp = self.send(&req, 1).await?;
+        let sent = std::time::Instant::now();
+        let resp = self.send_now(&req, 1).await?;
         anyhow::ensure!(
             resp.error_code == 0,
             "SASL authentication failed (error {}): {}",
             resp.error_code,
             resp.error_message.as_deref().unwrap_or("")
         );
+        if resp.session_lifetime_ms > 0 {
+            let ms = resp.session_lifetime_ms as u64;
+            self.reauth_at = Some(sent + Duration::from_millis(ms - ms * 15 / 100));
+        }
         Ok(resp.auth_bytes)
     }
 }

@@ -5,6 +5,7 @@
 pub mod authenticator;
 pub mod client;
 pub mod frame;
+pub mod reauth;
 pub mod request;
 pub mod response;
 pub mod stream;
@@ -134,25 +135,25 @@ async fn accept_loop(
                     let mut ctx = ConnectionContext { peer, listener_name: listener_name.clone(), principal: KafkaPrincipal::anonymous() };
                     let (apis, limits, ssl) = (apis.clone(), limits.clone(), ssl.clone());
                     connections.spawn(async move {
-                        let halves = match ssl {
+                        let (halves, sasl) = match ssl {
                             None => {
                                 let mut stream = stream;
-                                if !sasl_authenticate(&mut stream, &mut ctx, &apis).await {
+                                let Some(sasl) = sasl_authenticate(&mut stream, &mut ctx, &apis).await else {
                                     return;
-                                }
-                                stream::split_plain(stream)
+                                };
+                                (stream::split_plain(stream), sasl)
                             }
                             Some(ssl) => match tls::handshake(stream, &ssl, &mut ctx).await {
                                 Some(mut tls) => {
-                                    if !sasl_authenticate(&mut tls, &mut ctx, &apis).await {
+                                    let Some(sasl) = sasl_authenticate(&mut tls, &mut ctx, &apis).await else {
                                         return;
-                                    }
-                                    stream::split_tls(tls)
+                                    };
+                                    (stream::split_tls(tls), sasl)
                                 }
                                 None => return,
                             },
                         };
-                        serve_connection(halves, ctx, apis, limits).await
+                        serve_connection(halves, ctx, sasl, apis, limits).await
                     });
                     trim.opened(connections.len());
                 }
@@ -169,21 +170,26 @@ async fn accept_loop(
 }
 
 /// SASL listeners (SASL_PLAINTEXT, and SASL_SSL after its TLS handshake) authenticate the
-/// connection before its first request is served; false when it failed and must close.
-async fn sasl_authenticate<S>(stream: &mut S, ctx: &mut ConnectionContext, apis: &KafkaApis) -> bool
+/// connection before its first request is served: None when it failed and must close, else
+/// the SASL session (none on other listeners).
+async fn sasl_authenticate<S>(
+    stream: &mut S,
+    ctx: &mut ConnectionContext,
+    apis: &KafkaApis,
+) -> Option<Option<reauth::SaslSession>>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let Some(listener) = apis.sasl.listeners.get(&ctx.listener_name) else {
-        return true;
+        return Some(None);
     };
-    match authenticator::authenticate(stream, ctx, listener, &apis.sasl).await {
-        Some(authenticated) => {
-            ctx.principal = authenticated.principal;
-            true
-        }
-        None => false,
-    }
+    let a = authenticator::authenticate(stream, ctx, listener, &apis.sasl).await?;
+    ctx.principal = a.principal.clone();
+    Some(Some(reauth::SaslSession::new(
+        a.principal,
+        a.mechanism,
+        a.expires,
+    )))
 }
 
 /// Returns the memory of closed connections to the OS once half of a recent peak (of at
@@ -262,6 +268,7 @@ async fn next_request_size(
 async fn serve_connection(
     (reader, writer): (ConnReadHalf, ConnWriteHalf),
     conn: ConnectionContext,
+    mut sasl: Option<reauth::SaslSession>,
     apis: Arc<KafkaApis>,
     limits: NetworkLimits,
 ) {
@@ -304,6 +311,31 @@ async fn serve_connection(
             }
         };
         let timing = RequestTiming::start(&ctx, &body);
+        let intercept = match (sasl.as_mut(), apis.sasl.listeners.get(&conn.listener_name)) {
+            (Some(session), Some(listener)) => session.intercept(&ctx, &body, listener, &apis.sasl),
+            _ => reauth::Intercept::Pass,
+        };
+        let (response, close) = match intercept {
+            reauth::Intercept::Pass => (None, false),
+            reauth::Intercept::Respond(r) => (Some(r), false),
+            reauth::Intercept::RespondAndClose(r) => {
+                let delay = apis.sasl.failed_authentication_delay_ms;
+                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                (Some(r), true)
+            }
+            reauth::Intercept::Close(why) => {
+                // Kafka's Processor: "Disconnecting expired channel" (DEBUG).
+                tracing::debug!(target: "kafka.network.Processor", "Closing connection from {} on {}: {why}", conn.peer, conn.listener_name);
+                break;
+            }
+        };
+        if let Some(r) = response {
+            let owed = Box::new((ctx, Handled::Respond(Box::new(r.into())), timing));
+            if tx.send(owed).await.is_err() || close {
+                break;
+            }
+            continue;
+        }
         // Boxed: the largest handler's state would otherwise be part of every connection's
         // future, idle or not.
         let (handled, mute_ms) = Box::pin(apis.handle(&ctx, body)).await.split_throttle();

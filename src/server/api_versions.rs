@@ -54,6 +54,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     // Client quotas.
     (ApiKey::DescribeClientQuotas, 0, 1),
     (ApiKey::AlterClientQuotas, 0, 1),
+    // SCRAM credential administration (KIP-554).
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
     // ACL administration (AclAuthorizer).
     (ApiKey::DescribeAcls, 0, 2),
     (ApiKey::CreateAcls, 0, 2),

@@ -17,7 +17,7 @@ use crate::security::sasl::SaslServerConfig;
 use crate::server::{
     acls, alter_replica_log_dirs, api_versions, controlled_shutdown, delete_records,
     describe_log_dirs, elect_leaders, fetch, init_producer_id, inter_broker, list_offsets,
-    metadata, offset_for_leader_epoch, produce, reassignments,
+    metadata, offset_for_leader_epoch, produce, reassignments, request_quota,
 };
 
 /// What the network layer does after a request was handled.
@@ -100,7 +100,18 @@ pub struct KafkaApis {
 }
 
 impl KafkaApis {
+    /// Handles one request; the time it took counts against the client's request quota
+    /// (src/server/request_quota.rs) unless none is set or the request is exempt.
     pub async fn handle(&self, ctx: &RequestContext, body: RequestBody) -> Handled {
+        if !self.quotas.request.enabled() || request_quota::is_exempt(&body) {
+            return self.dispatch(ctx, body).await;
+        }
+        let started = std::time::Instant::now();
+        let handled = self.dispatch(ctx, body).await;
+        self.apply_request_quota(ctx, started.elapsed(), handled)
+    }
+
+    async fn dispatch(&self, ctx: &RequestContext, body: RequestBody) -> Handled {
         let request = match body {
             RequestBody::Decoded(r) => r,
             RequestBody::UnsupportedApiVersions => {
@@ -242,6 +253,15 @@ impl KafkaApis {
             RequestKind::AlterClientQuotas(req) => {
                 ResponseKind::AlterClientQuotas(self.handle_alter_client_quotas(ctx, &req).await)
             }
+            // SCRAM credentials (src/server/scram_credentials.rs).
+            RequestKind::DescribeUserScramCredentials(req) => {
+                ResponseKind::DescribeUserScramCredentials(
+                    self.handle_describe_user_scram_credentials(ctx, &req).await,
+                )
+            }
+            RequestKind::AlterUserScramCredentials(req) => ResponseKind::AlterUserScramCredentials(
+                self.handle_alter_user_scram_credentials(ctx, &req).await,
+            ),
             // ACL administration (src/server/acls.rs).
             RequestKind::CreateAcls(req) => {
                 ResponseKind::CreateAcls(acls::handle_create(self, ctx, &req).await)

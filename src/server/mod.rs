@@ -28,6 +28,8 @@ pub mod offset_delete;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod reassignments;
+pub mod request_quota;
+pub mod scram_credentials;
 pub mod transactions;
 pub mod write_txn_markers;
 

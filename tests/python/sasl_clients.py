@@ -6,6 +6,15 @@
       or SASL_SSL trusting CAFILE when given, then consumes the topic from the start. Prints one JSON line:
       {"produced": N, "consumed": [values]} or, when the login is refused,
       {"error": "<client's error text>", "code": <Kafka error code or null>}.
+
+  sasl_clients.py long-run BOOTSTRAP MECHANISM USER PASSWORD TOPIC SECONDS
+      confluent-kafka producer (acks=all) and consumer on one topic for SECONDS, one record
+      every 0.2 s, each keeping its connections (KIP-368 re-authentication when the broker
+      sets a session lifetime). Prints {"produced": n, "consumed": n, "errors": [...]}.
+
+  sasl_clients.py describe-scram BOOTSTRAP MECHANISM USER PASSWORD NAME
+      kafka-python's KafkaAdminClient.describe_user_scram_credentials([NAME]) as USER. Prints
+      {"credentials": {mechanism: iterations}} or {"error": "...", "code": <code>}.
 """
 import json
 import logging
@@ -85,7 +94,64 @@ def kafka_python(bootstrap, mech, user, password, topic, n, cafile):
     return {"produced": n, "consumed": values}
 
 
+def long_run(bootstrap, mech, user, password, topic, seconds):
+    import time
+    from confluent_kafka import Consumer, Producer
+    errors = []
+    common = {"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT",
+              "sasl.mechanism": mech, "sasl.username": user, "sasl.password": password,
+              "error_cb": lambda e: errors.append(str(e))}
+    p = Producer(dict(common, acks="all"))
+    c = Consumer(dict(common, **{"group.id": "g-" + uuid.uuid4().hex,
+                                 "auto.offset.reset": "earliest"}))
+    c.subscribe([topic])
+    produced, consumed, failed = 0, set(), []
+    end = time.time() + float(seconds)
+    while time.time() < end:
+        p.produce(topic, f"r{produced}".encode(),
+                  on_delivery=lambda e, m: e and failed.append(str(e)))
+        produced += 1
+        p.poll(0)
+        for m in c.consume(100, 0.2):
+            if m.error():
+                errors.append(str(m.error()))
+            else:
+                consumed.add(m.value().decode())
+    p.flush(20)
+    for _ in range(40):
+        if len(consumed) >= produced:
+            break
+        for m in c.consume(100, 0.5):
+            if not m.error():
+                consumed.add(m.value().decode())
+    c.close()
+    return {"produced": produced, "consumed": len(consumed), "errors": errors + failed}
+
+
+def describe_scram(bootstrap, mech, user, password, name):
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, security_protocol="SASL_PLAINTEXT",
+                             sasl_mechanism=mech, sasl_plain_username=user,
+                             sasl_plain_password=password)
+    try:
+        users = admin.describe_user_scram_credentials([name])
+    except KafkaError as e:
+        return {"error": f"{type(e).__name__}: {e}", "code": getattr(e, "errno", None)}
+    finally:
+        admin.close()
+    return {"credentials": {str(i["mechanism"]): i["iterations"]
+                            for i in users[name]["credential_infos"]},
+            "error": users[name]["error"]}
+
+
 def main():
+    if sys.argv[1] == "long-run":
+        print(json.dumps(long_run(*sys.argv[2:8])))
+        return
+    if sys.argv[1] == "describe-scram":
+        print(json.dumps(describe_scram(*sys.argv[2:7])))
+        return
     cmd, client, bootstrap, mech, user, password, topic, n = sys.argv[1:9]
     cafile = sys.argv[9] if len(sys.argv) > 9 else None
     assert cmd == "roundtrip", cmd

@@ -91,6 +91,43 @@ pub struct ListenerSasl {
     pub enabled_mechanisms: Vec<String>,
     /// PLAIN's `user_<name>` JAAS options: name → password.
     pub plain_users: BTreeMap<String, String>,
+    /// KIP-368 `connections.max.reauth.ms` per enabled mechanism (0 = sessions never expire).
+    pub max_reauth_ms: BTreeMap<String, i64>,
+}
+
+impl ListenerSasl {
+    /// How long a session of `mechanism` lasts before the client must re-authenticate.
+    pub fn session_lifetime_ms(&self, mechanism: &str) -> i64 {
+        self.max_reauth_ms
+            .get(mechanism)
+            .copied()
+            .unwrap_or(0)
+            .max(0)
+    }
+}
+
+/// `connections.max.reauth.ms` for one mechanism of a listener, as SaslChannelBuilder reads
+/// it: `listener.name.<l>.<mechanism>.` prefix, then `listener.name.<l>.`, then the broker's.
+fn max_reauth_ms(
+    config: &KafkaConfig,
+    listener: &str,
+    mechanism: &str,
+) -> Result<i64, ConfigError> {
+    let key = "connections.max.reauth.ms";
+    let l = listener.to_ascii_lowercase();
+    let prefixed = [
+        format!("listener.name.{l}.{}.{key}", mechanism.to_ascii_lowercase()),
+        format!("listener.name.{l}.{key}"),
+    ];
+    for k in prefixed {
+        if let Some(v) = config.passthrough(&k) {
+            return v
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| ConfigError::invalid(&k, &v, "not a number of type LONG"));
+        }
+    }
+    Ok(config.long(key))
 }
 
 /// Everything the authenticator needs, built once at startup.
@@ -119,10 +156,6 @@ impl SaslServerConfig {
                 ep.listener_name.clone(),
                 listener_sasl(config, &ep.listener_name)?,
             );
-        }
-        let reauth = config.long("connections.max.reauth.ms");
-        if reauth > 0 && !listeners.is_empty() {
-            tracing::warn!(target: "kafka.server.KafkaConfig", "connections.max.reauth.ms={reauth} is ignored: zkafka does not implement SASL re-authentication (KIP-368), sessions do not expire");
         }
         Ok(SaslServerConfig {
             listeners,
@@ -175,9 +208,14 @@ fn listener_sasl(config: &KafkaConfig, listener: &str) -> Result<ListenerSasl, C
             }
         }
     }
+    let mut reauth = BTreeMap::new();
+    for m in &enabled {
+        reauth.insert(m.clone(), max_reauth_ms(config, listener, m)?);
+    }
     Ok(ListenerSasl {
         enabled_mechanisms: enabled,
         plain_users,
+        max_reauth_ms: reauth,
     })
 }
 
@@ -257,6 +295,35 @@ mod tests {
     const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"b\" password=\"bp\" user_b=\"bp\" user_alice=\"ap\";";
 
     #[test]
+    fn reauth_ms_per_mechanism_then_listener_then_broker() {
+        let c = config(&[
+            ("sasl.enabled.mechanisms", "SCRAM-SHA-256,SCRAM-SHA-512"),
+            ("connections.max.reauth.ms", "1000"),
+            (
+                "listener.name.sasl_plaintext.connections.max.reauth.ms",
+                "2000",
+            ),
+            (
+                "listener.name.sasl_plaintext.scram-sha-512.connections.max.reauth.ms",
+                "3000",
+            ),
+        ]);
+        let server = SaslServerConfig::from_config(&c, Default::default()).unwrap();
+        let l = &server.listeners["SASL_PLAINTEXT"];
+        assert_eq!(l.session_lifetime_ms("SCRAM-SHA-512"), 3000);
+        assert_eq!(l.session_lifetime_ms("SCRAM-SHA-256"), 2000);
+        let c = config(&[
+            ("sasl.enabled.mechanisms", "SCRAM-SHA-256"),
+            ("connections.max.reauth.ms", "1000"),
+        ]);
+        let server = SaslServerConfig::from_config(&c, Default::default()).unwrap();
+        assert_eq!(
+            server.listeners["SASL_PLAINTEXT"].session_lifetime_ms("SCRAM-SHA-256"),
+            1000
+        );
+    }
+
+    #[test]
     fn gssapi_only_is_refused_with_the_key_named() {
         let err = SaslServerConfig::from_config(&config(&[]), Default::default()).unwrap_err();
         assert!(err.to_string().contains("sasl.enabled.mechanisms"), "{err}");
@@ -283,6 +350,7 @@ mod tests {
         assert_eq!(l.enabled_mechanisms, vec!["PLAIN", "SCRAM-SHA-512"]);
         assert_eq!(l.plain_users["alice"], "ap");
         assert!(!server.listeners.contains_key("PLAINTEXT"));
+        assert_eq!(l.session_lifetime_ms("SCRAM-SHA-512"), 0);
         let client = SaslClientConfig::inter_broker(&c).unwrap().unwrap();
         assert_eq!(
             (client.username.as_str(), client.password.as_str()),
