@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::data_util::create_topic;
+use common::data_util::{create_topic, txn_clients};
 use common::*;
 
 const SETTINGS: &[(&str, &str)] = &[
@@ -23,28 +23,6 @@ const SETTINGS: &[(&str, &str)] = &[
     ),
     ("group.initial.rebalance.delay.ms", "0"),
 ];
-
-/// Runs tests/python/txn_clients.py; one JSON value per stdout line.
-fn txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");
-    // A client stuck in retries fails the test instead of hanging it.
-    let out = std::process::Command::new("timeout")
-        .args(["120", "python3", script])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "txn_clients.py {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
 
 /// Values read with `isolation`, per partition in offset order.
 fn read_values(bootstrap: &str, topic: &str, isolation: &str) -> BTreeMap<i64, Vec<String>> {

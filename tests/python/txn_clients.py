@@ -17,9 +17,10 @@
       Producer A opens a transaction; producer B with the same transactional.id
       initialises (fencing A); A's commit must fail fatally (fenced). Prints
       {"a_error": <error name>, "b_committed": true}.
-  txn_clients.py hang BOOTSTRAP TOPIC TXN_ID TIMEOUT_MS COUNT
+  txn_clients.py hang BOOTSTRAP TOPIC TXN_ID TIMEOUT_MS COUNT [KEY_PREFIX]
       Opens a transaction with transaction.timeout.ms=TIMEOUT_MS, produces COUNT
-      "hung-<i>" records, flushes and exits without committing.
+      "hung-<i>" records (keyed "<KEY_PREFIX><i>" if given), flushes and exits without
+      committing.
   txn_clients.py fill BOOTSTRAP TOPIC PARTITIONS COUNT
       An idempotent producer (acks=all) writes "in-<i>" to partition i % PARTITIONS.
   txn_clients.py ctp BOOTSTRAP SRC DST TXN_ID GROUP SECONDS BATCH ABORT_EVERY
@@ -178,12 +179,13 @@ def fence(bootstrap, topic, txn_id):
     print(json.dumps({"a_error": a_error, "b_committed": True}))
 
 
-def hang(bootstrap, topic, txn_id, timeout_ms, count):
+def hang(bootstrap, topic, txn_id, timeout_ms, count, key_prefix=None):
     p = producer(bootstrap, txn_id, **{"transaction.timeout.ms": int(timeout_ms)})
     p.init_transactions(TIMEOUT)
     p.begin_transaction()
     for i in range(int(count)):
-        p.produce(topic, value=f"hung-{i}".encode())
+        key = f"{key_prefix}{i}".encode() if key_prefix is not None else None
+        p.produce(topic, key=key, value=f"hung-{i}".encode())
     p.flush(TIMEOUT)
     print(json.dumps({"done": True}))
 
