@@ -401,4 +401,37 @@ async fn broker_cleans_aborted_transactions_of_a_compacted_topic() {
         consumed(&bootstrap, topic, "read_uncommitted"),
         final_values
     );
+
+    // kafka-dump-log.sh --transaction-log-decoder shows both transactions' coordinator
+    // states (TransactionLog.formatRecordKeyAndValue).
+    let seg = broker
+        .log_dir()
+        .join("__transaction_state-0/00000000000000000000.log");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkafka"))
+        .args(["dump-log", "--transaction-log-decoder", "--files"])
+        .arg(&seg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let line = |id: &str, state: &str| {
+        text.lines().any(|l| {
+            l.contains(&format!(
+                " key: transaction_metadata::transactionalId={id} payload: producerId:"
+            )) && l.contains(state)
+        })
+    };
+    assert!(
+        line("tc-open", ",state=Ongoing,partitions=[txn-compacted-0],"),
+        "{text}"
+    );
+    assert!(line("tc-open", ",txnTimeoutMs=6000"), "{text}");
+    assert!(
+        line("tc-open", ",state=CompleteAbort,partitions=[],"),
+        "{text}"
+    );
+    assert!(
+        line("tc-1", ",state=CompleteCommit,partitions=[],"),
+        "{text}"
+    );
 }
