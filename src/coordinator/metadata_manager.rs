@@ -29,6 +29,9 @@ pub type GroupRef = Arc<Mutex<Group>>;
 /// (group, (topic, partition), offset or tombstone) read from a transactional batch.
 type PendingTxnOffset = (String, (String, i32), Option<OffsetAndMetadata>);
 
+/// A group's offsets waiting for their transaction's marker, per producer id.
+type PendingByProducer = HashMap<i64, HashMap<(String, i32), OffsetAndMetadata>>;
+
 /// Java's `String.hashCode` over UTF-16 code units, then Kafka's `Utils.abs` (MIN → 0).
 pub fn java_abs_hash(s: &str) -> i32 {
     let h = s
@@ -39,6 +42,18 @@ pub fn java_abs_hash(s: &str) -> i32 {
     } else {
         h.abs()
     }
+}
+
+/// What a load has read of a `__consumer_offsets` partition so far (the latest record per
+/// key; None = tombstoned).
+#[derive(Default)]
+struct PartitionLoad {
+    groups: HashMap<String, Option<GroupRecord>>,
+    offsets: HashMap<String, HashMap<(String, i32), Option<OffsetAndMetadata>>>,
+    /// TxnOffsetCommit offsets per producer id whose marker is not read yet.
+    txn_offsets: HashMap<i64, Vec<PendingTxnOffset>>,
+    /// Next offset to read (None: from the log start).
+    next: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,63 +223,57 @@ impl GroupMetadataManager {
         tokio::spawn(async move {
             let started = Instant::now();
             let reader = me.clone();
-            let loaded =
-                tokio::task::spawn_blocking(move || reader.read_partition(partition)).await;
-            let (groups, offsets) = match loaded {
-                Ok(Ok(v)) => v,
+            let loaded = tokio::task::spawn_blocking(move || {
+                let mut load = PartitionLoad::default();
+                reader.read_partition(partition, &mut load).map(|()| load)
+            })
+            .await;
+            let (load, catch_up) = match loaded {
+                Ok(Ok(v)) => (v, true),
                 Ok(Err(e)) => {
                     tracing::error!(target: "kafka.coordinator.group.GroupMetadataManager",
                         "Error loading offsets from {GROUP_METADATA_TOPIC_NAME}-{partition}: {e}");
-                    (HashMap::new(), HashMap::new())
+                    (PartitionLoad::default(), false)
                 }
                 Err(e) => {
                     tracing::error!(target: "kafka.coordinator.group.GroupMetadataManager", "load task failed: {e}");
-                    (HashMap::new(), HashMap::new())
+                    (PartitionLoad::default(), false)
                 }
             };
-            me.install_loaded(partition, token, groups, offsets, started);
+            me.install_loaded(partition, token, load, catch_up, started);
         });
     }
 
-    /// Reads the partition from its log start to its log end offset; the latest record per
-    /// key wins (None = tombstoned).
-    #[allow(clippy::type_complexity)]
-    fn read_partition(
-        &self,
-        partition: i32,
-    ) -> Result<
-        (
-            HashMap<String, Option<GroupRecord>>,
-            HashMap<String, HashMap<(String, i32), Option<OffsetAndMetadata>>>,
-        ),
-        String,
-    > {
+    /// Reads the partition on from where `load` stopped until it reaches the log end
+    /// offset, looked up again after each read as Kafka's loader does (markers appended
+    /// meanwhile are read too).
+    fn read_partition(&self, partition: i32, load: &mut PartitionLoad) -> Result<(), String> {
         let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, partition);
-        let mut groups = HashMap::new();
-        let mut offsets: HashMap<String, HashMap<(String, i32), Option<OffsetAndMetadata>>> =
-            HashMap::new();
         let Some(log) = self
             .replica_manager
             .get_partition(&tp)
             .and_then(|p| p.log())
         else {
-            return Ok((groups, offsets));
+            return Ok(());
         };
-        let end = log.log_end_offset();
-        let mut next = log.log_start_offset();
-        // TxnOffsetCommit offsets per producer id, until their transaction's marker.
-        let mut txn_offsets: HashMap<i64, Vec<PendingTxnOffset>> = HashMap::new();
-        while next < end {
+        let PartitionLoad {
+            groups,
+            offsets,
+            txn_offsets,
+            next,
+        } = load;
+        let next = next.get_or_insert_with(|| log.log_start_offset());
+        while *next < log.log_end_offset() {
             let info = log
-                .read(next, self.load_buffer_size, None, true)
+                .read(*next, self.load_buffer_size, None, true)
                 .map_err(|e| e.to_string())?;
             if info.records.is_empty() {
                 break;
             }
             let bytes = info.records.to_vec().map_err(|e| e.to_string())?;
-            let before = next;
+            let before = *next;
             for (pos, h) in HeaderIter::new(&bytes) {
-                next = h.last_offset() + 1;
+                *next = h.last_offset() + 1;
                 let batch = &bytes[pos..pos + h.size()];
                 if h.is_control() {
                     // A transaction marker: its TxnOffsetCommit offsets count only on COMMIT.
@@ -322,20 +331,22 @@ impl GroupMetadataManager {
                     }
                 }
             }
-            if next == before {
+            if *next == before {
                 break;
             }
         }
-        Ok((groups, offsets))
+        Ok(())
     }
 
-    #[allow(clippy::type_complexity)]
+    /// Installs a finished load. Under the ownership lock it first reads what was appended
+    /// since: a transaction marker written meanwhile is either read here or, once Loaded,
+    /// completes the restored pending offsets (`while_loaded`).
     fn install_loaded(
         &self,
         partition: i32,
         token: u64,
-        groups: HashMap<String, Option<GroupRecord>>,
-        offsets: HashMap<String, HashMap<(String, i32), Option<OffsetAndMetadata>>>,
+        mut load: PartitionLoad,
+        catch_up: bool,
         started: Instant,
     ) {
         let mut owned = self.owned.lock().expect("owned lock");
@@ -343,8 +354,38 @@ impl GroupMetadataManager {
             // Unloaded (or reloaded) while we were reading: this result is stale.
             return;
         }
+        if catch_up {
+            if let Err(e) = self.read_partition(partition, &mut load) {
+                tracing::error!(target: "kafka.coordinator.group.GroupMetadataManager",
+                    "Error loading offsets from {GROUP_METADATA_TOPIC_NAME}-{partition}: {e}");
+            }
+        }
+        let PartitionLoad {
+            groups,
+            offsets,
+            txn_offsets,
+            ..
+        } = load;
+        // Offsets of transactions whose marker is not written yet stay pending per group.
+        let mut pending: HashMap<String, PendingByProducer> = HashMap::new();
+        for (pid, list) in txn_offsets {
+            for (group, tp, v) in list {
+                if let Some(v) = v {
+                    pending
+                        .entry(group)
+                        .or_default()
+                        .entry(pid)
+                        .or_default()
+                        .insert(tp, v);
+                }
+            }
+        }
         let now = now_ms();
-        let mut names: Vec<&String> = groups.keys().chain(offsets.keys()).collect();
+        let mut names: Vec<&String> = groups
+            .keys()
+            .chain(offsets.keys())
+            .chain(pending.keys())
+            .collect();
         names.sort();
         names.dedup();
         let mut loaded = 0;
@@ -359,7 +400,8 @@ impl GroupMetadataManager {
                         .collect()
                 })
                 .unwrap_or_default();
-            if record.is_none() && group_offsets.is_empty() {
+            let group_pending = pending.get(name).cloned().unwrap_or_default();
+            if record.is_none() && group_offsets.is_empty() && group_pending.is_empty() {
                 continue;
             }
             let mut g = match &record {
@@ -367,6 +409,7 @@ impl GroupMetadataManager {
                 None => Group::new(name, partition, now),
             };
             g.offsets = group_offsets;
+            g.pending_txn_offsets = group_pending;
             tracing::info!(target: "kafka.coordinator.group.GroupCoordinator",
                 "Loaded group {name} ({GROUP_METADATA_TOPIC_NAME}-{partition}): {} at generation {} with {} members and {} offsets",
                 g.state.name(), g.generation_id, g.members.len(), g.offsets.len());
@@ -377,6 +420,13 @@ impl GroupMetadataManager {
         tracing::debug!(target: "kafka.coordinator.group.GroupMetadataManager",
             "[GroupMetadataManager brokerId={}] Finished loading offsets and group metadata from {GROUP_METADATA_TOPIC_NAME}-{partition} in {} milliseconds ({loaded} groups)",
             self.broker_id, started.elapsed().as_millis());
+    }
+
+    /// Runs `f` while holding the ownership lock if the partition is loaded here; None if
+    /// it is loading (the load will read what `f` would have applied) or not ours.
+    pub fn while_loaded<R>(&self, partition: i32, f: impl FnOnce() -> R) -> Option<R> {
+        let owned = self.owned.lock().expect("owned lock");
+        (owned.get(&partition) == Some(&Ownership::Loaded)).then(f)
     }
 
     /// We are no longer leader of the partition: drop its groups, marking them Dead, and

@@ -83,19 +83,23 @@ impl GroupCoordinator {
 
     /// A marker of `producer_id`'s transaction was written to `__consumer_offsets-<partition>`:
     /// its pending offsets in that partition's groups become committed, or are dropped.
+    /// While the partition is still loading nothing is done here: the marker is already in
+    /// the log, and the load reads up to the log end before it installs the groups.
     pub fn complete_pending_txn_offsets(&self, partition: i32, producer_id: i64, commit: bool) {
-        for group in self.manager.all_groups() {
-            let mut g = group.lock().expect("group lock");
-            if g.partition != partition {
-                continue;
+        self.manager.while_loaded(partition, || {
+            for group in self.manager.all_groups() {
+                let mut g = group.lock().expect("group lock");
+                if g.partition != partition {
+                    continue;
+                }
+                let Some(pending) = g.pending_txn_offsets.remove(&producer_id) else {
+                    continue;
+                };
+                if commit && !g.is(GroupState::Dead) {
+                    g.offsets.extend(pending);
+                }
             }
-            let Some(pending) = g.pending_txn_offsets.remove(&producer_id) else {
-                continue;
-            };
-            if commit && !g.is(GroupState::Dead) {
-                g.offsets.extend(pending);
-            }
-        }
+        });
     }
 
     /// OffsetFetch with require_stable: whether a partition has offsets waiting for a marker.

@@ -229,6 +229,8 @@ class Loop:
         self.rewind()
 
     def note(self, where, err):
+        # Also on stderr at once: the test shows it if the loop has to be killed.
+        print(f"ctp {time.strftime('%H:%M:%S')} {where}: {err}", file=sys.stderr, flush=True)
         if len(self.stats["errors"]) < 20:
             self.stats["errors"].append(f"{where}: {err}")
 
