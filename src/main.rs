@@ -36,6 +36,9 @@ enum Command {
         /// Print each record's key and payload
         #[arg(long)]
         print_data_log: bool,
+        /// Decode records as __transaction_state transaction metadata (implies --print-data-log)
+        #[arg(long)]
+        transaction_log_decoder: bool,
     },
     /// Benchmark log appends and reads against the raw disk (prints MB/s and ratios)
     BenchLog {
@@ -111,11 +114,21 @@ fn main() -> ExitCode {
         Command::DumpLog {
             files,
             print_data_log,
-        } => report(zkafka::admin::dump_log::dump_files(
-            &files,
-            print_data_log,
-            &mut std::io::stdout().lock(),
-        )),
+            transaction_log_decoder,
+        } => {
+            use zkafka::admin::dump_log::{dump_files_decoded, DumpFormat, RecordDecoder};
+            let decoder = match transaction_log_decoder {
+                true => RecordDecoder::TransactionLog,
+                false => RecordDecoder::String,
+            };
+            report(dump_files_decoded(
+                &files,
+                print_data_log,
+                DumpFormat::Kafka21,
+                decoder,
+                &mut std::io::stdout().lock(),
+            ))
+        }
         Command::BenchLog {
             dir,
             total_mib,

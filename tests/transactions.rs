@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::data_util::create_topic;
+use common::data_util::{create_topic, txn_clients};
 use common::*;
 
 const SETTINGS: &[(&str, &str)] = &[
@@ -23,28 +23,6 @@ const SETTINGS: &[(&str, &str)] = &[
     ),
     ("group.initial.rebalance.delay.ms", "0"),
 ];
-
-/// Runs tests/python/txn_clients.py; one JSON value per stdout line.
-fn txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");
-    // A client stuck in retries fails the test instead of hanging it.
-    let out = std::process::Command::new("timeout")
-        .args(["120", "python3", script])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "txn_clients.py {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
 
 /// Values read with `isolation`, per partition in offset order.
 fn read_values(bootstrap: &str, topic: &str, isolation: &str) -> BTreeMap<i64, Vec<String>> {
@@ -562,12 +540,16 @@ async fn a_marker_from_an_older_transaction_coordinator_is_fenced() {
     assert_eq!(write_marker(&brokers, 6).await, 0, "a newer coordinator");
 }
 
-/// Runs `txn_clients.py ctp` in the background (its own time limit: the script's deadline).
+/// Runs `txn_clients.py ctp` in the background. Its loop has a deadline (SECONDS + 240 s),
+/// but a call blocked inside librdkafka would outlive it: past SECONDS + 300 s it gets
+/// SIGABRT, and Python's faulthandler prints where it was stuck into the stderr the test
+/// reports.
 fn spawn_ctp(args: &[&str]) -> std::process::Child {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");
-    std::process::Command::new("python3")
-        .arg(script)
-        .arg("ctp")
+    let seconds: u64 = args[5].parse().expect("SECONDS");
+    std::process::Command::new("timeout")
+        .args(["-s", "ABRT", "-k", "10", &(seconds + 300).to_string()])
+        .args(["python3", "-X", "faulthandler", script, "ctp"])
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -695,12 +677,16 @@ async fn consume_transform_produce_survives_coordinator_and_leader_kills() {
     ctp_chaos(3, 600, 0).await;
 }
 
-/// The same with aborted transactions in between, whose records read_committed consumers
-/// must skip: that needs the aborted-transactions list in Fetch responses.
+/// The same with every fourth transaction aborted on purpose, whose records read_committed
+/// consumers must skip (the aborted-transactions list in Fetch responses). Two rounds of
+/// kills (the coordinator's broker, then a ctp-out leader) keep it near a minute.
+/// Ignored: in about 1 run of 6 the loop's librdkafka 2.16 consumer stops sending requests
+/// after the restarts (committed() times out locally forever while the coordinator answers
+/// a fresh client); its faulthandler traceback shows `rewind`.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs aborted_transactions in Fetch (txnread)"]
+#[ignore = "librdkafka consumer stuck in committed() after broker restarts (~1 run in 6)"]
 async fn consume_transform_produce_with_aborts_survives_kills() {
-    ctp_chaos(3, 600, 4).await;
+    ctp_chaos(2, 600, 4).await;
 }
 
 /// The long run: `cargo test --test transactions -- --ignored`.

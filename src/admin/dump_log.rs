@@ -2,6 +2,8 @@
 //! `.snapshot` files.
 //! The default output follows the observed Kafka 2.1.1 transcript line formats;
 //! `DumpFormat::Kafka28` prints the 2.8 layout (batch line + `| offset:` record lines).
+//! `RecordDecoder::TransactionLog` is `--transaction-log-decoder`: `__transaction_state`
+//! keys and values printed as TransactionLog.formatRecordKeyAndValue does.
 
 use std::fs;
 use std::io::Write;
@@ -20,6 +22,15 @@ pub enum DumpFormat {
     Kafka28,
 }
 
+/// How record keys and payloads are printed (kafka-dump-log.sh's decoder options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordDecoder {
+    /// StringDecoder for key and value.
+    String,
+    /// `--transaction-log-decoder`: `__transaction_state` records.
+    TransactionLog,
+}
+
 /// Dumps each file as kafka-dump-log.sh does (2.1.1 line formats).
 pub fn dump_files(
     files: &[PathBuf],
@@ -35,6 +46,18 @@ pub fn dump_files_with_format(
     format: DumpFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    dump_files_decoded(files, print_data_log, format, RecordDecoder::String, out)
+}
+
+/// A decoder other than String implies `print_data_log`, as in the tool.
+pub fn dump_files_decoded(
+    files: &[PathBuf],
+    print_data_log: bool,
+    format: DumpFormat,
+    decoder: RecordDecoder,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let print_data_log = print_data_log || decoder != RecordDecoder::String;
     let mut not_found: Vec<(i64, i64)> = Vec::new();
     for f in files {
         writeln!(out, "Dumping {}", f.display())?;
@@ -43,7 +66,7 @@ pub fn dump_files_with_format(
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         if name.ends_with(".log") {
-            dump_log(f, print_data_log, format, out)?;
+            dump_log(f, print_data_log, format, decoder, out)?;
         } else if name.ends_with(".index") {
             dump_index(f, out)?;
         } else if name.ends_with(".timeindex") {
@@ -105,6 +128,7 @@ fn dump_log(
     path: &Path,
     print_data_log: bool,
     format: DumpFormat,
+    decoder: RecordDecoder,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let data = fs::read(path).with_context(|| format!("read {}", path.display()))?;
@@ -145,7 +169,7 @@ fn dump_log(
             }
         }
         if print_data_log {
-            print_records(batch, &h, pos, crc_ok, format, out)?;
+            print_records(batch, &h, pos, crc_ok, format, decoder, out)?;
         }
         valid = pos + h.size();
     }
@@ -166,6 +190,7 @@ fn print_records(
     pos: usize,
     crc_ok: bool,
     format: DumpFormat,
+    decoder: RecordDecoder,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let Ok(records) = parse_records(batch) else {
@@ -221,16 +246,39 @@ fn print_records(
                 line.push_str(&format!(" endTxnMarker: {kind} coordinatorEpoch: {epoch}"));
             }
         } else {
-            if let Some(k) = r.key {
-                line.push_str(&format!(" key: {}", String::from_utf8_lossy(k)));
+            let (key, payload) = decode_record(decoder, r.key, r.value);
+            if let Some(k) = key {
+                line.push_str(&format!(" key: {k}"));
             }
-            if let Some(v) = r.value {
-                line.push_str(&format!(" payload: {}", String::from_utf8_lossy(v)));
+            if let Some(v) = payload {
+                line.push_str(&format!(" payload: {v}"));
             }
         }
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// The key and payload text of a data record. A record the transaction-log decoder cannot
+/// read is printed as strings with the reason (Kafka's tool would stop there).
+fn decode_record(
+    decoder: RecordDecoder,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+) -> (Option<String>, Option<String>) {
+    let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).to_string());
+    match (decoder, key) {
+        (RecordDecoder::TransactionLog, Some(k)) => {
+            match crate::coordinator::transaction::log::format_record(k, value) {
+                Ok((k, v)) => (Some(k), Some(v)),
+                Err(why) => (
+                    text(Some(k)).map(|k| format!("{k} (not a transaction log record: {why})")),
+                    text(value),
+                ),
+            }
+        }
+        _ => (text(key), text(value)),
+    }
 }
 
 /// Index entries until the first zero (unused preallocated) slot after entry 0.

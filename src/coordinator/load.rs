@@ -22,6 +22,8 @@ pub struct LoadedPartition {
     pub offsets: HashMap<String, HashMap<PartitionKey, CommitRecordOffset>>,
     /// Transactional offsets per producer id, per group, waiting for their marker.
     pub pending: HashMap<i64, HashMap<String, HashMap<PartitionKey, CommitRecordOffset>>>,
+    /// The offset to read on from (None: the log start offset).
+    pub next: Option<i64>,
 }
 
 impl LoadedPartition {

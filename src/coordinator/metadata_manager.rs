@@ -206,39 +206,44 @@ impl GroupMetadataManager {
         tokio::spawn(async move {
             let started = Instant::now();
             let reader = me.clone();
-            let loaded =
-                tokio::task::spawn_blocking(move || reader.read_partition(partition)).await;
-            let loaded = match loaded {
-                Ok(Ok(v)) => v,
+            let loaded = tokio::task::spawn_blocking(move || {
+                let mut loaded = LoadedPartition::default();
+                reader
+                    .read_partition(partition, &mut loaded)
+                    .map(|()| loaded)
+            })
+            .await;
+            let (loaded, catch_up) = match loaded {
+                Ok(Ok(v)) => (v, true),
                 Ok(Err(e)) => {
                     tracing::error!(target: "kafka.coordinator.group.GroupMetadataManager",
                         "Error loading offsets from {GROUP_METADATA_TOPIC_NAME}-{partition}: {e}");
-                    LoadedPartition::default()
+                    (LoadedPartition::default(), false)
                 }
                 Err(e) => {
                     tracing::error!(target: "kafka.coordinator.group.GroupMetadataManager", "load task failed: {e}");
-                    LoadedPartition::default()
+                    (LoadedPartition::default(), false)
                 }
             };
-            me.install_loaded(partition, token, loaded, started);
+            me.install_loaded(partition, token, loaded, catch_up, started);
         });
     }
 
-    /// Reads the partition from its log start to its log end offset (see `load`).
-    fn read_partition(&self, partition: i32) -> Result<LoadedPartition, String> {
+    /// Reads the partition on from where `loaded` stopped until it reaches the log end
+    /// offset, looked up again after each read as Kafka's loader does (markers appended
+    /// meanwhile are read too).
+    fn read_partition(&self, partition: i32, loaded: &mut LoadedPartition) -> Result<(), String> {
         let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, partition);
-        let mut loaded = LoadedPartition::default();
         let Some(log) = self
             .replica_manager
             .get_partition(&tp)
             .and_then(|p| p.log())
         else {
-            return Ok(loaded);
+            return Ok(());
         };
-        let end = log.log_end_offset();
-        let mut next = log.log_start_offset();
         let name = tp.to_string();
-        while next < end {
+        let mut next = loaded.next.unwrap_or_else(|| log.log_start_offset());
+        while next < log.log_end_offset() {
             let info = log
                 .read(next, self.load_buffer_size, None, true)
                 .map_err(|e| e.to_string())?;
@@ -249,26 +254,37 @@ impl GroupMetadataManager {
             let before = next;
             for (pos, h) in HeaderIter::new(&bytes) {
                 next = h.last_offset() + 1;
+                loaded.next = Some(next);
                 loaded.apply_batch(&h, &bytes[pos..pos + h.size()], &name)?;
             }
             if next == before {
                 break;
             }
         }
-        Ok(loaded)
+        Ok(())
     }
 
+    /// Installs a finished load. Under the ownership lock it first reads what was appended
+    /// since: a transaction marker written meanwhile is either read here or, once Loaded,
+    /// completes the restored pending offsets (`while_loaded`).
     fn install_loaded(
         &self,
         partition: i32,
         token: u64,
-        loaded: LoadedPartition,
+        mut loaded: LoadedPartition,
+        catch_up: bool,
         started: Instant,
     ) {
         let mut owned = self.owned.lock().expect("owned lock");
         if owned.get(&partition) != Some(&Ownership::Loading(token)) {
             // Unloaded (or reloaded) while we were reading: this result is stale.
             return;
+        }
+        if catch_up {
+            if let Err(e) = self.read_partition(partition, &mut loaded) {
+                tracing::error!(target: "kafka.coordinator.group.GroupMetadataManager",
+                    "Error loading offsets from {GROUP_METADATA_TOPIC_NAME}-{partition}: {e}");
+            }
         }
         let now = now_ms();
         let mut count = 0;
@@ -299,6 +315,13 @@ impl GroupMetadataManager {
         tracing::debug!(target: "kafka.coordinator.group.GroupMetadataManager",
             "[GroupMetadataManager brokerId={}] Finished loading offsets and group metadata from {GROUP_METADATA_TOPIC_NAME}-{partition} in {} milliseconds ({count} groups)",
             self.broker_id, started.elapsed().as_millis());
+    }
+
+    /// Runs `f` while holding the ownership lock if the partition is loaded here; None if
+    /// it is loading (the load will read what `f` would have applied) or not ours.
+    pub fn while_loaded<R>(&self, partition: i32, f: impl FnOnce() -> R) -> Option<R> {
+        let owned = self.owned.lock().expect("owned lock");
+        (owned.get(&partition) == Some(&Ownership::Loaded)).then(f)
     }
 
     /// We are no longer leader of the partition: drop its groups, marking them Dead, and

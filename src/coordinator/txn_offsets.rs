@@ -87,21 +87,25 @@ impl GroupCoordinator {
 
     /// A marker of `producer_id`'s transaction was written to `__consumer_offsets-<partition>`:
     /// its pending offsets in that partition's groups become committed (unless a commit written
-    /// later is), or are dropped.
+    /// later is), or are dropped. While the partition is still loading nothing is done here:
+    /// the marker is already in the log, and the load reads up to the log end before it
+    /// installs the groups.
     pub fn complete_pending_txn_offsets(&self, partition: i32, producer_id: i64, commit: bool) {
-        for group in self.manager.all_groups() {
-            let mut g = group.lock().expect("group lock");
-            if g.partition != partition {
-                continue;
-            }
-            let Some(pending) = g.pending_txn_offsets.remove(&producer_id) else {
-                continue;
-            };
-            if commit && !g.is(GroupState::Dead) {
-                for (k, c) in pending {
-                    g.commit_offset(k, c);
+        self.manager.while_loaded(partition, || {
+            for group in self.manager.all_groups() {
+                let mut g = group.lock().expect("group lock");
+                if g.partition != partition {
+                    continue;
+                }
+                let Some(pending) = g.pending_txn_offsets.remove(&producer_id) else {
+                    continue;
+                };
+                if commit && !g.is(GroupState::Dead) {
+                    for (k, c) in pending {
+                        g.commit_offset(k, c);
+                    }
                 }
             }
-        }
+        });
     }
 }

@@ -3,15 +3,17 @@
 //! survive is copied byte for byte; otherwise it is rebuilt keeping what Kafka keeps — base
 //! offset, lastOffsetDelta, leader epoch, attributes (codec, timestamp type, transactional,
 //! control), producer id/epoch and base sequence — with every surviving record at its
-//! original offset and timestamp, and a new CRC.
+//! original offset and timestamp, and a new CRC. A producer's last batch may be kept with
+//! no records at all (an empty batch) so that its producer state survives.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use super::batch::{
-    check_batch, compute_crc, encode_record, parse_records, BatchHeader, ATTRIBUTES_OFFSET,
-    BASE_TIMESTAMP_OFFSET, CRC_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, MAX_TIMESTAMP_OFFSET,
-    RECORDS_COUNT_OFFSET, RECORD_BATCH_OVERHEAD,
+    check_batch, compute_crc, encode_record, parse_records, read_control_record, BatchHeader,
+    ATTRIBUTES_OFFSET, BASE_TIMESTAMP_OFFSET, CONTROL_MASK, CRC_OFFSET, LENGTH_OFFSET,
+    LOG_OVERHEAD, MAX_TIMESTAMP_OFFSET, NO_TIMESTAMP, RECORDS_COUNT_OFFSET, RECORD_BATCH_OVERHEAD,
+    TIMESTAMP_TYPE_MASK, TRANSACTIONAL_MASK,
 };
 use super::errors::LogError;
 use crate::record::codec;
@@ -90,6 +92,8 @@ pub struct FilterStats {
     pub records_kept: u64,
     pub tombstones_kept: u64,
     pub tombstones_removed: u64,
+    /// Whole batches dropped: aborted transactions' data and markers no longer needed.
+    pub batches_discarded: u64,
 }
 
 impl FilterStats {
@@ -98,6 +102,7 @@ impl FilterStats {
         self.records_kept += o.records_kept;
         self.tombstones_kept += o.tombstones_kept;
         self.tombstones_removed += o.tombstones_removed;
+        self.batches_discarded += o.batches_discarded;
     }
 }
 
@@ -159,11 +164,12 @@ pub fn filter_batch(
             st.tombstones_removed += tomb as u64;
         }
     }
-    if kept.len() == records.len() {
-        return Ok((Filtered::Whole, st));
-    }
+    // An empty batch (left by an earlier clean) is dropped too unless kept empty again.
     if kept.is_empty() {
         return Ok((Filtered::Dropped, st));
+    }
+    if kept.len() == records.len() {
+        return Ok((Filtered::Whole, st));
     }
     // Timestamps: CreateTime batches get first/max from the survivors; LogAppendTime ones
     // report maxTimestamp for every record, so base = max and deltas 0 (as Kafka rebuilds).
@@ -200,4 +206,29 @@ pub fn filter_batch(
     let crc = compute_crc(&out);
     out[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
     Ok((Filtered::Rebuilt(out), st))
+}
+
+/// DefaultRecordBatch.writeEmptyHeader: the batch with no records, kept only for its
+/// producer fields (id, epoch, sequence range via lastOffsetDelta): uncompressed, first
+/// timestamp -1, max timestamp and the timestamp-type/transactional/control bits kept.
+pub fn empty_batch(batch: &[u8], h: &BatchHeader) -> Vec<u8> {
+    let mut out = batch[..RECORD_BATCH_OVERHEAD].to_vec();
+    let len = (RECORD_BATCH_OVERHEAD - LOG_OVERHEAD) as i32;
+    out[LENGTH_OFFSET..LENGTH_OFFSET + 4].copy_from_slice(&len.to_be_bytes());
+    let attrs = h.attributes & (TIMESTAMP_TYPE_MASK | TRANSACTIONAL_MASK | CONTROL_MASK);
+    out[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attrs.to_be_bytes());
+    out[BASE_TIMESTAMP_OFFSET..BASE_TIMESTAMP_OFFSET + 8]
+        .copy_from_slice(&NO_TIMESTAMP.to_be_bytes());
+    out[RECORDS_COUNT_OFFSET..RECORDS_COUNT_OFFSET + 4].copy_from_slice(&0i32.to_be_bytes());
+    let crc = compute_crc(&out);
+    out[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+    out
+}
+
+/// The control type (ABORT 0, COMMIT 1) of a control batch's record; None for an empty or
+/// unreadable one.
+pub fn control_type(batch: &[u8]) -> Option<i16> {
+    let records = parse_records(batch).ok()?;
+    let r = records.first()?;
+    read_control_record(r.key?, r.value).map(|(kind, _)| kind)
 }

@@ -8,12 +8,27 @@
 //!    tombstones only while their segment is younger than the delete horizon;
 //! 3. swap each output in (`swap.rs`). The active segment is never read or written.
 //!
+//! Transactions (`cleaned_txn.rs`): batches of aborted transactions go whole, and never
+//! enter the map; a COMMIT/ABORT marker goes once none of its transaction's batches remain
+//! and its segment is past the delete horizon (an ABORT that stays keeps its `.txnindex`
+//! entry); a producer's last batch stays, emptied if nothing of it survives. Nothing from
+//! the first open transaction on is cleaned (the caller's first uncleanable offset).
+//!
 //! Offsets never change: survivors keep their offsets, leaving gaps that readers skip.
 
 use std::fs;
 use std::time::Instant;
 
-use super::clean_batch::{filter_batch, for_each_batch, for_each_record, FilterStats, Filtered};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::batch::BatchHeader;
+use super::clean_batch::{
+    control_type, empty_batch, filter_batch, for_each_batch, for_each_record, FilterStats, Filtered,
+};
+use super::cleaned_txn::{
+    is_batch_last_record_of_producer, CleanedTransactionMetadata, LastRecord,
+};
 use super::config::LogConfig;
 use super::errors::LogError;
 use super::offset_map::OffsetMap;
@@ -94,7 +109,7 @@ impl Cleaner {
         if first_dirty >= first_uncleanable {
             return Ok(res);
         }
-        self.build_offset_map(&snap, first_dirty, first_uncleanable)?;
+        self.build_offset_map(log, &snap, first_dirty, first_uncleanable)?;
         if self.map.latest_offset() < first_dirty {
             return Ok(res);
         }
@@ -113,10 +128,12 @@ impl Cleaner {
             .iter()
             .filter(|s| s.base_offset < end && s.base_offset < snap.active_base())
             .collect();
+        let mut txns = CleanedTransactionMetadata::default();
         for group in group_segments_by_size(&to_clean, &config, first_uncleanable) {
             let before: u64 = group.iter().map(|s| s.size).sum();
+            let horizon = res.delete_horizon_ms;
             let (after, st, swapped) =
-                self.clean_group(log, &snap, &config, &group, res.delete_horizon_ms)?;
+                self.clean_group(log, &snap, &config, &group, horizon, &mut txns)?;
             if self.settings.halt_after_swap_file {
                 return Ok(res);
             }
@@ -135,13 +152,19 @@ impl Cleaner {
     }
 
     /// Fills the map from the dirty segments; stops early (at a record) when it is full.
+    /// Aborted transactions' records are not mapped (they will be discarded).
     fn build_offset_map(
         &mut self,
+        log: &Log,
         snap: &LogSnapshot,
         first_dirty: i64,
         first_uncleanable: i64,
     ) -> Result<(), LogError> {
         self.map.clear();
+        let mut txns = CleanedTransactionMetadata::default();
+        txns.add_aborted_transactions(
+            &log.collect_aborted_transactions(first_dirty, first_uncleanable)?,
+        );
         let dirty = snap
             .segments
             .iter()
@@ -161,7 +184,13 @@ impl Cleaner {
                     if h.base_offset >= first_uncleanable {
                         return Ok(false);
                     }
-                    if !h.is_control() {
+                    let aborted = if h.is_control() {
+                        txns.on_control_batch_read(h, control_type(batch));
+                        false
+                    } else {
+                        txns.on_batch_read(h)
+                    };
+                    if !h.is_control() && !aborted {
                         let mut ok = true;
                         let r = for_each_record(batch, h, |offset, key, _| {
                             if !ok || offset < first_dirty {
@@ -210,6 +239,7 @@ impl Cleaner {
         config: &LogConfig,
         group: &[&SegmentSnapshot],
         delete_horizon_ms: i64,
+        txns: &mut CleanedTransactionMetadata,
     ) -> Result<(u64, FilterStats, bool), LogError> {
         let base = group[0].base_offset;
         let out_config = LogConfig {
@@ -221,7 +251,15 @@ impl Cleaner {
         }
         let mut cleaned =
             LogSegment::open_with_suffix(&snap.dir, base, &out_config, false, CLEANED_FILE_SUFFIX)?;
-        let result = self.copy_group(&mut cleaned, group, delete_horizon_ms);
+        let result = self
+            .copy_group(log, &mut cleaned, group, delete_horizon_ms, txns)
+            .and_then(|st| {
+                // The aborted transactions whose markers stay, as Kafka's cleanedIndex.
+                for txn in txns.take_cleaned_index() {
+                    cleaned.txn_index.append(&txn)?;
+                }
+                Ok(st)
+            });
         let st = match result {
             Ok(st) => st,
             Err(e) => {
@@ -250,53 +288,30 @@ impl Cleaner {
 
     fn copy_group(
         &self,
+        log: &Log,
         cleaned: &mut LogSegment,
         group: &[&SegmentSnapshot],
         delete_horizon_ms: i64,
+        txns: &mut CleanedTransactionMetadata,
     ) -> Result<FilterStats, LogError> {
         let mut st = FilterStats::default();
-        let map = &self.map;
-        let latest = map.latest_offset();
-        for seg in group {
-            let retain_deletes = seg.last_modified_ms > delete_horizon_ms;
-            // Kafka's shouldRetainRecord: anything past the mapped range stays; keyless
-            // records go; otherwise only the latest offset of a key, and a tombstone only
-            // while deletes are retained.
-            let keep = |offset: i64, key: Option<&[u8]>, has_value: bool| {
-                if offset > latest {
-                    return true;
-                }
-                let Some(k) = key else { return false };
-                offset >= map.get(k) && (has_value || retain_deletes)
-            };
+        let last_records = log.last_records_of_active_producers();
+        for (i, seg) in group.iter().enumerate() {
+            // The whole segment's aborted transactions: its cleaned `.txnindex` is rebuilt.
+            let upper = group.get(i + 1).map_or(seg.next_offset, |n| n.base_offset);
+            txns.add_aborted_transactions(
+                &log.collect_aborted_transactions(seg.base_offset, upper)?,
+            );
+            let retain = seg.last_modified_ms > delete_horizon_ms;
             for_each_batch(
                 &*seg.open()?,
                 seg.size,
                 self.settings.io_buffer_bytes,
                 self.settings.max_batch_bytes,
                 |h, batch| {
-                    let out: Option<std::borrow::Cow<'_, [u8]>> = if h.is_control() {
-                        // Transaction markers are kept: this cleaner does not yet drop the
-                        // aborted records their ABORT markers end, and a read_committed
-                        // consumer told of an aborted transaction by the `.txnindex` skips
-                        // that producer's records until it meets the marker.
-                        Some(std::borrow::Cow::Borrowed(batch))
-                    } else {
-                        let (f, s) = filter_batch(batch, h, keep).map_err(|e| {
-                            LogError::CorruptMessage(format!(
-                                "batch at offset {} cannot be cleaned: {e}",
-                                h.base_offset
-                            ))
-                        })?;
-                        st.add(&s);
-                        match f {
-                            Filtered::Whole => Some(std::borrow::Cow::Borrowed(batch)),
-                            Filtered::Rebuilt(v) => Some(std::borrow::Cow::Owned(v)),
-                            Filtered::Dropped => None,
-                        }
-                    };
+                    let out = self.clean_batch(h, batch, retain, txns, &last_records, &mut st)?;
                     if let Some(bytes) = out {
-                        let oh = super::batch::BatchHeader::parse(&bytes);
+                        let oh = BatchHeader::parse(&bytes);
                         cleaned.append(
                             oh.last_offset(),
                             oh.max_timestamp,
@@ -310,12 +325,70 @@ impl Cleaner {
         }
         Ok(st)
     }
+
+    /// What of one batch is written out (Kafka's cleanInto filter): `retain` is
+    /// retainDeletesAndTxnMarkers for its segment.
+    fn clean_batch<'b>(
+        &self,
+        h: &BatchHeader,
+        batch: &'b [u8],
+        retain: bool,
+        txns: &mut CleanedTransactionMetadata,
+        last_records: &HashMap<i64, LastRecord>,
+        st: &mut FilterStats,
+    ) -> Result<Option<Cow<'b, [u8]>>, LogError> {
+        // Markers ride on the tombstone horizon, and go only once their data is gone.
+        let discard = if h.is_control() {
+            txns.on_control_batch_read(h, control_type(batch)) && !retain
+        } else {
+            txns.on_batch_read(h)
+        };
+        let retain_empty = h.producer_id >= 0 && is_batch_last_record_of_producer(last_records, h);
+        if discard && !retain_empty {
+            st.batches_discarded += 1;
+            return Ok(None);
+        }
+        let map = &self.map;
+        let latest = map.latest_offset();
+        // Kafka's shouldRetainRecord: anything past the mapped range stays; keyless records
+        // go; otherwise only the latest offset of a key, and a tombstone only while deletes
+        // are retained. A discarded batch kept for its producer state keeps no record.
+        let keep = |offset: i64, key: Option<&[u8]>, has_value: bool| {
+            if discard {
+                return false;
+            }
+            if offset > latest {
+                return true;
+            }
+            let Some(k) = key else { return false };
+            offset >= map.get(k) && (has_value || retain)
+        };
+        let (f, s) = filter_batch(batch, h, keep).map_err(|e| {
+            LogError::CorruptMessage(format!(
+                "batch at offset {} cannot be cleaned: {e}",
+                h.base_offset
+            ))
+        })?;
+        st.add(&s);
+        Ok(match f {
+            Filtered::Whole => Some(Cow::Borrowed(batch)),
+            Filtered::Rebuilt(v) => Some(Cow::Owned(v)),
+            Filtered::Dropped if retain_empty => Some(Cow::Owned(empty_batch(batch, h))),
+            Filtered::Dropped => None,
+        })
+    }
 }
 
 fn remove_leftovers(snap: &LogSnapshot, base: i64, suffix: &str) {
     use super::util::TIME_INDEX_FILE_SUFFIX;
     use super::util::{segment_path, with_suffix, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX};
-    for s in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] {
+    let txn = super::txn_index::TXN_INDEX_FILE_SUFFIX;
+    for s in [
+        LOG_FILE_SUFFIX,
+        INDEX_FILE_SUFFIX,
+        TIME_INDEX_FILE_SUFFIX,
+        txn,
+    ] {
         let _ = fs::remove_file(with_suffix(&segment_path(&snap.dir, base, s), suffix));
     }
 }

@@ -110,12 +110,19 @@ pub fn cleanable_offsets(
     } else {
         None
     };
-    // Never past the high watermark: a follower could still truncate above it.
-    let first_uncleanable = [Some(active), Some(snap.high_watermark), lag_bound]
-        .into_iter()
-        .flatten()
-        .min()
-        .expect("non-empty");
+    // Never past the high watermark (a follower could still truncate above it), nor into
+    // an undecided transaction (its records' fate is unknown: Kafka's firstUnstableOffset).
+    let first_unstable = log.first_unstable_offset();
+    let first_uncleanable = [
+        Some(active),
+        Some(snap.high_watermark),
+        first_unstable,
+        lag_bound,
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .expect("non-empty");
     let max_lag = config.max_compaction_lag_ms;
     let needs_now = max_lag < i64::MAX
         && dirty_inactive
@@ -374,7 +381,7 @@ fn log_summary(id: usize, ltc: &LogToClean, r: &CleanResult) {
     };
     tracing::info!(
         target: "kafka.log.LogCleaner",
-        "Cleaner {id}: cleaned log {} (dirty section = [{}, {}), dirty ratio {:.2}{}): {} segments in {} groups, {} -> {} bytes ({:.1}% smaller), {} -> {} records, tombstones kept {} / removed {}, delete horizon {}, {} ms{}",
+        "Cleaner {id}: cleaned log {} (dirty section = [{}, {}), dirty ratio {:.2}{}): {} segments in {} groups, {} -> {} bytes ({:.1}% smaller), {} -> {} records, tombstones kept {} / removed {}, delete horizon {}, {} ms{}{}",
         ltc.tp,
         r.first_dirty,
         r.end_offset,
@@ -392,5 +399,6 @@ fn log_summary(id: usize, ltc: &LogToClean, r: &CleanResult) {
         r.delete_horizon_ms,
         r.elapsed_ms,
         if r.aborted_groups > 0 { format!(", {} groups discarded (log changed)", r.aborted_groups) } else { String::new() },
+        if r.stats.batches_discarded > 0 { format!(", {} aborted-transaction batches and markers removed", r.stats.batches_discarded) } else { String::new() },
     );
 }

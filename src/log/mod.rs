@@ -6,6 +6,7 @@ pub mod batch;
 pub mod bench;
 pub mod checkpoint;
 pub mod clean_batch;
+pub mod cleaned_txn;
 pub mod cleaner;
 pub mod cleaner_manager;
 pub mod config;

@@ -157,13 +157,7 @@ impl Log {
         if !unchanged || !same_dir {
             return Ok(false);
         }
-        // The aborted transactions of the replaced segments stay indexed: their markers
-        // are in the cleaned segment's offset range (written before the commit point).
-        for o in old {
-            for txn in g.segments[&o.base_offset].txn_index.all_aborted_txns()? {
-                cleaned.txn_index.append(&txn)?;
-            }
-        }
+        // The cleaner wrote the `.txnindex` of what it kept (before the commit point).
         cleaned.txn_index.flush()?;
         let mut doomed = Vec::new();
         for o in old {

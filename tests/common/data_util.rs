@@ -198,3 +198,26 @@ pub fn python_clients(args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Runs tests/python/txn_clients.py (confluent-kafka transactions); one JSON value per
+/// stdout line.
+pub fn txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");
+    // A client stuck in retries fails the test instead of hanging it.
+    let out = std::process::Command::new("timeout")
+        .args(["120", "python3", script])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "txn_clients.py {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}

@@ -17,9 +17,10 @@
       Producer A opens a transaction; producer B with the same transactional.id
       initialises (fencing A); A's commit must fail fatally (fenced). Prints
       {"a_error": <error name>, "b_committed": true}.
-  txn_clients.py hang BOOTSTRAP TOPIC TXN_ID TIMEOUT_MS COUNT
+  txn_clients.py hang BOOTSTRAP TOPIC TXN_ID TIMEOUT_MS COUNT [KEY_PREFIX]
       Opens a transaction with transaction.timeout.ms=TIMEOUT_MS, produces COUNT
-      "hung-<i>" records, flushes and exits without committing.
+      "hung-<i>" records (keyed "<KEY_PREFIX><i>" if given), flushes and exits without
+      committing.
   txn_clients.py pending-offsets BOOTSTRAP TOPIC TXN_ID GROUP
       Opens a transaction, produces one record, sends GROUP's offset 42 for TOPIC partition 0
       with send_offsets_to_transaction, prints {"sent": true}, waits for a line on stdin,
@@ -182,12 +183,13 @@ def fence(bootstrap, topic, txn_id):
     print(json.dumps({"a_error": a_error, "b_committed": True}))
 
 
-def hang(bootstrap, topic, txn_id, timeout_ms, count):
+def hang(bootstrap, topic, txn_id, timeout_ms, count, key_prefix=None):
     p = producer(bootstrap, txn_id, **{"transaction.timeout.ms": int(timeout_ms)})
     p.init_transactions(TIMEOUT)
     p.begin_transaction()
     for i in range(int(count)):
-        p.produce(topic, value=f"hung-{i}".encode())
+        key = f"{key_prefix}{i}".encode() if key_prefix is not None else None
+        p.produce(topic, key=key, value=f"hung-{i}".encode())
     p.flush(TIMEOUT)
     print(json.dumps({"done": True}))
 
@@ -248,6 +250,8 @@ class Loop:
         self.rewind()
 
     def note(self, where, err):
+        # Also on stderr at once: the test shows it if the loop has to be killed.
+        print(f"ctp {time.strftime('%H:%M:%S')} {where}: {err}", file=sys.stderr, flush=True)
         if len(self.stats["errors"]) < 20:
             self.stats["errors"].append(f"{where}: {err}")
 
