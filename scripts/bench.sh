@@ -40,7 +40,8 @@
 # or '16 KiB'; the failover scenario is named "failover", the scale one "scale"),
 # BENCH_LAT_SECS (latency run length, default 30), BENCH_ZK_SESSION_MS (broker session
 # timeout, default 6000 = Kafka 2.1's default), KAFKA_HOME (a Kafka 2.x distribution: run the
-# matrix against it too).  The same client (zkafka perf, librdkafka) is used for both targets
+# matrix against it too), BENCH_BROKER_PROPS (lines appended to every broker's
+# server.properties).  The same client (zkafka perf, librdkafka) is used for both targets
 # so the ratios compare brokers, not clients.
 #
 # The machine is shared (2 cores): numbers are noisy, run it twice before trusting a delta.
@@ -239,6 +240,8 @@ zookeeper.connection.timeout.ms=18000
 zookeeper.session.timeout.ms=$SESSION_MS
 group.initial.rebalance.delay.ms=0
 EOF
+    # Extra broker settings, one per line (e.g. max.incremental.fetch.session.cache.slots=0).
+    [[ -z "${BENCH_BROKER_PROPS:-}" ]] || printf '%s\n' "$BENCH_BROKER_PROPS" >>"$props"
     if [[ "$TARGET" == zkafka ]]; then
       HTTP_PORTS+=("$(free_port)")
       echo "zkafka.http.listener=127.0.0.1:${HTTP_PORTS[-1]}" >>"$props"
