@@ -25,8 +25,8 @@
 #              SIGTERM (controlled shutdown) -> time to exit and partitions still led at exit,
 #              kill -9 of the controller -> new controller and all re-led; times from the
 #              state znodes' own mtimes (`zkafka perf partition-states`); idle CPU per broker
-#              over BENCH_SCALE_IDLE_SECS (default 60) once all are led (BENCH_SCALE_IDLE_ONLY=1
-#              stops there)
+#              over BENCH_SCALE_IDLE_SECS (default 60) once all are led and
+#              BENCH_SCALE_SETTLE_SECS (default 5) passed (BENCH_SCALE_IDLE_ONLY=1 stops there)
 #   idle connections: 1 broker, BENCH_IDLE_CONNECTIONS (default 1,000) connections that sent
 #              one ApiVersions each: VmRSS before, open, after close; bytes per connection
 #   validation: `zkafka bench-log`: log append/read vs raw disk and LogValidator's cost per
@@ -548,7 +548,8 @@ scale() {
   out="$(states "$t")"
   m="$(state_lines <<<"$out" | awk -F'\t' '$6 > m { m = $6 } END { printf "%.0f\n", m }')"
   scale_record "create -> all led: $((m - $(awk -F'\t' '$1 == "topic" { print $2 }' <<<"$out"))) ms"
-  sleep 5
+  # Followers may still be creating their logs when every partition has a leader.
+  sleep "${BENCH_SCALE_SETTLE_SECS:-5}"
   for id in 1 2 3; do
     pid="${BROKER_PIDS[$((id - 1))]}"
     scale_record "broker $id: RSS $(rss_mb "$pid") MB, open files $(fds_of "$pid"), leads $(leaders_of "$id" <<<"$out")"
