@@ -28,8 +28,8 @@
 #              SIGTERM (controlled shutdown) -> time to exit and partitions still led at exit,
 #              kill -9 of the controller -> new controller and all re-led; times from the
 #              state znodes' own mtimes (`zkafka perf partition-states`); idle CPU per broker
-#              over BENCH_SCALE_IDLE_SECS (default 60) once all are led (BENCH_SCALE_IDLE_ONLY=1
-#              stops there)
+#              over BENCH_SCALE_IDLE_SECS (default 60) once all are led and
+#              BENCH_SCALE_SETTLE_SECS (default 5) passed (BENCH_SCALE_IDLE_ONLY=1 stops there)
 #   idle connections: 1 broker, BENCH_IDLE_CONNECTIONS (default 1,000) connections that sent
 #              one ApiVersions each: VmRSS before, open, after close; bytes per connection
 #   security: the 100 B and 1 KiB saturating runs and the consumer on 1 and 3 brokers whose
@@ -47,7 +47,8 @@
 # or '16 KiB'; the failover scenario is named "failover", the scale one "scale"),
 # BENCH_LAT_SECS (latency run length, default 30), BENCH_ZK_SESSION_MS (broker session
 # timeout, default 6000 = Kafka 2.1's default), KAFKA_HOME (a Kafka 2.x distribution: run the
-# matrix against it too).  The same client (zkafka perf, librdkafka) is used for both targets
+# matrix against it too), BENCH_BROKER_PROPS (lines appended to every broker's
+# server.properties).  The same client (zkafka perf, librdkafka) is used for both targets
 # so the ratios compare brokers, not clients.
 #
 # The machine is shared (2 cores): numbers are noisy, run it twice before trusting a delta.
@@ -248,6 +249,8 @@ zookeeper.connection.timeout.ms=18000
 zookeeper.session.timeout.ms=$SESSION_MS
 group.initial.rebalance.delay.ms=0
 EOF
+    # Extra broker settings, one per line (e.g. max.incremental.fetch.session.cache.slots=0).
+    [[ -z "${BENCH_BROKER_PROPS:-}" ]] || printf '%s\n' "$BENCH_BROKER_PROPS" >>"$props"
     if [[ "$TARGET" == zkafka ]]; then
       HTTP_PORTS+=("$(free_port)")
       echo "zkafka.http.listener=127.0.0.1:${HTTP_PORTS[-1]}" >>"$props"
@@ -562,7 +565,8 @@ scale() {
   out="$(states "$t")"
   m="$(state_lines <<<"$out" | awk -F'\t' '$6 > m { m = $6 } END { printf "%.0f\n", m }')"
   scale_record "create -> all led: $((m - $(awk -F'\t' '$1 == "topic" { print $2 }' <<<"$out"))) ms"
-  sleep 5
+  # Followers may still be creating their logs when every partition has a leader.
+  sleep "${BENCH_SCALE_SETTLE_SECS:-5}"
   for id in 1 2 3; do
     pid="${BROKER_PIDS[$((id - 1))]}"
     scale_record "broker $id: RSS $(rss_mb "$pid") MB, open files $(fds_of "$pid"), leads $(leaders_of "$id" <<<"$out")"

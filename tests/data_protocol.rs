@@ -1,7 +1,7 @@
 //! The data path at the protocol level, with typed requests over raw connections: long-poll
 //! fetches, offset range errors, leader-epoch fencing, bad produce input (nothing appended,
 //! broker keeps serving), trailing bytes after a request body (ignored, as Kafka does), acks=0
-//! and acks=all, the queued.max.request.bytes memory pool.
+//! and acks=all, the queued.max.request.bytes memory pool, incremental fetch sessions (KIP-227).
 
 mod common;
 
@@ -205,6 +205,98 @@ async fn long_poll_range_errors_and_epochs() {
             assert_eq!(p.offset, 5, "v{v}");
         }
     }
+}
+
+/// A consumer's Fetch v12 in session `id` at `epoch`, listing `offsets` (partition, offset).
+fn session_fetch(topic: &str, id: i32, epoch: i32, offsets: &[(i32, i64)]) -> FetchRequest {
+    let partitions: Vec<FetchPartition> = offsets
+        .iter()
+        .map(|&(p, offset)| {
+            FetchPartition::default()
+                .with_partition(p)
+                .with_fetch_offset(offset)
+                .with_partition_max_bytes(1 << 20)
+        })
+        .collect();
+    let topics = match partitions.is_empty() {
+        true => Vec::new(),
+        false => vec![FetchTopic::default()
+            .with_topic(topic_name(topic))
+            .with_partitions(partitions)],
+    };
+    FetchRequest::default()
+        .with_replica_id((-1).into())
+        .with_max_wait_ms(200)
+        .with_min_bytes(1)
+        .with_session_id(id)
+        .with_session_epoch(epoch)
+        .with_topics(topics)
+}
+
+/// (partition, high watermark, record bytes) of each partition a response lists.
+fn listed(r: &FetchResponse) -> Vec<(i32, i64, usize)> {
+    r.responses
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .map(|p| {
+            let bytes = p.records.as_ref().map_or(0, |b| b.len());
+            (p.partition_index, p.high_watermark, bytes)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_fetch_sessions() {
+    let (zk, broker) = single_broker(&[]);
+    create_topic(
+        &zk.connect_string(),
+        &broker.bootstrap(),
+        "fs",
+        2,
+        &[1],
+        &[],
+    )
+    .await;
+    let mut c = client(&broker).await;
+
+    // Epoch 0 opens a session; the full answer lists both partitions.
+    let r = fetch(&mut c, &session_fetch("fs", 0, 0, &[(0, 0), (1, 0)]), 12).await;
+    assert_eq!(r.error_code, 0);
+    let id = r.session_id;
+    assert_ne!(id, 0, "a session was opened");
+    assert_eq!(listed(&r), vec![(0, 0, 0), (1, 0, 0)]);
+    // Nothing changed: the incremental long poll expires with an empty answer.
+    let r = fetch(&mut c, &session_fetch("fs", id, 1, &[]), 12).await;
+    assert_eq!((r.error_code, r.session_id), (0, id));
+    assert!(listed(&r).is_empty(), "{r:?}");
+    // Records on partition 1 only: only it is listed, though neither was named.
+    let sent = batch(5, 10);
+    let p = c
+        .send(&produce_req("fs", 1, 1, 5000, sent.clone()), 8)
+        .await
+        .unwrap();
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
+    let r = fetch(&mut c, &session_fetch("fs", id, 2, &[]), 12).await;
+    assert_eq!(listed(&r), vec![(1, 5, sent.len())]);
+    // Moving past the records: partition 1 is named at offset 5; nothing new to list.
+    let r = fetch(&mut c, &session_fetch("fs", id, 3, &[(1, 5)]), 12).await;
+    assert!(listed(&r).is_empty(), "{r:?}");
+    // A repeated epoch and an unknown session are session errors.
+    let r = fetch(&mut c, &session_fetch("fs", id, 3, &[]), 12).await;
+    assert_eq!(r.error_code, 71, "INVALID_FETCH_SESSION_EPOCH");
+    let r = fetch(
+        &mut c,
+        &session_fetch("fs", id.wrapping_add(1).max(1), 1, &[]),
+        12,
+    )
+    .await;
+    assert_eq!(r.error_code, 70, "FETCH_SESSION_ID_NOT_FOUND");
+    // A full fetch with epoch -1 closes the session and is answered sessionless.
+    let r = fetch(&mut c, &session_fetch("fs", id, -1, &[(0, 0), (1, 5)]), 12).await;
+    assert_eq!((r.error_code, r.session_id), (0, 0));
+    assert_eq!(listed(&r).len(), 2);
+    let r = fetch(&mut c, &session_fetch("fs", id, 4, &[]), 12).await;
+    assert_eq!(r.error_code, 70, "the closed session is gone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

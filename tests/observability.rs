@@ -312,6 +312,15 @@ async fn state_and_events_show_a_leader_change_after_the_leader_is_killed() {
     .await;
     assert_eq!(before["replicas"], serde_json::json!([l, f, c]));
     let epoch = before["leader_epoch"].as_i64().unwrap();
+    // Both followers fetch from l in an incremental fetch session (KIP-227) of one partition.
+    let http_l = &http[l as usize - 1];
+    let sessions = "kafka_server_fetchsessioncache_numincrementalfetchsessions 2";
+    let cached = "kafka_server_fetchsessioncache_numincrementalfetchpartitionscached 2";
+    wait_for(T, || async {
+        let metrics = http_get(http_l, "/metrics").ok()?.1;
+        (metrics.contains(sessions) && metrics.contains(cached)).then_some(())
+    })
+    .await;
 
     let mut events = EventStream::open(http_f).await;
     events

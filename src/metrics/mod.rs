@@ -186,6 +186,9 @@ pub struct BrokerMetrics {
     /// Controller events processed, by ControllerState code (`<State>RateAndTimeMs`).
     pub controller_event_time: [Histogram; CONTROLLER_STATES.len()],
     pub controller_event_queue_size: Gauge,
+    // kafka.server:type=FetchSessionCache
+    pub fetch_sessions: Gauge,
+    pub fetch_session_partitions: Gauge,
 }
 
 impl BrokerMetrics {
@@ -213,6 +216,8 @@ impl BrokerMetrics {
             leader_election_time: Histogram::new(),
             controller_event_time: [const { Histogram::new() }; CONTROLLER_STATES.len()],
             controller_event_queue_size: Gauge::new(0),
+            fetch_sessions: Gauge::new(0),
+            fetch_session_partitions: Gauge::new(0),
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod authenticator;
 pub mod client;
+pub mod fetch_metadata;
 pub mod frame;
 pub mod reauth;
 pub mod request;

@@ -56,11 +56,26 @@ fn render(s: &Sources) -> String {
     partition_metrics(&mut e, &partitions);
     log_metrics(&mut e, &partitions);
     fetcher_metrics(&mut e, s);
+    fetch_session_metrics(&mut e);
     replication_quota_metrics(&mut e, &s.replica_manager.replication_quotas);
     group_metrics(&mut e, s);
     quota_metrics(&mut e, &s.quotas, crate::controller::now_ms().max(0) as u64);
     process_metrics(&mut e);
     e.finish()
+}
+
+/// `kafka.server:type=FetchSessionCache` (FetchSession.scala): live incremental fetch
+/// sessions and the partitions they cache.
+fn fetch_session_metrics(e: &mut Exposition) {
+    let g = "kafka_server_fetchsessioncache_";
+    let sessions = METRICS.fetch_sessions.get() as f64;
+    let partitions = METRICS.fetch_session_partitions.get() as f64;
+    e.gauge(&format!("{g}numincrementalfetchsessions"), &[], sessions);
+    e.gauge(
+        &format!("{g}numincrementalfetchpartitionscached"),
+        &[],
+        partitions,
+    );
 }
 
 /// `kafka.server:type=ReplicaManager` (ReplicaManager.scala): gauges over led partitions.

@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use super::fetch_session_handler::{FetchRequestData, FetchSessionHandler};
 use super::out_of_range;
 use super::partition::Partition;
 use super::truncation;
@@ -280,6 +281,7 @@ async fn run_fetcher(
     let addr = format!("{}:{}", leader.host, leader.port);
     let backoff = Duration::from_millis(s.backoff_ms.max(1) as u64);
     let mut client: Option<BrokerClient> = None;
+    let mut session = FetchSessionHandler::new();
     loop {
         if client.is_none() {
             let connected = match BrokerClient::connect_inter_broker(
@@ -305,7 +307,7 @@ async fn run_fetcher(
         let c = client.as_mut().expect("connected");
         let result = match truncation::truncation_round(&s, &states, c).await {
             Ok(true) => Ok(()),
-            Ok(false) => match fetch_round(&s, &states, c).await {
+            Ok(false) => match fetch_round(&s, &states, c, &mut session).await {
                 Ok(true) => Ok(()),
                 Ok(false) => {
                     // Nothing to fetch right now: sleep until woken or a backoff passes.
@@ -317,6 +319,7 @@ async fn run_fetcher(
             Err(e) => Err(e),
         };
         if let Err(e) = result {
+            session.handle_error();
             tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[{name}] Error in request to leader {} at {addr}: {e}; backing off {} ms", leader.id, s.backoff_ms);
             client = None;
             tokio::time::sleep(backoff).await;
@@ -379,11 +382,13 @@ fn should_follower_throttle(s: &FetchSettings, states: &States, tp: &TopicPartit
     !in_sync && quota.is_quota_exceeded()
 }
 
-/// One Fetch round for partitions in the Fetching state. Returns whether there were any.
+/// One Fetch round for partitions in the Fetching state, in the leader's fetch session.
+/// Returns whether there was anything to send.
 async fn fetch_round(
     s: &FetchSettings,
     states: &States,
     client: &mut BrokerClient,
+    session: &mut FetchSessionHandler,
 ) -> anyhow::Result<bool> {
     let todo = ready(states, false);
     let mut parts = Vec::new();
@@ -396,115 +401,159 @@ async fn fetch_round(
         };
         parts.push((tp, p, epoch, offset, pos.log_start_offset));
     }
-    if parts.is_empty() {
-        return Ok(false);
-    }
-    let mut by_topic: BTreeMap<String, Vec<FetchPartition>> = BTreeMap::new();
-    for (tp, _, epoch, offset, log_start) in &parts {
-        by_topic.entry(tp.topic.clone()).or_default().push(
-            FetchPartition::default()
+    let wanted = parts
+        .iter()
+        .map(|(tp, _, epoch, offset, log_start)| {
+            let data = FetchPartition::default()
                 .with_partition(tp.partition)
                 .with_current_leader_epoch(*epoch)
                 .with_fetch_offset(*offset)
                 .with_log_start_offset(*log_start)
-                .with_partition_max_bytes(s.max_bytes),
-        );
+                .with_partition_max_bytes(s.max_bytes);
+            (tp.clone(), data)
+        })
+        .collect();
+    let data = session.build(wanted);
+    if session.is_idle(&data) {
+        return Ok(false);
     }
-    let req = FetchRequest::default()
+    let req = fetch_request(s, data);
+    let resp = client.send(&req, FETCH_VERSION).await?;
+    let listed: Vec<TopicPartition> = resp
+        .responses
+        .iter()
+        .flat_map(|t| {
+            let topic = t.topic.0.as_str();
+            t.partitions
+                .iter()
+                .map(move |r| TopicPartition::new(topic, r.partition_index))
+        })
+        .collect();
+    if !session.handle_response(resp.error_code, resp.session_id, listed.iter()) {
+        match resp.error_code {
+            errors::FETCH_SESSION_ID_NOT_FOUND | errors::INVALID_FETCH_SESSION_EPOCH => {
+                tracing::info!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Fetch session {} with the leader ended: {}; sending a full fetch request", s.broker_id, req.session_id, errors::name(resp.error_code));
+                return Ok(true);
+            }
+            errors::NONE => return Ok(true),
+            code => anyhow::bail!("fetch failed with top-level error {}", errors::name(code)),
+        }
+    }
+    // Looked up by name: a response lists thousands of partitions at scale.
+    let requested: HashMap<&TopicPartition, usize> =
+        parts.iter().enumerate().map(|(i, x)| (&x.0, i)).collect();
+    for (tp, r) in listed
+        .into_iter()
+        .zip(resp.responses.into_iter().flat_map(|t| t.partitions))
+    {
+        let Some(&i) = requested.get(&tp) else {
+            continue;
+        };
+        let (_, p, epoch, offset, log_start) = &parts[i];
+        // Dropped or re-added at another epoch while the fetch was in flight.
+        let current = states
+            .lock()
+            .expect("fetch states")
+            .get(&tp)
+            .map(|st| (st.leader_epoch, st.fetch_offset));
+        if current != Some((*epoch, *offset)) {
+            continue;
+        }
+        match r.error_code {
+            errors::NONE => {
+                let records = r.records.unwrap_or_else(Bytes::new);
+                crate::metrics::METRICS
+                    .replication_bytes_in
+                    .add(records.len() as u64);
+                // In-sync replicas' traffic counts too, so the total stays in the bound.
+                if s.quotas.follower.is_throttled(&tp) {
+                    s.quotas.follower.record(records.len() as u64);
+                }
+                match p.append_records_as_follower(
+                    *epoch,
+                    &records,
+                    r.high_watermark,
+                    r.log_start_offset,
+                ) {
+                    Ok(Some(_)) => {
+                        if let Some(pos) = p.follower_position(*epoch) {
+                            if pos.log_start_offset > *log_start {
+                                s.log_start_moved.notify_one();
+                            }
+                            update(states, &tp, *epoch, |st| {
+                                st.fetch_offset = pos.log_end_offset;
+                                st.lag = (r.high_watermark - pos.log_end_offset).max(0);
+                                st.in_sync = st.lag == 0;
+                            });
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Cannot append to {tp} at fetch offset {offset}: {e}; retrying after {} ms", s.broker_id, s.backoff_ms);
+                        delay(states, &tp, *epoch, s.backoff_ms);
+                    }
+                }
+            }
+            errors::OFFSET_OUT_OF_RANGE => {
+                tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Fetch offset {offset} of {tp} is out of range on the leader; asking it for its offsets", s.broker_id);
+                if let Err(e) =
+                    out_of_range::handle_out_of_range(s, states, client, &tp, p, *epoch).await
+                {
+                    tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Cannot resolve the out-of-range fetch offset of {tp}: {e}; truncating again after {} ms", s.broker_id, s.backoff_ms);
+                    update(states, &tp, *epoch, |st| {
+                        st.truncating = true;
+                        st.delayed_until_ms = now_ms() + s.backoff_ms;
+                    });
+                }
+            }
+            code => {
+                tracing::info!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Error {} fetching {tp} at leader epoch {epoch}; retrying after {} ms", s.broker_id, errors::name(code), s.backoff_ms);
+                delay(states, &tp, *epoch, s.backoff_ms);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The Fetch request (v11, as replica `broker.id`) carrying one session exchange.
+fn fetch_request(s: &FetchSettings, data: FetchRequestData) -> FetchRequest {
+    let mut by_topic: BTreeMap<String, Vec<FetchPartition>> = BTreeMap::new();
+    for (tp, p) in data.to_send {
+        by_topic.entry(tp.topic).or_default().push(p);
+    }
+    let mut forgotten: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    for tp in data.to_forget {
+        forgotten.entry(tp.topic).or_default().push(tp.partition);
+    }
+    let topic_name = |t: String| TopicName(StrBytes::from_string(t));
+    FetchRequest::default()
         .with_replica_id(BrokerId(s.broker_id))
         .with_max_wait_ms(s.wait_max_ms)
         .with_min_bytes(s.min_bytes)
         .with_max_bytes(s.response_max_bytes)
         .with_isolation_level(0)
-        .with_session_id(0)
-        .with_session_epoch(-1)
+        .with_session_id(data.meta.session_id)
+        .with_session_epoch(data.meta.epoch)
         .with_topics(
             by_topic
                 .into_iter()
                 .map(|(t, ps)| {
                     FetchTopic::default()
-                        .with_topic(TopicName(StrBytes::from_string(t)))
+                        .with_topic(topic_name(t))
                         .with_partitions(ps)
                 })
                 .collect(),
-        );
-    let resp = client.send(&req, FETCH_VERSION).await?;
-    if resp.error_code != errors::NONE {
-        anyhow::bail!(
-            "fetch failed with top-level error {}",
-            errors::name(resp.error_code)
-        );
-    }
-    for t in resp.responses {
-        for r in t.partitions {
-            let tp = TopicPartition::new(t.topic.0.as_str(), r.partition_index);
-            let Some((_, p, epoch, offset, log_start)) = parts.iter().find(|x| x.0 == tp) else {
-                continue;
-            };
-            // Dropped or re-added at another epoch while the fetch was in flight.
-            let current = states
-                .lock()
-                .expect("fetch states")
-                .get(&tp)
-                .map(|st| (st.leader_epoch, st.fetch_offset));
-            if current != Some((*epoch, *offset)) {
-                continue;
-            }
-            match r.error_code {
-                errors::NONE => {
-                    let records = r.records.unwrap_or_else(Bytes::new);
-                    crate::metrics::METRICS
-                        .replication_bytes_in
-                        .add(records.len() as u64);
-                    // In-sync replicas' traffic counts too, so the total stays in the bound.
-                    if s.quotas.follower.is_throttled(&tp) {
-                        s.quotas.follower.record(records.len() as u64);
-                    }
-                    match p.append_records_as_follower(
-                        *epoch,
-                        &records,
-                        r.high_watermark,
-                        r.log_start_offset,
-                    ) {
-                        Ok(Some(_)) => {
-                            if let Some(pos) = p.follower_position(*epoch) {
-                                if pos.log_start_offset > *log_start {
-                                    s.log_start_moved.notify_one();
-                                }
-                                update(states, &tp, *epoch, |st| {
-                                    st.fetch_offset = pos.log_end_offset;
-                                    st.lag = (r.high_watermark - pos.log_end_offset).max(0);
-                                    st.in_sync = st.lag == 0;
-                                });
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            tracing::error!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Cannot append to {tp} at fetch offset {offset}: {e}; retrying after {} ms", s.broker_id, s.backoff_ms);
-                            delay(states, &tp, *epoch, s.backoff_ms);
-                        }
-                    }
-                }
-                errors::OFFSET_OUT_OF_RANGE => {
-                    tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Fetch offset {offset} of {tp} is out of range on the leader; asking it for its offsets", s.broker_id);
-                    if let Err(e) =
-                        out_of_range::handle_out_of_range(s, states, client, &tp, p, *epoch).await
-                    {
-                        tracing::warn!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Cannot resolve the out-of-range fetch offset of {tp}: {e}; truncating again after {} ms", s.broker_id, s.backoff_ms);
-                        update(states, &tp, *epoch, |st| {
-                            st.truncating = true;
-                            st.delayed_until_ms = now_ms() + s.backoff_ms;
-                        });
-                    }
-                }
-                code => {
-                    tracing::info!(target: "kafka.server.ReplicaFetcherThread", "[ReplicaFetcher broker={}] Error {} fetching {tp} at leader epoch {epoch}; retrying after {} ms", s.broker_id, errors::name(code), s.backoff_ms);
-                    delay(states, &tp, *epoch, s.backoff_ms);
-                }
-            }
-        }
-    }
-    Ok(true)
+        )
+        .with_forgotten_topics_data(
+            forgotten
+                .into_iter()
+                .map(|(t, ps)| {
+                    ForgottenTopic::default()
+                        .with_topic(topic_name(t))
+                        .with_partitions(ps)
+                })
+                .collect(),
+        )
 }
 
 #[cfg(test)]

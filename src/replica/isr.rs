@@ -3,8 +3,8 @@
 //! its zkVersion), and batches `/isr_change_notification` znodes so the controller tells the
 //! other brokers (replication-and-storage.md §9.5–9.7, zookeeper-layout.md §6.7, §6.10).
 //!
-//! All writes go through one task so that at most one write per partition is in flight and
-//! the partition lock is never held across ZooKeeper I/O.
+//! All writes go through one task (several partitions' writes in flight, at most one per
+//! partition) and the partition lock is never held across ZooKeeper I/O.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
@@ -286,27 +286,40 @@ pub(super) fn expire_listed(
     }
 }
 
-/// The single ISR writer: conditional setData on the cached zkVersion; on BADVERSION the
-/// change counts only if the znode already holds exactly what we meant to write.
+/// The ISR writer: conditional setData on the cached zkVersion; on BADVERSION the change
+/// counts only if the znode already holds exactly what we meant to write. Up to
+/// ISR_WRITES_IN_FLIGHT writes of different partitions are in flight (a partition has at most
+/// one: `isr_change_in_flight`), so a restarted follower rejoining thousands of ISRs is not
+/// one ZooKeeper round trip (and fsync) after another; Kafka writes from its request threads.
 async fn write_isr_changes(
     rm: Arc<ReplicaManager>,
     mut proposals: UnboundedReceiver<IsrProposal>,
     changes: Arc<Mutex<IsrChangeSet>>,
 ) {
-    while let Some(p) = proposals.recv().await {
-        let Some(partition) = rm.get_partition(&p.tp) else {
-            continue;
-        };
-        let written = write_one(&rm, &p).await;
-        if partition.complete_isr_change(&p, written) {
-            changes
-                .lock()
-                .expect("isr change set")
-                .record(&p.tp, now_ms());
-        }
-        // A shrink may let the HW pass waiting acks=all produces (or fail them on min ISR).
-        rm.complete_delayed_requests(&p.tp);
+    use futures::StreamExt;
+    futures::stream::poll_fn(|cx| proposals.poll_recv(cx))
+        .for_each_concurrent(ISR_WRITES_IN_FLIGHT, |p| {
+            write_and_complete(&rm, &changes, p)
+        })
+        .await;
+}
+
+/// Kafka's default num.io.threads: how many ISR writes its request threads can have going.
+const ISR_WRITES_IN_FLIGHT: usize = 8;
+
+async fn write_and_complete(rm: &ReplicaManager, changes: &Mutex<IsrChangeSet>, p: IsrProposal) {
+    let Some(partition) = rm.get_partition(&p.tp) else {
+        return;
+    };
+    let written = write_one(rm, &p).await;
+    if partition.complete_isr_change(&p, written) {
+        changes
+            .lock()
+            .expect("isr change set")
+            .record(&p.tp, now_ms());
     }
+    // A shrink may let the HW pass waiting acks=all produces (or fail them on min ISR).
+    rm.complete_delayed_requests(&p.tp);
 }
 
 async fn write_one(rm: &ReplicaManager, p: &IsrProposal) -> Option<i32> {

@@ -5,6 +5,7 @@ pub mod alter_log_dirs;
 mod coordinator_append;
 mod delete_records;
 mod dir_failure;
+mod fetch_session_handler;
 pub mod fetcher;
 pub mod follower;
 pub mod isr;

@@ -38,13 +38,21 @@ impl Purgatory {
     }
 
     /// Registers one waiter on every key; it stays registered while the returned Arc lives.
+    /// Finished waiters of the key are dropped first (Kafka's purge of completed operations):
+    /// an idle partition is never completed, and every long-poll fetch watches it again.
     pub fn watch<'a>(&self, keys: impl IntoIterator<Item = &'a TopicPartition>) -> Arc<Notify> {
         let waker = Arc::new(Notify::new());
         for key in keys {
-            self.shard(key)
-                .entry(key.clone())
-                .or_default()
-                .push(Arc::downgrade(&waker));
+            let mut shard = self.shard(key);
+            match shard.get_mut(key) {
+                Some(list) => {
+                    list.retain(|w| w.strong_count() > 0);
+                    list.push(Arc::downgrade(&waker));
+                }
+                None => {
+                    shard.insert(key.clone(), vec![Arc::downgrade(&waker)]);
+                }
+            }
         }
         waker
     }
@@ -134,6 +142,24 @@ mod tests {
         drop(waker);
         p.check_and_complete(&a);
         assert_eq!(p.watched_keys(), 0, "finished operations are forgotten");
+    }
+
+    #[test]
+    fn watching_an_idle_key_again_forgets_finished_watchers() {
+        let p = Purgatory::new("test");
+        let a = TopicPartition::new("t", 0);
+        for _ in 0..100 {
+            drop(p.watch([&a]));
+        }
+        let live = p.watch([&a]);
+        let shard = p.shard(&a);
+        assert_eq!(
+            shard.get(&a).map(Vec::len),
+            Some(1),
+            "only the live watcher is kept"
+        );
+        drop(shard);
+        drop(live);
     }
 
     #[tokio::test]

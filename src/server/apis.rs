@@ -97,6 +97,8 @@ pub struct KafkaApis {
     pub authorizer: Option<Arc<AclAuthorizer>>,
     /// SASL listeners' settings and the SCRAM credential cache (network::authenticator).
     pub sasl: Arc<SaslServerConfig>,
+    /// Incremental fetch sessions (KIP-227) of followers and consumers.
+    pub fetch_sessions: Arc<crate::server::fetch_session::FetchSessionCache>,
 }
 
 impl KafkaApis {

@@ -6,10 +6,10 @@
 //!   (`Partition::update_follower_fetch_state`), which can move the high watermark.
 //! * Long poll: the answer goes out once `min_bytes` are readable, on an error, or when
 //!   `max_wait_ms` runs out; appends and high-watermark moves wake the waiting fetch.
-//! * Fetch sessions (KIP-227): every request is answered as a full, sessionless fetch
-//!   (session id 0), which Kafka itself does when its session cache is full; clients then
-//!   keep sending full requests. An incremental request naming a session gets
-//!   FETCH_SESSION_ID_NOT_FOUND, as for a session Kafka has evicted.
+//! * Fetch sessions (KIP-227, fetch_session.rs): a full fetch with epoch 0 opens a session
+//!   when the cache has room; its incremental fetches read every partition of the session and
+//!   answer only those that changed. Epoch -1 (what librdkafka and most clients send) is a
+//!   sessionless full fetch.
 //! * Records are returned exactly as stored (see fetch_response.rs).
 
 use std::time::Duration;
@@ -17,7 +17,9 @@ use std::time::Duration;
 use kafka_protocol::messages::FetchRequest;
 
 use super::fetch_response::{self, FetchedPartition, FetchedTopic};
+use super::fetch_session::{FetchContext, PartitionData};
 use crate::log::{FileSlice, LogError, TopicPartition};
+use crate::network::fetch_metadata::{FetchMetadata, FINAL_EPOCH, INVALID_SESSION_ID};
 use crate::network::request::RequestContext;
 use crate::replica::purgatory::wait_until_complete;
 use crate::replica::read::requested_epoch;
@@ -27,19 +29,11 @@ use crate::server::apis::{Handled, KafkaApis};
 use crate::server::{client_quotas, errors};
 
 const READ_COMMITTED: i8 = 1;
-/// Session epochs meaning "full request": INITIAL (0, open a session) and FINAL (-1, none).
-const INITIAL_EPOCH: i32 = 0;
-const FINAL_EPOCH: i32 = -1;
 
-/// One partition as requested.
+/// One partition to read.
 struct PartitionFetch {
     tp: TopicPartition,
-    fetch_offset: i64,
-    partition_max_bytes: i32,
-    current_leader_epoch: Option<i32>,
-    last_fetched_epoch: Option<i32>,
-    /// The follower's log start offset (v5+).
-    follower_log_start_offset: i64,
+    data: PartitionData,
     /// READ on the topic (consumers) or CLUSTER_ACTION on the cluster (followers).
     authorized: bool,
 }
@@ -62,71 +56,21 @@ impl FetchParams {
 pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -> Handled {
     let version = ctx.api_version();
     let correlation_id = ctx.header.correlation_id;
-    if version >= 7
-        && (req.session_id != 0 || !matches!(req.session_epoch, INITIAL_EPOCH | FINAL_EPOCH))
-    {
-        let code = if req.session_id != 0 {
-            errors::FETCH_SESSION_ID_NOT_FOUND
-        } else {
-            errors::INVALID_FETCH_SESSION_EPOCH
-        };
-        return encode(version, correlation_id, code, &[]);
-    }
     let follower = req.replica_id.0 >= 0;
-    let config_max = if follower {
-        apis.config.int("replica.fetch.response.max.bytes")
-    } else {
-        apis.config.int("fetch.max.bytes")
-    };
-    // A consumer never gets more in one response than its quota allows over the window
-    // (Kafka's maxQuotaWindowBytes); followers are exempt from client quotas.
-    let quota_max = match follower {
-        false => apis
-            .quotas
-            .fetch
-            .max_value_in_quota_window(&ctx.conn.principal.name, ctx.client_id())
-            .map_or(i32::MAX, |m| m.min(i32::MAX as f64) as i32),
-        true => i32::MAX,
-    };
-    let params = FetchParams {
-        replica_id: req.replica_id.0,
-        max_bytes: if version >= 3 {
-            req.max_bytes.min(config_max).min(quota_max).max(0) as usize
-        } else {
-            quota_max.max(0) as usize
-        },
-        hard_max_bytes_limit: version <= 2,
-        read_committed: version >= 4 && req.isolation_level == READ_COMMITTED,
-    };
+    let params = fetch_params(apis, ctx, &req);
+    let now = crate::controller::now_ms();
+    let (meta, data, to_forget) = requested(version, &req);
+    let (session, data) = apis
+        .fetch_sessions
+        .new_context(meta, data, &to_forget, follower, now);
+    if let FetchContext::Error { code, session_id } = session {
+        tracing::debug!(target: "kafka.server.FetchManager", "Session error for {}: {}", meta.session_id, errors::name(code));
+        return encode(version, correlation_id, code, session_id, &[]);
+    }
     // Followers need CLUSTER_ACTION, consumers READ on each topic; a refused partition
     // answers TOPIC_AUTHORIZATION_FAILED either way (KafkaApis.handleFetchRequest).
     let follower_authorized = !follower || apis.authorize_cluster(ctx, AclOperation::ClusterAction);
-    let fetches: Vec<PartitionFetch> = req
-        .topics
-        .iter()
-        .flat_map(|t| {
-            let authorized = follower_authorized
-                && (follower
-                    || apis.authorize(ctx, AclOperation::Read, ResourceType::Topic, &t.topic));
-            t.partitions.iter().map(move |p| PartitionFetch {
-                authorized,
-                tp: TopicPartition::new(t.topic.0.as_str(), p.partition),
-                fetch_offset: p.fetch_offset,
-                partition_max_bytes: p.partition_max_bytes,
-                current_leader_epoch: if version >= 9 {
-                    requested_epoch(p.current_leader_epoch)
-                } else {
-                    None
-                },
-                last_fetched_epoch: if version >= 12 {
-                    requested_epoch(p.last_fetched_epoch)
-                } else {
-                    None
-                },
-                follower_log_start_offset: p.log_start_offset,
-            })
-        })
-        .collect();
+    let fetches = authorized_fetches(apis, ctx, data, follower, follower_authorized);
 
     let first = read_all(apis, &params, &fetches);
     if params.is_from_follower() && follower_authorized {
@@ -160,24 +104,195 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
         )
         .await
     };
+    respond(apis, ctx, &params, session, fetches, result, now)
+}
+
+/// The response: the partitions the session context selects, under the session id (a new
+/// one for a full fetch opening a session); consumers' sizes go through their fetch quota.
+fn respond(
+    apis: &KafkaApis,
+    ctx: &RequestContext,
+    params: &FetchParams,
+    session: FetchContext,
+    fetches: Vec<PartitionFetch>,
+    result: Vec<FetchedPartition>,
+    now: i64,
+) -> Handled {
+    let (version, correlation_id) = (ctx.api_version(), ctx.header.correlation_id);
+    let sessions = &apis.fetch_sessions;
+    let mask = match sessions.select(&session, fetches.iter().map(|f| &f.tp), &result) {
+        Ok(mask) => mask,
+        Err(code) => {
+            tracing::info!(target: "kafka.server.FetchManager", "Incremental fetch session {session:?}: another request of the session came first. Possible duplicate request.");
+            return encode(version, correlation_id, code, session_id_of(&session), &[]);
+        }
+    };
+    let session_id = match session {
+        FetchContext::Full { privileged } => {
+            let data = fetches.iter().map(|f| (&f.tp, &f.data));
+            sessions.create(privileged, data, &result, now)
+        }
+        _ => session_id_of(&session),
+    };
     let sent: u64 = result.iter().map(|p| p.records.length).sum();
     if params.is_from_follower() {
         record_leader_throttled_bytes(apis, &fetches, &result);
     }
-    let topic_names: Vec<String> = req.topics.iter().map(|t| t.topic.0.to_string()).collect();
-    let sizes: Vec<usize> = req.topics.iter().map(|t| t.partitions.len()).collect();
-    let handled = encode_grouped(version, correlation_id, &topic_names, &sizes, result);
+    let topics = group_by_topic(fetches, result, &mask);
+    let handled = encode(version, correlation_id, errors::NONE, session_id, &topics);
     if params.is_from_follower() {
+        sessions.commit(&session, &topics);
         crate::metrics::METRICS.fetched(true, sent);
         return handled;
     }
-    match apply_fetch_quota(apis, ctx, handled) {
+    let throttled_session = match session {
+        FetchContext::Incremental { session_id, .. } => session_id,
+        _ => INVALID_SESSION_ID,
+    };
+    match apply_fetch_quota(apis, ctx, handled, throttled_session) {
         Ok(h) => {
+            sessions.commit(&session, &topics);
             crate::metrics::METRICS.fetched(false, sent);
             h
         }
-        Err(throttled) => throttled,
+        Err(throttled) => {
+            // A throttled full fetch gets no session (FetchContext.getThrottledResponse).
+            if matches!(session, FetchContext::Full { .. }) && session_id != INVALID_SESSION_ID {
+                sessions.remove(session_id);
+            }
+            throttled
+        }
     }
+}
+
+fn session_id_of(session: &FetchContext) -> i32 {
+    match *session {
+        FetchContext::Incremental { session_id, .. } => session_id,
+        FetchContext::Error { session_id, .. } => session_id,
+        _ => INVALID_SESSION_ID,
+    }
+}
+
+/// The request's limits: consumers get at most `fetch.max.bytes` and what their quota allows
+/// over the window, followers `replica.fetch.response.max.bytes`.
+fn fetch_params(apis: &KafkaApis, ctx: &RequestContext, req: &FetchRequest) -> FetchParams {
+    let version = ctx.api_version();
+    let follower = req.replica_id.0 >= 0;
+    let config_max = if follower {
+        apis.config.int("replica.fetch.response.max.bytes")
+    } else {
+        apis.config.int("fetch.max.bytes")
+    };
+    // A consumer never gets more in one response than its quota allows over the window
+    // (Kafka's maxQuotaWindowBytes); followers are exempt from client quotas.
+    let quota_max = match follower {
+        false => apis
+            .quotas
+            .fetch
+            .max_value_in_quota_window(&ctx.conn.principal.name, ctx.client_id())
+            .map_or(i32::MAX, |m| m.min(i32::MAX as f64) as i32),
+        true => i32::MAX,
+    };
+    FetchParams {
+        replica_id: req.replica_id.0,
+        max_bytes: if version >= 3 {
+            req.max_bytes.min(config_max).min(quota_max).max(0) as usize
+        } else {
+            quota_max.max(0) as usize
+        },
+        hard_max_bytes_limit: version <= 2,
+        read_committed: version >= 4 && req.isolation_level == READ_COMMITTED,
+    }
+}
+
+type Requested = (
+    FetchMetadata,
+    Vec<(TopicPartition, PartitionData)>,
+    Vec<TopicPartition>,
+);
+
+/// The request's session metadata, partitions and forgotten partitions (v7+ fields; older
+/// versions are sessionless).
+fn requested(version: i16, req: &FetchRequest) -> Requested {
+    let meta = match version >= 7 {
+        true => FetchMetadata {
+            session_id: req.session_id,
+            epoch: req.session_epoch,
+        },
+        false => FetchMetadata {
+            session_id: INVALID_SESSION_ID,
+            epoch: FINAL_EPOCH,
+        },
+    };
+    let data = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions.iter().map(move |p| {
+                let data = PartitionData {
+                    fetch_offset: p.fetch_offset,
+                    log_start_offset: p.log_start_offset,
+                    max_bytes: p.partition_max_bytes,
+                    current_leader_epoch: (version >= 9)
+                        .then(|| requested_epoch(p.current_leader_epoch))
+                        .flatten(),
+                    last_fetched_epoch: (version >= 12)
+                        .then(|| requested_epoch(p.last_fetched_epoch))
+                        .flatten(),
+                };
+                (TopicPartition::new(t.topic.0.as_str(), p.partition), data)
+            })
+        })
+        .collect();
+    let forgotten = match version >= 7 {
+        true => req
+            .forgotten_topics_data
+            .iter()
+            .flat_map(|t| {
+                let topic = t.topic.0.as_str();
+                t.partitions
+                    .iter()
+                    .map(move |p| TopicPartition::new(topic, *p))
+            })
+            .collect(),
+        false => Vec::new(),
+    };
+    (meta, data, forgotten)
+}
+
+/// Each partition with its authorization, asked once per run of partitions of one topic.
+fn authorized_fetches(
+    apis: &KafkaApis,
+    ctx: &RequestContext,
+    data: Vec<(TopicPartition, PartitionData)>,
+    follower: bool,
+    follower_authorized: bool,
+) -> Vec<PartitionFetch> {
+    let mut last: Option<(String, bool)> = None;
+    data.into_iter()
+        .map(|(tp, data)| {
+            let authorized = match &last {
+                Some((topic, ok)) if *topic == tp.topic => *ok,
+                _ => {
+                    let ok = follower_authorized
+                        && (follower
+                            || apis.authorize(
+                                ctx,
+                                AclOperation::Read,
+                                ResourceType::Topic,
+                                &tp.topic,
+                            ));
+                    last = Some((tp.topic.clone(), ok));
+                    ok
+                }
+            };
+            PartitionFetch {
+                tp,
+                data,
+                authorized,
+            }
+        })
+        .collect()
 }
 
 /// Records a consumer's response size against its fetch quota. Within quota the response
@@ -187,6 +302,7 @@ fn apply_fetch_quota(
     apis: &KafkaApis,
     ctx: &RequestContext,
     handled: Handled,
+    session_id: i32,
 ) -> Result<Handled, Handled> {
     let quota = &apis.quotas.fetch;
     let Handled::Encoded(frame) = &handled else {
@@ -207,6 +323,7 @@ fn apply_fetch_quota(
         ctx.api_version(),
         ctx.header.correlation_id,
         throttle_field,
+        session_id,
     )
     .map_or_else(
         |e| Handled::Close(format!("cannot encode a fetch response: {e}")),
@@ -233,7 +350,7 @@ fn read_all(
         .iter()
         .map(|f| {
             let known = snapshot.partition(&f.tp.topic, f.tp.partition).is_some();
-            let max = (f.partition_max_bytes.max(0) as usize).min(limit);
+            let max = (f.data.max_bytes.max(0) as usize).min(limit);
             let p = read_partition(apis, params, f, max, min_one_message, known);
             let size = p.records.length as usize;
             if size > 0 {
@@ -269,7 +386,7 @@ fn read_partition(
     }
     let view = match apis
         .replica_manager
-        .leader_view(&f.tp, f.current_leader_epoch, known)
+        .leader_view(&f.tp, f.data.current_leader_epoch, known)
     {
         Ok(v) => v,
         Err(code) => {
@@ -283,11 +400,11 @@ fn read_partition(
     out.high_watermark = log.high_watermark();
     out.last_stable_offset = log.last_stable_offset().min(out.high_watermark);
     out.log_start_offset = log.log_start_offset();
-    if let Some(last_epoch) = f.last_fetched_epoch {
+    if let Some(last_epoch) = f.data.last_fetched_epoch {
         // Truncate-on-fetch (KIP-595 as used by 2.7+ followers): if the follower's last epoch
         // ends earlier here, or we never had it, tell it where our logs diverge.
         let (epoch, end_offset) = log.end_offset_for_epoch(last_epoch);
-        if epoch < last_epoch || end_offset < f.fetch_offset {
+        if epoch < last_epoch || end_offset < f.data.fetch_offset {
             out.diverging_epoch = Some((epoch, end_offset));
             return out;
         }
@@ -299,7 +416,7 @@ fn read_partition(
         (false, true) => Some(out.last_stable_offset),
         (false, false) => Some(out.high_watermark),
     };
-    match log.read(f.fetch_offset, max_bytes, max_offset, min_one_message) {
+    match log.read(f.data.fetch_offset, max_bytes, max_offset, min_one_message) {
         Ok(info) if params.read_committed && !params.is_from_follower() => {
             add_aborted_transactions(apis, log, f, &info, &mut out);
             if out.error_code == errors::NONE {
@@ -336,7 +453,7 @@ fn add_aborted_transactions(
         out.aborted_transactions = Some(Vec::new());
         return;
     }
-    match log.collect_aborted_transactions(f.fetch_offset, info.next_offset) {
+    match log.collect_aborted_transactions(f.data.fetch_offset, info.next_offset) {
         Ok(txns) => {
             let list = txns
                 .iter()
@@ -402,8 +519,8 @@ fn update_follower_states(
         };
         if partition.update_follower_fetch_state(
             params.replica_id,
-            f.fetch_offset,
-            f.follower_log_start_offset,
+            f.data.fetch_offset,
+            f.data.log_start_offset,
             now,
         ) {
             rm.complete_delayed_requests(&f.tp);
@@ -414,28 +531,39 @@ fn update_follower_states(
     }
 }
 
-/// Regroups the flat per-partition results under their topics, in request order.
-fn encode_grouped(
-    version: i16,
-    correlation_id: i32,
-    names: &[String],
-    sizes: &[usize],
+/// Groups the listed partitions under their topics, one entry per run of partitions of one
+/// topic, in fetch order (as Kafka's FetchResponse does).
+fn group_by_topic(
+    fetches: Vec<PartitionFetch>,
     results: Vec<FetchedPartition>,
-) -> Handled {
-    let mut it = results.into_iter();
-    let topics: Vec<FetchedTopic> = names
-        .iter()
-        .zip(sizes)
-        .map(|(name, n)| FetchedTopic {
-            name: name.clone(),
-            partitions: it.by_ref().take(*n).collect(),
-        })
-        .collect();
-    encode(version, correlation_id, errors::NONE, &topics)
+    listed: &[bool],
+) -> Vec<FetchedTopic> {
+    let mut topics: Vec<FetchedTopic> = Vec::new();
+    for ((f, r), _) in fetches
+        .into_iter()
+        .zip(results)
+        .zip(listed)
+        .filter(|(_, listed)| **listed)
+    {
+        match topics.last_mut() {
+            Some(t) if t.name == f.tp.topic => t.partitions.push(r),
+            _ => topics.push(FetchedTopic {
+                name: f.tp.topic,
+                partitions: vec![r],
+            }),
+        }
+    }
+    topics
 }
 
-fn encode(version: i16, correlation_id: i32, error_code: i16, topics: &[FetchedTopic]) -> Handled {
-    match fetch_response::encode(version, correlation_id, error_code, 0, topics) {
+fn encode(
+    version: i16,
+    correlation_id: i32,
+    error_code: i16,
+    session_id: i32,
+    topics: &[FetchedTopic],
+) -> Handled {
+    match fetch_response::encode(version, correlation_id, error_code, session_id, topics) {
         Ok(buf) => Handled::Encoded(buf),
         Err(e) => Handled::Close(format!("cannot read records for a fetch response: {e}")),
     }

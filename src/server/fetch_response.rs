@@ -111,11 +111,12 @@ pub fn encode(
 }
 
 /// The answer to a consumer fetch that violated its quota (FetchContext.getThrottledResponse):
-/// no records at all, only the throttle time (v1+), and no fetch session.
+/// no records at all, only the throttle time (v1+) and the fetch session, if any.
 pub fn encode_throttled(
     version: i16,
     correlation_id: i32,
     throttle_time_ms: i32,
+    session_id: i32,
 ) -> io::Result<ResponseFrame> {
     let flexible = version >= 12;
     let mut frame = FrameBuilder::with_capacity(32);
@@ -129,7 +130,7 @@ pub fn encode_throttled(
     }
     if version >= 7 {
         buf.put_i16(0);
-        buf.put_i32(0);
+        buf.put_i32(session_id);
     }
     put_array_len(buf, 0, flexible);
     if flexible {
@@ -270,7 +271,7 @@ mod tests {
     #[test]
     fn throttled_responses_decode_empty_with_the_throttle_time() {
         for version in 0..=12i16 {
-            let frame = encode_throttled(version, 7, 1234).unwrap();
+            let frame = encode_throttled(version, 7, 1234, 0).unwrap();
             let mut body = bytes::Bytes::from(frame.to_vec().unwrap()).slice(4..);
             let h =
                 ResponseHeader::decode(&mut body, ApiKey::Fetch.response_header_version(version))

@@ -19,6 +19,7 @@ pub mod errors;
 mod fd_limit;
 pub mod fetch;
 mod fetch_response;
+pub mod fetch_session;
 pub mod groups;
 pub mod init_producer_id;
 pub mod inter_broker;
@@ -173,6 +174,12 @@ impl KafkaServer {
             producer_id_manager,
             quotas: quotas.clone(),
             sasl,
+            fetch_sessions: Arc::new(fetch_session::FetchSessionCache::new(
+                config
+                    .int("max.incremental.fetch.session.cache.slots")
+                    .max(0) as usize,
+                fetch_session::EVICTION_MS,
+            )),
         });
         let limits = NetworkLimits::new(
             config.long("socket.request.max.bytes") as usize,
