@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::data_util::*;
+use common::security::configs_tool;
 use common::*;
 use kafka_protocol::messages::alter_configs_request::{AlterConfigsResource, AlterableConfig};
 use kafka_protocol::messages::incremental_alter_configs_request as inc;
@@ -591,20 +592,6 @@ async fn bad_config_changes_get_kafka_errors_and_nothing_is_applied() {
     let r = js_alter(&b, "topic", "t", json!({"retention.ms": "abc"}));
     assert_eq!(r.0, 42, "{r:?}");
     assert_eq!(znode_config(&zk, "/config/topics/t").await, before);
-}
-
-/// `zkafka configs ARGS` (what scripts/kafka-configs.sh runs): (exit code, stdout, stderr).
-fn configs_tool(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkafka"))
-        .arg("configs")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

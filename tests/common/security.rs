@@ -494,3 +494,45 @@ pub fn run_client_script_env(
     );
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{stdout}: {e}"))
 }
+
+/// A sasl_clients.py / sasl_clients.js result read back the `n` records it wrote.
+pub fn assert_sasl_round_trip(v: &Value, n: usize, who: &str) {
+    assert!(v["error"].is_null(), "{who}: {v}");
+    let consumed: Vec<&str> = v["consumed"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{who}: {v}"))
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect();
+    for i in 0..n {
+        assert!(
+            consumed.contains(&format!("v{i}").as_str()),
+            "{who}: v{i} missing in {v}"
+        );
+    }
+}
+
+/// confluent-kafka and kafka-python (PLAIN, SCRAM-SHA-512) and kafkajs (plain,
+/// scram-sha-512) log in as `user` at `bootstrap` (over TLS when `ca` is given), produce 5
+/// records with acks=all to a topic of their own and read them back.
+pub fn every_sasl_client_round_trips(bootstrap: &str, user: &str, pw: &str, ca: Option<&str>) {
+    for (client, mech) in [
+        ("confluent", "PLAIN"),
+        ("confluent", "SCRAM-SHA-512"),
+        ("kafka-python", "PLAIN"),
+        ("kafka-python", "SCRAM-SHA-512"),
+    ] {
+        let topic = format!("t-{client}-{mech}");
+        let mut args = vec!["roundtrip", client, bootstrap, mech, user, pw, &topic, "5"];
+        args.extend(ca);
+        let r = run_client_script("python3", "tests/python/sasl_clients.py", &args);
+        assert_sasl_round_trip(&r, 5, &format!("{client} {mech}"));
+    }
+    for mech in ["plain", "scram-sha-512"] {
+        let topic = format!("t-kafkajs-{mech}");
+        let mut args = vec![bootstrap, mech, user, pw, &topic, "5"];
+        args.extend(ca);
+        let r = run_client_script("node", "tests/js/sasl_clients.js", &args);
+        assert_sasl_round_trip(&r, 5, &format!("kafkajs {mech}"));
+    }
+}
