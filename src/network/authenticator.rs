@@ -258,6 +258,26 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     state: &mut State,
     listener: &ListenerSasl,
 ) -> Step {
+    let (session, body) = handshake_session(listener, mechanism);
+    let Some(session) = session else {
+        tracing::debug!(target: "org.apache.kafka.common.security.authenticator.SaslServerAuthenticator", "Unsupported SASL mechanism {mechanism} from {} on {}", ctx.conn.peer, ctx.conn.listener_name);
+        let _ = respond(stream, ctx, ResponseKind::SaslHandshake(body), None).await;
+        return Step::Close;
+    };
+    *state = State::Authenticate {
+        mechanism: mechanism.to_string(),
+        session: Box::new(session),
+        raw: ctx.api_version() == 0,
+    };
+    respond(stream, ctx, ResponseKind::SaslHandshake(body), None).await
+}
+
+/// SaslHandshake's answer (the listener's enabled mechanisms) and, when `mechanism` is one
+/// of them, its server session; otherwise the answer carries UNSUPPORTED_SASL_MECHANISM.
+pub(super) fn handshake_session(
+    listener: &ListenerSasl,
+    mechanism: &str,
+) -> (Option<Session>, SaslHandshakeResponse) {
     let enabled: Vec<StrBytes> = listener
         .enabled_mechanisms
         .iter()
@@ -269,21 +289,14 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         .any(|m| m == mechanism)
         .then(|| Session::start(mechanism))
         .flatten();
-    let Some(session) = session else {
-        tracing::debug!(target: "org.apache.kafka.common.security.authenticator.SaslServerAuthenticator", "Unsupported SASL mechanism {mechanism} from {} on {}", ctx.conn.peer, ctx.conn.listener_name);
-        let body = SaslHandshakeResponse::default()
-            .with_error_code(errors::UNSUPPORTED_SASL_MECHANISM)
-            .with_mechanisms(enabled);
-        let _ = respond(stream, ctx, ResponseKind::SaslHandshake(body), None).await;
-        return Step::Close;
-    };
-    *state = State::Authenticate {
-        mechanism: mechanism.to_string(),
-        session: Box::new(session),
-        raw: ctx.api_version() == 0,
-    };
     let body = SaslHandshakeResponse::default().with_mechanisms(enabled);
-    respond(stream, ctx, ResponseKind::SaslHandshake(body), None).await
+    match session {
+        Some(s) => (Some(s), body),
+        None => (
+            None,
+            body.with_error_code(errors::UNSUPPORTED_SASL_MECHANISM),
+        ),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -5,12 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::{
-    RequestKind, ResponseKind, SaslAuthenticateResponse, SaslHandshakeResponse,
-};
+use kafka_protocol::messages::{RequestKind, ResponseKind, SaslAuthenticateResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::authenticator::{authenticate_response, failed, session_lifetime, Session};
+use super::authenticator::{
+    authenticate_response, failed, handshake_session, session_lifetime, Session,
+};
 use super::request::{RequestBody, RequestContext};
 use crate::security::sasl::{ListenerSasl, SaslFailure, SaslServerConfig};
 use crate::security::KafkaPrincipal;
@@ -114,21 +114,8 @@ impl SaslSession {
     }
 
     fn handshake(&mut self, mechanism: &str, listener: &ListenerSasl) -> Intercept {
-        let enabled: Vec<StrBytes> = listener
-            .enabled_mechanisms
-            .iter()
-            .map(|m| StrBytes::from_string(m.clone()))
-            .collect();
-        let session = listener
-            .enabled_mechanisms
-            .iter()
-            .any(|m| m == mechanism)
-            .then(|| Session::start(mechanism))
-            .flatten();
+        let (session, body) = handshake_session(listener, mechanism);
         let Some(session) = session else {
-            let body = SaslHandshakeResponse::default()
-                .with_error_code(errors::UNSUPPORTED_SASL_MECHANISM)
-                .with_mechanisms(enabled);
             return Intercept::RespondAndClose(ResponseKind::SaslHandshake(body));
         };
         self.reauth = Some(if mechanism == self.mechanism {
@@ -139,7 +126,6 @@ impl SaslSession {
                 self.mechanism
             ))
         });
-        let body = SaslHandshakeResponse::default().with_mechanisms(enabled);
         Intercept::Respond(ResponseKind::SaslHandshake(body))
     }
 
