@@ -9,6 +9,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::data_util::json_lines_of;
 use common::repl::*;
 use common::*;
 
@@ -37,26 +38,12 @@ async fn cluster(connect: &str) -> Vec<Broker> {
 
 fn run_json(program: &str, script: &str, args: &[&str]) -> Vec<serde_json::Value> {
     let path = format!("{}/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(program)
-        .arg(&path)
-        .args(args)
-        .env(
-            "NODE_PATH",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/node_modules"),
-        )
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} (scripts/test.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {script} {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+    let mut cmd = Command::new(program);
+    cmd.arg(&path).args(args).env(
+        "NODE_PATH",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/node_modules"),
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+    json_lines_of(&mut cmd, &format!("{program} {script} {args:?}"))
 }
 
 /// Deletes records before `offset` with one client; its one JSON answer.

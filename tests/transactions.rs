@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::data_util::{create_topic, txn_clients};
+use common::data_util::{create_topic, json_lines_of, txn_clients};
 use common::*;
 
 const SETTINGS: &[(&str, &str)] = &[
@@ -53,23 +53,11 @@ fn expected(prefixes: &[&str], count: usize) -> Vec<String> {
 /// Runs tests/js/txn_clients.js (kafkajs); one JSON value per stdout line.
 fn js_txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
-    let out = std::process::Command::new("timeout")
-        .args(["120", "node", "txn_clients.js"])
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.args(["120", "node", "txn_clients.js"])
         .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run node (scripts/test.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "node txn_clients.js {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+        .current_dir(dir);
+    json_lines_of(&mut cmd, &format!("node txn_clients.js {args:?}"))
 }
 
 /// A client ran its three transactions (commit, abort, commit with offsets) on `txn-in`:

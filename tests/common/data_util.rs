@@ -204,14 +204,20 @@ pub fn python_clients(args: &[&str]) -> String {
 pub fn txn_clients(args: &[&str]) -> Vec<serde_json::Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");
     // A client stuck in retries fails the test instead of hanging it.
-    let out = std::process::Command::new("timeout")
-        .args(["120", "python3", script])
-        .args(args)
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.args(["120", "python3", script]).args(args);
+    json_lines_of(&mut cmd, &format!("txn_clients.py {args:?}"))
+}
+
+/// Runs a client command that prints one JSON value per stdout line; it must succeed
+/// (`what` names it in the failure, with its stderr).
+pub fn json_lines_of(cmd: &mut std::process::Command, what: &str) -> Vec<serde_json::Value> {
+    let out = cmd
         .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {what} (scripts/test.sh installs it): {e}"));
     assert!(
         out.status.success(),
-        "txn_clients.py {args:?} failed ({}):\n{}",
+        "{what} failed ({}):\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
