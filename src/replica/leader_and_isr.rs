@@ -9,6 +9,7 @@
 //! STALE_CONTROLLER_EPOCH and ignored, as Kafka does.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -255,7 +256,14 @@ impl ReplicaManager {
             results.push((a.tp, errors::NONE));
         }
         self.fetcher_manager.remove_partitions(&restart);
-        self.fetcher_manager.add_partitions(adds);
+        if self.state.shutting_down.load(Ordering::SeqCst) && !adds.is_empty() {
+            // Kafka 2.8 fetches here and the new leader may put us back in its ISR, where we
+            // linger for replica.lag.time.max.ms after we exit, stalling acks=all producers.
+            tracing::info!(target: "state.change.logger",
+                "[Broker id={me}] Not fetching {} partitions now followed: this broker is shutting down", adds.len());
+        } else {
+            self.fetcher_manager.add_partitions(adds);
+        }
         if !leaderless.is_empty() {
             tracing::info!(target: "state.change.logger",
                 "[Broker id={me}] Not fetching {} partitions until a new LeaderAndIsr: their leader is not live: {}",

@@ -1,6 +1,6 @@
 //! KafkaApis: routes each decoded request to the handler of its API family.
 
-use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
@@ -62,6 +62,9 @@ pub struct BrokerState {
     pub broker_epoch: AtomicI64,
     /// Highest controller epoch accepted so far; older controllers are fenced off.
     pub controller_epoch: AtomicI32,
+    /// Set once our controlled shutdown starts: partitions we are told to follow from then on
+    /// get no fetcher, so a leaving broker never rejoins an ISR it was just taken out of.
+    pub shutting_down: AtomicBool,
 }
 
 impl BrokerState {
@@ -71,6 +74,7 @@ impl BrokerState {
             cluster_id,
             broker_epoch: AtomicI64::new(-1),
             controller_epoch: AtomicI32::new(0),
+            shutting_down: AtomicBool::new(false),
         }
     }
 

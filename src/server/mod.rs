@@ -232,6 +232,7 @@ impl KafkaServer {
     pub async fn shutdown(self) {
         let id = self.config.broker_id;
         tracing::info!(target: "kafka.server.KafkaServer", "[KafkaServer id={id}] shutting down");
+        self.state.shutting_down.store(true, Ordering::SeqCst);
         if self.config.boolean("controlled.shutdown.enable") {
             controlled_shutdown::controlled_shutdown(
                 &self.config,
