@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use common::repl::{client, create_topic, fetch, partition_state, produce, records_of};
 use common::*;
+use kafka_protocol::messages::{BrokerId, MetadataRequest, UpdateMetadataRequest};
 use serde_json::Value;
 use zkafka::network::client::BrokerClient;
 
@@ -401,6 +402,26 @@ async fn restart_after_kill9_waits_out_the_stale_registration() {
     let (_, old) = zk.get_data("/brokers/ids/1").await.unwrap();
     brokers[0].kill9();
     brokers[0].restart();
+    brokers[0].wait_listening(T);
+    // A controller request meant for the killed process (its broker epoch) is held until
+    // the new one has registered, then fenced, as Kafka would: it processes nothing earlier.
+    let mut c = client(&brokers[0].bootstrap()).await.unwrap();
+    let stale = UpdateMetadataRequest::default()
+        .with_controller_id(BrokerId(1))
+        .with_controller_epoch(1)
+        .with_broker_epoch(old.czxid);
+    let resp = c.send(&stale, 6).await.unwrap();
+    assert_eq!(resp.error_code, 77, "STALE_BROKER_EPOCH");
+    // Asked while it waits, it answers once the controller (itself, after the wait) told it
+    // the cluster: never a cluster without brokers, which makes librdkafka drop them all.
+    let md = c.send(&MetadataRequest::default(), 9).await.unwrap();
+    let ids: Vec<i32> = md.brokers.iter().map(|b| b.node_id.0).collect();
+    assert_eq!(
+        ids,
+        [1],
+        "brokers in the restarted broker's first Metadata answer"
+    );
+    assert_eq!(md.controller_id.0, 1, "controller in that answer");
     // The old session's znode is still there; the new process must wait, not crash.
     wait_until_msg(T, "re-registration under a new session", || async {
         matches!(zk.get_data("/brokers/ids/1").await, Ok((_, s)) if s.ephemeral_owner != old.ephemeral_owner)
@@ -455,7 +476,6 @@ async fn meta_properties_of_another_cluster_refuses_to_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_from_a_stale_controller_are_fenced() {
-    use kafka_protocol::messages::{BrokerId, UpdateMetadataRequest};
     let ens = ZkEnsemble::start(1);
     let connect = ens.connect_string();
     let mut brokers = start_cluster(&connect, 2).await;

@@ -668,11 +668,7 @@ async fn consume_transform_produce_survives_coordinator_and_leader_kills() {
 /// The same with every fourth transaction aborted on purpose, whose records read_committed
 /// consumers must skip (the aborted-transactions list in Fetch responses). Two rounds of
 /// kills (the coordinator's broker, then a ctp-out leader) keep it near a minute.
-/// Ignored: in about 1 run of 6 the loop's librdkafka 2.16 consumer stops sending requests
-/// after the restarts (committed() times out locally forever while the coordinator answers
-/// a fresh client); its faulthandler traceback shows `rewind`.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "librdkafka consumer stuck in committed() after broker restarts (~1 run in 6)"]
 async fn consume_transform_produce_with_aborts_survives_kills() {
     ctp_chaos(2, 600, 4).await;
 }

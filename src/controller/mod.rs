@@ -285,7 +285,7 @@ impl KafkaController {
 
     async fn register_broker_and_reelect(&mut self) -> ZkResult<()> {
         let epoch = self.zk.register_broker(&self.registration).await?;
-        self.broker.broker_epoch.store(epoch, Ordering::SeqCst);
+        self.broker.set_broker_epoch(epoch);
         tracing::info!(target: "kafka.zk.KafkaZkClient", "Re-registered broker {} at path {} with broker epoch {epoch}", self.id(), paths::broker_id(self.id()));
         self.watch_controller().await?;
         self.maybe_resign().await?;

@@ -2,7 +2,11 @@
 //! cluster, fed only by the controller's UpdateMetadata requests and read by Metadata requests.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use crate::cluster::Broker;
 
@@ -36,6 +40,12 @@ const LEADER_DURING_DELETE: i32 = -2;
 #[derive(Default)]
 pub struct MetadataCache {
     snapshot: RwLock<Arc<MetadataSnapshot>>,
+    /// Set by the controller's first UpdateMetadata; before it the cache knows no broker,
+    /// not even this one.
+    initialized: AtomicBool,
+    first_update: Notify,
+    /// A wait for the first update timed out (logged once).
+    wait_timed_out: AtomicBool,
 }
 
 impl MetadataCache {
@@ -71,6 +81,35 @@ impl MetadataCache {
             }
         }
         *guard = Arc::new(next);
+        drop(guard);
+        if !self.initialized.swap(true, Ordering::SeqCst) {
+            self.first_update.notify_waiters();
+        }
         deleted
+    }
+
+    /// True the first time it is called: a timed-out wait is logged once, not per request.
+    pub fn first_wait_timeout(&self) -> bool {
+        !self.wait_timed_out.swap(true, Ordering::SeqCst)
+    }
+
+    /// True once an UpdateMetadata has been applied.
+    pub fn is_initialized(&self) -> bool {
+        self.initialized.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most `limit`) for the controller's first UpdateMetadata; true once it came.
+    pub async fn await_first_update(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            // Created before the check: notify_waiters wakes it even if not yet polled.
+            let notified = self.first_update.notified();
+            if self.is_initialized() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.is_initialized();
+            }
+        }
     }
 }

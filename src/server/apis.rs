@@ -2,6 +2,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 
@@ -19,6 +22,32 @@ use crate::server::{
     describe_log_dirs, elect_leaders, fetch, init_producer_id, inter_broker, list_offsets,
     metadata, offset_for_leader_epoch, produce, reassignments, request_quota,
 };
+
+/// What a request waits for on a just-started broker. Kafka 2.8 processes no request
+/// before it has registered (KafkaServer.startup); this broker listens earlier, so:
+enum Wait {
+    /// Controller requests: until registered, so those meant for the previous process
+    /// (killed, same id) meet a known broker epoch and are fenced as stale.
+    Registration,
+    /// Requests answered from the metadata cache: until its first UpdateMetadata.
+    MetadataCache,
+    Nothing,
+}
+
+fn waits_for(body: &RequestBody) -> Wait {
+    let RequestBody::Decoded(r) = body else {
+        return Wait::Nothing;
+    };
+    match **r {
+        RequestKind::LeaderAndIsr(_)
+        | RequestKind::UpdateMetadata(_)
+        | RequestKind::StopReplica(_) => Wait::Registration,
+        RequestKind::Metadata(_)
+        | RequestKind::FindCoordinator(_)
+        | RequestKind::DescribeCluster(_) => Wait::MetadataCache,
+        _ => Wait::Nothing,
+    }
+}
 
 /// What the network layer does after a request was handled.
 pub enum Handled {
@@ -65,6 +94,8 @@ pub struct BrokerState {
     /// Set once our controlled shutdown starts: partitions we are told to follow from then on
     /// get no fetcher, so a leaving broker never rejoins an ISR it was just taken out of.
     pub shutting_down: AtomicBool,
+    /// Woken when the first registration sets `broker_epoch`.
+    registered: Notify,
 }
 
 impl BrokerState {
@@ -75,11 +106,33 @@ impl BrokerState {
             broker_epoch: AtomicI64::new(-1),
             controller_epoch: AtomicI32::new(0),
             shutting_down: AtomicBool::new(false),
+            registered: Notify::new(),
         }
     }
 
     pub fn broker_epoch(&self) -> i64 {
         self.broker_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Adopts the czxid of a (re-)registration and wakes requests waiting for the first.
+    pub fn set_broker_epoch(&self, epoch: i64) {
+        self.broker_epoch.store(epoch, Ordering::SeqCst);
+        self.registered.notify_waiters();
+    }
+
+    /// Waits (at most `limit`) until this process has registered; true once it has.
+    pub async fn await_registration(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            // Created before the check: notify_waiters wakes it even if not yet polled.
+            let notified = self.registered.notified();
+            if self.broker_epoch() != -1 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.broker_epoch() != -1;
+            }
+        }
     }
 }
 
@@ -109,12 +162,44 @@ impl KafkaApis {
     /// Handles one request; the time it took counts against the client's request quota
     /// (src/server/request_quota.rs) unless none is set or the request is exempt.
     pub async fn handle(&self, ctx: &RequestContext, body: RequestBody) -> Handled {
+        match waits_for(&body) {
+            Wait::Registration => {
+                self.state.await_registration(self.startup_wait()).await;
+            }
+            Wait::MetadataCache => self.await_metadata_cache().await,
+            Wait::Nothing => {}
+        }
         if !self.quotas.request.enabled() || request_quota::is_exempt(&body) {
             return self.dispatch(ctx, body).await;
         }
         let started = std::time::Instant::now();
         let handled = self.dispatch(ctx, body).await;
         self.apply_request_quota(ctx, started.elapsed(), handled)
+    }
+
+    /// How long a just-started broker holds requests (see [`waits_for`]): its registration
+    /// may wait out a stale session of its own (`zookeeper.session.timeout.ms`), then the
+    /// controller needs a moment to send it the cluster.
+    fn startup_wait(&self) -> Duration {
+        Duration::from_millis(self.config.zookeeper_session_timeout_ms) + Duration::from_secs(5)
+    }
+
+    /// A just-started broker answers cluster questions only once the controller has told it
+    /// the cluster (its first UpdateMetadata), or after [`Self::startup_wait`]. An empty
+    /// answer (no brokers, no topics) makes librdkafka 2.10+ drop every broker handle, its
+    /// group coordinator's too, and stall for minutes.
+    async fn await_metadata_cache(&self) {
+        if self.metadata_cache.is_initialized() {
+            return;
+        }
+        let limit = self.startup_wait();
+        if !self.metadata_cache.await_first_update(limit).await
+            && self.metadata_cache.first_wait_timeout()
+        {
+            tracing::warn!(target: "kafka.server.KafkaApis",
+                "[KafkaApis id={}] No UpdateMetadata from the controller within {limit:?}; answering Metadata and FindCoordinator from an empty metadata cache",
+                self.state.broker_id);
+        }
     }
 
     async fn dispatch(&self, ctx: &RequestContext, body: RequestBody) -> Handled {

@@ -190,7 +190,7 @@ impl KafkaServer {
 
         let registration = broker_registration(&config);
         let epoch = zk.register_broker(&registration).await?;
-        state.broker_epoch.store(epoch, Ordering::SeqCst);
+        state.set_broker_epoch(epoch);
         tracing::info!(target: "kafka.zk.KafkaZkClient",
             "Registered broker {id} at path {} with addresses: {}, czxid (broker epoch): {epoch}",
             paths::broker_id(id),
