@@ -362,8 +362,17 @@ async fn divergent_tail_is_truncated_to_the_new_leaders_epoch_end() {
     let mut c2 = client(&by_id(&mut brokers, new_leader).bootstrap())
         .await
         .unwrap();
+    // ZooKeeper names the new leader before the controller's LeaderAndIsr reaches it: until
+    // then it answers NOT_LEADER_OR_FOLLOWER, as Kafka does, and a client retries.
+    let deadline = Instant::now() + T;
     for i in 5..8 {
-        let (code, base) = produce(&mut c2, "d", 0, -1, &[val(100 + i)]).await.unwrap();
+        let (code, base) = loop {
+            let r = produce(&mut c2, "d", 0, -1, &[val(100 + i)]).await.unwrap();
+            if r.0 != 6 || i > 5 || Instant::now() > deadline {
+                break r;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert_eq!(
             (code, base),
             (0, i as i64),
