@@ -77,41 +77,15 @@ fn port_accepts(port: u16) -> bool {
 
 // ------------------------------------------------------------------ processes
 
-/// Signals `pid` with kill(2) (a shell spawned for it could fail under load, unnoticed).
-/// After STOP it waits (up to 5 s) until every thread is stopped, so the caller's next step
-/// cannot race the stop.
 fn send_signal(pid: u32, sig: &str) {
-    let signo = match sig {
-        "STOP" => libc::SIGSTOP,
-        "CONT" => libc::SIGCONT,
-        "TERM" => libc::SIGTERM,
-        "KILL" => libc::SIGKILL,
-        other => panic!("send_signal: unknown signal {other}"),
-    };
-    // SAFETY: kill(2) on a pid this harness spawned; no memory is shared.
-    if unsafe { libc::kill(pid as libc::pid_t, signo) } != 0 {
-        return; // already gone
-    }
-    if signo == libc::SIGSTOP {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !all_threads_stopped(pid) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-/// Whether every thread of `pid` is in state T (stopped); true once the process is gone.
-fn all_threads_stopped(pid: u32) -> bool {
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return true;
-    };
-    tasks.flatten().all(|t| {
-        fs::read_to_string(t.path().join("stat")).map_or(true, |stat| {
-            // "tid (comm) S ...": the state follows the last ')'.
-            stat.rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['T', 't', 'Z', 'X']))
-        })
-    })
+    // The shell builtin: works without procps installed.
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -s {sig} {pid}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 fn kill_and_reap(child: &mut Child) {
