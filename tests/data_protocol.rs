@@ -133,8 +133,10 @@ async fn long_poll_range_errors_and_epochs() {
         "long poll answered {latency:?} after the produce ({:?} in total)",
         returned_at - started
     );
+    // Woken by the produce, not expired (that would be ~9 s after it): a loaded machine
+    // may take a second or two to answer, far from the expiry.
     assert!(
-        latency < Duration::from_millis(1000),
+        latency < Duration::from_secs(5),
         "fetch took {latency:?} after the produce"
     );
     let p = &r.responses[0].partitions[0];
@@ -515,13 +517,22 @@ async fn acks_zero_and_acks_all() {
         !pending.is_finished(),
         "acks=all must wait for the follower"
     );
-    let r = fetch(&mut c, &fetch_req("all", 0, 0, 0, 2), 12).await;
+    // The pending batch lands once its connection is served (later on a loaded machine); a
+    // follower reads it below the log end, past the HW.
     let stored = batch(2, 10).len() + batch(1, 10).len();
-    assert_eq!(
-        r.responses[0].partitions[0].records.as_ref().unwrap().len(),
-        stored,
-        "followers read past the HW"
-    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = fetch(&mut c, &fetch_req("all", 0, 0, 0, 2), 12).await;
+        let read = r.responses[0].partitions[0].records.as_ref().unwrap().len();
+        if read == stored {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && read < stored,
+            "followers read past the HW: {read} bytes, want {stored}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(
         list_offset(&mut c, "all", 0, -1).await.1,
         0,

@@ -224,7 +224,11 @@ async fn isr_shrinks_and_expands_and_acks_all_honours_min_isr() {
     by_id(&mut brokers, 3).sigcont();
     let s2 = wait_state(&zk, "t1", 0, "ISR of 3 again", |s| s.isr.len() == 3).await;
     assert_eq!(s2.leader_epoch, s0.leader_epoch);
-    assert!(brokers[0].log_contents().contains("Expanding ISR"));
+    // The leader logs the expansion once ZooKeeper answered its write: soon after we see it.
+    wait_until_msg(T, "the leader logs Expanding ISR", || async {
+        brokers[0].log_contents().contains("Expanding ISR")
+    })
+    .await;
     assert_replicas_converge(&brokers, &brokers[0], "t1", 0).await;
     // Under ZKAFKA_TEST_INTER_BROKER=SASL_SSL: replication and the controller used it.
     common::security::assert_inter_broker_traffic_secured(&connect, &brokers).await;
@@ -279,11 +283,13 @@ async fn unclean_election_only_when_enabled() {
     })
     .await;
     assert_eq!(s.isr, vec![2]);
-    let all_logs: String = brokers.iter().map(|b| b.log_contents()).collect();
-    assert!(
+    // The controller logs the election after writing it to ZooKeeper.
+    wait_until_msg(T, "the unclean election is logged", || async {
+        let all_logs: String = brokers.iter().map(|b| b.log_contents()).collect();
         all_logs.contains("Unclean leader election for unclean-0")
             && all_logs.contains("data may be lost")
-    );
+    })
+    .await;
     // The controller writes the two partitions' states one after the other.
     wait_state(&zk, "clean", 0, "clean partition offline", |s| {
         s.leader == -1
@@ -362,8 +368,17 @@ async fn divergent_tail_is_truncated_to_the_new_leaders_epoch_end() {
     let mut c2 = client(&by_id(&mut brokers, new_leader).bootstrap())
         .await
         .unwrap();
+    // ZooKeeper names the new leader before the controller's LeaderAndIsr reaches it: until
+    // then it answers NOT_LEADER_OR_FOLLOWER, as Kafka does, and a client retries.
+    let deadline = Instant::now() + T;
     for i in 5..8 {
-        let (code, base) = produce(&mut c2, "d", 0, -1, &[val(100 + i)]).await.unwrap();
+        let (code, base) = loop {
+            let r = produce(&mut c2, "d", 0, -1, &[val(100 + i)]).await.unwrap();
+            if r.0 != 6 || i > 5 || Instant::now() > deadline {
+                break r;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert_eq!(
             (code, base),
             (0, i as i64),
