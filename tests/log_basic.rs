@@ -340,3 +340,84 @@ fn retention_by_time_and_size_moves_log_start_offset() {
     assert_eq!(log.delete_old_segments(now).unwrap(), 1);
     assert_eq!(log.num_segments(), 1);
 }
+
+/// The keys of every record `log` returns from `offset` on (one read).
+fn keys_from(log: &zkafka::log::Log, offset: i64) -> Vec<(i64, String)> {
+    let bytes = log.read(offset, 1 << 20, None, false).unwrap().records;
+    let mut buf = BytesMut::from(&bytes.to_vec().unwrap()[..]);
+    RecordBatchDecoder::decode_all(&mut buf)
+        .unwrap()
+        .iter()
+        .flat_map(|s| s.records.iter())
+        .map(|r| {
+            let key = String::from_utf8(r.key.as_ref().unwrap().to_vec()).unwrap();
+            (r.offset, key)
+        })
+        .collect()
+}
+
+/// Three logs taking turns under a file cache of one `.log` handle: every append, read,
+/// roll, truncation, flush and recovery reopens the file it needs and nothing is misplaced.
+#[test]
+fn logs_sharing_a_one_handle_file_cache_stay_correct() {
+    // The cache is process-wide: the other tests of this binary only reopen more often.
+    zkafka::log::file_cache::FileCache::global().set_capacity(1);
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let cfg = LogConfig {
+        segment_bytes: 600,
+        preallocate: true,
+        ..small_config()
+    };
+    let key = |log: usize, off: i64| format!("l{log}r{}-{}", off / 2, off % 2);
+    let logs: Vec<_> = dirs
+        .iter()
+        .map(|d| open_log(d.path(), cfg.clone()))
+        .collect();
+    for round in 0..6i64 {
+        for (i, log) in logs.iter().enumerate() {
+            let prefix = format!("l{i}r{round}-");
+            let info = log
+                .append_as_leader(&encode_batch(2, 60, round * 10, &prefix), 0)
+                .unwrap();
+            assert_eq!(info.first_offset, round * 2, "log {i}");
+        }
+    }
+    for (i, log) in logs.iter().enumerate() {
+        assert!(log.num_segments() > 2, "log {i} rolled");
+        for off in (0..12).step_by(2) {
+            let got = keys_from(log, off);
+            assert_eq!(got[0], (off, key(i, off)), "log {i} at {off}");
+        }
+        assert!(log.truncate_to(7).unwrap());
+        let info = log
+            .append_as_leader(&encode_batch(2, 60, 99, "new-"), 1)
+            .unwrap();
+        assert_eq!(info.first_offset, 6, "log {i} appends after its truncation");
+        log.flush().unwrap();
+    }
+    drop(logs);
+    // Reopened as after a crash: recovery reads every segment through the one handle.
+    for (i, d) in dirs.iter().enumerate() {
+        let log = open_log(d.path(), cfg.clone());
+        assert_eq!(log.log_end_offset(), 8, "log {i} recovered");
+        let mut all = Vec::new();
+        while (all.len() as i64) < 8 {
+            let got = keys_from(&log, all.len() as i64);
+            assert!(!got.is_empty(), "log {i} at {}", all.len());
+            all.extend(got);
+        }
+        let want: Vec<(i64, String)> = (0..8)
+            .map(|o| {
+                (
+                    o,
+                    if o < 6 {
+                        key(i, o)
+                    } else {
+                        format!("new-{}", o - 6)
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(all, want, "log {i}");
+    }
+}

@@ -1,6 +1,6 @@
 //! Storage at scale on a real broker process: open files bounded independently of the
-//! number of segments under a 1,024-descriptor limit, clean restarts that recover nothing,
-//! and a kill -9 that rebuilds no index of an empty log.
+//! number of partitions and segments under a 512-descriptor limit, clean restarts that
+//! recover nothing, and a kill -9 that rebuilds no index of an empty log.
 
 mod common;
 
@@ -12,7 +12,9 @@ use common::data_util::{client, create_topic};
 use common::repl::{fetch, produce_request, split_batches};
 use common::*;
 
+/// Partitions per topic; the test grows the broker from one topic to two.
 const PARTITIONS: i32 = 200;
+const OPEN_FILES_LIMIT: u64 = 512;
 const CACHE_CAP: usize = 32;
 /// Produce rounds (one batch per partition each) and records per batch.
 const ROUNDS: usize = 7;
@@ -71,8 +73,58 @@ async fn produce_round(b: &Broker, topic: &str, round: usize) {
     }
 }
 
+/// Creates `topic` (all partitions on broker 1) and produces every round to it; returns the
+/// broker's open files and the topic's segment count after the first two rounds and at the end.
+async fn fill_topic(zk: &ZkEnsemble, b: &Broker, topic: &str) -> [(usize, usize); 2] {
+    create_topic_znodes(&zk.connect_string(), topic, PARTITIONS).await;
+    wait_led(b, topic, PARTITIONS as usize).await;
+    produce_round(b, topic, 0).await;
+    produce_round(b, topic, 1).await;
+    let few = (open_fds(b.pid()), segment_count(b.log_dir(), topic));
+    for round in 2..ROUNDS {
+        produce_round(b, topic, round).await;
+    }
+    let many = (open_fds(b.pid()), segment_count(b.log_dir(), topic));
+    assert!(
+        many.1 >= few.1 + PARTITIONS as usize,
+        "{topic}: {} then {} segments",
+        few.1,
+        many.1
+    );
+    [few, many]
+}
+
+/// Reads every batch of every partition of `topic` back (waiting for the leaders after a
+/// restart); returns the number of batches.
+async fn read_back(b: &Broker, topic: &str) -> usize {
+    let mut c = client(b).await;
+    let mut total = 0usize;
+    let end = (ROUNDS * RECORDS_PER_BATCH) as i64;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    for p in 0..PARTITIONS {
+        // One fetch reads within one segment: walk all of them.
+        let mut offset = 0;
+        while offset < end {
+            let (err, hw, records) = fetch(&mut c, topic, p, offset).await.expect("fetch");
+            if err != 0 || hw != end {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{topic}-{p} at {offset}: error {err}, high watermark {hw} (want {end})"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue; // the leader may not be back yet
+            }
+            let batches = split_batches(&records);
+            assert!(!batches.is_empty(), "{topic}-{p} at {offset}");
+            offset = batches.last().unwrap().1 + 1;
+            total += batches.len();
+        }
+    }
+    total
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_partitions_under_1024_open_files_with_fds_independent_of_segments() {
+async fn four_hundred_partitions_under_512_open_files_independent_of_partitions_and_segments() {
     let zk = ZkEnsemble::start(1);
     let cap = CACHE_CAP.to_string();
     let mut b = Broker::start_with_open_files_limit(
@@ -84,65 +136,49 @@ async fn two_hundred_partitions_under_1024_open_files_with_fds_independent_of_se
             // The restart must not fail on a ZooKeeper slowed down by a loaded machine.
             ("zookeeper.connection.timeout.ms", "30000"),
         ],
-        1024,
+        OPEN_FILES_LIMIT,
     );
     b.wait_listening(Duration::from_secs(30));
     let idle_fds = open_fds(b.pid());
-    create_topic_znodes(&zk.connect_string(), "wide", PARTITIONS).await;
-    wait_led(&b, "wide", PARTITIONS as usize).await;
-    produce_round(&b, "wide", 0).await;
-    produce_round(&b, "wide", 1).await;
-    let fds_few_segments = open_fds(b.pid());
-    let segments_few = segment_count(b.log_dir(), "wide");
-    for round in 2..ROUNDS {
-        produce_round(&b, "wide", round).await;
+    let [(fds_few, _), (fds_200, segments_200)] = fill_topic(&zk, &b, "wide").await;
+    let [_, (fds_400, segments_400)] = fill_topic(&zk, &b, "wider").await;
+    eprintln!(
+        "open files: idle {idle_fds}, 200 partitions {fds_200} ({segments_200} segments), \
+         400 partitions {fds_400} ({} segments)",
+        segments_200 + segments_400
+    );
+    // Active segments' `.log` files are behind the bounded cache too and indexes hold no
+    // descriptor: fewer open files than partitions, whatever the partition count.
+    let bound = idle_fds + CACHE_CAP + 32;
+    assert!(
+        bound < PARTITIONS as usize,
+        "the bound ({bound}) must be below one file per partition"
+    );
+    for (fds, what) in [(fds_200, "200 partitions"), (fds_400, "400 partitions")] {
+        assert!(
+            fds <= bound,
+            "{fds} open files with {what} (idle {idle_fds}, bound {bound})"
+        );
     }
-    let segments_many = segment_count(b.log_dir(), "wide");
-    let fds_many_segments = open_fds(b.pid());
     assert!(
-        segments_many >= segments_few + PARTITIONS as usize,
-        "{segments_few} then {segments_many} segments"
-    );
-    // One descriptor per active segment plus the bounded cache; indexes hold none.
-    let bound = idle_fds + PARTITIONS as usize + CACHE_CAP + 32;
-    assert!(
-        fds_many_segments <= bound,
-        "{fds_many_segments} open files with {segments_many} segments (bound {bound})"
-    );
-    assert!(
-        fds_many_segments <= fds_few_segments + CACHE_CAP + 8,
-        "open files grew with segments: {fds_few_segments} at {segments_few} segments, \
-         {fds_many_segments} at {segments_many}"
+        fds_200 <= fds_few + 8 && fds_400 <= fds_200 + 8,
+        "open files grew: {fds_few} at 200 partitions and few segments, {fds_200} at \
+         {segments_200} segments, {fds_400} at 400 partitions and {} segments",
+        segments_200 + segments_400
     );
 
     // Clean restart under the same limit: nothing recovered, no index rebuilt, every
-    // record readable again (reads of old segments go through the bounded cache).
+    // record readable again (every read goes through the bounded cache).
     b.restart();
     b.wait_listening(Duration::from_secs(60));
-    let mut c = client(&b).await;
-    let mut total = 0usize;
-    let end = (ROUNDS * RECORDS_PER_BATCH) as i64;
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    for p in 0..PARTITIONS {
-        // One fetch reads within one segment: walk all of them.
-        let mut offset = 0;
-        while offset < end {
-            let (err, hw, records) = fetch(&mut c, "wide", p, offset).await.expect("fetch");
-            if err != 0 || hw != end {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "wide-{p} at {offset}: error {err}, high watermark {hw} (want {end})"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue; // the leader may not be back yet
-            }
-            let batches = split_batches(&records);
-            assert!(!batches.is_empty(), "wide-{p} at {offset}");
-            offset = batches.last().unwrap().1 + 1;
-            total += batches.len();
-        }
+    for topic in ["wide", "wider"] {
+        let total = read_back(&b, topic).await;
+        assert_eq!(
+            total,
+            PARTITIONS as usize * ROUNDS,
+            "every batch of {topic} read back"
+        );
     }
-    assert_eq!(total, PARTITIONS as usize * ROUNDS, "every batch read back");
     assert!(open_fds(b.pid()) <= bound);
     let run = current_run_log(&b);
     for bad in [
@@ -153,7 +189,7 @@ async fn two_hundred_partitions_under_1024_open_files_with_fds_independent_of_se
         assert!(!run.contains(bad), "clean restart logged {bad:?}");
     }
     assert!(
-        run.contains("Open files limit (RLIMIT_NOFILE): soft 1024, hard 1024"),
+        run.contains("Open files limit (RLIMIT_NOFILE): soft 512, hard 512"),
         "the limits are logged"
     );
 }

@@ -173,9 +173,9 @@ pub static BROKER_CONFIGS: &[ConfigDef] = &[
     ),
     def("log.message.downconversion.enable", Boolean, Some("true")),
     min("num.recovery.threads.per.data.dir", Int, "1", 1),
-    // zkafka's own: at most this many inactive segments' `.log` files open at once (an
-    // LRU of handles opened on demand; active segments always keep theirs open).
-    min("zkafka.log.segment.open.files.max", Int, "256", 1),
+    // zkafka's own: at most this many segments' `.log` files open at once, active ones
+    // included (an LRU of handles reopened on demand; at most half the open-files limit).
+    min("zkafka.log.segment.open.files.max", Int, "1024", 1),
     def("num.replica.alter.log.dirs.threads", Int, None),
     // Log cleaner
     def("log.cleaner.enable", Boolean, Some("true")),

@@ -70,7 +70,6 @@ impl Log {
             {
                 rebuild_txn_from = Some(rebuild_txn_from.map_or(base, |r| r.min(base)));
             }
-            seg.release_file();
             segments.insert(base, seg);
         }
 
@@ -126,7 +125,6 @@ impl Log {
         }
         let active = segments.values_mut().next_back().expect("active");
         active.resize_indexes(max_index)?;
-        active.pin_file()?;
 
         let inner = LogInner {
             dir: dir.to_path_buf(),

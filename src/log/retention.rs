@@ -94,7 +94,6 @@ impl Log {
         let active = g.active_mut();
         active.truncate_to(target)?;
         active.resize_indexes(config.segment_index_bytes.max(0) as usize)?;
-        active.pin_file()?;
         let leo = active.read_next_offset()?;
         debug_assert!(leo <= target);
         g.log_end_offset = leo;

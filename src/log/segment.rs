@@ -40,9 +40,8 @@ pub struct LogSegment {
     /// Unique per instance: the key of this segment's handle in the file cache.
     id: u64,
     pub(super) log_path: PathBuf,
-    /// The `.log` handle while the segment is active (or being written by the cleaner);
-    /// inactive segments borrow one from the `FileCache` when they are read.
-    file: Option<Arc<File>>,
+    /// Bytes written: appends go to this position (pwrite), so any handle of the `.log`,
+    /// the first one or one reopened after a cache eviction, continues at the right place.
     size: u64,
     pub(crate) offset_index: OffsetIndex,
     pub(crate) time_index: TimeIndex,
@@ -77,6 +76,7 @@ impl LogSegment {
         suffix: &str,
     ) -> Result<LogSegment, LogError> {
         let log_path = with_suffix(&segment_path(dir, base_offset, LOG_FILE_SUFFIX), suffix);
+        let id = FileCache::next_id();
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -115,11 +115,14 @@ impl LogSegment {
             base_offset,
         )?;
         let (max_ts, max_ts_offset) = time_index.last_entry();
+        // Even the active segment's handle lives in the bounded cache: open files do not
+        // grow with the partition count (Kafka keeps one per segment). Cached only now that
+        // the segment exists, whose drop takes it out again.
+        FileCache::global().insert(id, Arc::new(file));
         let mut seg = LogSegment {
             base_offset,
-            id: FileCache::next_id(),
+            id,
             log_path,
-            file: Some(Arc::new(file)),
             size,
             offset_index,
             time_index,
@@ -159,35 +162,13 @@ impl LogSegment {
         self.id
     }
 
-    /// The `.log` handle: pinned while active, else from the file cache (opened on demand).
+    /// The `.log` handle, from the file cache (reopened on demand after an eviction).
     pub fn file(&self) -> Result<Arc<File>, LogError> {
-        match &self.file {
-            Some(f) => Ok(f.clone()),
-            None => FileCache::global()
-                .get_or_open(self.id, &self.log_path)
-                .ctx(|| format!("open segment {}", self.log_path.display())),
-        }
+        FileCache::global()
+            .get_or_open(self.id, &self.log_path)
+            .ctx(|| format!("open segment {}", self.log_path.display()))
     }
 
-    /// Unpins the `.log` handle: from now on it is opened on demand behind the file cache.
-    pub fn release_file(&mut self) {
-        if let Some(f) = self.file.take() {
-            FileCache::global().insert(self.id, f);
-        }
-    }
-
-    /// Pins the `.log` handle again (the segment became active after a truncation).
-    pub fn pin_file(&mut self) -> Result<(), LogError> {
-        if self.file.is_none() {
-            self.file = Some(self.file()?);
-        }
-        Ok(())
-    }
-
-    /// Whether the `.log` handle is pinned (the active segment's is).
-    pub fn holds_file(&self) -> bool {
-        self.file.is_some()
-    }
     pub fn max_timestamp_so_far(&self) -> i64 {
         self.max_timestamp_so_far
     }
@@ -473,8 +454,7 @@ impl LogSegment {
         Ok(removed)
     }
 
-    /// Roll/close: final time-index entry, indexes and a preallocated `.log` trimmed; the
-    /// `.log` handle goes to the file cache.
+    /// Roll/close: final time-index entry, indexes and a preallocated `.log` trimmed.
     pub fn on_became_inactive(&mut self) -> Result<(), LogError> {
         self.time_index.maybe_append(
             self.max_timestamp_so_far,
@@ -482,18 +462,15 @@ impl LogSegment {
             true,
         )?;
         self.trim_indexes()?;
-        // Only a pinned (active) `.log` can be preallocated beyond its data.
-        if let Some(file) = &self.file {
-            let len = file
-                .metadata()
-                .ctx(|| format!("stat {}", self.log_path.display()))?
-                .len();
-            if len != self.size {
-                file.set_len(self.size)
-                    .ctx(|| format!("trim {}", self.log_path.display()))?;
-            }
+        // Stat by name: a segment whose handle was evicted need not reopen to learn its size.
+        let len = fs::metadata(&self.log_path)
+            .ctx(|| format!("stat {}", self.log_path.display()))?
+            .len();
+        if len != self.size {
+            self.file()?
+                .set_len(self.size)
+                .ctx(|| format!("trim {}", self.log_path.display()))?;
         }
-        self.release_file();
         Ok(())
     }
 
@@ -530,6 +507,9 @@ impl LogSegment {
         Ok(())
     }
 
+    /// fsync of the `.log` through whichever handle the cache has: fsync covers every dirty
+    /// page of the file, those written through an evicted (closed) handle too, and Linux
+    /// reports a writeback error to a handle opened after it as long as nobody saw it yet.
     pub fn flush(&self) -> Result<(), LogError> {
         self.file()?
             .sync_all()
@@ -679,4 +659,91 @@ fn write_all_vectored_at(file: &File, parts: &[&[u8]], mut offset: u64) -> std::
         IoSlice::advance_slices(&mut rest, n as usize);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::build_batch;
+
+    /// A batch of `n` 100-byte records at offsets `base..base + n`.
+    fn batch(base: i64, n: usize) -> Vec<u8> {
+        let value = [b'x'; 100];
+        let records: Vec<_> = (0..n)
+            .map(|i| (1000 + i as i64, None, Some(&value[..]), &[][..]))
+            .collect();
+        build_batch(base, 0, &records)
+    }
+
+    /// What the cache does under pressure: drops its handle of the segment.
+    fn evict(seg: &LogSegment) {
+        FileCache::global().invalidate(seg.id());
+        assert!(!FileCache::global().contains(seg.id()));
+    }
+
+    #[test]
+    fn appends_reads_flush_truncation_and_roll_work_across_evictions() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            preallocate: true,
+            segment_bytes: 1 << 20,
+            index_interval_bytes: 200,
+            ..LogConfig::default()
+        };
+        let mut seg = LogSegment::open(dir.path(), 0, &config, false).unwrap();
+        let mut written = Vec::new();
+        let mut ends = Vec::new();
+        for i in 0..5 {
+            let b = batch(i * 3, 3);
+            // A fetch response may still hold the handle the cache lets go of.
+            let held = seg.file().unwrap();
+            evict(&seg);
+            seg.append(i * 3 + 2, 1002, i * 3 + 2, &[&b]).unwrap();
+            drop(held);
+            written.extend_from_slice(&b);
+            ends.push(written.len());
+        }
+        evict(&seg);
+        seg.flush().unwrap();
+        let on_disk = fs::read(seg.log_path()).unwrap();
+        assert_eq!(on_disk.len(), 1 << 20, "still preallocated");
+        assert_eq!(
+            &on_disk[..written.len()],
+            &written[..],
+            "appends at the tracked size"
+        );
+
+        evict(&seg);
+        let r = seg.read(7, 1 << 20, None, false).unwrap().unwrap();
+        assert_eq!((r.first_batch_base_offset, r.next_offset), (6, 15));
+        assert_eq!(r.position, ends[1] as u64);
+
+        evict(&seg);
+        assert_eq!(
+            seg.truncate_to(9).unwrap(),
+            (written.len() - ends[2]) as u64
+        );
+        written.truncate(ends[2]);
+        evict(&seg);
+        let b = batch(9, 2);
+        seg.append(10, 1001, 10, &[&b]).unwrap();
+        written.extend_from_slice(&b);
+        evict(&seg);
+        assert_eq!(seg.read_next_offset().unwrap(), 11);
+
+        evict(&seg);
+        seg.on_became_inactive().unwrap();
+        assert_eq!(
+            fs::read(seg.log_path()).unwrap(),
+            written,
+            "preallocation trimmed"
+        );
+        let id = seg.id();
+        seg.file().unwrap();
+        drop(seg);
+        assert!(
+            !FileCache::global().contains(id),
+            "a dropped segment's handle is closed"
+        );
+    }
 }

@@ -49,7 +49,7 @@ impl LogSnapshot {
 }
 
 impl SegmentSnapshot {
-    /// The `.log` handle, from the file cache (the segment may be inactive and unpinned).
+    /// The `.log` handle, from the file cache (opened by path when evicted).
     pub fn open(&self) -> Result<Arc<File>, LogError> {
         FileCache::global()
             .get_or_open(self.id, &self.path)
@@ -171,7 +171,6 @@ impl Log {
         // these offsets, and recovery would promote it just like this rename does.
         cleaned.change_file_suffixes(super::util::SWAP_FILE_SUFFIX, "")?;
         fsync_dir(&g.dir)?;
-        cleaned.release_file();
         g.segments.insert(cleaned.base_offset(), cleaned);
         self.deleter.schedule(doomed, delay);
         Ok(true)

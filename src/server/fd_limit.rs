@@ -33,3 +33,30 @@ pub fn raise_open_files_limit() -> Option<libc::rlim_t> {
     }
     Some(soft)
 }
+
+/// The segment file cache's capacity: the configured one, at most half the open-files limit
+/// so sockets and other files always have room (logged when the limit lowers it).
+pub fn segment_files_cap(configured: i32, limit: Option<libc::rlim_t>) -> usize {
+    let configured = configured.max(1) as usize;
+    let Some(half) = limit.map(|l| (l / 2).max(16) as usize) else {
+        return configured;
+    };
+    if half < configured {
+        tracing::info!(target: "kafka.server.KafkaServer", "{} lowered from {configured} to {half}: half the open files limit (RLIMIT_NOFILE)", crate::log::file_cache::OPEN_FILES_MAX_CONFIG);
+        return half;
+    }
+    configured
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment_files_cap;
+
+    #[test]
+    fn segment_files_cap_is_at_most_half_the_limit() {
+        assert_eq!(segment_files_cap(1024, Some(1_048_576)), 1024);
+        assert_eq!(segment_files_cap(1024, Some(512)), 256);
+        assert_eq!(segment_files_cap(1024, None), 1024);
+        assert_eq!(segment_files_cap(0, Some(10)), 1);
+    }
+}

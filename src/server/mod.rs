@@ -87,12 +87,11 @@ impl KafkaServer {
         let credentials = Arc::new(CredentialCache::default());
         let sasl = Arc::new(SaslServerConfig::from_config(&config, credentials.clone())?);
         SaslClientConfig::inter_broker(&config)?;
-        fd_limit::raise_open_files_limit();
-        crate::log::file_cache::FileCache::global().set_capacity(
-            config
-                .int(crate::log::file_cache::OPEN_FILES_MAX_CONFIG)
-                .max(1) as usize,
-        );
+        let open_files_limit = fd_limit::raise_open_files_limit();
+        crate::log::file_cache::FileCache::global().set_capacity(fd_limit::segment_files_cap(
+            config.int(crate::log::file_cache::OPEN_FILES_MAX_CONFIG),
+            open_files_limit,
+        ));
         tracing::info!(target: "kafka.server.KafkaServer", "Connecting to zookeeper on {}", config.zookeeper_connect);
         let zk = KafkaZkClient::connect(
             &config.zookeeper_connect,
