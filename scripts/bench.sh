@@ -29,7 +29,9 @@
 #              kill -9 of the controller -> new controller and all re-led; times from the
 #              state znodes' own mtimes (`zkafka perf partition-states`); idle CPU per broker
 #              over BENCH_SCALE_IDLE_SECS (default 60) once all are led and
-#              BENCH_SCALE_SETTLE_SECS (default 5) passed (BENCH_SCALE_IDLE_ONLY=1 stops there)
+#              BENCH_SCALE_SETTLE_SECS (default 5) passed (BENCH_SCALE_IDLE_ONLY=1 stops there);
+#              BENCH_SCALE_TOPICS=T spreads the partitions over T topics (scale-0 ..), as
+#              100,000 partitions' assignment outgrows one znode (jute.maxbuffer)
 #   idle connections: 1 broker, BENCH_IDLE_CONNECTIONS (default 1,000) connections that sent
 #              one ApiVersions each: VmRSS before, open, after close; bytes per connection
 #   security: the 100 B and 1 KiB saturating runs and the consumer on 1 and 3 brokers whose
@@ -48,7 +50,8 @@
 # BENCH_LAT_SECS (latency run length, default 30), BENCH_ZK_SESSION_MS (broker session
 # timeout, default 6000 = Kafka 2.1's default), KAFKA_HOME (a Kafka 2.x distribution: run the
 # matrix against it too), BENCH_BROKER_PROPS (lines appended to every broker's
-# server.properties).  The same client (zkafka perf, librdkafka) is used for both targets
+# server.properties), BENCH_BROKER_LOG (zkafka brokers' ZKAFKA_LOG, default warn; with
+# BENCH_KEEP=1 their server.out holds e.g. an info-level timeline of a restart).  The same client (zkafka perf, librdkafka) is used for both targets
 # so the ratios compare brokers, not clients.
 #
 # The machine is shared (2 cores): numbers are noisy, run it twice before trusting a delta.
@@ -278,7 +281,7 @@ launch_broker() {
       LOG_DIR="$dir" KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1G -Xms1G}" \
         exec "$KAFKA_HOME/bin/kafka-server-start.sh" "$props" >>"$dir/server.out" 2>&1 </dev/null
     else
-      ZKAFKA_LOG=warn exec "$ZKAFKA_BIN" server "$props" >>"$dir/server.out" 2>&1 </dev/null
+      ZKAFKA_LOG="${BENCH_BROKER_LOG:-warn}" exec "$ZKAFKA_BIN" server "$props" >>"$dir/server.out" 2>&1 </dev/null
     fi
   ) &
   STARTED+=("$!")
@@ -514,15 +517,42 @@ states() {
 # Partition lines of a states dump on stdin.
 state_lines() { awk -F'\t' '$1 ~ /^[0-9]+$/'; }
 
-scale_all_led() { # TOPIC N: N partitions, each with a leader
-  local out
-  out="$(states "$1")" || return 1
-  [[ "$(state_lines <<<"$out" | awk -F'\t' '$2 >= 0 && $2 != "none"' | wc -l)" -eq "$2" ]]
+# The scale scenario's topics: "scale", or scale-0 .. scale-<T-1> with BENCH_SCALE_TOPICS=T
+# (one topic's assignment znode outgrows jute.maxbuffer near 100,000 partitions).
+scale_topics() {
+  local i
+  if ((SCALE_TOPICS == 1)); then echo scale; else for ((i = 0; i < SCALE_TOPICS; i++)); do echo "scale-$i"; done; fi
 }
-scale_not_led_by() { # TOPIC BROKER: nobody lacks a leader and BROKER leads nothing
+# scale_states: `states` of every scale topic as one dump: the first topic's ctime and
+# controller lines, partition k of topic i numbered i * (N / T) + k.
+scale_states() {
+  local t i=0 per=$((SCALE_N / SCALE_TOPICS)) out all=""
+  for t in $(scale_topics); do
+    out="$(states "$t")" || return 1
+    ((i == 0)) && all="$(awk -F'\t' '$1 == "topic" || $1 == "controller"' <<<"$out")"$'\n'
+    all+="$(state_lines <<<"$out" | awk -F'\t' -v OFS='\t' -v o=$((i * per)) '{ $1 += o; print }')"$'\n'
+    i=$((i + 1))
+  done
+  printf '%s' "$all"
+}
+# scale_hosted BROKER: the (renumbered) partitions whose replicas include BROKER.
+scale_hosted() {
+  local t i=0 per=$((SCALE_N / SCALE_TOPICS))
+  for t in $(scale_topics); do
+    topics --describe --topic "$t" 2>/dev/null | awk -v b="$1" -v o=$((i * per)) '/Partition: / {
+      for (i = 1; i <= NF; i++) if ($i == "Replicas:") { split($(i + 1), r, ","); for (j in r) if (r[j] == b) print $4 + o } }'
+    i=$((i + 1))
+  done
+}
+scale_all_led() { # N: N partitions, each with a leader
   local out
-  out="$(states "$1")" || return 1
-  [[ "$(state_lines <<<"$out" | awk -F'\t' -v b="$2" '$2 == b || $2 == -1 || $2 == "none"' | wc -l)" -eq 0 ]]
+  out="$(scale_states)" || return 1
+  [[ "$(state_lines <<<"$out" | awk -F'\t' '$2 >= 0 && $2 != "none"' | wc -l)" -eq "$1" ]]
+}
+scale_not_led_by() { # BROKER: nobody lacks a leader and BROKER leads nothing
+  local out
+  out="$(scale_states)" || return 1
+  [[ "$(state_lines <<<"$out" | awk -F'\t' -v b="$1" '$2 == b || $2 == -1 || $2 == "none"' | wc -l)" -eq 0 ]]
 }
 # scale_isr_complete DUMP BROKER: every partition whose replicas include BROKER (from the
 # topic's assignment, saved in $SCALE_HOSTED) lists it in the ISR.
@@ -553,6 +583,7 @@ scale_record() { printf '%s\tSCALE\t%s\t%s\n' "$TARGET" "$SCALE_N" "$1" >>"$RESU
 # /brokers/ids znode vanished (polled every 20 ms) or the signal.
 SCALE_N="${BENCH_SCALE_PARTITIONS:-2000}"
 SCALE_NOFILE="${BENCH_SCALE_NOFILE:-20000}"
+SCALE_TOPICS="${BENCH_SCALE_TOPICS:-1}"
 SCALE_HOSTED=""
 scale() {
   local n="$SCALE_N" t=scale out controller victim id led pid t0 t1 still b most m
@@ -560,9 +591,11 @@ scale() {
   BROKER_NOFILE="$SCALE_NOFILE" start_cluster 3 "scale$n"
   BROKER_NOFILE="$SCALE_NOFILE"
   SCALE_HOSTED="$BENCH_DIR/$TARGET-scale$n.hosted"
-  topics --create --topic "$t" --partitions "$n" --replication-factor 2 >/dev/null
-  wait_until 1200 "leaders for all $n partitions" scale_all_led "$t" "$n"
-  out="$(states "$t")"
+  for t in $(scale_topics); do
+    topics --create --topic "$t" --partitions $((n / SCALE_TOPICS)) --replication-factor 2 >/dev/null
+  done
+  wait_until 1200 "leaders for all $n partitions" scale_all_led "$n"
+  out="$(scale_states)"
   m="$(state_lines <<<"$out" | awk -F'\t' '$6 > m { m = $6 } END { printf "%.0f\n", m }')"
   scale_record "create -> all led: $((m - $(awk -F'\t' '$1 == "topic" { print $2 }' <<<"$out"))) ms"
   # Followers may still be creating their logs when every partition has a leader.
@@ -586,8 +619,8 @@ scale() {
   kill -KILL "${BROKER_PIDS[$((victim - 1))]}"
   wait "${BROKER_PIDS[$((victim - 1))]}" 2>/dev/null || true
   t0="$(wait_gone "$CHROOT/brokers/ids/$victim")"
-  wait_until 1200 "partitions of broker $victim re-led" scale_not_led_by "$t" "$victim"
-  out="$(states "$t")"
+  wait_until 1200 "partitions of broker $victim re-led" scale_not_led_by "$victim"
+  out="$(scale_states)"
   m="$(max_mtime_of "$SCALE_HOSTED.led" <<<"$out")"
   # Writes per re-led partition state znode (1 = a single election write, as Kafka).
   local writes
@@ -596,16 +629,15 @@ scale() {
   scale_record "kill -9 of broker $victim leading $led: all re-led $((m - t0)) ms after its znode vanished ($writes state writes per re-led partition)"
 
   # Restart: back in the ISR of every partition it hosts.
-  topics --describe --topic "$t" 2>/dev/null | awk -v b="$victim" '/Partition: / {
-    for (i = 1; i <= NF; i++) if ($i == "Replicas:") { split($(i + 1), r, ","); for (j in r) if (r[j] == b) print $4 } }' >"$SCALE_HOSTED"
+  scale_hosted "$victim" >"$SCALE_HOSTED"
   t0="$(now_ms)"
   launch_broker "$victim"
-  wait_until 1800 "broker $victim back in every ISR" scale_isr_complete_now "$t" "$victim"
-  m="$(max_mtime_of "$SCALE_HOSTED" <<<"$(states "$t")")"
+  wait_until 1800 "broker $victim back in every ISR" scale_isr_complete_now "$victim"
+  m="$(max_mtime_of "$SCALE_HOSTED" <<<"$(scale_states)")"
   scale_record "restart of broker $victim: back in all $(wc -l <"$SCALE_HOSTED") ISRs after $((m - t0)) ms"
 
   # Controlled shutdown (SIGTERM) of the non-controller broker leading the most.
-  out="$(states "$t")"
+  out="$(scale_states)"
   most=-1
   for id in 1 2 3; do
     [[ "$id" == "$controller" ]] && continue
@@ -617,24 +649,23 @@ scale() {
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true
   t1="$(now_ms)"
-  still="$(states "$t" | leaders_of "$victim")"
+  still="$(scale_states | leaders_of "$victim")"
   scale_record "SIGTERM of broker $victim leading $most: exited after $((t1 - t0)) ms, $still still led at exit"
   # Back in every ISR first: a partition whose only in-sync replica is the controller would
   # rightly stay leaderless (no unclean election) when the controller dies.
-  topics --describe --topic "$t" 2>/dev/null | awk -v b="$victim" '/Partition: / {
-    for (i = 1; i <= NF; i++) if ($i == "Replicas:") { split($(i + 1), r, ","); for (j in r) if (r[j] == b) print $4 } }' >"$SCALE_HOSTED"
+  scale_hosted "$victim" >"$SCALE_HOSTED"
   launch_broker "$victim"
-  wait_until 1800 "broker $victim back in every ISR" scale_isr_complete_now "$t" "$victim"
+  wait_until 1800 "broker $victim back in every ISR" scale_isr_complete_now "$victim"
 
   # Controller failover: kill -9 of the controller.
-  out="$(states "$t")"
+  out="$(scale_states)"
   state_lines <<<"$out" | awk -F'\t' -v b="$controller" '$2 == b { print $1 }' >"$SCALE_HOSTED.led"
   led="$(wc -l <"$SCALE_HOSTED.led")"
   kill -KILL "${BROKER_PIDS[$((controller - 1))]}"
   wait "${BROKER_PIDS[$((controller - 1))]}" 2>/dev/null || true
   t0="$(wait_gone "$CHROOT/brokers/ids/$controller")"
-  wait_until 1200 "partitions of the old controller re-led" scale_not_led_by "$t" "$controller"
-  out="$(states "$t")"
+  wait_until 1200 "partitions of the old controller re-led" scale_not_led_by "$controller"
+  out="$(scale_states)"
   m="$(max_mtime_of "$SCALE_HOSTED.led" <<<"$out")"
   local elected
   elected="$(awk -F'\t' '$1 == "controller" { print $3 }' <<<"$out")"
@@ -656,7 +687,7 @@ scale_idle_cpu() {
   done
   scale_record "idle CPU over ${secs} s, clock ticks per minute ($CLK_TCK per CPU-second): $line; load average $(cut -d' ' -f1 /proc/loadavg)"
 }
-scale_isr_complete_now() { scale_isr_complete "$(states "$1")" "$2"; }
+scale_isr_complete_now() { scale_isr_complete "$(scale_states)" "$1"; }
 
 controller_id() {
   # /controller is {"version":1,"brokerid":N,"timestamp":"..."}; read it with the ZooKeeper CLI.

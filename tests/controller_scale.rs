@@ -1,8 +1,9 @@
 //! The controller and the brokers with hundreds of partitions (issue 18), with real
 //! ZooKeeper and three real brokers: a re-sent or stale LeaderAndIsr is answered as Kafka
 //! answers it (never a panic), a broker failure re-elects every partition it led with one
-//! write per partition state znode (never leader -1 while an ISR member is alive), and a
-//! controlled shutdown moves every leadership away before the broker exits.
+//! write per partition state znode (never leader -1 while an ISR member is alive), a
+//! restarted broker rejoins every ISR with one write per partition, several per ZooKeeper
+//! transaction, and a controlled shutdown moves every leadership away before the broker exits.
 
 mod common;
 
@@ -240,6 +241,56 @@ async fn broker_failure_elects_with_one_write_per_partition() {
         );
         assert_eq!(a.leader_epoch - b.leader_epoch, expected, "fo-{p}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_broker_rejoins_every_isr_in_batched_writes() {
+    const N: i32 = 300;
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string_with_chroot("/kafka");
+    let mut brokers = cluster(&connect).await;
+    let zk = zk_client(&connect).await;
+    create_spread_topic(&zk, "rj", N).await;
+    let controller = controller_id(&zk).await;
+    let victim = (1..=3).find(|b| *b != controller).unwrap();
+    brokers[victim as usize - 1].kill9();
+    let out = wait_all_states(&zk, "rj", N, "victim out of every ISR", |s| {
+        s.leader > 0 && !s.isr.contains(&victim)
+    })
+    .await;
+    brokers[victim as usize - 1].restart();
+    let back = wait_all_states(
+        &zk,
+        "rj",
+        N,
+        "victim back in every ISR it belongs to",
+        |s| s.leader > 0 && (s.isr.len() == 2),
+    )
+    .await;
+    // Each rejoin is one write by the leader, at the same leader epoch, appending the victim.
+    let rejoined: Vec<i32> = (0..N).filter(|p| back[p].isr.contains(&victim)).collect();
+    assert_eq!(
+        rejoined.len(),
+        200,
+        "the victim hosts 2/3 of the partitions"
+    );
+    for p in &rejoined {
+        let (o, b) = (&out[p], &back[p]);
+        assert_eq!(b.zk_version - o.zk_version, 1, "rj-{p}: {o:?} -> {b:?}");
+        assert_eq!(b.leader_epoch, o.leader_epoch, "rj-{p}");
+        assert_eq!(b.isr, [o.isr.clone(), vec![victim]].concat(), "rj-{p}");
+    }
+    // Leaders wrote those ISR changes together: far fewer ZooKeeper transactions than writes.
+    let mut zxids = std::collections::BTreeSet::new();
+    for p in &rejoined {
+        zxids.insert(partition_state_mzxid(&zk, "rj", *p).await.expect("state"));
+    }
+    assert!(
+        zxids.len() * 4 <= rejoined.len(),
+        "{} ISR writes in {} ZooKeeper transactions",
+        rejoined.len(),
+        zxids.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -287,10 +287,11 @@ pub(super) fn expire_listed(
 }
 
 /// The ISR writer: conditional setData on the cached zkVersion; on BADVERSION the change
-/// counts only if the znode already holds exactly what we meant to write. Up to
-/// ISR_WRITES_IN_FLIGHT writes of different partitions are in flight (a partition has at most
-/// one: `isr_change_in_flight`), so a restarted follower rejoining thousands of ISRs is not
-/// one ZooKeeper round trip (and fsync) after another; Kafka writes from its request threads.
+/// counts only if the znode already holds exactly what we meant to write. Proposals queued
+/// together go out as one multi of up to ISR_WRITES_PER_MULTI writes (one ZooKeeper
+/// transaction and log sync for all), with up to ISR_WRITES_IN_FLIGHT requests in flight (a
+/// partition has at most one write: `isr_change_in_flight`). A restarted follower rejoins
+/// thousands of ISRs at once; Kafka writes each from a request thread, 8 at a time.
 async fn write_isr_changes(
     rm: Arc<ReplicaManager>,
     mut proposals: UnboundedReceiver<IsrProposal>,
@@ -298,28 +299,68 @@ async fn write_isr_changes(
 ) {
     use futures::StreamExt;
     futures::stream::poll_fn(|cx| proposals.poll_recv(cx))
-        .for_each_concurrent(ISR_WRITES_IN_FLIGHT, |p| {
-            write_and_complete(&rm, &changes, p)
+        .ready_chunks(ISR_WRITES_PER_MULTI)
+        .for_each_concurrent(ISR_WRITES_IN_FLIGHT, |batch| {
+            write_and_complete(&rm, &changes, batch)
         })
         .await;
 }
 
 /// Kafka's default num.io.threads: how many ISR writes its request threads can have going.
 const ISR_WRITES_IN_FLIGHT: usize = 8;
+/// ~15 KB of request: far below jute.maxbuffer.
+const ISR_WRITES_PER_MULTI: usize = 100;
 
-async fn write_and_complete(rm: &ReplicaManager, changes: &Mutex<IsrChangeSet>, p: IsrProposal) {
-    let Some(partition) = rm.get_partition(&p.tp) else {
-        return;
+async fn write_and_complete(
+    rm: &ReplicaManager,
+    changes: &Mutex<IsrChangeSet>,
+    batch: Vec<IsrProposal>,
+) {
+    let batch: Vec<(Arc<Partition>, IsrProposal)> = batch
+        .into_iter()
+        .filter_map(|p| Some((rm.get_partition(&p.tp)?, p)))
+        .collect();
+    let written = match write_together(rm, &batch).await {
+        Some(versions) => versions,
+        None => {
+            let one_by_one = batch.iter().map(|(_, p)| write_one(rm, p));
+            futures::future::join_all(one_by_one).await
+        }
     };
-    let written = write_one(rm, &p).await;
-    if partition.complete_isr_change(&p, written) {
-        changes
-            .lock()
-            .expect("isr change set")
-            .record(&p.tp, now_ms());
+    for ((partition, p), written) in batch.iter().zip(written) {
+        if partition.complete_isr_change(p, written) {
+            changes
+                .lock()
+                .expect("isr change set")
+                .record(&p.tp, now_ms());
+        }
+        // A shrink may let the HW pass waiting acks=all produces (or fail them on min ISR).
+        rm.complete_delayed_requests(&p.tp);
     }
-    // A shrink may let the HW pass waiting acks=all produces (or fail them on min ISR).
-    rm.complete_delayed_requests(&p.tp);
+}
+
+/// Several proposals in one multi; None when it failed (nothing was written: each is then
+/// written on its own, which sorts out zkVersion conflicts and unknown outcomes).
+async fn write_together(
+    rm: &ReplicaManager,
+    batch: &[(Arc<Partition>, IsrProposal)],
+) -> Option<Vec<Option<i32>>> {
+    if batch.len() < 2 {
+        return None;
+    }
+    let states: Vec<_> = batch
+        .iter()
+        .map(|(_, p)| (p.tp.clone(), p.znode()))
+        .collect();
+    match rm.zk.update_partition_states_in_one_multi(&states).await {
+        Ok(versions) => Some(versions.into_iter().map(Some).collect()),
+        Err(e) => {
+            tracing::info!(target: "kafka.cluster.Partition",
+                "[ReplicaManager broker={}] {} ISR changes written together failed ({e}); writing each on its own",
+                rm.broker_id(), batch.len());
+            None
+        }
+    }
 }
 
 async fn write_one(rm: &ReplicaManager, p: &IsrProposal) -> Option<i32> {

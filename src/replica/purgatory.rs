@@ -4,6 +4,7 @@
 //! re-check their own completion condition.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -20,6 +21,9 @@ type Watchers = HashMap<TopicPartition, Vec<Weak<Notify>>>;
 pub struct Purgatory {
     name: &'static str,
     shards: [Mutex<Watchers>; SHARDS],
+    /// Keys changed so far, any key: a waiter that saw no change since its last check knows
+    /// a new check would find what the last one found.
+    changes: AtomicU64,
 }
 
 impl Purgatory {
@@ -27,6 +31,7 @@ impl Purgatory {
         Purgatory {
             name,
             shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -57,8 +62,15 @@ impl Purgatory {
         waker
     }
 
+    /// How many times a key changed (`check_and_complete`) since start-up. Taken before a
+    /// check: unchanged afterwards means nothing any waiter watches has changed since.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
+    }
+
     /// Wakes every operation watching `key` (and forgets finished ones).
     pub fn check_and_complete(&self, key: &TopicPartition) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
         let mut w = self.shard(key);
         let Some(list) = w.get_mut(key) else { return };
         list.retain(|weak| match weak.upgrade() {

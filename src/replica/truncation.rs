@@ -73,7 +73,7 @@ pub fn decide(
 
 // ---------------------------------------------------------------- the fetcher's Truncating state
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
@@ -153,10 +153,16 @@ pub(super) async fn truncation_round(
                 .collect(),
         );
     let resp = client.send(&req, OFFSET_FOR_LEADER_EPOCH_VERSION).await?;
+    // Looked up by name: an answer lists thousands of partitions after a restart.
+    let asked: HashMap<&TopicPartition, usize> = with_epochs
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (&w.0, i))
+        .collect();
     for t in resp.topics {
         for r in t.partitions {
             let tp = TopicPartition::new(t.topic.0.as_str(), r.partition);
-            let Some((_, p, epoch, _)) = with_epochs.iter().find(|w| w.0 == tp) else {
+            let Some((_, p, epoch, _)) = asked.get(&tp).map(|i| &with_epochs[*i]) else {
                 continue;
             };
             if r.error_code != errors::NONE {

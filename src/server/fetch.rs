@@ -72,6 +72,8 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
     let follower_authorized = !follower || apis.authorize_cluster(ctx, AclOperation::ClusterAction);
     let fetches = authorized_fetches(apis, ctx, data, follower, follower_authorized);
 
+    let purgatory = &apis.replica_manager.fetch_purgatory;
+    let mut seen = purgatory.changes();
     let first = read_all(apis, &params, &fetches);
     if params.is_from_follower() && follower_authorized {
         update_follower_states(apis, &params, &fetches, &first);
@@ -86,21 +88,36 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
     let result = if done_now {
         first
     } else {
-        let rm = &apis.replica_manager;
-        let waker = rm.fetch_purgatory.watch(fetches.iter().map(|f| &f.tp));
+        let waker = purgatory.watch(fetches.iter().map(|f| &f.tp));
         let min_bytes = req.min_bytes.max(0) as usize;
+        // The last read stands while no partition changed since it was taken (appends, high
+        // watermark and leadership moves all pass through the purgatory): an idle follower's
+        // session of thousands of partitions is read once per long poll, not three more times.
+        let last = std::sync::Mutex::new(Some(first));
         // DelayedFetch.tryComplete: re-reading only looks up index positions (no bytes are
         // copied until the response is encoded), so it doubles as the "enough bytes?" check.
         wait_until_complete(
             &waker,
             Duration::from_millis(req.max_wait_ms as u64),
             || {
+                let changes = purgatory.changes();
+                if changes == seen {
+                    return None;
+                }
+                seen = changes;
                 let r = read_all(apis, &params, &fetches);
                 let bytes: usize = r.iter().map(|p| p.records.length as usize).sum();
                 let error = r.iter().any(|p| p.error_code != errors::NONE);
-                (bytes >= min_bytes || error).then_some(r)
+                if bytes >= min_bytes || error {
+                    return Some(r);
+                }
+                *last.lock().expect("last read") = Some(r);
+                None
             },
-            || read_all(apis, &params, &fetches),
+            || {
+                let read = last.lock().expect("last read").take();
+                read.unwrap_or_else(|| read_all(apis, &params, &fetches))
+            },
         )
         .await
     };

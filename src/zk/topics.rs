@@ -151,6 +151,35 @@ impl KafkaZkClient {
         }
     }
 
+    /// Several partition leaders' conditional ISR writes (unfenced) in one multi: one
+    /// ZooKeeper transaction, applied whole or not at all. Returns the new zkVersions in
+    /// order; any failure (a zkVersion conflict included) means nothing was written.
+    pub async fn update_partition_states_in_one_multi(
+        &self,
+        states: &[(TopicPartition, PartitionState)],
+    ) -> ZkResult<Vec<i32>> {
+        let client = self.client().await?;
+        let mut multi = client.new_multi_writer();
+        for (tp, state) in states {
+            let path = paths::partition_state(&tp.topic, tp.partition);
+            let data = state.encode().into_bytes();
+            multi
+                .add_set_data(&path, &data, Some(state.zk_version))
+                .map_err(|e| ZkError::op(&path, e))?;
+        }
+        match multi.commit().await {
+            Ok(_) => Ok(states.iter().map(|(_, s)| s.zk_version + 1).collect()),
+            Err(zkc::MultiWriteError::OperationFailed { index, source }) => {
+                let (tp, _) = &states[index.min(states.len().saturating_sub(1))];
+                Err(ZkError::op(
+                    &paths::partition_state(&tp.topic, tp.partition),
+                    source,
+                ))
+            }
+            Err(e) => Err(ZkError::op(paths::BROKER_TOPICS, zkc::Error::from(e))),
+        }
+    }
+
     /// Removes a deleted topic's znodes in Kafka's order: partition states and partitions,
     /// the topic, its config, and last the `/admin/delete_topics` request.
     pub async fn delete_topic_znodes(

@@ -71,6 +71,17 @@ pub async fn partition_state(
     })
 }
 
+/// The zxid of the transaction that last wrote a partition state znode: writes made in one
+/// ZooKeeper multi share it.
+pub async fn partition_state_mzxid(
+    zk: &zookeeper_client::Client,
+    topic: &str,
+    partition: i32,
+) -> Option<i64> {
+    let path = format!("/brokers/topics/{topic}/partitions/{partition}/state");
+    zk.get_data(&path).await.ok().map(|(_, stat)| stat.mzxid)
+}
+
 pub async fn client(addr: &str) -> anyhow::Result<BrokerClient> {
     BrokerClient::connect(
         addr,
