@@ -109,7 +109,10 @@ impl KafkaApis {
     /// Handles one request; the time it took counts against the client's request quota
     /// (src/server/request_quota.rs) unless none is set or the request is exempt.
     pub async fn handle(&self, ctx: &RequestContext, body: RequestBody) -> Handled {
-        if !self.quotas.request.enabled() || request_quota::is_exempt(&body) {
+        if !self.quotas.request.enabled()
+            || request_quota::is_exempt(&body)
+            || request_quota::recorded_by_handler(&body)
+        {
             return self.dispatch(ctx, body).await;
         }
         let started = std::time::Instant::now();
