@@ -555,3 +555,88 @@ async fn request_percentage_throttles_a_busy_client_only() {
     let (polite_sent, polite) = metadata_burst(&b, "polite", sent).await;
     assert_eq!((polite_sent, polite), (sent, 0), "polite is not throttled");
 }
+
+/// Sends up to `n` Produce (acks=1) requests of one record to partition 0 of `topic` as
+/// `client_id`, stopping at the first one answered with a throttle: its throttle_time_ms.
+async fn produce_burst(bootstrap: &str, topic: &str, client_id: &str, n: usize) -> i32 {
+    let mut c = zkafka::network::client::BrokerClient::connect(bootstrap, client_id, T, T)
+        .await
+        .unwrap();
+    let req = common::repl::produce_request(topic, 0, 1, &[b"v".to_vec()]);
+    for _ in 0..n {
+        let r = c.send(&req, 8).await.unwrap();
+        let code = r.responses[0].partition_responses[0].error_code;
+        assert_eq!(code, 0, "a throttled produce is still appended");
+        if r.throttle_time_ms > 0 {
+            return r.throttle_time_ms;
+        }
+    }
+    0
+}
+
+/// Sends up to `n` consumer Fetch requests (v11, no wait) for partition 0 of `topic` as
+/// `client_id`, stopping at the first one answered with a throttle: (its throttle_time_ms,
+/// partitions in it).
+async fn fetch_burst(bootstrap: &str, topic: &str, client_id: &str, n: usize) -> (i32, usize) {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
+    let mut c = zkafka::network::client::BrokerClient::connect(bootstrap, client_id, T, T)
+        .await
+        .unwrap();
+    let partition = FetchPartition::default()
+        .with_fetch_offset(0)
+        .with_partition_max_bytes(1 << 20);
+    let req = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(topic.to_string().into()))
+            .with_partitions(vec![partition])]);
+    for _ in 0..n {
+        let r = c.send(&req, 11).await.unwrap();
+        if r.throttle_time_ms > 0 {
+            return (r.throttle_time_ms, r.responses.len());
+        }
+    }
+    (0, 0)
+}
+
+/// request_percentage holds for Produce and Fetch too (KafkaApis.handleProduceRequest /
+/// handleFetchRequest): librdkafka clients over it observe throttle times, and Produce and
+/// Fetch responses themselves carry the larger of the byte-rate and the request throttle (a
+/// throttled fetch is answered empty). librdkafka's statistics sum every response's
+/// throttle, so the Produce and Fetch answers are checked on the wire too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_percentage_throttles_produce_and_fetch() {
+    let (zk, broker) = single_broker(&[("quota.window.num", "3")]);
+    let (connect, b) = (zk.connect_string(), broker.bootstrap());
+    create_topic(&connect, &b, TOPIC, 1, &[1], &[]).await;
+    for client in ["busy-writer", "busy-reader"] {
+        let (ok, text) = configs(&[
+            "--bootstrap-server",
+            &b,
+            "--alter",
+            "--entity-type",
+            "clients",
+            "--entity-name",
+            client,
+            "--add-config",
+            "request_percentage=0.001",
+        ]);
+        assert!(ok, "{text}");
+    }
+    let produced = run("produce", TOPIC, &b, "busy-writer", "4");
+    eprintln!("produce: {produced}");
+    assert!(throttle(&produced) > 0, "no produce throttle: {produced}");
+    assert!(produced["bytes"].as_f64().unwrap() > 0.0, "{produced}");
+    let ms = produce_burst(&b, TOPIC, "busy-writer", 5).await;
+    assert!((1..=1000).contains(&ms), "Produce throttle_time_ms {ms}");
+
+    let consumed = run("consume", TOPIC, &b, "busy-reader", "4");
+    eprintln!("consume: {consumed}");
+    assert!(throttle(&consumed) > 0, "no fetch throttle: {consumed}");
+    let (ms, partitions) = fetch_burst(&b, TOPIC, "busy-reader", 5).await;
+    assert!((1..=1000).contains(&ms), "Fetch throttle_time_ms {ms}");
+    assert_eq!(partitions, 0, "a throttled fetch returns no partitions");
+}

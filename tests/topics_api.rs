@@ -224,6 +224,41 @@ async fn create_alter_delete_topics_through_the_api() {
         .unwrap();
     assert_eq!(resp.topics[0].error_code, 17, "INVALID_TOPIC_EXCEPTION");
 
+    // A config without a value refuses its topic only (ZkAdminManager.createTopics); an
+    // existing topic is still reported as existing.
+    let config = |name: &'static str, value: Option<&'static str>| {
+        CreatableTopicConfig::default()
+            .with_name(StrBytes::from_static_str(name))
+            .with_value(value.map(StrBytes::from_static_str))
+    };
+    let mut nulls = creatable("nulls", 1, 1);
+    nulls.configs = vec![
+        config("segment.bytes", None),
+        config("cleanup.policy", Some("compact")),
+        config("retention.ms", None),
+    ];
+    let mut exists = creatable("t", 1, 1);
+    exists.configs = vec![config("retention.ms", None)];
+    let topics = vec![nulls, creatable("fine", 1, 1), exists];
+    let req = CreateTopicsRequest::default()
+        .with_topics(topics)
+        .with_validate_only(true);
+    let resp = c.send(&req, 5).await.unwrap();
+    let got: Vec<(i16, Option<String>)> = resp
+        .topics
+        .iter()
+        .map(|t| {
+            (
+                t.error_code,
+                t.error_message.as_ref().map(|m| m.to_string()),
+            )
+        })
+        .collect();
+    let msg = "Null value not supported for topic configs : segment.bytes,retention.ms";
+    assert_eq!(got[0], (42, Some(msg.to_string())), "INVALID_REQUEST");
+    assert_eq!(got[1].0, 0, "the other topic is fine: {got:?}");
+    assert_eq!(got[2].0, 36, "TOPIC_ALREADY_EXISTS: {got:?}");
+
     // DescribeConfigs shows the override and the defaults.
     let res = DescribeConfigsResource::default()
         .with_resource_type(2)

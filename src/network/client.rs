@@ -77,7 +77,7 @@ impl BrokerClient {
             let connector = tokio_rustls::TlsConnector::from(tls.clone());
             anyhow::Ok(
                 connector
-                    .connect(name, stream)
+                    .connect(name, super::tls_socket::TlsSocket::new(stream))
                     .await
                     .map_err(|e| anyhow::anyhow!("SSL handshake with {addr} failed: {e}"))?,
             )

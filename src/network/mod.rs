@@ -11,6 +11,7 @@ pub mod request;
 pub mod response;
 pub mod stream;
 pub mod tls;
+pub mod tls_socket;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -10,16 +10,18 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
+use super::tls_socket::TlsSocket;
+
 /// The reading half of a connection.
 pub enum ConnReadHalf {
     Plain(OwnedReadHalf),
-    Tls(ReadHalf<TlsStream<TcpStream>>),
+    Tls(ReadHalf<TlsStream<TlsSocket>>),
 }
 
 /// The writing half of a connection.
 pub enum ConnWriteHalf {
     Plain(OwnedWriteHalf),
-    Tls(WriteHalf<TlsStream<TcpStream>>),
+    Tls(WriteHalf<TlsStream<TlsSocket>>),
 }
 
 /// Splits a plain connection (true halves) or a TLS one (halves sharing the TLS session).
@@ -28,7 +30,7 @@ pub fn split_plain(stream: TcpStream) -> (ConnReadHalf, ConnWriteHalf) {
     (ConnReadHalf::Plain(r), ConnWriteHalf::Plain(w))
 }
 
-pub fn split_tls(stream: TlsStream<TcpStream>) -> (ConnReadHalf, ConnWriteHalf) {
+pub fn split_tls(stream: TlsStream<TlsSocket>) -> (ConnReadHalf, ConnWriteHalf) {
     let (r, w) = tokio::io::split(stream);
     (ConnReadHalf::Tls(r), ConnWriteHalf::Tls(w))
 }

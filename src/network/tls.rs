@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::tls_socket::TlsSocket;
 use super::ConnectionContext;
 use crate::cluster::SecurityProtocol;
 use crate::config::KafkaConfig;
@@ -22,14 +23,17 @@ pub(super) async fn handshake(
     stream: TcpStream,
     ssl: &SslServer,
     conn: &mut ConnectionContext,
-) -> Option<TlsStream<TcpStream>> {
+) -> Option<TlsStream<TlsSocket>> {
     let failed = |why: &dyn std::fmt::Display| {
         tracing::debug!(target: "kafka.network.Processor", "Failed authentication with {} on {} (SSL handshake failed): {why}", conn.peer, conn.listener_name);
         if let Some(n) = HANDSHAKE_FAILED.allow() {
             tracing::warn!(target: "kafka.network.Processor", "Failed authentication with {} on {} (SSL handshake failed): {why}{}", conn.peer, conn.listener_name, Suppressed(n));
         }
     };
-    let tls = match TlsAcceptor::from(ssl.config.clone()).accept(stream).await {
+    let tls = match TlsAcceptor::from(ssl.config.clone())
+        .accept(TlsSocket::new(stream))
+        .await
+    {
         Ok(tls) => tls,
         Err(e) => {
             failed(&e);

@@ -33,7 +33,22 @@ struct TopicCheck {
     describe_configs: bool,
 }
 
-/// The topic configs a CreateTopics entry sets (null values are left out).
+/// ZkAdminManager.createTopics: a config entry without a value refuses the topic.
+fn null_configs_refusal(t: &CreatableTopic) -> Option<(i16, Option<StrBytes>)> {
+    let nulls: Vec<&str> = t
+        .configs
+        .iter()
+        .filter(|c| c.value.is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    let msg = format!(
+        "Null value not supported for topic configs : {}",
+        nulls.join(",")
+    );
+    (!nulls.is_empty()).then(|| (errors::INVALID_REQUEST, Some(StrBytes::from_string(msg))))
+}
+
+/// The topic configs a CreateTopics entry sets (after `null_configs_refusal`, all of them).
 fn requested_configs(t: &CreatableTopic) -> BTreeMap<String, String> {
     t.configs
         .iter()
@@ -203,6 +218,11 @@ impl KafkaApis {
     ) -> Result<Assignment, (i16, Option<StrBytes>)> {
         let fail = |e: AdminError| (e.code(), message(&e));
         let topic = t.name.0.as_str();
+        // As in Kafka, an existing topic is reported as such before its configs are looked at.
+        let exists = self.metadata_cache.snapshot().topics.contains_key(topic);
+        if let Some(refusal) = null_configs_refusal(t).filter(|_| !exists) {
+            return Err(refusal);
+        }
         let configs = requested_configs(t);
         let assignment: Assignment = if t.assignments.is_empty() {
             let partitions = if t.num_partitions == -1 {

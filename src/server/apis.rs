@@ -169,7 +169,10 @@ impl KafkaApis {
             Wait::MetadataCache => self.await_metadata_cache().await,
             Wait::Nothing => {}
         }
-        if !self.quotas.request.enabled() || request_quota::is_exempt(&body) {
+        if !self.quotas.request.enabled()
+            || request_quota::is_exempt(&body)
+            || request_quota::recorded_by_handler(&body)
+        {
             return self.dispatch(ctx, body).await;
         }
         let started = std::time::Instant::now();

@@ -11,8 +11,10 @@
 //!   answer only those that changed. Epoch -1 (what librdkafka and most clients send) is a
 //!   sessionless full fetch.
 //! * Records are returned exactly as stored (see fetch_response.rs).
+//! * Quotas: a consumer over its byte-rate or request quota gets an empty response with the
+//!   larger throttle time; the time spent waiting for data is not request time.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::FetchRequest;
 
@@ -26,7 +28,7 @@ use crate::replica::read::requested_epoch;
 use crate::replica::Partition;
 use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::server::apis::{Handled, KafkaApis};
-use crate::server::{client_quotas, errors};
+use crate::server::{client_quotas, errors, request_quota};
 
 const READ_COMMITTED: i8 = 1;
 
@@ -54,6 +56,7 @@ impl FetchParams {
 }
 
 pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -> Handled {
+    let started = Instant::now();
     let version = ctx.api_version();
     let correlation_id = ctx.header.correlation_id;
     let follower = req.replica_id.0 >= 0;
@@ -85,6 +88,8 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
         || first
             .iter()
             .any(|p| p.error_code != errors::NONE || p.diverging_epoch.is_some());
+    // The handler's own time so far: all of it that counts against a request quota.
+    let handler_time = started.elapsed();
     let result = if done_now {
         first
     } else {
@@ -121,7 +126,23 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
         )
         .await
     };
-    respond(apis, ctx, &params, session, fetches, result, now)
+    let request_throttle_ms = match params.is_from_follower() {
+        true => 0,
+        false => request_quota::record(apis, ctx, handler_time),
+    };
+    let read = Read {
+        fetches,
+        result,
+        request_throttle_ms,
+    };
+    respond(apis, ctx, &params, session, read, now)
+}
+
+/// What a fetch read, and the request-quota throttle its handling earned.
+struct Read {
+    fetches: Vec<PartitionFetch>,
+    result: Vec<FetchedPartition>,
+    request_throttle_ms: u64,
 }
 
 /// The response: the partitions the session context selects, under the session id (a new
@@ -131,10 +152,14 @@ fn respond(
     ctx: &RequestContext,
     params: &FetchParams,
     session: FetchContext,
-    fetches: Vec<PartitionFetch>,
-    result: Vec<FetchedPartition>,
+    read: Read,
     now: i64,
 ) -> Handled {
+    let Read {
+        fetches,
+        result,
+        request_throttle_ms,
+    } = read;
     let (version, correlation_id) = (ctx.api_version(), ctx.header.correlation_id);
     let sessions = &apis.fetch_sessions;
     let mask = match sessions.select(&session, fetches.iter().map(|f| &f.tp), &result) {
@@ -166,7 +191,7 @@ fn respond(
         FetchContext::Incremental { session_id, .. } => session_id,
         _ => INVALID_SESSION_ID,
     };
-    match apply_fetch_quota(apis, ctx, handled, throttled_session) {
+    match apply_fetch_quota(apis, ctx, handled, throttled_session, request_throttle_ms) {
         Ok(h) => {
             sessions.commit(&session, &topics);
             crate::metrics::METRICS.fetched(false, sent);
@@ -312,29 +337,29 @@ fn authorized_fetches(
         .collect()
 }
 
-/// Records a consumer's response size against its fetch quota. Within quota the response
-/// goes as it is (Ok); over it, the bytes are taken back and an empty response with the
-/// throttle time goes instead (Err), as KafkaApis.handleFetchRequest does.
+/// Records a consumer's response size against its fetch quota. Within both quotas the
+/// response goes as it is (Ok); over either, the bytes are taken back and an empty response
+/// with the larger throttle time goes instead (Err), as KafkaApis.handleFetchRequest does.
 fn apply_fetch_quota(
     apis: &KafkaApis,
     ctx: &RequestContext,
     handled: Handled,
     session_id: i32,
+    request_throttle_ms: u64,
 ) -> Result<Handled, Handled> {
     let quota = &apis.quotas.fetch;
     let Handled::Encoded(frame) = &handled else {
         return Ok(handled);
     };
-    if !quota.enabled() {
-        return Ok(handled);
-    }
     let size = frame.len() as f64;
-    let throttle_ms = client_quotas::record(quota, ctx, size);
+    let throttle_ms = client_quotas::record(quota, ctx, size).max(request_throttle_ms);
     if throttle_ms == 0 {
         return Ok(handled);
     }
-    let now = crate::controller::now_ms().max(0) as u64;
-    quota.unrecord(&ctx.conn.principal.name, ctx.client_id(), size, now);
+    if quota.enabled() {
+        let now = crate::controller::now_ms().max(0) as u64;
+        quota.unrecord(&ctx.conn.principal.name, ctx.client_id(), size, now);
+    }
     let throttle_field = client_quotas::as_response_ms(throttle_ms);
     let empty = fetch_response::encode_throttled(
         ctx.api_version(),
