@@ -166,8 +166,8 @@ async fn execute(args: &AclsArgs) -> anyhow::Result<()> {
 async fn connect(args: &AclsArgs) -> anyhow::Result<AclService> {
     if let Some(bootstrap) = &args.bootstrap_server {
         let addr = bootstrap.split(',').next().unwrap_or_default().trim();
-        let config = args.command_config.as_deref();
-        let client = command_config::connect(addr, "kafka-acls", config, TIMEOUT).await?;
+        command_config::configure_admin(args.command_config.as_deref())?;
+        let client = command_config::connect(addr, "kafka-acls", TIMEOUT, TIMEOUT).await?;
         return Ok(AclService::Broker(client));
     }
     let props: BTreeMap<&str, &str> = args
