@@ -151,7 +151,8 @@ async fn every_tool_works_against_a_sasl_ssl_cluster() {
         "",
     );
     assert!(
-        out.starts_with("Topic: secure\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: ")
+        out.starts_with("Topic: secure\t")
+            && out.contains("\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: ")
             && out.contains("retention.ms=86400000")
             && out.contains("\tTopic: secure\tPartition: 1\tLeader: 1\tReplicas: 1\tIsr: 1"),
         "{out}"
@@ -323,6 +324,31 @@ async fn every_tool_works_against_a_sasl_ssl_cluster() {
         &["--bootstrap-server", b, "--command-config", plain, "--list"],
         "",
     );
+
+    // More partitions, then the topic's deletion.
+    ok(
+        "topics",
+        &topic_args(&["--alter", "--topic", "secure", "--partitions", "3"]),
+        "",
+    );
+    let out = ok(
+        "topics",
+        &topic_args(&["--describe", "--topic", "secure"]),
+        "",
+    );
+    assert!(out.contains("\tPartitionCount: 3\t"), "{out}");
+    ok(
+        "topics",
+        &topic_args(&["--create", "--topic", "doomed"]),
+        "",
+    );
+    ok(
+        "topics",
+        &topic_args(&["--delete", "--topic", "doomed"]),
+        "",
+    );
+    let out = ok("topics", &topic_args(&["--list"]), "");
+    assert!(!out.contains("doomed"), "deleted: {out}");
 
     // SSL with a client certificate (keystore = key + chain in one PEM file).
     let keystore = dir.path().join("alice-keystore.pem");

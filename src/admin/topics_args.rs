@@ -153,6 +153,13 @@ impl TopicsArgs {
             require("partitions")?;
             require("replication-factor")?;
         }
+        // Topic configs change through kafka-configs with --bootstrap-server.
+        if has("bootstrap-server") && has("alter") {
+            if has("config") {
+                return usage("Option combination \"[bootstrap-server],[config]\" can't be used with option \"[alter]\" (the kafka-configs CLI supports altering topic configs with a --bootstrap-server option)");
+            }
+            require("partitions")?;
+        }
         let all_actions: &[&str] = &actions;
         let except = |keep: &[&str]| -> Vec<&str> {
             all_actions
@@ -180,7 +187,11 @@ impl TopicsArgs {
         let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
         let mut rules: Vec<(&str, Vec<String>)> = vec![
             ("config", owned(except(&["alter", "create"]))),
-            ("delete-config", owned(except(&["alter"]))),
+            ("delete-config", {
+                let mut v = owned(except(&["alter"]));
+                v.push("bootstrap-server".into());
+                v
+            }),
             ("partitions", owned(except(&["alter", "create"]))),
             ("replication-factor", owned(except(&["create"]))),
             ("replica-assignment", owned(except(&["create", "alter"]))),

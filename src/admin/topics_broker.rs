@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
-use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+use kafka_protocol::messages::create_partitions_request::{
+    CreatePartitionsAssignment, CreatePartitionsTopic,
+};
 use kafka_protocol::messages::create_topics_request::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
 };
@@ -18,7 +20,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::command_config;
 use super::controller_client::connect_controller;
 use super::describe::{describe_topic, DescribeFilter, PartitionView, TopicView};
-use super::topic_name::is_internal;
+use super::topic_name::{has_collision_chars, is_internal};
 use super::topics_args::{parse_configs_to_add, parse_replica_assignment, TopicFilter, TopicsArgs};
 use crate::network::client::BrokerClient;
 
@@ -117,7 +119,19 @@ async fn connect_any(bootstrap: &str) -> anyhow::Result<BrokerClient> {
 
 async fn create(client: &mut BrokerClient, args: &TopicsArgs) -> anyhow::Result<()> {
     let name = args.topic.clone().unwrap_or_default();
+    if args
+        .replication_factor
+        .is_some_and(|rf| !(1..=i16::MAX as i32).contains(&rf))
+    {
+        bail!("The replication factor must be between 1 and 32767 inclusive");
+    }
+    if args.partitions.is_some_and(|p| p < 1) {
+        bail!("The partitions must be greater than 0");
+    }
     let configs = parse_configs_to_add(&args.config).map_err(|e| anyhow!("{e}"))?;
+    if has_collision_chars(&name) {
+        println!("WARNING: Due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide. To avoid issues it is best to use either, but not both.");
+    }
     let mut topic = CreatableTopic::default()
         .with_name(TopicName(sb(&name)))
         .with_num_partitions(args.partitions.unwrap_or(-1))
@@ -178,7 +192,7 @@ async fn metadata(
     let req = MetadataRequest::default()
         .with_topics(topics)
         .with_allow_auto_topic_creation(false);
-    client.send(&req, 4).await
+    client.send(&req, 10).await
 }
 
 /// Every topic, sorted, filtered by the `--topic` regex and `--exclude-internal`.
@@ -270,7 +284,7 @@ async fn describe(client: &mut BrokerClient, args: &TopicsArgs) -> anyhow::Resul
         partitions.sort_by_key(|p| p.partition);
         let view = TopicView {
             configs: non_default_configs(client, &name).await?,
-            topic_id: None,
+            topic_id: topic_id_text(&t.topic_id),
             name,
             partitions,
             marked_for_deletion: false,
@@ -280,25 +294,46 @@ async fn describe(client: &mut BrokerClient, args: &TopicsArgs) -> anyhow::Resul
     Ok(())
 }
 
+/// A topic id as Kafka prints it (URL-safe base64), None for the zero id.
+fn topic_id_text(id: &uuid::Uuid) -> Option<String> {
+    use base64::Engine;
+    (!id.is_nil()).then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes()))
+}
+
 async fn alter(client: &mut BrokerClient, args: &TopicsArgs) -> anyhow::Result<()> {
-    if !args.config.is_empty() || !args.delete_config.is_empty() {
-        bail!("Option \"[config]\" can't be used with option \"[alter]\" and \"[bootstrap-server]\": use kafka-configs.sh (zkafka configs) to change topic configs");
-    }
-    let Some(count) = args.partitions else {
-        return Ok(());
-    };
+    let count = args.partitions.unwrap_or_default();
     let names = existing(client, args).await?;
-    let req = CreatePartitionsRequest::default()
-        .with_topics(
-            names
-                .iter()
-                .map(|t| {
-                    CreatePartitionsTopic::default()
-                        .with_name(TopicName(sb(t)))
-                        .with_count(count)
+    if names.is_empty() {
+        return Ok(());
+    }
+    let manual = match args.replica_assignment.as_deref().filter(|t| !t.is_empty()) {
+        Some(text) => Some(parse_replica_assignment(text).map_err(|e| anyhow!("{e}"))?),
+        None => None,
+    };
+    // With --replica-assignment, the lists past a topic's current partitions are the new ones.
+    let mut current = BTreeMap::new();
+    if manual.is_some() {
+        for t in metadata(client, Some(&names)).await?.topics {
+            let name = t.name.map(|n| n.0.to_string()).unwrap_or_default();
+            current.insert(name, t.partitions.len() as i32);
+        }
+    }
+    let topics = names.iter().map(|t| {
+        let new_lists = manual.as_ref().map(|m| {
+            m.range(current.get(t).copied().unwrap_or(0)..)
+                .map(|(_, r)| {
+                    CreatePartitionsAssignment::default()
+                        .with_broker_ids(r.iter().map(|b| BrokerId(*b)).collect())
                 })
-                .collect(),
-        )
+                .collect()
+        });
+        CreatePartitionsTopic::default()
+            .with_name(TopicName(sb(t)))
+            .with_count(count)
+            .with_assignments(new_lists)
+    });
+    let req = CreatePartitionsRequest::default()
+        .with_topics(topics.collect())
         .with_timeout_ms(TIMEOUT.as_millis() as i32);
     for r in client.send(&req, 1).await?.results {
         topic_error(r.error_code, r.error_message.as_ref())?;
