@@ -37,7 +37,7 @@ pub struct AclsArgs {
     /// The Kafka server to connect to (uses CreateAcls/DescribeAcls/DeleteAcls)
     #[arg(long = "bootstrap-server", value_name = "server to connect to")]
     pub bootstrap_server: Option<String>,
-    /// Admin client property file (PLAINTEXT, or SASL_PLAINTEXT with PLAIN/SCRAM)
+    /// Admin client property file (security.protocol, sasl.*, ssl.*)
     #[arg(long = "command-config")]
     pub command_config: Option<String>,
     /// Indicates you are trying to add ACLs

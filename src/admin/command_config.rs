@@ -277,6 +277,58 @@ pub async fn connect(
         .with_context(|| format!("SASL login to {addr} failed"))
 }
 
+/// A Java client's security property as librdkafka (the perf tools) names it: None when `key`
+/// is not a security setting; an error for one librdkafka cannot take (JKS stores, GSSAPI...).
+pub fn librdkafka_security(
+    key: &str,
+    value: &str,
+    file: &str,
+) -> anyhow::Result<Option<Vec<(String, String)>>> {
+    let one = |k: &str, v: &str| Ok(Some(vec![(k.to_string(), v.to_string())]));
+    match key {
+        "security.protocol" | "sasl.mechanism" => one(key, value),
+        "sasl.jaas.config" => {
+            let entry = jaas::parse(value).map_err(|e| anyhow!("{file}: sasl.jaas.config: {e}"))?;
+            let mut out = Vec::new();
+            for (java, rdk) in [("username", "sasl.username"), ("password", "sasl.password")] {
+                if let Some(v) = entry.options.get(java) {
+                    out.push((rdk.to_string(), v.clone()));
+                }
+            }
+            Ok(Some(out))
+        }
+        "ssl.truststore.location" => one("ssl.ca.location", value),
+        "ssl.truststore.certificates" => one("ssl.ca.pem", value),
+        // A PEM keystore holds the key and the chain: librdkafka reads each from the file.
+        "ssl.keystore.location" => Ok(Some(vec![
+            ("ssl.key.location".to_string(), value.to_string()),
+            ("ssl.certificate.location".to_string(), value.to_string()),
+        ])),
+        "ssl.keystore.key" => one("ssl.key.pem", value),
+        "ssl.keystore.certificate.chain" => one("ssl.certificate.pem", value),
+        "ssl.endpoint.identification.algorithm" if value.is_empty() => {
+            one("ssl.endpoint.identification.algorithm", "none")
+        }
+        "ssl.endpoint.identification.algorithm" => one(key, value),
+        "ssl.truststore.type" | "ssl.keystore.type" if value.eq_ignore_ascii_case("PEM") => {
+            Ok(Some(Vec::new()))
+        }
+        // Passwords of PEM stores, and protocol/cipher choices librdkafka negotiates itself.
+        "ssl.truststore.password"
+        | "ssl.keystore.password"
+        | "ssl.enabled.protocols"
+        | "ssl.protocol"
+        | "ssl.cipher.suites" => Ok(Some(Vec::new())),
+        _ if ["security.", "ssl.", "sasl."]
+            .iter()
+            .any(|p| key.starts_with(p)) =>
+        {
+            bail!("{file}: {key}={value} is not supported by zkafka's perf tools (PEM stores, PLAIN and SCRAM only)")
+        }
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +361,36 @@ mod tests {
         let plain = security("security.protocol=PLAINTEXT\nclient.id=x").unwrap();
         assert!(plain.sasl.is_none() && plain.tls.is_none());
         assert!(security("security.protocol=SASL_PLAINTEXT").is_err());
+    }
+
+    #[test]
+    fn java_security_properties_in_librdkafka_names() {
+        let rdk = |k: &str, v: &str| librdkafka_security(k, v, "p.properties");
+        let jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"alice\" password=\"pw\";";
+        let pairs = rdk("sasl.jaas.config", jaas).unwrap().unwrap();
+        assert_eq!(
+            pairs,
+            [
+                ("sasl.username".to_string(), "alice".to_string()),
+                ("sasl.password".to_string(), "pw".to_string())
+            ]
+        );
+        let ca = rdk("ssl.truststore.location", "/ca.pem").unwrap().unwrap();
+        assert_eq!(ca, [("ssl.ca.location".to_string(), "/ca.pem".to_string())]);
+        assert_eq!(
+            rdk("ssl.keystore.location", "/k.pem")
+                .unwrap()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(rdk("ssl.truststore.type", "PEM")
+            .unwrap()
+            .unwrap()
+            .is_empty());
+        let e = rdk("ssl.truststore.type", "JKS").unwrap_err().to_string();
+        assert!(e.contains("p.properties: ssl.truststore.type=JKS"), "{e}");
+        assert!(rdk("acks", "all").unwrap().is_none());
     }
 
     #[test]
