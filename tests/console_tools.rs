@@ -6,31 +6,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use common::data_util::{create_topic, kcat_with_input, partition_for_key, single_broker};
-
-/// Runs `zkafka <tool> args` with `input` on stdin: (success, stdout, stderr).
-fn tool(name: &str, args: &[&str], input: &str) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zkafka"))
-        .arg(name)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::data_util::{
+    create_topic, kcat_with_input, partition_for_key, single_broker, zkafka_tool as tool,
+};
 
 fn consume(args: &[&str]) -> (String, String) {
     let (ok, out, err) = tool("console-consumer", args, "");

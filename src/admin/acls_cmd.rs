@@ -37,7 +37,7 @@ pub struct AclsArgs {
     /// The Kafka server to connect to (uses CreateAcls/DescribeAcls/DeleteAcls)
     #[arg(long = "bootstrap-server", value_name = "server to connect to")]
     pub bootstrap_server: Option<String>,
-    /// Admin client property file (PLAINTEXT, or SASL_PLAINTEXT with PLAIN/SCRAM)
+    /// Admin client property file (security.protocol, sasl.*, ssl.*)
     #[arg(long = "command-config")]
     pub command_config: Option<String>,
     /// Indicates you are trying to add ACLs
@@ -166,8 +166,8 @@ async fn execute(args: &AclsArgs) -> anyhow::Result<()> {
 async fn connect(args: &AclsArgs) -> anyhow::Result<AclService> {
     if let Some(bootstrap) = &args.bootstrap_server {
         let addr = bootstrap.split(',').next().unwrap_or_default().trim();
-        let config = args.command_config.as_deref();
-        let client = command_config::connect(addr, "kafka-acls", config, TIMEOUT).await?;
+        command_config::configure_admin(args.command_config.as_deref())?;
+        let client = command_config::connect(addr, "kafka-acls", TIMEOUT, TIMEOUT).await?;
         return Ok(AclService::Broker(client));
     }
     let props: BTreeMap<&str, &str> = args

@@ -17,7 +17,8 @@ pub struct BrokerApiVersionsArgs {
         value_name = "server(s) to use for bootstrapping"
     )]
     pub bootstrap_server: Option<String>,
-    /// A property file containing configs to be passed to Admin Client (accepted, unused).
+    /// A property file containing configs to be passed to Admin Client (security.protocol,
+    /// sasl.*, ssl.*).
     #[arg(long = "command-config", value_name = "command config property file")]
     pub command_config: Option<String>,
 }
@@ -106,6 +107,7 @@ async fn run_inner(a: &BrokerApiVersionsArgs) -> anyhow::Result<()> {
     let Some(bootstrap) = &a.bootstrap_server else {
         bail!("Missing required argument \"[bootstrap-server]\"");
     };
+    super::command_config::configure_admin(a.command_config.as_deref())?;
     let cluster = Cluster::discover(bootstrap).await?;
     for (id, addr) in &cluster.brokers {
         // Node.toString; racks are not in the tool's metadata view, as with no rack set.

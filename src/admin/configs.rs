@@ -36,6 +36,9 @@ pub struct ConfigsArgs {
     /// The Kafka server to connect to
     #[arg(long = "bootstrap-server", value_name = "server to connect to")]
     pub bootstrap_server: Option<String>,
+    /// Admin client properties file (security.protocol, sasl.*, ssl.*) for --bootstrap-server
+    #[arg(long = "command-config", value_name = "command config property file")]
+    pub command_config: Option<String>,
     /// Type of entity (topics/clients/users/brokers)
     #[arg(long = "entity-type")]
     pub entity_type: Option<String>,
@@ -126,6 +129,7 @@ async fn execute(args: &ConfigsArgs) -> anyhow::Result<()> {
         return result;
     }
     let bootstrap = args.bootstrap_server.clone().unwrap_or_default();
+    super::command_config::configure_admin(args.command_config.as_deref())?;
     if matches!(entity.ty.as_str(), "users" | "clients") {
         return users_or_clients_with_broker(&bootstrap, args, &entity).await;
     }
@@ -438,7 +442,7 @@ async fn describe_with_zk(zk: &KafkaZkClient, entity: &Entity) -> anyhow::Result
 
 async fn connect(bootstrap: &str) -> anyhow::Result<BrokerClient> {
     let addr = bootstrap.split(',').next().unwrap_or_default().trim();
-    BrokerClient::connect(addr, "kafka-configs", TIMEOUT, TIMEOUT)
+    super::command_config::connect(addr, "kafka-configs", TIMEOUT, TIMEOUT)
         .await
         .with_context(|| format!("cannot connect to {addr} (--bootstrap-server)"))
 }

@@ -17,6 +17,7 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
+use super::command_config::{self, ClientKind};
 use super::console_group::Member;
 use super::console_records::{decode, error_name, parse_key_values, Formatter, Rec};
 use super::group_client::Cluster;
@@ -55,6 +56,9 @@ pub struct ConsoleConsumerArgs {
     /// Consumer properties as key=value (group.id, auto.offset.reset)
     #[arg(long = "consumer-property", value_name = "consumer_prop")]
     pub consumer_property: Vec<String>,
+    /// Consumer config properties file (--consumer-property wins over it)
+    #[arg(long = "consumer.config", value_name = "config file")]
+    pub consumer_config: Option<String>,
 }
 
 /// Runs the tool; returns the exit code.
@@ -84,7 +88,11 @@ fn reset_timestamp(args: &ConsoleConsumerArgs, cprops: &BTreeMap<String, String>
 
 async fn run_inner(args: &ConsoleConsumerArgs, count: &mut u64) -> anyhow::Result<()> {
     let props = parse_key_values(&args.property)?;
-    let cprops = parse_key_values(&args.consumer_property)?;
+    let cprops = command_config::configure(
+        args.consumer_config.as_deref(),
+        &parse_key_values(&args.consumer_property)?,
+        ClientKind::Consumer,
+    )?;
     let group = args.group.clone().or(cprops.get("group.id").cloned());
     // The stock tool's argument checks, with its messages.
     if args.offset.is_some() && args.partition.is_none() {
@@ -315,7 +323,7 @@ impl Consumer {
                         continue;
                     };
                     let t = Duration::from_secs(30);
-                    match BrokerClient::connect(addr, "console-consumer", t, t).await {
+                    match super::command_config::connect(addr, "console-consumer", t, t).await {
                         Ok(c) => c,
                         Err(_) => {
                             stale = true;

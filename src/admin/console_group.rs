@@ -54,7 +54,7 @@ impl Member {
         topic: &str,
     ) -> anyhow::Result<(Member, Vec<i32>)> {
         let (_, coordinator) = cluster.coordinator(group).await?;
-        let conn = BrokerClient::connect(&coordinator, "console-consumer", T, T).await?;
+        let conn = super::command_config::connect(&coordinator, "console-consumer", T, T).await?;
         let mut m = Member {
             group: group.to_string(),
             topic: topic.to_string(),
@@ -90,7 +90,7 @@ impl Member {
                     .with_name(sb("range"))
                     .with_metadata(subscription(&self.topic))]);
             // The broker may hold a JoinGroup for up to the rebalance timeout.
-            let mut c = BrokerClient::connect(
+            let mut c = super::command_config::connect(
                 &self.coordinator,
                 "console-consumer",
                 T,
@@ -170,7 +170,8 @@ impl Member {
     }
 
     async fn start_heartbeat(&mut self) -> anyhow::Result<()> {
-        let mut c = BrokerClient::connect(&self.coordinator, "console-consumer", T, T).await?;
+        let mut c =
+            super::command_config::connect(&self.coordinator, "console-consumer", T, T).await?;
         let req = HeartbeatRequest::default()
             .with_group_id(GroupId(sb(&self.group)))
             .with_generation_id(self.generation)

@@ -20,6 +20,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tokio::sync::mpsc;
 
+use super::command_config::{self, ClientKind};
 use super::console_records::{
     codec_by_name, compress_batch, error_name, parse_key_values, partition_for_key, split_key,
 };
@@ -44,6 +45,9 @@ pub struct ConsoleProducerArgs {
     /// Producer properties as key=value (acks, linger.ms, batch.size, compression.type)
     #[arg(long = "producer-property", value_name = "producer_prop")]
     pub producer_property: Vec<String>,
+    /// Producer config properties file (--producer-property wins over it)
+    #[arg(long = "producer.config", value_name = "config file")]
+    pub producer_config: Option<String>,
     /// The required acks of the producer requests: 1, 0, -1 or all
     #[arg(long = "request-required-acks", default_value = "1")]
     pub request_required_acks: String,
@@ -108,7 +112,11 @@ async fn run_inner(args: ConsoleProducerArgs) -> anyhow::Result<usize> {
         bail!("Missing required argument \"[bootstrap-server]\"");
     };
     let props = parse_key_values(&args.property)?;
-    let pprops = parse_key_values(&args.producer_property)?;
+    let pprops = command_config::configure(
+        args.producer_config.as_deref(),
+        &parse_key_values(&args.producer_property)?,
+        ClientKind::Producer,
+    )?;
     let is_true = |m: &BTreeMap<String, String>, k: &str| {
         m.get(k)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
@@ -394,7 +402,7 @@ impl Producer {
                 .get(&leader)
                 .ok_or_else(|| anyhow!("broker {leader} is not in the metadata"))?;
             let t = Duration::from_secs(30);
-            let c = BrokerClient::connect(addr, "console-producer", t, t).await?;
+            let c = super::command_config::connect(addr, "console-producer", t, t).await?;
             self.conns.insert(leader, c);
         }
         let c = self.conns.get_mut(&leader).expect("connection just made");

@@ -11,6 +11,9 @@ pub struct ConsumerGroupsArgs {
     /// The server(s) to connect to: host:port[,host:port...]
     #[arg(long = "bootstrap-server", value_name = "server")]
     pub bootstrap_server: Option<String>,
+    /// Admin client properties file (security.protocol, sasl.*, ssl.*)
+    #[arg(long = "command-config", value_name = "command config property file")]
+    pub command_config: Option<String>,
     /// List all consumer groups
     #[arg(long)]
     pub list: bool,
@@ -89,6 +92,7 @@ async fn run_inner(a: &ConsumerGroupsArgs) -> anyhow::Result<String> {
         .bootstrap_server
         .as_deref()
         .ok_or_else(|| anyhow::anyhow!("Missing required argument \"[bootstrap-server]\""))?;
+    super::command_config::configure_admin(a.command_config.as_deref())?;
     let cluster = Cluster::discover(bootstrap).await?;
     if a.list {
         let mut out = String::new();

@@ -13,6 +13,7 @@ use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
+use super::command_config;
 use crate::log::TopicPartition;
 use crate::network::client::BrokerClient;
 
@@ -42,7 +43,7 @@ pub async fn connect_controller(bootstrap: &str) -> anyhow::Result<BrokerClient>
         .filter(|a| !a.is_empty())
     {
         let attempt = async {
-            let mut c = BrokerClient::connect(addr, "admin", TIMEOUT, TIMEOUT).await?;
+            let mut c = command_config::connect(addr, "admin", TIMEOUT, TIMEOUT).await?;
             let m = c
                 .send(&MetadataRequest::default().with_topics(Some(vec![])), 1)
                 .await?;
@@ -53,7 +54,7 @@ pub async fn connect_controller(bootstrap: &str) -> anyhow::Result<BrokerClient>
                 .find(|b| b.node_id.0 == id)
                 .ok_or_else(|| anyhow!("no controller is known to {addr}"))?;
             let target = format!("{}:{}", b.host, b.port);
-            BrokerClient::connect(&target, "admin", TIMEOUT, TIMEOUT)
+            command_config::connect(&target, "admin", TIMEOUT, TIMEOUT)
                 .await
                 .with_context(|| format!("cannot connect to the controller at {target}"))
         };

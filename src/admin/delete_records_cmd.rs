@@ -27,7 +27,8 @@ pub struct DeleteRecordsArgs {
     /// REQUIRED: The JSON file with offset per partition.
     #[arg(long = "offset-json-file", value_name = "Offset json file path")]
     pub offset_json_file: Option<String>,
-    /// A property file containing configs to be passed to Admin Client (accepted, unused).
+    /// A property file containing configs to be passed to Admin Client (security.protocol,
+    /// sasl.*, ssl.*).
     #[arg(
         long = "command-config",
         value_name = "command config property file path"
@@ -54,6 +55,7 @@ async fn run_inner(a: &DeleteRecordsArgs) -> anyhow::Result<()> {
     };
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
     let offsets = parse_offset_json(&text)?;
+    super::command_config::configure_admin(a.command_config.as_deref())?;
     let cluster = Cluster::discover(bootstrap).await?;
     println!("Executing records delete operation");
     let results = delete_all(&cluster, &offsets).await;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_commit_request::{
@@ -32,9 +32,7 @@ pub struct Cluster {
 }
 
 pub async fn connect(addr: &str) -> anyhow::Result<BrokerClient> {
-    BrokerClient::connect(addr, "consumer-groups", TIMEOUT, TIMEOUT)
-        .await
-        .with_context(|| format!("cannot connect to {addr}"))
+    super::command_config::connect(addr, "consumer-groups", TIMEOUT, TIMEOUT).await
 }
 
 impl Cluster {

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::admin::command_config;
 use crate::admin::controller_client::{self, PartitionErrors};
 use crate::log::TopicPartition;
 use crate::zk::{codec, paths, KafkaZkClient};
@@ -14,6 +15,10 @@ pub struct LeaderElectionArgs {
     /// The Kafka server(s) to connect to: host:port[,host:port...]
     #[arg(long = "bootstrap-server", value_name = "host:port")]
     pub bootstrap_server: String,
+    /// Configuration properties files to pass to the admin client (security.protocol, sasl.*,
+    /// ssl.*)
+    #[arg(long = "admin.config", value_name = "config file")]
+    pub admin_config: Option<String>,
     /// preferred or unclean
     #[arg(long = "election-type", value_name = "election type")]
     pub election_type: String,
@@ -40,6 +45,10 @@ pub struct PreferredReplicaElectionArgs {
     /// The Kafka server(s): runs ElectLeaders (PREFERRED)
     #[arg(long = "bootstrap-server", value_name = "host:port")]
     pub bootstrap_server: Option<String>,
+    /// Admin client config properties file to pass to the admin client when
+    /// --bootstrap-server is given
+    #[arg(long = "admin.config", value_name = "config file")]
+    pub admin_config: Option<String>,
     /// JSON file: {"partitions":[{"topic":"foo","partition":1}]}; all partitions if absent
     #[arg(
         long = "path-to-json-file",
@@ -111,6 +120,10 @@ pub async fn run(args: LeaderElectionArgs) -> u8 {
             return 1;
         }
     };
+    if let Err(e) = command_config::configure_admin(args.admin_config.as_deref()) {
+        eprintln!("{e:#}");
+        return 1;
+    }
     // --topic without --partition: every partition of that topic (looked up in metadata).
     let partitions = match partitions {
         Some(ps) if ps.len() == 1 && ps[0].partition == -1 => {
@@ -211,6 +224,10 @@ pub async fn run_preferred(args: PreferredReplicaElectionArgs) -> u8 {
     match (&args.zookeeper, &args.bootstrap_server) {
         (Some(zk), None) => write_election_znode(zk, listed).await,
         (None, Some(bootstrap)) => {
+            if let Err(e) = command_config::configure_admin(args.admin_config.as_deref()) {
+                eprintln!("{e:#}");
+                return 1;
+            }
             match controller_client::elect_leaders(bootstrap, 0, listed.as_deref()).await {
                 Ok(results) => print_preferred_results(&results),
                 Err(e) => {

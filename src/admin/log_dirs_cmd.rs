@@ -27,7 +27,8 @@ pub struct LogDirsArgs {
     /// be queried if no broker list is specified
     #[arg(long = "broker-list", value_name = "Broker list")]
     pub broker_list: Option<String>,
-    /// Property file containing configs to be passed to Admin Client (accepted, unused).
+    /// Property file containing configs to be passed to Admin Client (security.protocol,
+    /// sasl.*, ssl.*).
     #[arg(long = "command-config", value_name = "Admin client property file")]
     pub command_config: Option<String>,
 }
@@ -47,6 +48,7 @@ async fn run_inner(a: &LogDirsArgs) -> anyhow::Result<()> {
         bail!("Missing required argument \"[bootstrap-server]\" or \"[describe]\"");
     };
     let topics: Vec<&str> = a.topic_list.split(',').filter(|t| !t.is_empty()).collect();
+    super::command_config::configure_admin(a.command_config.as_deref())?;
     let cluster = Cluster::discover(bootstrap).await?;
     let brokers: Vec<i32> = match &a.broker_list {
         Some(list) => list

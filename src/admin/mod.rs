@@ -32,6 +32,7 @@ pub mod scram_configs;
 pub mod topic_name;
 pub mod topics;
 pub mod topics_args;
+pub mod topics_broker;
 pub mod zk_admin;
 
 pub use error::{AdminError, AdminResult};

@@ -30,7 +30,7 @@ fn quota_entity_type(config_type: &str) -> &'static str {
 
 async fn connect(bootstrap: &str) -> anyhow::Result<BrokerClient> {
     let addr = bootstrap.split(',').next().unwrap_or_default().trim();
-    BrokerClient::connect(addr, "kafka-configs", TIMEOUT, TIMEOUT)
+    super::command_config::connect(addr, "kafka-configs", TIMEOUT, TIMEOUT)
         .await
         .with_context(|| format!("cannot connect to {addr} (--bootstrap-server)"))
 }

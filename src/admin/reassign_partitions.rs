@@ -23,6 +23,10 @@ pub struct ReassignPartitionsArgs {
     /// The Kafka server(s) to connect to: host:port[,host:port...]
     #[arg(long = "bootstrap-server", value_name = "host:port")]
     pub bootstrap_server: Option<String>,
+    /// Property file containing configs to be passed to Admin Client (security.protocol,
+    /// sasl.*, ssl.*)
+    #[arg(long = "command-config", value_name = "Admin client property file")]
+    pub command_config: Option<String>,
     /// Deprecated: ZooKeeper connect string
     #[arg(long, value_name = "urls")]
     pub zookeeper: Option<String>,
@@ -187,7 +191,10 @@ async fn dispatch(args: &ReassignPartitionsArgs) -> anyhow::Result<u8> {
                     .with_context(|| format!("cannot connect to ZooKeeper at {zk}"))?,
             )
         }
-        (None, Some(b)) => Target::Brokers(b.clone()),
+        (None, Some(b)) => {
+            super::command_config::configure_admin(args.command_config.as_deref())?;
+            Target::Brokers(b.clone())
+        }
         _ => bail!("Please specify --bootstrap-server"),
     };
     if args.generate {

@@ -20,7 +20,6 @@ use crate::config::dynamic::{
     REPLICA_ALTER_LOG_DIRS_IO_MAX_BYTES_PER_SECOND,
 };
 use crate::log::TopicPartition;
-use crate::network::client::BrokerClient;
 use crate::zk::KafkaZkClient;
 
 pub const LEADER_THROTTLED_REPLICAS: &str = "leader.replication.throttled.replicas";
@@ -329,7 +328,7 @@ async fn incremental_alter(
     addr: &str,
     resources: Vec<inc::AlterConfigsResource>,
 ) -> anyhow::Result<()> {
-    let mut client = BrokerClient::connect(addr, "reassign-partitions", TIMEOUT, TIMEOUT)
+    let mut client = super::command_config::connect(addr, "reassign-partitions", TIMEOUT, TIMEOUT)
         .await
         .with_context(|| format!("cannot connect to {addr}"))?;
     let req = IncrementalAlterConfigsRequest::default().with_resources(resources);

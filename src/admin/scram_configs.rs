@@ -20,7 +20,6 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::controller_client::connect_controller;
 use super::java_errors;
-use crate::network::client::BrokerClient;
 use crate::security::sasl::scram::{secure_random_string, ScramMechanism, MIN_ITERATIONS};
 use crate::server::errors;
 
@@ -183,7 +182,7 @@ pub async fn alter(
 /// nothing, as the AdminClient drops RESOURCE_NOT_FOUND results from `users()`.
 pub async fn describe(bootstrap: &str, name: Option<&str>) -> anyhow::Result<()> {
     let addr = bootstrap.split(',').next().unwrap_or_default().trim();
-    let mut client = BrokerClient::connect(addr, "kafka-configs", TIMEOUT, TIMEOUT)
+    let mut client = super::command_config::connect(addr, "kafka-configs", TIMEOUT, TIMEOUT)
         .await
         .with_context(|| format!("cannot connect to {addr} (--bootstrap-server)"))?;
     let users = name.map(|n| vec![UserName::default().with_name(sb(n))]);

@@ -1,5 +1,6 @@
 //! `zkafka topics`: Kafka 2.8's `kafka-topics.sh --zookeeper` (TopicCommand's
-//! `ZookeeperTopicService`), with the stock tool's output, messages and exit codes.
+//! `ZookeeperTopicService`), with the stock tool's output, messages and exit codes;
+//! `--bootstrap-server` goes to the brokers (`topics_broker`).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -25,6 +26,15 @@ pub async fn run(args: TopicsArgs) -> u8 {
         eprintln!("{}", e.0);
         eprintln!("Run 'zkafka topics --help' for the options.");
         return 1;
+    }
+    if let Some(bootstrap) = &args.bootstrap_server {
+        return match super::topics_broker::run(bootstrap, &args).await {
+            Ok(()) => 0,
+            Err(e) => {
+                println!("Error while executing topic command : {e:#}");
+                1
+            }
+        };
     }
     let connect = args.zookeeper.clone().unwrap_or_default();
     // The session setup itself is bounded too: a ZooKeeper that accepts TCP but never answers

@@ -7,15 +7,18 @@ use super::assignment::Assignment;
 use super::error::{AdminError, AdminResult};
 use super::zk_admin::{validate_topic_config_names, validate_topic_configs};
 
-/// `zkafka topics ...`: Kafka 2.8's `kafka-topics.sh` with `--zookeeper`.
+/// `zkafka topics ...`: Kafka 2.8's `kafka-topics.sh` (`--zookeeper` or `--bootstrap-server`).
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct TopicsArgs {
     /// ZooKeeper connect string: host:port[,host:port...][/chroot]
     #[arg(long, value_name = "hosts")]
     pub zookeeper: Option<String>,
-    /// Not supported: zkafka's topic tool talks to ZooKeeper only
+    /// The Kafka server(s) to connect to instead of ZooKeeper: host:port[,host:port...]
     #[arg(long = "bootstrap-server", value_name = "server")]
     pub bootstrap_server: Option<String>,
+    /// Admin client properties file for --bootstrap-server (security.protocol, sasl.*, ssl.*)
+    #[arg(long = "command-config", value_name = "command config property file")]
+    pub command_config: Option<String>,
     /// Create a new topic
     #[arg(long)]
     pub create: bool,
@@ -132,9 +135,6 @@ impl TopicsArgs {
         if has("bootstrap-server") == has("zookeeper") {
             return usage("Only one of --bootstrap-server or --zookeeper must be specified");
         }
-        if has("bootstrap-server") {
-            return usage("zkafka topics supports only --zookeeper; use a Kafka client tool for --bootstrap-server");
-        }
         let require = |o: &str| {
             if has(o) {
                 Ok(())
@@ -148,9 +148,17 @@ impl TopicsArgs {
         if !has("list") && !has("describe") {
             require("topic")?;
         }
-        if has("create") && !has("replica-assignment") {
+        // With --bootstrap-server the brokers' defaults fill them in.
+        if has("create") && !has("replica-assignment") && has("zookeeper") {
             require("partitions")?;
             require("replication-factor")?;
+        }
+        // Topic configs change through kafka-configs with --bootstrap-server.
+        if has("bootstrap-server") && has("alter") {
+            if has("config") {
+                return usage("Option combination \"[bootstrap-server],[config]\" can't be used with option \"[alter]\" (the kafka-configs CLI supports altering topic configs with a --bootstrap-server option)");
+            }
+            require("partitions")?;
         }
         let all_actions: &[&str] = &actions;
         let except = |keep: &[&str]| -> Vec<&str> {
@@ -179,7 +187,11 @@ impl TopicsArgs {
         let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
         let mut rules: Vec<(&str, Vec<String>)> = vec![
             ("config", owned(except(&["alter", "create"]))),
-            ("delete-config", owned(except(&["alter"]))),
+            ("delete-config", {
+                let mut v = owned(except(&["alter"]));
+                v.push("bootstrap-server".into());
+                v
+            }),
             ("partitions", owned(except(&["alter", "create"]))),
             ("replication-factor", owned(except(&["create"]))),
             ("replica-assignment", owned(except(&["create", "alter"]))),

@@ -66,7 +66,20 @@ impl BrokerClient {
         connect_timeout: Duration,
         request_timeout: Duration,
     ) -> anyhow::Result<BrokerClient> {
-        let Some(tls) = INTER_BROKER_TLS.get() else {
+        let tls = INTER_BROKER_TLS.get();
+        Self::connect_over(addr, client_id, tls, connect_timeout, request_timeout).await
+    }
+
+    /// Connects to `addr` over TLS with `tls` (a command-line tool's SSL or SASL_SSL), or
+    /// plain TCP when it is None.
+    pub async fn connect_over(
+        addr: &str,
+        client_id: &str,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+    ) -> anyhow::Result<BrokerClient> {
+        let Some(tls) = tls else {
             return Self::connect(addr, client_id, connect_timeout, request_timeout).await;
         };
         let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);

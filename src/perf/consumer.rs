@@ -125,8 +125,9 @@ fn build_config(args: &ConsumerPerfArgs) -> anyhow::Result<ClientConfig> {
         // The Java consumer fetches again as soon as its buffer drains; 0 does the same.
         .set("fetch.queue.backoff.ms", "0");
     if let Some(path) = &args.consumer_config {
+        let origin = path.display().to_string();
         for (k, v) in super::read_properties(path)? {
-            if let Some((k, v)) = super::translate_java_prop(&k, &v) {
+            for (k, v) in super::translate_java_props(&k, &v, &origin)? {
                 config.set(k, v);
             }
         }

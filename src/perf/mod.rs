@@ -65,8 +65,20 @@ pub(crate) fn read_properties(path: &std::path::Path) -> anyhow::Result<Vec<(Str
 }
 
 /// Java client properties that librdkafka does not know, mapped to its equivalents or dropped,
-/// so the command lines written for Kafka's Java tools work unchanged.
-pub(crate) fn translate_java_prop(key: &str, value: &str) -> Option<(String, String)> {
+/// so the command lines and config files written for Kafka's Java tools work unchanged (the
+/// security ones as `admin::command_config::librdkafka_security` maps them).
+pub(crate) fn translate_java_props(
+    key: &str,
+    value: &str,
+    file: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    if let Some(pairs) = crate::admin::command_config::librdkafka_security(key, value, file)? {
+        return Ok(pairs);
+    }
+    Ok(translate_java_prop(key, value).into_iter().collect())
+}
+
+fn translate_java_prop(key: &str, value: &str) -> Option<(String, String)> {
     match key {
         // Serializers are Java classes; the tools send raw bytes anyway.
         "key.serializer" | "value.serializer" | "key.deserializer" | "value.deserializer" => None,

@@ -277,8 +277,12 @@ fn build_config(args: &ProducerPerfArgs) -> anyhow::Result<ClientConfig> {
         bail!("Either --producer-props or --producer.config must be specified (bootstrap.servers is missing)");
     }
     let mut config = ClientConfig::new();
+    let origin = match &args.producer_config {
+        Some(path) => format!("{} or --producer-props", path.display()),
+        None => "--producer-props".to_string(),
+    };
     for (k, v) in props {
-        if let Some((k, v)) = super::translate_java_prop(&k, &v) {
+        for (k, v) in super::translate_java_props(&k, &v, &origin)? {
             config.set(k, v);
         }
     }

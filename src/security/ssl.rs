@@ -4,6 +4,7 @@
 //! `ssl.cipher.suites`, `ssl.endpoint.identification.algorithm`. rustls with the ring
 //! provider does the TLS; JKS and PKCS12 stores are refused with an error naming the key.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -26,26 +27,52 @@ pub enum ClientAuth {
     Required,
 }
 
-/// The `ssl.*` settings of one listener, read with the listener's overrides.
+/// Where `ssl.*` settings come from: a broker listener (with its `listener.name.<l>.`
+/// overrides) or a client's properties file (a tool's `--command-config`).
+enum SslSource<'a> {
+    Listener {
+        config: &'a KafkaConfig,
+        listener: String,
+    },
+    Client {
+        props: &'a BTreeMap<String, String>,
+        file: &'a str,
+    },
+}
+
+/// The `ssl.*` settings of one listener or client.
 struct ListenerSsl<'a> {
-    config: &'a KafkaConfig,
-    listener: String,
+    source: SslSource<'a>,
 }
 
 impl ListenerSsl<'_> {
     fn get(&self, key: &str) -> Option<String> {
-        self.config
-            .listener_string(&self.listener, key)
-            .filter(|v| !v.is_empty())
+        match &self.source {
+            SslSource::Listener { config, listener } => config.listener_string(listener, key),
+            SslSource::Client { props, .. } => props.get(key).cloned(),
+        }
+        .filter(|v| !v.is_empty())
     }
 
     /// The key's name as the user would have set it, for error messages.
     fn key_name(&self, key: &str) -> String {
-        let scoped = format!("listener.name.{}.{key}", self.listener.to_ascii_lowercase());
-        if self.config.listener_string(&self.listener, key) != self.config.string(key) {
-            scoped
-        } else {
-            key.to_string()
+        match &self.source {
+            SslSource::Listener { config, listener } => {
+                if config.listener_string(listener, key) != config.string(key) {
+                    format!("listener.name.{}.{key}", listener.to_ascii_lowercase())
+                } else {
+                    key.to_string()
+                }
+            }
+            SslSource::Client { file, .. } => format!("{key} (in {file})"),
+        }
+    }
+
+    /// What these settings configure, for error messages.
+    fn origin(&self) -> String {
+        match &self.source {
+            SslSource::Listener { listener, .. } => format!("listener {listener}"),
+            SslSource::Client { file, .. } => file.to_string(),
         }
     }
 
@@ -252,8 +279,10 @@ impl std::fmt::Debug for SslServer {
 /// and file, so the broker refuses to start.
 pub fn server_config(config: &KafkaConfig, listener: &str) -> Result<SslServer, ConfigError> {
     let ssl = ListenerSsl {
-        config,
-        listener: listener.to_string(),
+        source: SslSource::Listener {
+            config,
+            listener: listener.to_string(),
+        },
     };
     let (chain, key) = ssl.keystore()?.ok_or_else(|| {
         ConfigError(format!(
@@ -305,28 +334,54 @@ pub fn server_config(config: &KafkaConfig, listener: &str) -> Result<SslServer, 
 
 /// Builds the TLS client brokers use towards `listener` (the inter-broker listener): trusts
 /// the truststore, presents the keystore when one is configured, and checks the broker's
-/// host name unless `ssl.endpoint.identification.algorithm` is empty.
+/// host name only when `ssl.endpoint.identification.algorithm=https`.
 pub fn client_config(
     config: &KafkaConfig,
     listener: &str,
 ) -> Result<Arc<rustls::ClientConfig>, ConfigError> {
     let ssl = ListenerSsl {
-        config,
-        listener: listener.to_string(),
+        source: SslSource::Listener {
+            config,
+            listener: listener.to_string(),
+        },
     };
+    let check_host = ssl
+        .get("ssl.endpoint.identification.algorithm")
+        .is_some_and(|a| a.eq_ignore_ascii_case("https"));
+    tls_client(&ssl, check_host)
+}
+
+/// Builds the TLS client of a command-line tool from its client properties (read from
+/// `file`): as Kafka's clients, the broker's host name is checked unless
+/// `ssl.endpoint.identification.algorithm` is set empty.
+pub fn client_config_from_properties(
+    props: &BTreeMap<String, String>,
+    file: &str,
+) -> Result<Arc<rustls::ClientConfig>, ConfigError> {
+    let check_host = props
+        .get("ssl.endpoint.identification.algorithm")
+        .is_none_or(|a| a.eq_ignore_ascii_case("https"));
+    let ssl = ListenerSsl {
+        source: SslSource::Client { props, file },
+    };
+    tls_client(&ssl, check_host)
+}
+
+fn tls_client(
+    ssl: &ListenerSsl<'_>,
+    check_host: bool,
+) -> Result<Arc<rustls::ClientConfig>, ConfigError> {
+    let listener = ssl.origin();
     let roots = ssl.truststore()?.ok_or_else(|| {
         ConfigError(format!(
-            "inter-broker listener {listener} is SSL: set {} so brokers can verify each other",
+            "{listener} uses SSL: set {} (with ssl.truststore.type=PEM) to verify the brokers' certificates",
             ssl.key_name("ssl.truststore.location")
         ))
     })?;
     let provider = ssl.provider()?;
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
-        .map_err(|e| ConfigError(format!("Invalid truststore for listener {listener}: {e}")))?;
-    let check_host = ssl
-        .get("ssl.endpoint.identification.algorithm")
-        .is_some_and(|a| a.eq_ignore_ascii_case("https"));
+        .map_err(|e| ConfigError(format!("Invalid truststore for {listener}: {e}")))?;
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&ssl.protocol_versions()?)
         .map_err(|e| ssl.invalid("ssl.enabled.protocols", "", e))?;
@@ -340,7 +395,7 @@ pub fn client_config(
     let client = match ssl.keystore()? {
         Some((chain, key)) => builder
             .with_client_auth_cert(chain, key)
-            .map_err(|e| ConfigError(format!("Invalid keystore for listener {listener}: {e}")))?,
+            .map_err(|e| ConfigError(format!("Invalid keystore for {listener}: {e}")))?,
         None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(client))

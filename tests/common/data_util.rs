@@ -1,5 +1,6 @@
 //! Helpers for the data-path tests: topics created the way Kafka's own tool does (znodes),
-//! Kafka's murmur2 partitioner, kcat with input, and typed requests over a raw connection.
+//! Kafka's murmur2 partitioner, kcat with input, typed requests over a raw connection, and
+//! `zkafka <tool>` runs.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -11,6 +12,28 @@ use tokio::io::AsyncWriteExt;
 use zkafka::network::client::BrokerClient;
 
 use super::{wait_until_msg, zk_client, Broker, ZkEnsemble};
+
+/// Runs `zkafka <tool> args` with `input` on stdin: (success, stdout, stderr).
+pub fn zkafka_tool(name: &str, args: &[&str], input: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zkafka"))
+        .arg(name)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
 
 /// One ZooKeeper node and broker 1 (with `extra` properties), listening.
 pub fn single_broker(extra: &[(&str, &str)]) -> (ZkEnsemble, Broker) {
