@@ -49,8 +49,10 @@
 # BENCH_LAT_SECS (latency run length, default 30), BENCH_ZK_SESSION_MS (broker session
 # timeout, default 6000 = Kafka 2.1's default), KAFKA_HOME (a Kafka 2.x distribution: run the
 # matrix against it too), BENCH_BROKER_PROPS (lines appended to every broker's
-# server.properties).  The same client (zkafka perf, librdkafka) is used for both targets
-# so the ratios compare brokers, not clients.
+# server.properties), BENCH_CLIENT_NICE (niceness of every perf producer, default 0; 19
+# stands in for a client on its own machine, whose CPU use then slows no broker).  The same
+# client (zkafka perf, librdkafka) is used for both targets so the ratios compare brokers,
+# not clients.
 #
 # The machine is shared (2 cores): numbers are noisy, run it twice before trusting a delta.
 set -euo pipefail
@@ -346,7 +348,7 @@ produce() {
   c0="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
   local client0 client1
   children_cpu_s client0
-  timeout 300 "$PERF_BIN" perf producer --topic "$topic" --num-records "$n" --record-size "$size" \
+  timeout 300 nice -n "${BENCH_CLIENT_NICE:-0}" "$PERF_BIN" perf producer --topic "$topic" --num-records "$n" --record-size "$size" \
     --throughput "$rate" "${flags[@]}" --producer-props "acks=$acks" "bootstrap.servers=$(bootstrap)" "${props[@]}" >"$out" 2>&1 ||
     { tail -n 5 "$out" >&2; die "producer failed: $scenario"; }
   c1="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
