@@ -838,6 +838,7 @@ if [[ -n "$LOG_BENCH" ]]; then
 fi
 if [[ -n "${KAFKA_HOME:-}" ]]; then
   print_table kafka
+  print_eos_ratios kafka
   echo
   echo "== ratios zkafka/kafka (rec/s; p99) =="
   awk -F'\t' '
