@@ -17,7 +17,8 @@
 #              ProducerPerformance --transaction-duration-ms: a commit every 100 ms), and the
 #              plain and idempotent runs again with 1 request in flight per connection (equal
 #              concurrency: librdkafka's idempotent producer holds a partition's next request
-#              while 5 or more of its messages are unacknowledged, i.e. one at a time)
+#              while 5 or more of its messages are unacknowledged, i.e. one at a time, and its
+#              broker threads poll without sleeping meanwhile; see the client CPU line)
 #   failover:  1,000 partitions RF=2 on 3 brokers, kill -9 of a (non-controller) broker
 #              leading ~1/3 of them; time until every partition it led has a new leader
 #              in ZooKeeper, from the kill and from its session expiry (/brokers/ids/N gone)
@@ -51,8 +52,10 @@
 # timeout, default 6000 = Kafka 2.1's default), KAFKA_HOME (a Kafka 2.x distribution: run the
 # matrix against it too), BENCH_BROKER_PROPS (lines appended to every broker's
 # server.properties), BENCH_BROKER_LOG (zkafka brokers' ZKAFKA_LOG, default warn; with
-# BENCH_KEEP=1 their server.out holds e.g. an info-level timeline of a restart).  The same client (zkafka perf, librdkafka) is used for both targets
-# so the ratios compare brokers, not clients.
+# BENCH_KEEP=1 their server.out holds e.g. an info-level timeline of a restart),
+# BENCH_CLIENT_NICE (niceness of every perf producer, default 0; 19 stands in for a client on
+# its own machine, whose CPU use then slows no broker).  The same client (zkafka perf,
+# librdkafka) is used for both targets so the ratios compare brokers, not clients.
 #
 # The machine is shared (2 cores): numbers are noisy, run it twice before trusting a delta.
 set -euo pipefail
@@ -140,6 +143,12 @@ hwm_mb() {
   awk '/^VmHWM:/ { printf "%d\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 CLK_TCK="$(getconf CLK_TCK)"
+# children_cpu_s VAR: sets VAR to the user+sys seconds of this shell's finished children
+# (bash's `times`, run in this shell: in a pipe or $(...) it would report a subshell's).
+children_cpu_s() {
+  times >"$BENCH_DIR/times"
+  printf -v "$1" '%s' "$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } printf "%.2f", t }' "$BENCH_DIR/times")"
+}
 sum_cpu_ticks() {
   local pid total=0
   for pid in "$@"; do total=$((total + $(cpu_ticks "$pid"))); done
@@ -340,13 +349,17 @@ produce() {
   out="$BENCH_DIR/$TARGET-$(tr ' /=,' '____' <<<"$scenario").out"
   info "$TARGET: $scenario ($n records of $size B, throughput $rate, acks=$acks)"
   c0="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
-  timeout 300 "$PERF_BIN" perf producer --topic "$topic" --num-records "$n" --record-size "$size" \
+  local client0 client1
+  children_cpu_s client0
+  timeout 300 nice -n "${BENCH_CLIENT_NICE:-0}" "$PERF_BIN" perf producer --topic "$topic" --num-records "$n" --record-size "$size" \
     --throughput "$rate" "${flags[@]}" --producer-props "acks=$acks" "bootstrap.servers=$(bootstrap)" "${props[@]}" >"$out" 2>&1 ||
     { tail -n 5 "$out" >&2; die "producer failed: $scenario"; }
   c1="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
   line="$(grep ' ms 99.9th\.$' "$out" | tail -n1)"
   [[ -n "$line" ]] || die "no final line from the producer ($out)"
   echo "    $line"
+  children_cpu_s client1
+  echo "    client (perf producer) CPU: $(awk -v a="$client0" -v b="$client1" 'BEGIN { printf "%.2f", b - a }') s user+sys"
   # "N records sent, X records/sec (Y MB/sec), A ms avg latency, M ms max latency, P ms 50th, ..."
   local recs mbs p50 p99 p999 cpu_per_gb
   recs="$(sed -E 's/^[0-9]+ records sent, ([0-9.]+) records\/sec.*/\1/' <<<"$line")"
@@ -832,7 +845,22 @@ print_table() {
   END { printf "%s%s%s", fo, sc, ic }' "$RESULTS"
 }
 
+# print_eos_ratios TARGET: each idempotent/transactional row's rec/s over its plain twin's
+# (the same name without ", idempotent" / ", transactional (...)"), measured in this run.
+print_eos_ratios() {
+  awk -F'\t' -v t="$1" '$1 == t { rate[$2] = $3; order[++n] = $2 }
+    END {
+      for (i = 1; i <= n; i++) {
+        s = order[i]; base = s
+        if (!sub(/, (idempotent|transactional \([^)]*\))/, "", base) || !(base in rate) || rate[base] + 0 == 0) continue
+        if (!head++) printf "\n== %s: idempotent/transactional rec/s over the plain row of the same run ==\n", t
+        printf "| %-78s | %5.0f%% |\n", s, 100 * rate[s] / rate[base]
+      }
+    }' "$RESULTS"
+}
+
 print_table zkafka
+print_eos_ratios zkafka
 print_security_table
 if [[ -n "$LOG_BENCH" ]]; then
   echo
@@ -841,6 +869,7 @@ if [[ -n "$LOG_BENCH" ]]; then
 fi
 if [[ -n "${KAFKA_HOME:-}" ]]; then
   print_table kafka
+  print_eos_ratios kafka
   echo
   echo "== ratios zkafka/kafka (rec/s; p99) =="
   awk -F'\t' '
