@@ -91,6 +91,24 @@ fn configs(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `zkafka configs --<via> ADDR --alter --entity-type clients --entity-name CLIENT
+/// --add-config CONFIG`, asserted to succeed (`via` is "zookeeper" or "bootstrap-server").
+fn alter_client(via: &str, addr: &str, client: &str, config: &str) {
+    let flag = format!("--{via}");
+    let (ok, out) = configs(&[
+        &flag,
+        addr,
+        "--alter",
+        "--entity-type",
+        "clients",
+        "--entity-name",
+        client,
+        "--add-config",
+        config,
+    ]);
+    assert!(ok, "{out}");
+}
+
 /// Waits until the broker logged that it applied a change of `entity_path` `n` times.
 async fn wait_applied(broker: &Broker, entity_path: &str, n: usize) {
     let needle = format!("Processing override for entityPath: {entity_path} ");
@@ -143,18 +161,12 @@ async fn byte_rate_quotas_hold_clients_at_their_quota() {
     create_topic(&connect, &bootstrap, FREE_TOPIC, 2, &[1], &bounded).await;
 
     // Producer quota on client id `throttled`, written to ZooKeeper and applied live.
-    let (ok, out) = configs(&[
-        "--zookeeper",
+    alter_client(
+        "zookeeper",
         &connect,
-        "--alter",
-        "--entity-type",
-        "clients",
-        "--entity-name",
         "throttled",
-        "--add-config",
         "producer_byte_rate=1048576",
-    ]);
-    assert!(ok, "{out}");
+    );
     wait_applied(&broker, "clients/throttled", 1).await;
 
     let started = Instant::now();
@@ -200,18 +212,12 @@ async fn byte_rate_quotas_hold_clients_at_their_quota() {
     );
 
     // A consumer quota: the throttled fetches come back empty, the rate holds.
-    let (ok, out) = configs(&[
-        "--zookeeper",
+    alter_client(
+        "zookeeper",
         &connect,
-        "--alter",
-        "--entity-type",
-        "clients",
-        "--entity-name",
         "reader",
-        "--add-config",
         "consumer_byte_rate=1048576",
-    ]);
-    assert!(ok, "{out}");
+    );
     wait_applied(&broker, "clients/reader", 1).await;
     let slow = spawn("consume", TOPIC, &bootstrap, "reader", "8");
     let fast = spawn("consume", TOPIC, &bootstrap, "free-reader", "8");
@@ -531,18 +537,7 @@ async fn metadata_burst(bootstrap: &str, client_id: &str, n: usize) -> (usize, i
 async fn request_percentage_throttles_a_busy_client_only() {
     let (_zk, broker) = single_broker(&[("quota.window.num", "3")]);
     let b = broker.bootstrap();
-    let (ok, text) = configs(&[
-        "--bootstrap-server",
-        &b,
-        "--alter",
-        "--entity-type",
-        "clients",
-        "--entity-name",
-        "greedy",
-        "--add-config",
-        "request_percentage=1",
-    ]);
-    assert!(ok, "{text}");
+    alter_client("bootstrap-server", &b, "greedy", "request_percentage=1");
     let (sent, throttle) = metadata_burst(&b, "greedy", 5000).await;
     assert!(
         throttle > 0,
@@ -613,18 +608,7 @@ async fn request_percentage_throttles_produce_and_fetch() {
     let (connect, b) = (zk.connect_string(), broker.bootstrap());
     create_topic(&connect, &b, TOPIC, 1, &[1], &[]).await;
     for client in ["busy-writer", "busy-reader"] {
-        let (ok, text) = configs(&[
-            "--bootstrap-server",
-            &b,
-            "--alter",
-            "--entity-type",
-            "clients",
-            "--entity-name",
-            client,
-            "--add-config",
-            "request_percentage=0.001",
-        ]);
-        assert!(ok, "{text}");
+        alter_client("bootstrap-server", &b, client, "request_percentage=0.001");
     }
     let produced = run("produce", TOPIC, &b, "busy-writer", "4");
     eprintln!("produce: {produced}");
