@@ -27,6 +27,7 @@ pub mod replica;
 pub mod security;
 pub mod server;
 pub mod ui;
+pub mod wait;
 pub mod zk;
 
 #[global_allocator]

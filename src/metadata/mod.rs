@@ -100,16 +100,6 @@ impl MetadataCache {
 
     /// Waits (at most `limit`) for the controller's first UpdateMetadata; true once it came.
     pub async fn await_first_update(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            // Created before the check: notify_waiters wakes it even if not yet polled.
-            let notified = self.first_update.notified();
-            if self.is_initialized() {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.is_initialized();
-            }
-        }
+        crate::wait::until(&self.first_update, limit, || self.is_initialized()).await
     }
 }

@@ -122,17 +122,7 @@ impl BrokerState {
 
     /// Waits (at most `limit`) until this process has registered; true once it has.
     pub async fn await_registration(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            // Created before the check: notify_waiters wakes it even if not yet polled.
-            let notified = self.registered.notified();
-            if self.broker_epoch() != -1 {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.broker_epoch() != -1;
-            }
-        }
+        crate::wait::until(&self.registered, limit, || self.broker_epoch() != -1).await
     }
 }
 
