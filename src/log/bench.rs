@@ -153,6 +153,7 @@ pub fn run_log_bench(
         "note: page cache could not be dropped; reads are served from memory on both sides"
     )?;
     validation_cost(out)?;
+    idempotence_cost(dir, out)?;
     drop(log);
     let _ = fs::remove_dir_all(&log_dir);
     let _ = fs::remove_file(&raw_path);
@@ -204,5 +205,100 @@ fn validation_cost(out: &mut dyn Write) -> anyhow::Result<()> {
             mbps(n * batch.len() as u64, secs)
         )?;
     }
+    Ok(())
+}
+
+/// Batches like the saturating produce rows' (150 records of 100 bytes); with a producer id,
+/// consecutive sequences of one producer, as an idempotent producer sends them.
+fn produce_batches(n: usize, producer_id: Option<i64>) -> Vec<Vec<u8>> {
+    use super::batch::{encode_record, frame_batch, set_producer_fields};
+    const COUNT: i32 = 150;
+    let value = [b'x'; 100];
+    let mut body = Vec::new();
+    for i in 0..COUNT {
+        encode_record(&mut body, i as i64, i, None, Some(&value), &[]);
+    }
+    let now = super::util::now_ms();
+    let plain = frame_batch(0, -1, 0, COUNT as usize, now, now, &body);
+    (0..n)
+        .map(|i| {
+            let mut b = plain.clone();
+            if let Some(pid) = producer_id {
+                set_producer_fields(&mut b, pid, 0, (i as i32).wrapping_mul(COUNT));
+            }
+            b
+        })
+        .collect()
+}
+
+/// This thread's CPU time in seconds: unlike wall time, not inflated by other processes on a
+/// shared machine.
+fn thread_cpu_secs() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
+
+/// Appends `batches` to a fresh Log as the leader (validation, producer state, write), one
+/// flush at the end; returns the thread's CPU seconds taken.
+fn append_run(dir: &Path, batches: &[Vec<u8>]) -> anyhow::Result<f64> {
+    let _ = fs::remove_dir_all(dir);
+    let log = Log::open(
+        dir,
+        TopicPartition::new("bench-idempotence", 0),
+        LogConfig::default(),
+        LoadParams::default(),
+        Arc::new(FileDeleter::new()),
+    )?;
+    let t = thread_cpu_secs();
+    for b in batches {
+        log.append_as_leader(b, 0)?;
+    }
+    log.flush()?;
+    let secs = thread_cpu_secs() - t;
+    drop(log);
+    let _ = fs::remove_dir_all(dir);
+    Ok(secs)
+}
+
+/// The broker's own cost of idempotence on the append path (ProducerStateManager's sequence
+/// check and update per batch): the same batches appended with and without a producer id,
+/// alternating, best of three each. Free of client and network effects, unlike the
+/// producer rows of scripts/bench.sh.
+fn idempotence_cost(dir: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    const BATCHES: usize = 5_000;
+    let plain = produce_batches(BATCHES, None);
+    let idempotent = produce_batches(BATCHES, Some(1_000));
+    let bytes: u64 = plain.iter().map(|b| b.len() as u64).sum();
+    let log_dir = dir.join("bench-idempotence-0");
+    let (mut best_plain, mut best_idem) = (f64::MAX, f64::MAX);
+    for round in 0..3 {
+        if round % 2 == 0 {
+            best_plain = best_plain.min(append_run(&log_dir, &plain)?);
+            best_idem = best_idem.min(append_run(&log_dir, &idempotent)?);
+        } else {
+            best_idem = best_idem.min(append_run(&log_dir, &idempotent)?);
+            best_plain = best_plain.min(append_run(&log_dir, &plain)?);
+        }
+    }
+    let per_batch = |secs: f64| secs * 1e9 / BATCHES as f64;
+    writeln!(
+        out,
+        "log append, plain batches:      {:.1} MB/s of CPU time, {:.0} ns per {}-byte batch",
+        mbps(bytes, best_plain),
+        per_batch(best_plain),
+        plain[0].len()
+    )?;
+    writeln!(
+        out,
+        "log append, idempotent batches: {:.1} MB/s of CPU time, {:.0} ns per batch ({:.0}% of plain; producer id, epoch and sequence checked and recorded)",
+        mbps(bytes, best_idem),
+        per_batch(best_idem),
+        best_plain / best_idem * 100.0
+    )?;
     Ok(())
 }

@@ -4,7 +4,9 @@
 //! records/s, -1 = unlimited), same statistics: every 5 s a window line, at the end a total line
 //! with percentiles, latency being the time from `send` to the delivery callback in whole ms.
 //! With `--transaction-duration-ms` > 0 the records go in transactions, each committed once
-//! it is that old (ProducerPerformance's transactional mode).
+//! it is that old (ProducerPerformance's transactional mode). `--warmup-records` (from newer
+//! Kafka's tool, KIP-1052) keeps the first records out of a second, "steady state" total, so
+//! client start-up (connecting, an idempotent producer's ProducerId) does not skew a short run.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -57,6 +59,15 @@ pub struct ProducerPerfArgs {
         default_value_t = 0
     )]
     pub transaction_duration_ms: u64,
+    /// The number of records to treat as warmup; these initial records will not be included
+    /// in steady-state statistics. An additional summary line will be printed describing the
+    /// steady-state statistics.
+    #[arg(
+        long = "warmup-records",
+        value_name = "WARMUP-RECORDS",
+        default_value_t = 0
+    )]
+    pub warmup_records: u64,
 }
 
 /// ProducerPerformance's transactional mode: a transaction begins with its first record and
@@ -117,10 +128,12 @@ struct Stats {
     latencies: Vec<u32>,
     sampling: u64,
     iteration: u64,
+    /// The steady-state half of a run with warmup records: says so in its lines.
+    steady_state: bool,
 }
 
 impl Stats {
-    fn new(num_records: u64) -> Self {
+    fn new(num_records: u64, steady_state: bool) -> Self {
         let now = Instant::now();
         let sampling = (num_records / num_records.clamp(1, 500_000)).max(1);
         Stats {
@@ -137,6 +150,29 @@ impl Stats {
             latencies: Vec::with_capacity((num_records / sampling + 1) as usize),
             sampling,
             iteration: 0,
+            steady_state,
+        }
+    }
+
+    /// The whole run: warmup and steady state together (Kafka's `Stats(first, second)`).
+    fn combined(first: &Stats, second: &Stats) -> Stats {
+        let mut latencies = first.latencies.clone();
+        latencies.extend_from_slice(&second.latencies);
+        Stats {
+            start: first.start.min(second.start),
+            window_start: second.window_start,
+            count: first.count + second.count,
+            bytes: first.bytes + second.bytes,
+            total_latency: first.total_latency + second.total_latency,
+            max_latency: first.max_latency.max(second.max_latency),
+            window_count: 0,
+            window_bytes: 0,
+            window_total_latency: 0,
+            window_max_latency: 0,
+            latencies,
+            sampling: first.sampling,
+            iteration: first.iteration + second.iteration,
+            steady_state: false,
         }
     }
 
@@ -154,6 +190,9 @@ impl Stats {
         }
         self.iteration += 1;
         if now.duration_since(self.window_start) >= REPORTING_INTERVAL {
+            if self.steady_state && self.count == self.window_count {
+                println!("Beginning steady state.");
+            }
             self.print_window(now);
             self.new_window(now);
         }
@@ -196,8 +235,9 @@ impl Stats {
             .collect();
         // Java's %f: six decimals.
         println!(
-            "{} records sent, {:.6} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency, {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
+            "{}{} records sent, {:.6} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency, {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
             self.count,
+            if self.steady_state { " steady state" } else { "" },
             recs_per_sec,
             mb_per_sec,
             self.total_latency as f64 / self.count.max(1) as f64,
@@ -212,24 +252,40 @@ impl Stats {
 
 /// Delivery callbacks run on the ThreadedProducer's polling thread and feed the stats.
 struct PerfContext {
-    stats: Mutex<Stats>,
+    /// The warmup records' stats (only with --warmup-records).
+    warmup: Mutex<Option<Stats>>,
+    /// The other records' stats; with warmup, made when the first steady-state record is sent.
+    stats: Mutex<Option<Stats>>,
     record_size: u64,
     errors: Mutex<Option<String>>,
+}
+
+/// What a delivery callback needs about its record: Kafka's PerfCallback fields.
+struct Sent {
+    at: Instant,
+    warmup: bool,
 }
 
 impl ClientContext for PerfContext {}
 
 impl ProducerContext for PerfContext {
     /// The send time of the record, as Kafka's PerfCallback keeps it.
-    type DeliveryOpaque = Box<Instant>;
+    type DeliveryOpaque = Box<Sent>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, sent_at: Box<Instant>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, sent: Box<Sent>) {
         let now = Instant::now();
         match result {
             Ok(_) => {
-                let latency = now.duration_since(*sent_at).as_millis() as u64;
-                let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-                stats.record(latency, self.record_size, now);
+                let latency = now.duration_since(sent.at).as_millis() as u64;
+                let stats = if sent.warmup {
+                    &self.warmup
+                } else {
+                    &self.stats
+                };
+                let mut stats = stats.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(stats) = stats.as_mut() {
+                    stats.record(latency, self.record_size, now);
+                }
             }
             Err((e, _)) => {
                 // Kafka prints the exception's stack trace and goes on.
@@ -298,11 +354,19 @@ fn random_payload(size: usize) -> Vec<u8> {
 
 pub fn run(args: ProducerPerfArgs) -> anyhow::Result<()> {
     let config = build_config(&args)?;
+    let warmup = args.warmup_records;
+    if warmup > 0 && warmup >= args.num_records {
+        bail!("The value for --warmup-records must be strictly fewer than the number of records in the test, --num-records.");
+    }
     let context = PerfContext {
-        stats: Mutex::new(Stats::new(args.num_records)),
+        warmup: Mutex::new((warmup > 0).then(|| Stats::new(warmup, false))),
+        stats: Mutex::new((warmup == 0).then(|| Stats::new(args.num_records, false))),
         record_size: args.record_size as u64,
         errors: Mutex::new(None),
     };
+    if warmup > 0 {
+        println!("Warmup first {warmup} records. Steady state results will print after the complete test summary.");
+    }
     let producer: ThreadedProducer<PerfContext> = config
         .create_with_context(context)
         .context("Failed to construct kafka producer")?;
@@ -313,9 +377,13 @@ pub fn run(args: ProducerPerfArgs) -> anyhow::Result<()> {
             .context("initTransactions")?;
     }
     let payload = random_payload(args.record_size);
-    producer.context().stats.lock().unwrap().start = Instant::now();
+    restart_clock(producer.context());
     let start = Instant::now();
     for i in 0..args.num_records {
+        if warmup > 0 && i == warmup {
+            // Made here so that its clock starts with its first record, as in Kafka.
+            *lock(&producer.context().stats) = Some(Stats::new(args.num_records - warmup, true));
+        }
         let sent_at = Instant::now();
         // ThroughputThrottler: if ahead of `throughput` records/s, sleep the deficit away.
         if args.throughput > 0.0 {
@@ -327,11 +395,13 @@ pub fn run(args: ProducerPerfArgs) -> anyhow::Result<()> {
         if let Some(t) = &mut transactions {
             t.before_send(&producer)?;
         }
-        let mut record = BaseRecord::<(), [u8], Box<Instant>>::with_opaque_to(
-            &args.topic,
-            Box::new(Instant::now()),
-        )
-        .payload(&payload[..]);
+        let sent = Sent {
+            at: Instant::now(),
+            warmup: i < warmup,
+        };
+        let mut record =
+            BaseRecord::<(), [u8], Box<Sent>>::with_opaque_to(&args.topic, Box::new(sent))
+                .payload(&payload[..]);
         loop {
             match producer.send(record) {
                 Ok(()) => break,
@@ -352,7 +422,36 @@ pub fn run(args: ProducerPerfArgs) -> anyhow::Result<()> {
     producer
         .flush(Duration::from_secs(300))
         .context("flush: records still undelivered after 300 s")?;
-    let mut stats = producer.context().stats.lock().unwrap();
-    stats.print_total();
+    print_totals(producer.context());
     Ok(())
+}
+
+fn lock(stats: &Mutex<Option<Stats>>) -> std::sync::MutexGuard<'_, Option<Stats>> {
+    stats.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The clock starts after the producer is made (and transactions initialised), as in Kafka.
+fn restart_clock(context: &PerfContext) {
+    for stats in [&context.warmup, &context.stats] {
+        if let Some(stats) = lock(stats).as_mut() {
+            let now = Instant::now();
+            stats.start = now;
+            stats.window_start = now;
+        }
+    }
+}
+
+/// The whole run's total line, then, with warmup records, the steady state's.
+fn print_totals(context: &PerfContext) {
+    let mut warmup = lock(&context.warmup);
+    let mut stats = lock(&context.stats);
+    match (warmup.as_mut(), stats.as_mut()) {
+        (Some(w), Some(s)) => {
+            Stats::combined(w, s).print_total();
+            s.print_total();
+        }
+        (Some(w), None) => w.print_total(),
+        (None, Some(s)) => s.print_total(),
+        (None, None) => {}
+    }
 }
