@@ -37,6 +37,16 @@ impl PartitionView {
     pub fn is_unavailable(&self, live_brokers: &BTreeSet<i32>) -> bool {
         !self.leader.is_some_and(|l| live_brokers.contains(&l))
     }
+
+    /// No leader, or fewer in sync than the topic's `min.insync.replicas` (when known).
+    pub fn is_under_min_isr(&self, min_isr: Option<i32>) -> bool {
+        self.leader.is_none() || min_isr.is_some_and(|m| (self.isr.len() as i64) < i64::from(m))
+    }
+
+    /// Exactly `min.insync.replicas` in sync (Kafka does not look at the leader here).
+    pub fn is_at_min_isr(&self, min_isr: Option<i32>) -> bool {
+        min_isr.is_some_and(|m| self.isr.len() as i64 == i64::from(m))
+    }
 }
 
 /// A topic as `--describe` sees it.
@@ -48,6 +58,9 @@ pub struct TopicView {
     pub partitions: Vec<PartitionView>,
     pub configs: BTreeMap<String, String>,
     pub marked_for_deletion: bool,
+    /// The topic's effective `min.insync.replicas`: known with `--bootstrap-server` only
+    /// (DescribeConfigs), as in Kafka, whose ZooKeeper mode refuses the min-ISR reports.
+    pub min_isr: Option<i32>,
 }
 
 /// The `--describe` report switches.
@@ -55,7 +68,25 @@ pub struct TopicView {
 pub struct DescribeFilter {
     pub under_replicated: bool,
     pub unavailable: bool,
+    pub under_min_isr: bool,
+    pub at_min_isr: bool,
     pub topics_with_overrides: bool,
+}
+
+impl DescribeFilter {
+    /// No report switch: the topic header and every partition are printed.
+    fn describes_all(&self) -> bool {
+        !self.under_replicated && !self.unavailable && !self.under_min_isr && !self.at_min_isr
+    }
+
+    /// `DescribeOptions.shouldPrintTopicPartition`.
+    fn shows(&self, p: &PartitionView, min_isr: Option<i32>, live: &BTreeSet<i32>) -> bool {
+        self.describes_all()
+            || (self.under_replicated && p.is_under_replicated())
+            || (self.unavailable && p.is_unavailable(live))
+            || (self.under_min_isr && p.is_under_min_isr(min_isr))
+            || (self.at_min_isr && p.is_at_min_isr(min_isr))
+    }
 }
 
 fn join(ids: &[i32]) -> String {
@@ -75,7 +106,7 @@ pub fn describe_topic(
     };
     // The report switches turn the topic header off; --topics-with-overrides turns the
     // partition lines off and keeps only topics that have overrides.
-    let describe_configs = !filter.under_replicated && !filter.unavailable;
+    let describe_configs = filter.describes_all();
     let describe_partitions = !filter.topics_with_overrides;
     let mut out = String::new();
     if describe_configs && (!filter.topics_with_overrides || !topic.configs.is_empty()) {
@@ -97,10 +128,7 @@ pub fn describe_topic(
     }
     if describe_partitions {
         for p in &topic.partitions {
-            let show = describe_configs
-                || (filter.under_replicated && p.is_under_replicated())
-                || (filter.unavailable && p.is_unavailable(live_brokers));
-            if !show {
+            if !filter.shows(p, topic.min_isr, live_brokers) {
                 continue;
             }
             let leader = p
@@ -132,6 +160,7 @@ mod tests {
             ],
             configs: [("retention.ms".to_string(), "86400000".to_string())].into(),
             marked_for_deletion: false,
+            min_isr: None,
         }
     }
 
@@ -157,6 +186,7 @@ mod tests {
             partitions: vec![PartitionView::new(0, vec![3, 1], None)],
             configs: BTreeMap::new(),
             marked_for_deletion: true,
+            min_isr: None,
         };
         assert_eq!(
             describe_topic(&t, DescribeFilter::default(), &live()),
@@ -197,5 +227,39 @@ mod tests {
         );
         t.configs.clear();
         assert_eq!(describe_topic(&t, overrides, &live()), "");
+    }
+
+    #[test]
+    fn min_isr_reports() {
+        let mut t = orders();
+        t.partitions
+            .push(PartitionView::new(2, vec![1, 2], Some((1, vec![1]))));
+        let under = DescribeFilter {
+            under_min_isr: true,
+            ..Default::default()
+        };
+        let at = DescribeFilter {
+            at_min_isr: true,
+            ..Default::default()
+        };
+        // Unknown min.insync.replicas: only leaderless partitions are under it, none at it.
+        assert_eq!(
+            describe_topic(&t, under, &live()),
+            "\tTopic: orders\tPartition: 1\tLeader: none\tReplicas: 2,1\tIsr: 2\n"
+        );
+        assert_eq!(describe_topic(&t, at, &live()), "");
+        t.min_isr = Some(2);
+        let text = describe_topic(&t, under, &live());
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains("Partition: 1\t") && text.contains("Partition: 2\t"));
+        assert_eq!(
+            describe_topic(&t, at, &live()),
+            "\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1,2\n"
+        );
+        // At min ISR counts the ISR alone, leader or not (Kafka's isAtMinIsrPartitions).
+        t.min_isr = Some(1);
+        let text = describe_topic(&t, at, &live());
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains("Partition: 1\t") && text.contains("Partition: 2\t"));
     }
 }
