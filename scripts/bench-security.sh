@@ -6,7 +6,7 @@
 # made at run time with `openssl req` in $BENCH_DIR (thrown away with it).
 
 SECURITY=PLAINTEXT     # the listener of the clusters start_cluster starts
-declare -a CLIENT_PROPS=() # librdkafka properties every perf tool run gets
+declare -a CLIENT_PROPS=() # client properties every perf tool run gets
 CLIENT_CONFIG=""           # the same as a properties file (perf consumer --consumer.config)
 BENCH_PKI=""
 
@@ -49,9 +49,10 @@ use_security() {
   CLIENT_CONFIG=""
   [[ "$SECURITY" == PLAINTEXT ]] && return 0
   make_bench_pki
-  CLIENT_PROPS=("security.protocol=$SECURITY" "ssl.ca.location=$BENCH_PKI/ca.pem")
+  # Java client property names, as the stock tools take them (zkafka's perf tools translate).
+  CLIENT_PROPS=("security.protocol=$SECURITY" ssl.truststore.type=PEM "ssl.truststore.location=$BENCH_PKI/ca.pem")
   [[ "$SECURITY" == SASL_SSL ]] &&
-    CLIENT_PROPS+=(sasl.mechanism=PLAIN sasl.username=bench sasl.password=bench-secret)
+    CLIENT_PROPS+=(sasl.mechanism=PLAIN 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="bench" password="bench-secret";')
   CLIENT_CONFIG="$BENCH_DIR/client-$SECURITY.properties"
   printf '%s\n' "${CLIENT_PROPS[@]}" >"$CLIENT_CONFIG"
 }
