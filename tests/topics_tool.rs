@@ -667,4 +667,25 @@ async fn bootstrap_server_replication_reports_on_two_brokers() {
         "{}",
         r.stdout
     );
+
+    // Moving b-0 to broker 1 cannot finish without a leader: the line shows the move and the
+    // adding replica does not count in the replication factor.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("move.json");
+    let json = r#"{"version":1,"partitions":[{"topic":"b","partition":0,"replicas":[1]}]}"#;
+    std::fs::write(&plan, json).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_zkafka"))
+        .args(["reassign-partitions", "--bootstrap-server", &b, "--execute"])
+        .arg("--reassignment-json-file")
+        .arg(&plan)
+        .output()
+        .expect("run zkafka reassign-partitions");
+    assert!(out.status.success(), "{out:?}");
+    let moving = "\tTopic: b\tPartition: 0\tLeader: none\tReplicas: 1,2\tIsr: 2\tAdding Replicas: 1\tRemoving Replicas: 2\n";
+    wait_until_msg(T, "b-0 listed as moving", || async {
+        let r = topics_at("--bootstrap-server", &b, &["--describe", "--topic", "b"]);
+        r.stdout.ends_with(moving) && r.stdout.contains("\tReplicationFactor: 1\t")
+    })
+    .await;
+    assert_eq!(report(&b, "--unavailable-partitions"), moving);
 }

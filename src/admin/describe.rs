@@ -12,6 +12,16 @@ pub struct PartitionView {
     pub replicas: Vec<i32>,
     /// Empty when the state znode is missing.
     pub isr: Vec<i32>,
+    /// Its reassignment in progress (`--bootstrap-server` only, as in Kafka).
+    pub reassignment: Option<Reassignment>,
+}
+
+/// A reassignment in progress as ListPartitionReassignments lists it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reassignment {
+    pub replicas: Vec<i32>,
+    pub adding: Vec<i32>,
+    pub removing: Vec<i32>,
 }
 
 impl PartitionView {
@@ -26,11 +36,28 @@ impl PartitionView {
             leader,
             replicas,
             isr,
+            reassignment: None,
+        }
+    }
+
+    /// Kafka's `getReplicationFactor`: while a reassignment is in progress (some of the
+    /// partition's replicas are being added or removed) the adding ones do not count.
+    pub fn replication_factor(&self) -> usize {
+        match &self.reassignment {
+            Some(r)
+                if self
+                    .replicas
+                    .iter()
+                    .any(|b| r.adding.contains(b) || r.removing.contains(b)) =>
+            {
+                r.replicas.iter().filter(|b| !r.adding.contains(b)).count()
+            }
+            _ => self.replicas.len(),
         }
     }
 
     pub fn is_under_replicated(&self) -> bool {
-        self.isr.len() < self.replicas.len()
+        self.isr.len() < self.replication_factor()
     }
 
     /// No leader, or a leader that is not registered under `/brokers/ids`.
@@ -114,7 +141,10 @@ pub fn describe_topic(
         if let Some(id) = &topic.topic_id {
             out.push_str(&format!("\tTopicId: {id}"));
         }
-        let rf = topic.partitions.first().map_or(0, |p| p.replicas.len());
+        let rf = topic
+            .partitions
+            .first()
+            .map_or(0, PartitionView::replication_factor);
         let configs: Vec<String> = topic
             .configs
             .iter()
@@ -134,8 +164,15 @@ pub fn describe_topic(
             let leader = p
                 .leader
                 .map_or_else(|| "none".to_string(), |l| l.to_string());
+            let moving = p.reassignment.as_ref().map_or(String::new(), |r| {
+                format!(
+                    "\tAdding Replicas: {}\tRemoving Replicas: {}",
+                    join(&r.adding),
+                    join(&r.removing)
+                )
+            });
             out.push_str(&format!(
-                "\tTopic: {}\tPartition: {}\tLeader: {leader}\tReplicas: {}\tIsr: {}{marked}\n",
+                "\tTopic: {}\tPartition: {}\tLeader: {leader}\tReplicas: {}\tIsr: {}{moving}{marked}\n",
                 topic.name,
                 p.partition,
                 join(&p.replicas),
@@ -227,6 +264,33 @@ mod tests {
         );
         t.configs.clear();
         assert_eq!(describe_topic(&t, overrides, &live()), "");
+    }
+
+    #[test]
+    fn reassignment_in_progress() {
+        let mut p = PartitionView::new(0, vec![3, 1, 2], Some((1, vec![1, 2])));
+        p.reassignment = Some(Reassignment {
+            replicas: vec![3, 1, 2],
+            adding: vec![3],
+            removing: vec![2],
+        });
+        let t = TopicView {
+            partitions: vec![p],
+            ..orders()
+        };
+        // The adding replica does not count: RF 2, and an ISR of 2 is not under-replicated.
+        assert_eq!(
+            describe_topic(&t, DescribeFilter::default(), &live()).lines().collect::<Vec<_>>(),
+            [
+                "Topic: orders\tTopicId: hhGwnQ0gRxOqd8tRBXW5Jw\tPartitionCount: 1\tReplicationFactor: 2\tConfigs: retention.ms=86400000",
+                "\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 3,1,2\tIsr: 1,2\tAdding Replicas: 3\tRemoving Replicas: 2"
+            ]
+        );
+        let under = DescribeFilter {
+            under_replicated: true,
+            ..Default::default()
+        };
+        assert_eq!(describe_topic(&t, under, &live()), "");
     }
 
     #[test]

@@ -13,14 +13,17 @@ use kafka_protocol::messages::create_topics_request::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
 };
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::metadata_response::MetadataResponsePartition;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponsePartition, MetadataResponseTopic,
+};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use super::command_config;
 use super::controller_client::connect_controller;
-use super::describe::{describe_topic, DescribeFilter, PartitionView, TopicView};
+use super::describe::{describe_topic, DescribeFilter, PartitionView, Reassignment, TopicView};
 use super::topic_name::{has_collision_chars, is_internal};
 use super::topics_args::{parse_configs_to_add, parse_replica_assignment, TopicFilter, TopicsArgs};
 use crate::network::client::BrokerClient;
@@ -76,7 +79,7 @@ pub async fn run(bootstrap: &str, args: &TopicsArgs) -> anyhow::Result<()> {
         }
         Ok(())
     } else {
-        describe(&mut client, args).await
+        describe(&mut client, bootstrap, args).await
     }
 }
 
@@ -285,7 +288,48 @@ fn partition_view(p: &MetadataResponsePartition, live: &BTreeSet<i32>) -> Partit
     )
 }
 
-async fn describe(client: &mut BrokerClient, args: &TopicsArgs) -> anyhow::Result<()> {
+/// The reassignments in progress among `topics`' partitions, from the controller (Kafka's
+/// `listAllReassignments`): none when that is unsupported or not authorized.
+async fn reassignments(
+    bootstrap: &str,
+    topics: &[MetadataResponseTopic],
+) -> anyhow::Result<BTreeMap<(String, i32), Reassignment>> {
+    let listed = topics.iter().filter_map(|t| {
+        Some(
+            ListPartitionReassignmentsTopics::default()
+                .with_name(t.name.clone()?)
+                .with_partition_indexes(t.partitions.iter().map(|p| p.partition_index).collect()),
+        )
+    });
+    let req = ListPartitionReassignmentsRequest::default()
+        .with_timeout_ms(TIMEOUT.as_millis() as i32)
+        .with_topics(Some(listed.collect()));
+    let resp = connect_controller(bootstrap).await?.send(&req, 0).await?;
+    // UNSUPPORTED_VERSION and CLUSTER_AUTHORIZATION_FAILED: described without reassignments.
+    if matches!(resp.error_code, 31 | 35) {
+        return Ok(BTreeMap::new());
+    }
+    topic_error(resp.error_code, resp.error_message.as_ref())?;
+    let ids = |v: &[BrokerId]| v.iter().map(|b| b.0).collect::<Vec<_>>();
+    let mut out = BTreeMap::new();
+    for t in &resp.topics {
+        for p in &t.partitions {
+            let r = Reassignment {
+                replicas: ids(&p.replicas),
+                adding: ids(&p.adding_replicas),
+                removing: ids(&p.removing_replicas),
+            };
+            out.insert((t.name.0.to_string(), p.partition_index), r);
+        }
+    }
+    Ok(out)
+}
+
+async fn describe(
+    client: &mut BrokerClient,
+    bootstrap: &str,
+    args: &TopicsArgs,
+) -> anyhow::Result<()> {
     let names = existing(client, args).await?;
     if names.is_empty() {
         return Ok(());
@@ -293,6 +337,7 @@ async fn describe(client: &mut BrokerClient, args: &TopicsArgs) -> anyhow::Resul
     let mut configs = topic_configs(client, &names).await?;
     let meta = metadata(client, Some(&names)).await?;
     let live: BTreeSet<i32> = meta.brokers.iter().map(|b| b.node_id.0).collect();
+    let mut moving = reassignments(bootstrap, &meta.topics).await?;
     let filter = DescribeFilter::from(args);
     for t in &meta.topics {
         let Some(name) = t.name.as_ref().map(|n| n.0.to_string()) else {
@@ -302,7 +347,11 @@ async fn describe(client: &mut BrokerClient, args: &TopicsArgs) -> anyhow::Resul
         let mut partitions: Vec<PartitionView> = t
             .partitions
             .iter()
-            .map(|p| partition_view(p, &live))
+            .map(|p| {
+                let mut view = partition_view(p, &live);
+                view.reassignment = moving.remove(&(name.clone(), p.partition_index));
+                view
+            })
             .collect();
         partitions.sort_by_key(|p| p.partition);
         let config = configs.remove(&name).unwrap_or_default();
