@@ -1,7 +1,8 @@
 //! Cluster formation (issue 2), with a real ZooKeeper and real broker processes: registration
 //! znodes as Kafka 2.8 writes them, controller election and failover with epoch fencing,
 //! session expiry without restart, sessions kept through a ZooKeeper quorum loss, clean
-//! shutdown, and what a real client (kcat) sees.
+//! shutdown, the ZooKeeper client's in-flight request bound, and what a real client (kcat)
+//! sees.
 
 mod common;
 
@@ -723,4 +724,39 @@ async fn zookeeper_quorum_loss_keeps_sessions_registrations_and_controller() {
         }
     }
     eprintln!("{} acknowledged records, all read back", acks.len());
+}
+
+/// `zookeeper.max.in.flight.requests` (Kafka's ZooKeeperClient semaphore): with the ensemble
+/// paused, 20 pipelined reads leave exactly the limit outstanding; resumed, all 20 complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zookeeper_requests_in_flight_are_bounded() {
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string();
+    let zk = zkafka::zk::KafkaZkClient::connect_with_max_in_flight(&connect, T, T, 3)
+        .await
+        .unwrap();
+    zk.make_sure_persistent_path_exists("/bounded")
+        .await
+        .unwrap();
+    assert_eq!(zk.requests_in_flight(), 0);
+    ens.pause();
+    let reads = tokio::spawn({
+        let zk = zk.clone();
+        async move {
+            let read = |_| async { zk.get_data("/bounded").await.map(|d| d.is_some()) };
+            futures::future::join_all((0..20).map(read)).await
+        }
+    });
+    wait_until_msg(T, "3 reads in flight", || async {
+        zk.requests_in_flight() == 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(zk.requests_in_flight(), 3, "never more than the limit");
+    ens.resume();
+    let answers = reads.await.unwrap();
+    assert_eq!(answers.len(), 20);
+    assert!(answers.iter().all(|a| matches!(a, Ok(true))), "{answers:?}");
+    assert_eq!(zk.requests_in_flight(), 0);
+    zk.close().await;
 }

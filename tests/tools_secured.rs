@@ -100,6 +100,60 @@ async fn start_secured_broker(connect: &str, pki: &Pki) -> Broker {
     broker
 }
 
+/// kafka-producer-perf-test.sh and kafka-consumer-perf-test.sh (the librdkafka tools of the
+/// `perf` feature: `cargo test --features perf --test tools_secured`): 2,000 records out and
+/// back over SASL_SSL, each tool ending with its results line.
+#[cfg(feature = "perf")]
+fn perf_tools_print_their_results(bootstrap: &str, producer_config: &str, consumer_config: &str) {
+    let out = ok(
+        "perf",
+        &[
+            "producer",
+            "--topic",
+            "perf",
+            "--num-records",
+            "2000",
+            "--record-size",
+            "100",
+            "--throughput",
+            "-1",
+            "--producer.config",
+            producer_config,
+            "--producer-props",
+            &format!("bootstrap.servers={bootstrap}"),
+        ],
+        "",
+    );
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("2000 records sent, ") && last.ends_with(" ms 99.9th."),
+        "{out}"
+    );
+    let out = ok(
+        "perf",
+        &[
+            "consumer",
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            "perf",
+            "--messages",
+            "2000",
+            "--consumer.config",
+            consumer_config,
+        ],
+        "",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines.len() == 2 && lines[0].starts_with("start.time, end.time, data.consumed.in.MB"),
+        "a header and a results line: {out}"
+    );
+    // start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, ...
+    let fields: Vec<&str> = lines[1].split(", ").collect();
+    assert_eq!((fields.len(), fields[4]), (10, "2000"), "{out}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_tool_works_against_a_sasl_ssl_cluster() {
     std::env::set_var("ZKAFKA_LOG", format!("info,{SASL_LOGIN_LOG}"));
@@ -195,6 +249,9 @@ async fn every_tool_works_against_a_sasl_ssl_cluster() {
     let mut read: Vec<&str> = out.lines().collect();
     read.sort();
     assert_eq!(read, ["r1", "r2", "r3"], "{out}");
+
+    #[cfg(feature = "perf")]
+    perf_tools_print_their_results(b, scram512, scram256);
 
     // kafka-consumer-groups.sh --command-config: the group committed the 3 records.
     let out = ok(

@@ -1,7 +1,8 @@
 //! `zkafka topics` (kafka-topics.sh --zookeeper) against a real ZooKeeper, no broker: fake
 //! broker registrations and hand-written partition states stand in for the cluster. Asserts
 //! the tool's output text, exit codes and the znodes it writes (byte-exact where Kafka's
-//! payload is deterministic).
+//! payload is deterministic). The `--bootstrap-server` replication reports, which need
+//! DescribeConfigs, run against two real brokers.
 
 mod common;
 
@@ -25,10 +26,15 @@ struct Run {
 
 /// Runs the built binary as `zkafka topics --zookeeper <connect> <args>`.
 fn topics(connect: &str, args: &[&str]) -> Run {
+    topics_at("--zookeeper", connect, args)
+}
+
+/// `zkafka topics <server_flag> <address> <args>`.
+fn topics_at(server_flag: &str, address: &str, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_zkafka"))
         .arg("topics")
-        .arg("--zookeeper")
-        .arg(connect)
+        .arg(server_flag)
+        .arg(address)
         .args(args)
         .output()
         .expect("run zkafka topics");
@@ -570,4 +576,116 @@ async fn the_tool_closes_its_sessions_instead_of_leaving_them_to_expire() {
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
     // Both the chroot-creating and the tool's session are gone at once, not after 30 s.
     assert_eq!(tracked_sessions(&ens), before);
+}
+
+/// `zkafka topics --bootstrap-server <bootstrap> --describe <report>`, which must succeed.
+fn report(bootstrap: &str, report: &str) -> String {
+    let r = topics_at("--bootstrap-server", bootstrap, &["--describe", report]);
+    assert_eq!(r.code, 0, "--describe {report}: {}{}", r.stdout, r.stderr);
+    r.stdout
+}
+
+/// Kafka 2.8's AdminClientTopicService reports: `min.insync.replicas` comes per topic from
+/// DescribeConfigs (override or default), a partition without a leader is under it, and a
+/// leader that left the cluster is `none`. Broker 1 (the controller) keeps running while
+/// broker 2 stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_server_replication_reports_on_two_brokers() {
+    const T: Duration = Duration::from_secs(30);
+    let ens = ZkEnsemble::start(1);
+    let connect = ens.connect_string();
+    let zk = zk_client(&connect).await;
+    // One ZooKeeper request at a time: the controller's pipelined reads and writes and the
+    // ISR writes wait their turn (zookeeper.max.in.flight.requests), none waits on another.
+    let mut b1 = common::Broker::start(1, &connect, &[("zookeeper.max.in.flight.requests", "1")]);
+    b1.wait_listening(T);
+    wait_until_msg(T, "broker 1 is the controller", || async {
+        zk.check_stat("/controller").await.unwrap().is_some()
+    })
+    .await;
+    // No controlled shutdown: broker 2 leaves at once, leading partitions it cannot hand over.
+    let mut b2 = common::Broker::start(2, &connect, &[("controlled.shutdown.enable", "false")]);
+    b2.wait_listening(T);
+    let b = b1.bootstrap();
+    wait_until_msg(T, "broker 1's metadata lists both brokers", || async {
+        parse_kcat_brokers(&kcat_metadata(&b).await).len() == 2
+    })
+    .await;
+    for (topic, assignment, config) in [
+        ("a", "1:2,2:1", "min.insync.replicas=2"),
+        ("b", "2", "retention.ms=60000"),
+    ] {
+        let args = [
+            "--create",
+            "--topic",
+            topic,
+            "--replica-assignment",
+            assignment,
+            "--config",
+            config,
+        ];
+        let r = topics_at("--bootstrap-server", &b, &args);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    }
+    let a0 = "\tTopic: a\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1,2\n";
+    let a1 = "\tTopic: a\tPartition: 1\tLeader: 2\tReplicas: 2,1\tIsr: 2,1\n";
+    let b0 = "\tTopic: b\tPartition: 0\tLeader: 2\tReplicas: 2\tIsr: 2\n";
+    let all = format!("{a0}{a1}{b0}");
+    wait_until_msg(T, "every partition led, ISRs full", || async {
+        report(&b, "--at-min-isr-partitions") == all
+    })
+    .await;
+    assert_eq!(report(&b, "--under-min-isr-partitions"), "");
+    assert_eq!(report(&b, "--under-replicated-partitions"), "");
+    assert_eq!(report(&b, "--unavailable-partitions"), "");
+
+    b2.sigterm();
+    assert!(b2.wait_exit(T).is_some(), "broker 2 exits");
+    let a0 = "\tTopic: a\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1\n";
+    let a1 = "\tTopic: a\tPartition: 1\tLeader: 1\tReplicas: 2,1\tIsr: 1\n";
+    // Its only replica gone, b-0 keeps its last ISR and has no leader.
+    let b0 = "\tTopic: b\tPartition: 0\tLeader: none\tReplicas: 2\tIsr: 2\n";
+    let shrunk = format!("{a0}{a1}");
+    wait_until_msg(T, "broker 1 leads a, the ISRs shrank", || async {
+        report(&b, "--under-replicated-partitions") == shrunk
+    })
+    .await;
+    assert_eq!(report(&b, "--unavailable-partitions"), b0);
+    assert_eq!(
+        report(&b, "--under-min-isr-partitions"),
+        format!("{a0}{a1}{b0}")
+    );
+    // Kafka's at-min check counts the ISR alone: b-0's one member equals its minimum of 1.
+    assert_eq!(report(&b, "--at-min-isr-partitions"), b0);
+    // Without a report: the header with the overrides only, then every partition.
+    let r = topics_at("--bootstrap-server", &b, &["--describe", "--topic", "b"]);
+    assert!(
+        r.stdout.starts_with("Topic: b\t")
+            && r.stdout
+                .contains("\tReplicationFactor: 1\tConfigs: retention.ms=60000\n")
+            && r.stdout.ends_with(b0),
+        "{}",
+        r.stdout
+    );
+
+    // Moving b-0 to broker 1 cannot finish without a leader: the line shows the move and the
+    // adding replica does not count in the replication factor.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("move.json");
+    let json = r#"{"version":1,"partitions":[{"topic":"b","partition":0,"replicas":[1]}]}"#;
+    std::fs::write(&plan, json).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_zkafka"))
+        .args(["reassign-partitions", "--bootstrap-server", &b, "--execute"])
+        .arg("--reassignment-json-file")
+        .arg(&plan)
+        .output()
+        .expect("run zkafka reassign-partitions");
+    assert!(out.status.success(), "{out:?}");
+    let moving = "\tTopic: b\tPartition: 0\tLeader: none\tReplicas: 1,2\tIsr: 2\tAdding Replicas: 1\tRemoving Replicas: 2\n";
+    wait_until_msg(T, "b-0 listed as moving", || async {
+        let r = topics_at("--bootstrap-server", &b, &["--describe", "--topic", "b"]);
+        r.stdout.ends_with(moving) && r.stdout.contains("\tReplicationFactor: 1\t")
+    })
+    .await;
+    assert_eq!(report(&b, "--unavailable-partitions"), moving);
 }

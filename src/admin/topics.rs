@@ -208,11 +208,7 @@ async fn describe(zk: &KafkaZkClient, args: &TopicsArgs) -> AdminResult<()> {
         .iter()
         .map(|(reg, _)| reg.broker.id)
         .collect();
-    let filter = DescribeFilter {
-        under_replicated: args.under_replicated_partitions,
-        unavailable: args.unavailable_partitions,
-        topics_with_overrides: args.topics_with_overrides,
-    };
+    let filter = DescribeFilter::from(args);
     for topic in topics {
         let Some(assignment) = zk_admin::get_topic_assignment(zk, &topic).await? else {
             println!("Topic {topic} doesn't exist!");
@@ -237,6 +233,7 @@ async fn describe(zk: &KafkaZkClient, args: &TopicsArgs) -> AdminResult<()> {
             topic_id: assignment.topic_id.clone(),
             name: topic,
             partitions,
+            min_isr: None,
         };
         print!("{}", describe_topic(&view, filter, &live));
     }

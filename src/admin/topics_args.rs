@@ -64,10 +64,12 @@ pub struct TopicsArgs {
     /// Describe: only partitions without an available leader
     #[arg(long = "unavailable-partitions")]
     pub unavailable_partitions: bool,
-    /// Not supported with --zookeeper (as in Kafka)
+    /// Describe: only partitions whose ISR is smaller than min.insync.replicas (or that have
+    /// no leader); --bootstrap-server only, as in Kafka
     #[arg(long = "under-min-isr-partitions")]
     pub under_min_isr_partitions: bool,
-    /// Not supported with --zookeeper (as in Kafka)
+    /// Describe: only partitions whose ISR size equals min.insync.replicas; --bootstrap-server
+    /// only, as in Kafka
     #[arg(long = "at-min-isr-partitions")]
     pub at_min_isr_partitions: bool,
     /// Describe: only topics with config overrides
@@ -82,6 +84,18 @@ pub struct TopicsArgs {
     /// Accepted and ignored, as in Kafka
     #[arg(long)]
     pub force: bool,
+}
+
+impl From<&TopicsArgs> for super::describe::DescribeFilter {
+    fn from(args: &TopicsArgs) -> Self {
+        super::describe::DescribeFilter {
+            under_replicated: args.under_replicated_partitions,
+            unavailable: args.unavailable_partitions,
+            under_min_isr: args.under_min_isr_partitions,
+            at_min_isr: args.at_min_isr_partitions,
+            topics_with_overrides: args.topics_with_overrides,
+        }
+    }
 }
 
 /// A command-line mistake: Kafka prints the message and the usage and exits with 1.

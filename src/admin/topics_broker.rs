@@ -13,13 +13,17 @@ use kafka_protocol::messages::create_topics_request::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
 };
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponsePartition, MetadataResponseTopic,
+};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use super::command_config;
 use super::controller_client::connect_controller;
-use super::describe::{describe_topic, DescribeFilter, PartitionView, TopicView};
+use super::describe::{describe_topic, DescribeFilter, PartitionView, Reassignment, TopicView};
 use super::topic_name::{has_collision_chars, is_internal};
 use super::topics_args::{parse_configs_to_add, parse_replica_assignment, TopicFilter, TopicsArgs};
 use crate::network::client::BrokerClient;
@@ -28,6 +32,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// ConfigResource.Type.TOPIC and ConfigEntry.ConfigSource.DEFAULT_CONFIG.
 const TOPIC_RESOURCE: i8 = 2;
 const DEFAULT_CONFIG: i8 = 5;
+const MIN_IN_SYNC_REPLICAS: &str = "min.insync.replicas";
 
 fn sb(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
@@ -74,7 +79,7 @@ pub async fn run(bootstrap: &str, args: &TopicsArgs) -> anyhow::Result<()> {
         }
         Ok(())
     } else {
-        describe(&mut client, args).await
+        describe(&mut client, bootstrap, args).await
     }
 }
 
@@ -227,43 +232,113 @@ async fn existing(client: &mut BrokerClient, args: &TopicsArgs) -> anyhow::Resul
     Ok(found)
 }
 
-/// The topic's configs that are not Kafka's defaults (as `ConfigEntry.isDefault`).
-async fn non_default_configs(
+/// What `--describe` needs of a topic's DescribeConfigs entries.
+#[derive(Default)]
+struct TopicConfigs {
+    /// The entries that are not Kafka's defaults (as `ConfigEntry.isDefault`).
+    overrides: BTreeMap<String, String>,
+    /// The effective `min.insync.replicas`, whatever its source.
+    min_isr: Option<i32>,
+}
+
+/// The configs of `topics`, in one DescribeConfigs request as the AdminClient sends it.
+async fn topic_configs(
     client: &mut BrokerClient,
-    topic: &str,
-) -> anyhow::Result<BTreeMap<String, String>> {
-    let req =
-        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
+    topics: &[String],
+) -> anyhow::Result<BTreeMap<String, TopicConfigs>> {
+    let resources = topics.iter().map(|t| {
+        DescribeConfigsResource::default()
             .with_resource_type(TOPIC_RESOURCE)
-            .with_resource_name(sb(topic))]);
+            .with_resource_name(sb(t))
+    });
+    let req = DescribeConfigsRequest::default().with_resources(resources.collect());
     let resp = client.send(&req, 1).await?;
     let mut out = BTreeMap::new();
     for r in &resp.results {
         topic_error(r.error_code, r.error_message.as_ref())?;
-        for c in r
-            .configs
-            .iter()
-            .filter(|c| c.config_source != DEFAULT_CONFIG)
-        {
+        let mut topic = TopicConfigs::default();
+        for c in &r.configs {
             let value = c.value.as_ref().map_or("", |v| v.as_str());
-            out.insert(c.name.to_string(), value.to_string());
+            if c.name.as_str() == MIN_IN_SYNC_REPLICAS {
+                topic.min_isr = value.parse().ok();
+            }
+            if c.config_source != DEFAULT_CONFIG {
+                topic
+                    .overrides
+                    .insert(c.name.to_string(), value.to_string());
+            }
+        }
+        out.insert(r.resource_name.to_string(), topic);
+    }
+    Ok(out)
+}
+
+/// A partition as the AdminClient describes it: a leader that is not among the live brokers
+/// is no leader (`Leader: none`).
+fn partition_view(p: &MetadataResponsePartition, live: &BTreeSet<i32>) -> PartitionView {
+    let leader = if live.contains(&p.leader_id.0) {
+        p.leader_id.0
+    } else {
+        -1
+    };
+    PartitionView::new(
+        p.partition_index,
+        p.replica_nodes.iter().map(|b| b.0).collect(),
+        Some((leader, p.isr_nodes.iter().map(|b| b.0).collect())),
+    )
+}
+
+/// The reassignments in progress among `topics`' partitions, from the controller (Kafka's
+/// `listAllReassignments`): none when that is unsupported or not authorized.
+async fn reassignments(
+    bootstrap: &str,
+    topics: &[MetadataResponseTopic],
+) -> anyhow::Result<BTreeMap<(String, i32), Reassignment>> {
+    let listed = topics.iter().filter_map(|t| {
+        Some(
+            ListPartitionReassignmentsTopics::default()
+                .with_name(t.name.clone()?)
+                .with_partition_indexes(t.partitions.iter().map(|p| p.partition_index).collect()),
+        )
+    });
+    let req = ListPartitionReassignmentsRequest::default()
+        .with_timeout_ms(TIMEOUT.as_millis() as i32)
+        .with_topics(Some(listed.collect()));
+    let resp = connect_controller(bootstrap).await?.send(&req, 0).await?;
+    // UNSUPPORTED_VERSION and CLUSTER_AUTHORIZATION_FAILED: described without reassignments.
+    if matches!(resp.error_code, 31 | 35) {
+        return Ok(BTreeMap::new());
+    }
+    topic_error(resp.error_code, resp.error_message.as_ref())?;
+    let ids = |v: &[BrokerId]| v.iter().map(|b| b.0).collect::<Vec<_>>();
+    let mut out = BTreeMap::new();
+    for t in &resp.topics {
+        for p in &t.partitions {
+            let r = Reassignment {
+                replicas: ids(&p.replicas),
+                adding: ids(&p.adding_replicas),
+                removing: ids(&p.removing_replicas),
+            };
+            out.insert((t.name.0.to_string(), p.partition_index), r);
         }
     }
     Ok(out)
 }
 
-async fn describe(client: &mut BrokerClient, args: &TopicsArgs) -> anyhow::Result<()> {
+async fn describe(
+    client: &mut BrokerClient,
+    bootstrap: &str,
+    args: &TopicsArgs,
+) -> anyhow::Result<()> {
     let names = existing(client, args).await?;
     if names.is_empty() {
         return Ok(());
     }
+    let mut configs = topic_configs(client, &names).await?;
     let meta = metadata(client, Some(&names)).await?;
     let live: BTreeSet<i32> = meta.brokers.iter().map(|b| b.node_id.0).collect();
-    let filter = DescribeFilter {
-        under_replicated: args.under_replicated_partitions,
-        unavailable: args.unavailable_partitions,
-        topics_with_overrides: args.topics_with_overrides,
-    };
+    let mut moving = reassignments(bootstrap, &meta.topics).await?;
+    let filter = DescribeFilter::from(args);
     for t in &meta.topics {
         let Some(name) = t.name.as_ref().map(|n| n.0.to_string()) else {
             continue;
@@ -273,17 +348,16 @@ async fn describe(client: &mut BrokerClient, args: &TopicsArgs) -> anyhow::Resul
             .partitions
             .iter()
             .map(|p| {
-                let isr = p.isr_nodes.iter().map(|b| b.0).collect();
-                PartitionView::new(
-                    p.partition_index,
-                    p.replica_nodes.iter().map(|b| b.0).collect(),
-                    Some((p.leader_id.0, isr)),
-                )
+                let mut view = partition_view(p, &live);
+                view.reassignment = moving.remove(&(name.clone(), p.partition_index));
+                view
             })
             .collect();
         partitions.sort_by_key(|p| p.partition);
+        let config = configs.remove(&name).unwrap_or_default();
         let view = TopicView {
-            configs: non_default_configs(client, &name).await?,
+            configs: config.overrides,
+            min_isr: config.min_isr,
             topic_id: topic_id_text(&t.topic_id),
             name,
             partitions,

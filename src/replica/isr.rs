@@ -306,7 +306,8 @@ async fn write_isr_changes(
         .await;
 }
 
-/// Kafka's default num.io.threads: how many ISR writes its request threads can have going.
+/// Kafka's default num.io.threads: how many ISR writes its request threads can have going
+/// (the ZooKeeper client's zookeeper.max.in.flight.requests bounds them too).
 const ISR_WRITES_IN_FLIGHT: usize = 8;
 /// ~15 KB of request: far below jute.maxbuffer.
 const ISR_WRITES_PER_MULTI: usize = 100;

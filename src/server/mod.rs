@@ -93,10 +93,11 @@ impl KafkaServer {
             open_files_limit,
         ));
         tracing::info!(target: "kafka.server.KafkaServer", "Connecting to zookeeper on {}", config.zookeeper_connect);
-        let zk = KafkaZkClient::connect(
+        let zk = KafkaZkClient::connect_with_max_in_flight(
             &config.zookeeper_connect,
             Duration::from_millis(config.zookeeper_session_timeout_ms),
             Duration::from_millis(config.zookeeper_connection_timeout_ms),
+            config.int("zookeeper.max.in.flight.requests").max(1) as usize,
         )
         .await
         .with_context(|| {

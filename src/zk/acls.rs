@@ -51,11 +51,15 @@ impl KafkaZkClient {
                 if let Some((parent, _)) = path.rsplit_once('/') {
                     self.make_sure_persistent_path_exists(parent).await?;
                 }
-                client.create(path, data, &OPEN).await.map(|_| ())
+                let create = || client.create(path, data, &OPEN);
+                self.in_flight(create).await.map(|_| ())
             }
-            (Some(data), v) => client.set_data(path, data, Some(v)).await.map(|_| ()),
+            (Some(data), v) => {
+                let set = || client.set_data(path, data, Some(v));
+                self.in_flight(set).await.map(|_| ())
+            }
             (None, -1) => Ok(()),
-            (None, v) => client.delete(path, Some(v)).await,
+            (None, v) => self.in_flight(|| client.delete(path, Some(v))).await,
         };
         match result {
             Ok(()) => Ok(AclWrite::Written),

@@ -11,10 +11,9 @@ use super::paths;
 impl KafkaZkClient {
     /// Exists-watch on `path` (fires on creation, deletion or data change); whether it exists.
     pub async fn exists_and_watch(&self, path: &str) -> ZkResult<(bool, OneshotWatcher)> {
+        let client = self.client().await?;
         let (stat, watcher) = self
-            .client()
-            .await?
-            .check_and_watch_stat(path)
+            .in_flight(|| client.check_and_watch_stat(path))
             .await
             .map_err(|e| ZkError::op(path, e))?;
         Ok((stat.is_some(), watcher))

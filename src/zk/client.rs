@@ -4,87 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, watch, Semaphore};
 use zookeeper_client as zkc;
 use zookeeper_client::{Acls, Client, CreateMode, CreateOptions, SessionInfo, SessionState, Stat};
 
 use super::codec::{self, BrokerRegistration};
+pub use super::error::{ZkError, ZkResult};
 use super::paths;
-use super::reachability::{self, Unreachable};
-
-pub type ZkResult<T> = Result<T, ZkError>;
-
-/// A ZooKeeper failure, with the znode it concerns.
-#[derive(Debug, Clone)]
-pub enum ZkError {
-    /// The operation on `path` failed with ZooKeeper error `source`.
-    Op { path: String, source: zkc::Error },
-    /// A controller-fenced write failed its `/controller_epoch` check: another controller exists.
-    ControllerMoved,
-    /// A znode's payload could not be decoded.
-    Decode(codec::DecodeError),
-    /// No server of the ensemble accepts TCP connections (each address with its cause).
-    Unreachable(Unreachable),
-    /// A server accepts connections but no session was established within the timeout.
-    NoSession { connect: String, after: Duration },
-}
-
-impl ZkError {
-    pub fn op(path: &str, source: impl Into<zkc::Error>) -> ZkError {
-        ZkError::Op {
-            path: path.to_string(),
-            source: source.into(),
-        }
-    }
-
-    pub fn code(&self) -> Option<&zkc::Error> {
-        match self {
-            ZkError::Op { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-
-    pub fn is(&self, e: zkc::Error) -> bool {
-        self.code() == Some(&e)
-    }
-
-    /// The request was lost with its connection (no server answer, outcome unknown), as
-    /// opposed to answered by a server or ended with the session.
-    pub fn is_connection_loss(&self) -> bool {
-        matches!(
-            self.code(),
-            Some(zkc::Error::ConnectionLoss | zkc::Error::Custom(_))
-        )
-    }
-}
-
-impl std::fmt::Display for ZkError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ZkError::Op { path, source } => write!(f, "ZooKeeper error on {path}: {source}"),
-            ZkError::ControllerMoved => {
-                f.write_str("controller moved: /controller_epoch check failed")
-            }
-            ZkError::Decode(e) => e.fmt(f),
-            ZkError::Unreachable(e) => e.fmt(f),
-            ZkError::NoSession { connect, after } => write!(
-                f,
-                "no ZooKeeper session with {connect} within {} ms: a server accepts connections \
-                 but did not complete the ZooKeeper handshake (not a ZooKeeper server, or an \
-                 ensemble without a quorum?)",
-                after.as_millis()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ZkError {}
-
-impl From<codec::DecodeError> for ZkError {
-    fn from(e: codec::DecodeError) -> Self {
-        ZkError::Decode(e)
-    }
-}
+use super::reachability;
 
 /// Session lifecycle notifications (ZooKeeperClient.scala's state-change handlers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +33,9 @@ pub(crate) const OPEN: CreateOptions<'static> =
 const EPHEMERAL: CreateOptions<'static> = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
 const SEQUENTIAL: CreateOptions<'static> =
     CreateMode::PersistentSequential.with_acls(Acls::anyone_all());
+
+/// Kafka's tools pass `Int.MaxValue` as their ZooKeeper client's in-flight limit: no bound.
+pub const UNBOUNDED_IN_FLIGHT: usize = Semaphore::MAX_PERMITS;
 
 /// How often a session that cannot reach a server logs that it is still trying.
 const RECONNECT_PROGRESS_EVERY: Duration = Duration::from_secs(10);
@@ -131,15 +61,37 @@ struct Inner {
     connection_timeout: Duration,
     slot: watch::Sender<Slot>,
     events: broadcast::Sender<SessionEvent>,
+    /// ZooKeeperClient's `inFlightRequests`: a permit per request outstanding.
+    in_flight: Semaphore,
+    max_in_flight: usize,
 }
 
 impl KafkaZkClient {
-    /// Connects (creating the chroot first, as Kafka does) and starts session supervision.
+    /// Connects with no bound on requests in flight, as Kafka's command-line tools do.
     pub async fn connect(
         connect: &str,
         session_timeout: Duration,
         connection_timeout: Duration,
     ) -> ZkResult<KafkaZkClient> {
+        Self::connect_with_max_in_flight(
+            connect,
+            session_timeout,
+            connection_timeout,
+            UNBOUNDED_IN_FLIGHT,
+        )
+        .await
+    }
+
+    /// Connects (creating the chroot first, as Kafka does) and starts session supervision.
+    /// At most `max_in_flight` requests (`zookeeper.max.in.flight.requests` on a broker) are
+    /// outstanding at once; pipelined reads and writes past that wait for an answer.
+    pub async fn connect_with_max_in_flight(
+        connect: &str,
+        session_timeout: Duration,
+        connection_timeout: Duration,
+        max_in_flight: usize,
+    ) -> ZkResult<KafkaZkClient> {
+        let max_in_flight = max_in_flight.clamp(1, UNBOUNDED_IN_FLIGHT);
         let (ensemble, chroot) = paths::split_chroot(connect);
         if let Some(chroot) = chroot {
             let root = open_session(ensemble, session_timeout, connection_timeout).await?;
@@ -155,6 +107,8 @@ impl KafkaZkClient {
                 connection_timeout,
                 slot: watch::Sender::new(Slot::Open(client)),
                 events,
+                in_flight: Semaphore::new(max_in_flight),
+                max_in_flight,
             }),
         };
         tokio::spawn(zk.clone().supervise_session());
@@ -193,6 +147,26 @@ impl KafkaZkClient {
 
     pub fn session_timeout(&self) -> Duration {
         self.inner.session_timeout
+    }
+
+    /// Requests sent and not answered yet (at most the in-flight limit).
+    pub fn requests_in_flight(&self) -> usize {
+        self.inner.max_in_flight - self.inner.in_flight.available_permits()
+    }
+
+    /// Sends one request once fewer than the limit are outstanding (Kafka's ZooKeeperClient
+    /// takes a permit of its `inFlightRequests` semaphore per request). Only the request
+    /// itself holds the permit, never a wait for the session or a nested request.
+    /// `send` is called with the permit held: the client library sends on the call, not on
+    /// the first poll.
+    pub(crate) async fn in_flight<F, Fut>(&self, send: F) -> Fut::Output
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future,
+    {
+        // The semaphore is never closed: acquiring only waits.
+        let _permit = self.inner.in_flight.acquire().await.ok();
+        send().await
     }
 
     /// Watches the session until it ends. Only the servers decide that a session expired:
@@ -337,7 +311,8 @@ impl KafkaZkClient {
         Fut: std::future::Future<Output = ZkResult<T>>,
     {
         loop {
-            match request(self.client().await?).await {
+            let client = self.client().await?;
+            match self.in_flight(|| request(client)).await {
                 Err(e) if e.is_connection_loss() => {
                     tracing::debug!(target: "kafka.zookeeper", "[ZooKeeperClient] {e}; retrying once reconnected");
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -396,14 +371,9 @@ impl KafkaZkClient {
         }
         let id = generate_uuid_base64();
         let payload = codec::encode_cluster_id(&id);
-        match create_recursive(
-            &self.client().await?,
-            paths::CLUSTER_ID,
-            payload.as_bytes(),
-            false,
-        )
-        .await
-        {
+        let client = self.client().await?;
+        let create = || create_recursive(&client, paths::CLUSTER_ID, payload.as_bytes(), false);
+        match self.in_flight(create).await {
             Ok(()) => Ok(id),
             Err(e) if e.is(zkc::Error::NodeExists) => {
                 let (data, _) = self
@@ -458,7 +428,7 @@ impl KafkaZkClient {
         multi
             .add_set_data(path, data, Some(0))
             .map_err(|e| ZkError::op(path, e))?;
-        match multi.commit().await {
+        match self.in_flight(|| multi.commit()).await {
             Ok(_) => {}
             Err(e) => {
                 let e: zkc::Error = e.into();
@@ -466,8 +436,8 @@ impl KafkaZkClient {
                     return Err(ZkError::op(path, e));
                 }
                 // Ours already (a retried request after connection loss)? Then accept it.
-                let (_, stat) = client
-                    .get_data(path)
+                let (_, stat) = self
+                    .in_flight(|| client.get_data(path))
                     .await
                     .map_err(|e| ZkError::op(path, e))?;
                 if stat.ephemeral_owner != client.session_id().0 {
@@ -475,8 +445,8 @@ impl KafkaZkClient {
                 }
             }
         }
-        let (_, stat) = client
-            .get_data(path)
+        let (_, stat) = self
+            .in_flight(|| client.get_data(path))
             .await
             .map_err(|e| ZkError::op(path, e))?;
         Ok(stat)
@@ -484,7 +454,7 @@ impl KafkaZkClient {
 
     async fn wait_until_gone(&self, path: &str, deadline: tokio::time::Instant) -> ZkResult<()> {
         let client = self.client().await?;
-        match client.check_and_watch_stat(path).await {
+        match self.in_flight(|| client.check_and_watch_stat(path)).await {
             Ok((None, _)) => Ok(()),
             Ok((Some(_), watcher)) => {
                 let _ = tokio::time::timeout_at(deadline, watcher.changed()).await;
@@ -541,10 +511,9 @@ impl KafkaZkClient {
                 stat.version,
             ));
         }
+        let client = self.client().await?;
         match self
-            .client()
-            .await?
-            .create(paths::CONTROLLER_EPOCH, b"0", &OPEN)
+            .in_flight(|| client.create(paths::CONTROLLER_EPOCH, b"0", &OPEN))
             .await
         {
             Ok(_) | Err(zkc::Error::NodeExists) => {}
@@ -582,7 +551,7 @@ impl KafkaZkClient {
                 Some(version),
             )
             .map_err(|e| ZkError::op(paths::CONTROLLER_EPOCH, e))?;
-        match multi.commit().await {
+        match self.in_flight(|| multi.commit()).await {
             Ok(_) => Ok((new_epoch, version + 1)),
             Err(e) => {
                 let e: zkc::Error = e.into();
@@ -611,7 +580,7 @@ impl KafkaZkClient {
         multi
             .add_delete(paths::CONTROLLER, None)
             .map_err(|e| ZkError::op(paths::CONTROLLER, e))?;
-        fenced_result(multi.commit().await, paths::CONTROLLER).map(|_| ())
+        fenced_result(self.in_flight(|| multi.commit()).await, paths::CONTROLLER).map(|_| ())
     }
 
     /// Runs `ops` in one multi preceded by `check(/controller_epoch, epochZkVersion)`.
@@ -642,15 +611,14 @@ impl KafkaZkClient {
             }
         }
         let first = ops.first().map_or(paths::CONTROLLER_EPOCH, FencedOp::path);
-        fenced_result(multi.commit().await, first).map(|_| ())
+        fenced_result(self.in_flight(|| multi.commit()).await, first).map(|_| ())
     }
 
     /// Creates a persistent-sequential znode (notifications); returns its full path.
     pub async fn create_sequential(&self, prefix: &str, data: &[u8]) -> ZkResult<String> {
+        let client = self.client().await?;
         let (_, seq) = self
-            .client()
-            .await?
-            .create(prefix, data, &SEQUENTIAL)
+            .in_flight(|| client.create(prefix, data, &SEQUENTIAL))
             .await
             .map_err(|e| ZkError::op(prefix, e))?;
         Ok(format!("{prefix}{seq}"))

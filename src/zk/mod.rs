@@ -4,6 +4,7 @@ pub mod acls;
 pub mod admin;
 pub mod client;
 pub mod codec;
+pub mod error;
 pub mod paths;
 pub mod producer_id;
 pub mod reachability;

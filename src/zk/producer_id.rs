@@ -33,14 +33,14 @@ impl KafkaZkClient {
     ) -> ZkResult<BlockWrite> {
         let client = self.client().await?;
         let result = match expected_version {
-            Some(v) => client
-                .set_data(PRODUCER_ID_BLOCK, data, Some(v))
-                .await
-                .map(|_| ()),
-            None => client
-                .create(PRODUCER_ID_BLOCK, data, &OPEN)
-                .await
-                .map(|_| ()),
+            Some(v) => {
+                let set = || client.set_data(PRODUCER_ID_BLOCK, data, Some(v));
+                self.in_flight(set).await.map(|_| ())
+            }
+            None => {
+                let create = || client.create(PRODUCER_ID_BLOCK, data, &OPEN);
+                self.in_flight(create).await.map(|_| ())
+            }
         };
         match result {
             Ok(()) => Ok(BlockWrite::Written),

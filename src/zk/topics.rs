@@ -21,8 +21,8 @@ impl KafkaZkClient {
     /// Topic names under `/brokers/topics`, with a child watch when `watch` is set.
     pub async fn get_topics_and_watch(&self) -> ZkResult<(Vec<String>, OneshotWatcher)> {
         let client = self.client().await?;
-        let (mut topics, watcher) = client
-            .list_and_watch_children(paths::BROKER_TOPICS)
+        let (mut topics, watcher) = self
+            .in_flight(|| client.list_and_watch_children(paths::BROKER_TOPICS))
             .await
             .map_err(|e| ZkError::op(paths::BROKER_TOPICS, e))?;
         topics.sort();
@@ -35,7 +35,8 @@ impl KafkaZkClient {
         topic: &str,
     ) -> ZkResult<Option<(TopicAssignment, OneshotWatcher)>> {
         let path = paths::topic(topic);
-        match self.client().await?.get_and_watch_data(&path).await {
+        let client = self.client().await?;
+        match self.in_flight(|| client.get_and_watch_data(&path)).await {
             Ok((data, _, watcher)) => Ok(Some((TopicAssignment::decode(&path, &data)?, watcher))),
             Err(zkc::Error::NoNode) => Ok(None),
             Err(e) => Err(ZkError::op(&path, e)),
@@ -136,10 +137,9 @@ impl KafkaZkClient {
                 self.fenced_multi(v, &[op]).await
             }
             None => {
+                let client = self.client().await?;
                 let set = self
-                    .client()
-                    .await?
-                    .set_data(&path, &data, Some(state.zk_version))
+                    .in_flight(|| client.set_data(&path, &data, Some(state.zk_version)))
                     .await;
                 set.map(|_| ()).map_err(|e| ZkError::op(&path, e))
             }
@@ -167,7 +167,7 @@ impl KafkaZkClient {
                 .add_set_data(&path, &data, Some(state.zk_version))
                 .map_err(|e| ZkError::op(&path, e))?;
         }
-        match multi.commit().await {
+        match self.in_flight(|| multi.commit()).await {
             Ok(_) => Ok(states.iter().map(|(_, s)| s.zk_version + 1).collect()),
             Err(zkc::MultiWriteError::OperationFailed { index, source }) => {
                 let (tp, _) = &states[index.min(states.len().saturating_sub(1))];
@@ -217,10 +217,9 @@ impl KafkaZkClient {
         &self,
         path: &str,
     ) -> ZkResult<(Vec<String>, OneshotWatcher)> {
+        let client = self.client().await?;
         let (mut children, watcher) = self
-            .client()
-            .await?
-            .list_and_watch_children(path)
+            .in_flight(|| client.list_and_watch_children(path))
             .await
             .map_err(|e| ZkError::op(path, e))?;
         children.sort();
