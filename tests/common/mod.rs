@@ -111,6 +111,29 @@ fn pid_exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// `ZKAFKA_TEST_KEEP_LOGS=<dir>`: a panicking test's whole logs are copied there as
+/// `<test>-<unix secs>-<name>.log` (the tails on stderr rarely reach back to an
+/// intermittent failure's cause; the temporary directories go with the test).
+fn keep_log_of_failed_test(path: &Path, name: &str) {
+    let Some(dir) = std::env::var_os("ZKAFKA_TEST_KEEP_LOGS") else {
+        return;
+    };
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // libtest names each test's thread after the test.
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("test")
+        .replace("::", "-");
+    let to = Path::new(&dir).join(format!("{test}-{secs}-{name}.log"));
+    let copied = fs::create_dir_all(&dir).and_then(|()| fs::copy(path, &to));
+    match copied {
+        Ok(_) => eprintln!("kept {} as {}", path.display(), to.display()),
+        Err(e) => eprintln!("cannot keep {} in {dir:?}: {e}", path.display()),
+    }
+}
+
 /// The last `max_lines` lines of a file ("" if it cannot be read).
 pub fn tail_file(path: &Path, max_lines: usize) -> String {
     let text = fs::read(path)
@@ -470,6 +493,11 @@ impl Drop for ZkEnsemble {
                 self.log_contents()
             );
         }
+        if std::thread::panicking() {
+            for n in &self.nodes {
+                keep_log_of_failed_test(&n.log_path(), &format!("zookeeper-{}", n.myid));
+            }
+        }
         for n in &mut self.nodes {
             if let Some(mut c) = n.child.take() {
                 kill_and_reap(&mut c);
@@ -813,6 +841,9 @@ impl Drop for Broker {
                 self.log_path.display(),
                 tail_file(&self.log_path, 200)
             );
+        }
+        if std::thread::panicking() {
+            keep_log_of_failed_test(&self.log_path, &format!("broker-{}", self.id));
         }
         if let Some(c) = self.child.as_mut() {
             kill_and_reap(c);
