@@ -579,6 +579,8 @@ pub struct Broker {
     dir: TempDir,
     /// RLIMIT_NOFILE (soft = hard) the broker process is spawned with, if any.
     nofile_limit: Option<u64>,
+    /// Whether the test left it SIGSTOPped (see `warn_if_continued_behind_our_back`).
+    sigstopped: std::sync::atomic::AtomicBool,
 }
 
 impl Broker {
@@ -650,6 +652,7 @@ impl Broker {
             last_pid: 0,
             dir,
             nofile_limit,
+            sigstopped: Default::default(),
         };
         broker.spawn();
         broker
@@ -768,10 +771,47 @@ impl Broker {
 
     pub fn sigstop(&self) {
         self.signal("STOP");
+        self.sigstopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn sigcont(&self) {
+        self.sigstopped
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         self.signal("CONT");
+    }
+
+    /// Whether the process is stopped now (state `T` in /proc/<pid>/stat).
+    pub fn is_stopped(&self) -> bool {
+        let Some(c) = &self.child else {
+            return false;
+        };
+        fs::read_to_string(format!("/proc/{}/stat", c.id()))
+            .ok()
+            .and_then(|stat| {
+                let after_name = &stat[stat.rfind(')')? + 1..];
+                after_name.split_whitespace().next().map(|st| st == "T")
+            })
+            .unwrap_or(false)
+    }
+
+    /// A broker the test stopped that runs again was continued by someone else: the kernel
+    /// sends SIGCONT (and SIGHUP) to a stopped process whose process group becomes orphaned,
+    /// e.g. when the shell that started the tests in the background exits. A failure that
+    /// follows is the run's, not the test's.
+    fn warn_if_continued_behind_our_back(&mut self) {
+        if self.sigstopped.load(std::sync::atomic::Ordering::SeqCst)
+            && self.is_running()
+            && !self.is_stopped()
+        {
+            eprintln!(
+                "==== broker {} was SIGSTOPped by the test but is running: something else sent \
+                 it SIGCONT (the kernel does when the process group of the tests is orphaned, \
+                 e.g. the shell that started them in the background exited; run them in the \
+                 foreground or under setsid) ====",
+                self.id
+            );
+        }
     }
 
     fn signal(&self, sig: &str) {
@@ -844,6 +884,7 @@ impl Drop for Broker {
         }
         if std::thread::panicking() {
             keep_log_of_failed_test(&self.log_path, &format!("broker-{}", self.id));
+            self.warn_if_continued_behind_our_back();
         }
         if let Some(c) = self.child.as_mut() {
             kill_and_reap(c);
