@@ -111,6 +111,29 @@ fn pid_exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// `ZKAFKA_TEST_KEEP_LOGS=<dir>`: a panicking test's whole logs are copied there as
+/// `<test>-<unix secs>-<name>.log` (the tails on stderr rarely reach back to an
+/// intermittent failure's cause; the temporary directories go with the test).
+fn keep_log_of_failed_test(path: &Path, name: &str) {
+    let Some(dir) = std::env::var_os("ZKAFKA_TEST_KEEP_LOGS") else {
+        return;
+    };
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // libtest names each test's thread after the test.
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("test")
+        .replace("::", "-");
+    let to = Path::new(&dir).join(format!("{test}-{secs}-{name}.log"));
+    let copied = fs::create_dir_all(&dir).and_then(|()| fs::copy(path, &to));
+    match copied {
+        Ok(_) => eprintln!("kept {} as {}", path.display(), to.display()),
+        Err(e) => eprintln!("cannot keep {} in {dir:?}: {e}", path.display()),
+    }
+}
+
 /// The last `max_lines` lines of a file ("" if it cannot be read).
 pub fn tail_file(path: &Path, max_lines: usize) -> String {
     let text = fs::read(path)
@@ -470,6 +493,11 @@ impl Drop for ZkEnsemble {
                 self.log_contents()
             );
         }
+        if std::thread::panicking() {
+            for n in &self.nodes {
+                keep_log_of_failed_test(&n.log_path(), &format!("zookeeper-{}", n.myid));
+            }
+        }
         for n in &mut self.nodes {
             if let Some(mut c) = n.child.take() {
                 kill_and_reap(&mut c);
@@ -551,6 +579,8 @@ pub struct Broker {
     dir: TempDir,
     /// RLIMIT_NOFILE (soft = hard) the broker process is spawned with, if any.
     nofile_limit: Option<u64>,
+    /// Whether the test left it SIGSTOPped (see `warn_if_continued_behind_our_back`).
+    sigstopped: std::sync::atomic::AtomicBool,
 }
 
 impl Broker {
@@ -622,6 +652,7 @@ impl Broker {
             last_pid: 0,
             dir,
             nofile_limit,
+            sigstopped: Default::default(),
         };
         broker.spawn();
         broker
@@ -740,10 +771,47 @@ impl Broker {
 
     pub fn sigstop(&self) {
         self.signal("STOP");
+        self.sigstopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn sigcont(&self) {
+        self.sigstopped
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         self.signal("CONT");
+    }
+
+    /// Whether the process is stopped now (state `T` in /proc/<pid>/stat).
+    pub fn is_stopped(&self) -> bool {
+        let Some(c) = &self.child else {
+            return false;
+        };
+        fs::read_to_string(format!("/proc/{}/stat", c.id()))
+            .ok()
+            .and_then(|stat| {
+                let after_name = &stat[stat.rfind(')')? + 1..];
+                after_name.split_whitespace().next().map(|st| st == "T")
+            })
+            .unwrap_or(false)
+    }
+
+    /// A broker the test stopped that runs again was continued by someone else: the kernel
+    /// sends SIGCONT (and SIGHUP) to a stopped process whose process group becomes orphaned,
+    /// e.g. when the shell that started the tests in the background exits. A failure that
+    /// follows is the run's, not the test's.
+    fn warn_if_continued_behind_our_back(&mut self) {
+        if self.sigstopped.load(std::sync::atomic::Ordering::SeqCst)
+            && self.is_running()
+            && !self.is_stopped()
+        {
+            eprintln!(
+                "==== broker {} was SIGSTOPped by the test but is running: something else sent \
+                 it SIGCONT (the kernel does when the process group of the tests is orphaned, \
+                 e.g. the shell that started them in the background exited; run them in the \
+                 foreground or under setsid) ====",
+                self.id
+            );
+        }
     }
 
     fn signal(&self, sig: &str) {
@@ -813,6 +881,10 @@ impl Drop for Broker {
                 self.log_path.display(),
                 tail_file(&self.log_path, 200)
             );
+        }
+        if std::thread::panicking() {
+            keep_log_of_failed_test(&self.log_path, &format!("broker-{}", self.id));
+            self.warn_if_continued_behind_our_back();
         }
         if let Some(c) = self.child.as_mut() {
             kill_and_reap(c);

@@ -4,6 +4,7 @@
 # compared with tests/librdkafka/expected-failures.txt).
 #
 #   tests/scripts/librdkafka-suite.sh [TESTS]     e.g. tests/scripts/librdkafka-suite.sh 0033,0019
+#   LIBRDKAFKA_REPEAT=20 tests/scripts/librdkafka-suite.sh 0115   (20 runs, one cluster)
 #
 # librdkafka and its test-runner are built from the sources bundled in the rdkafka-sys
 # crate (the version Cargo.lock pins; cargo fetches it from crates.io) into
