@@ -74,6 +74,16 @@ impl IndexFile {
         Ok(())
     }
 
+    /// Drops every entry and the mapping with them (the next append maps the file again).
+    /// A crashed active segment's preallocated index is all slots at open, so it is mapped
+    /// there; recovery empties it, and the mapping must go too, or a broker restarted after
+    /// kill -9 keeps two mappings per empty log and runs out of vm.max_map_count (65,530
+    /// by default) near 33,000 logs.
+    fn clear(&mut self) {
+        self.entries = 0;
+        self.mmap = None;
+    }
+
     /// Whether the file is currently mapped (it is whenever it holds entries).
     pub fn is_mapped(&self) -> bool {
         self.mmap.is_some()
@@ -298,7 +308,7 @@ impl OffsetIndex {
     }
 
     pub fn reset(&mut self) {
-        self.f.entries = 0;
+        self.f.clear();
     }
 
     /// Kafka's checks plus strict monotonicity; failure means "rebuild from the .log".
@@ -458,7 +468,7 @@ impl TimeIndex {
     }
 
     pub fn reset(&mut self) {
-        self.f.entries = 0;
+        self.f.clear();
     }
 
     pub fn sanity_check(&self) -> Result<(), String> {
