@@ -228,7 +228,9 @@ ensure_zkafka_binary() {
 
 # The perf tools' binary: target/release/zkafka built with the optional `perf` feature
 # (librdkafka is compiled from source, so the default build leaves it out).
-PERF_BIN="$ZKAFKA_HOME/target/release/zkafka"
+# ZKAFKA_PERF_BIN: another build's binary for the tools (e.g. to bench a broker built without
+# the perf feature, given as ZKAFKA_BIN).
+PERF_BIN="${ZKAFKA_PERF_BIN:-$ZKAFKA_HOME/target/release/zkafka}"
 
 # ensure_perf_binary: builds $PERF_BIN with `--features perf` unless it already has the tools
 # and they speak SSL (an older build's librdkafka had no OpenSSL). librdkafka links the

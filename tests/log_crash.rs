@@ -293,3 +293,64 @@ fn clean_restart_recovers_nothing_and_keeps_every_segment_file() {
         assert!(info.records.length > 0, "offset {o} readable");
     }
 }
+
+/// Backdates `path` an hour (so a rewrite within the test's second shows); returns the mtime.
+fn backdate(path: &Path) -> std::time::SystemTime {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let f = fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.set_modified(old).unwrap();
+    old
+}
+
+#[test]
+fn restarting_an_empty_log_led_once_rewrites_no_epoch_checkpoint() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("t-0");
+    let log = open_log(&dir, cfg());
+    log.assign_epoch_start_offset(3, 0).unwrap(); // became leader at epoch 3
+    drop(log); // kill -9
+    let path = dir.join("leader-epoch-checkpoint");
+    let old = backdate(&path);
+    for _ in 0..2 {
+        // Every load drops the entry at the log end offset again, in memory only.
+        let log = open_with(&dir, cfg(), unclean(0));
+        assert_eq!(log.latest_epoch(), None);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "0\n1\n3 0\n");
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), old);
+    }
+    // A batch without a leader epoch (-1) assigns none, but moves the log end past the
+    // dropped entry: the file is written before, or the next load would keep epoch 3.
+    let log = open_with(&dir, cfg(), unclean(0));
+    log.append_as_follower(&encode_batch(2, 10, 1000, "k"))
+        .unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), "0\n0\n");
+    drop(log);
+    let log = open_with(&dir, cfg(), unclean(0));
+    assert_eq!((log.log_end_offset(), log.latest_epoch()), (2, None));
+}
+
+#[test]
+fn unclean_restart_of_an_empty_log_keeps_no_index_mapped() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("t-0");
+    drop(open_log(&dir, cfg())); // kill -9: the indexes stay preallocated, all slots
+    let log = open_with(&dir, cfg(), unclean(0));
+    let mapped = || {
+        let maps = fs::read_to_string("/proc/self/maps").unwrap();
+        let dir = dir.to_string_lossy().to_string();
+        maps.lines().filter(|l| l.contains(&dir)).count()
+    };
+    // Two mappings per empty log would exhaust vm.max_map_count near 33,000 logs.
+    assert_eq!(
+        mapped(),
+        0,
+        "recovery emptied the indexes and unmapped them"
+    );
+    for i in 0..10 {
+        log.append_as_leader(&encode_batch(2, 40, 1000 + i, "k"), 0)
+            .unwrap();
+    }
+    assert_eq!(mapped(), 2, "the first index entries map them again");
+    let info = log.read(7, 1 << 20, None, true).unwrap();
+    assert!(info.records.length > 0);
+}

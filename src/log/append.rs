@@ -319,6 +319,8 @@ impl Log {
             info.first_offset >= g.log_end_offset,
             "offsets must strictly increase"
         );
+        // The log end offset is about to pass what the load-time truncation dropped.
+        g.epoch_cache.write_if_stale()?;
         g.active_mut().append(
             info.last_offset,
             info.max_timestamp,

@@ -16,10 +16,14 @@ pub struct EpochEntry {
     pub start_offset: i64,
 }
 
-/// Epochs and start offsets both strictly increase; every change is flushed to the file.
+/// Epochs and start offsets both strictly increase; every change is flushed to the file,
+/// except the load-time truncation of the end (`truncate_on_load`), kept in memory until
+/// the next write.
 pub struct LeaderEpochFileCache {
     file: CheckpointFile,
     epochs: Vec<EpochEntry>,
+    /// The file still lists entries `truncate_on_load` dropped (see there).
+    stale_file: bool,
 }
 
 impl LeaderEpochFileCache {
@@ -50,7 +54,11 @@ impl LeaderEpochFileCache {
                 start_offset,
             });
         }
-        Ok(LeaderEpochFileCache { file, epochs })
+        Ok(LeaderEpochFileCache {
+            file,
+            epochs,
+            stale_file: false,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -76,13 +84,46 @@ impl LeaderEpochFileCache {
         self.epochs.first().copied()
     }
 
-    fn flush(&self) -> Result<(), LogError> {
+    fn flush(&mut self) -> Result<(), LogError> {
         let lines: Vec<String> = self
             .epochs
             .iter()
             .map(|e| format!("{} {}", e.epoch, e.start_offset))
             .collect();
-        self.file.write(&lines)
+        self.file.write(&lines)?;
+        self.stale_file = false;
+        Ok(())
+    }
+
+    /// Opening a log: `truncate_from_end(log_end_offset)` in memory only, then
+    /// `truncate_from_start(log_start_offset)`. Kafka rewrites the file for the first, two
+    /// fsyncs per log on every start: an empty log led once loses its `(epoch, 0)` entry
+    /// each time, which made restarts with thousands of partitions slow.
+    ///
+    /// Crash-safe: the file only keeps entries at or after the log end offset, and every
+    /// load drops those again, until the log end offset passes them. Only an append moves it
+    /// up, and it writes the file first (`write_if_stale`); truncations move it down (the
+    /// entries stay beyond it) and any other change writes the whole cache.
+    pub fn truncate_on_load(
+        &mut self,
+        log_start_offset: i64,
+        log_end_offset: i64,
+    ) -> Result<(), LogError> {
+        let before = self.epochs.len();
+        if log_end_offset >= 0 {
+            self.epochs.retain(|e| e.start_offset < log_end_offset);
+        }
+        self.stale_file |= self.epochs.len() != before;
+        self.truncate_from_start(log_start_offset)
+    }
+
+    /// Writes the cache if the file still holds what `truncate_on_load` dropped: called
+    /// before an append moves the log end offset past those entries.
+    pub fn write_if_stale(&mut self) -> Result<(), LogError> {
+        if self.stale_file {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// Records that `epoch` starts at `start_offset`. Entries with epoch >= `epoch` or
@@ -141,6 +182,9 @@ impl LeaderEpochFileCache {
             .filter(|e| e.start_offset <= start_offset)
             .collect();
         if let Some(last) = removed.last() {
+            if removed.len() == 1 && last.start_offset == start_offset {
+                return Ok(()); // the first entry already starts there: nothing changes
+            }
             self.epochs.retain(|e| e.start_offset > start_offset);
             self.epochs.insert(
                 0,

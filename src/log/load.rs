@@ -118,8 +118,7 @@ impl Log {
             recovery_point.min(log_end_offset)
         };
         recovery_point = recovery_point.max(log_start_offset.min(log_end_offset));
-        epoch_cache.truncate_from_end(log_end_offset)?;
-        epoch_cache.truncate_from_start(log_start_offset)?;
+        epoch_cache.truncate_on_load(log_start_offset, log_end_offset)?;
         for seg in segments.values_mut().rev().skip(1) {
             seg.trim_indexes()?;
         }

@@ -246,6 +246,8 @@ impl LogManager {
         default_config: LogConfig,
         topic_configs: HashMap<String, LogConfig>,
     ) -> Result<Arc<LogManager>, LogError> {
+        let started = std::time::Instant::now();
+        tracing::info!(target: "kafka.log.LogManager", "Loading logs.");
         let deleter = Arc::new(FileDeleter::new());
         let dir_failure = LogDirFailureChannel::new();
         let mut locks = Vec::new();
@@ -297,6 +299,8 @@ impl LogManager {
             futures,
             &all_hws,
         )?;
+        tracing::info!(target: "kafka.log.LogManager",
+            "Logs loading complete in {} ms.", started.elapsed().as_millis());
         if dir_failure.offline_log_dirs().len() == config.log_dirs.len() {
             return Err(LogError::Other(format!(
                 "all log dirs in {} have failed (log.dirs)",

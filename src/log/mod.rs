@@ -53,6 +53,19 @@ pub use partition_log::{
 };
 pub use read::{FetchDataInfo, FileSlice};
 
+/// How many times any log's start offset moved up (retention, DeleteRecords). An incremental
+/// fetch reports a moved log start offset, and appends and high-watermark moves are counted by
+/// the fetch purgatory: the two counts unchanged mean no fetched partition changed.
+static LOG_START_MOVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn log_start_moves() -> u64 {
+    LOG_START_MOVES.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+pub(crate) fn count_log_start_move() {
+    LOG_START_MOVES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// A topic partition; its log directory is `<topic>-<partition>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {

@@ -55,6 +55,7 @@ impl Log {
         }
         if new_start > g.log_start_offset {
             g.log_start_offset = new_start;
+            super::count_log_start_move();
             g.epoch_cache.truncate_from_start(new_start)?;
             g.recovery_point = g.recovery_point.max(new_start);
         }
@@ -122,6 +123,7 @@ impl Log {
         g.log_end_offset = new_offset;
         g.truncated_to = Some(g.truncated_to.map_or(new_offset, |t| t.min(new_offset)));
         g.log_start_offset = new_offset;
+        super::count_log_start_move();
         g.recovery_point = new_offset;
         g.high_watermark = new_offset;
         g.pending_flushes.clear();
@@ -172,6 +174,7 @@ fn delete_matching(
     let first = *g.segments.keys().next().expect("segment remains");
     if first > g.log_start_offset {
         g.log_start_offset = first;
+        super::count_log_start_move();
         g.epoch_cache.truncate_from_start(first)?;
     }
     g.high_watermark = g.high_watermark.max(g.log_start_offset);

@@ -69,6 +69,24 @@ impl FetchSessionHandler {
         }
     }
 
+    /// The request when nothing changed since the last `build`: an incremental one listing
+    /// nothing; None while the next request must be full.
+    pub(super) fn unchanged(&self) -> Option<FetchRequestData> {
+        (!self.next.is_full() && !self.session.is_empty()).then(|| FetchRequestData {
+            meta: self.next,
+            to_send: Vec::new(),
+            to_forget: Vec::new(),
+        })
+    }
+
+    /// What the leader's session holds for `tp`: (current leader epoch, fetch offset, log
+    /// start offset), as last sent.
+    pub(super) fn sent(&self, tp: &TopicPartition) -> Option<(i32, i64, i64)> {
+        self.session
+            .get(tp)
+            .map(|d| (d.current_leader_epoch, d.fetch_offset, d.log_start_offset))
+    }
+
     /// Nothing to fetch and nothing to tell the leader.
     pub(super) fn is_idle(&self, d: &FetchRequestData) -> bool {
         self.session.is_empty() && d.to_send.is_empty() && d.to_forget.is_empty()

@@ -5,6 +5,7 @@
 //! and appends what the leader returns, adopting its high watermark and log start offset.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -95,6 +96,34 @@ pub struct ReplicaFetcherManager {
     fetchers: Mutex<HashMap<(i32, usize), Fetcher>>,
 }
 
+/// Changes to any fetcher's partition states (added, removed, fetch offset or epoch moved,
+/// delayed): unchanged since a fetcher's last full look (with no local log start offset
+/// moved either), its next request is the same empty incremental one (see `Quiet`).
+static STATE_CHANGES: AtomicU64 = AtomicU64::new(0);
+
+fn count_state_change() {
+    STATE_CHANGES.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The counts a fetcher's last full look at its partitions saw, when nothing then made the
+/// next look depend on time (a delayed or throttled partition). While both are unchanged an
+/// idle fetcher sends its empty incremental request without touching its partitions, as
+/// its leader answers it without reading them (fetch.rs `quiet_wait`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Quiet {
+    states: u64,
+    log_starts: u64,
+}
+
+impl Quiet {
+    fn now() -> Quiet {
+        Quiet {
+            states: STATE_CHANGES.load(Ordering::SeqCst),
+            log_starts: crate::log::log_start_moves(),
+        }
+    }
+}
+
 /// Java's `String.hashCode` over UTF-16 code units (AbstractFetcherManager's partition hash).
 fn java_string_hash(s: &str) -> i32 {
     s.encode_utf16()
@@ -146,6 +175,7 @@ impl ReplicaFetcherManager {
             let tp = add.partition.tp.clone();
             let key = (add.leader.id, self.fetcher_id(&tp));
             let fetcher = self.fetcher_for(&mut fetchers, key, &add.leader);
+            count_state_change();
             fetcher.partitions.lock().expect("fetch states").insert(
                 tp.clone(),
                 FetchState {
@@ -215,6 +245,7 @@ impl ReplicaFetcherManager {
             let mut parts = f.partitions.lock().expect("fetch states");
             for tp in tps {
                 if parts.remove(tp).is_some() {
+                    count_state_change();
                     removed.push(format!("{tp} (leader {})", f.leader.id));
                 }
             }
@@ -282,6 +313,7 @@ async fn run_fetcher(
     let backoff = Duration::from_millis(s.backoff_ms.max(1) as u64);
     let mut client: Option<BrokerClient> = None;
     let mut session = FetchSessionHandler::new();
+    let mut quiet: Option<Quiet> = None;
     loop {
         if client.is_none() {
             let connected = match BrokerClient::connect_inter_broker(
@@ -307,7 +339,7 @@ async fn run_fetcher(
         let c = client.as_mut().expect("connected");
         let result = match truncation::truncation_round(&s, &states, c).await {
             Ok(true) => Ok(()),
-            Ok(false) => match fetch_round(&s, &states, c, &mut session).await {
+            Ok(false) => match fetch_round(&s, &states, c, &mut session, &mut quiet).await {
                 Ok(true) => Ok(()),
                 Ok(false) => {
                     // Nothing to fetch right now: sleep until woken or a backoff passes.
@@ -356,6 +388,7 @@ pub(super) fn update(
 ) {
     let mut map = states.lock().expect("fetch states");
     if let Some(st) = map.get_mut(tp).filter(|st| st.leader_epoch == leader_epoch) {
+        count_state_change();
         f(st);
     }
 }
@@ -389,31 +422,18 @@ async fn fetch_round(
     states: &States,
     client: &mut BrokerClient,
     session: &mut FetchSessionHandler,
+    quiet: &mut Option<Quiet>,
 ) -> anyhow::Result<bool> {
-    let todo = ready(states, false);
-    let mut parts = Vec::new();
-    for (tp, p, epoch, offset) in todo {
-        if should_follower_throttle(s, states, &tp) {
-            continue;
+    let counts = Quiet::now();
+    let data = match session.unchanged() {
+        Some(data) if *quiet == Some(counts) => data,
+        _ => {
+            let data = session.build(wanted_partitions(s, states));
+            let timeless = s.quotas.follower.throttled_topic_count() == 0 && !any_delayed(states);
+            *quiet = timeless.then_some(counts);
+            data
         }
-        let Some(pos) = p.follower_position(epoch) else {
-            continue;
-        };
-        parts.push((tp, p, epoch, offset, pos.log_start_offset));
-    }
-    let wanted = parts
-        .iter()
-        .map(|(tp, _, epoch, offset, log_start)| {
-            let data = FetchPartition::default()
-                .with_partition(tp.partition)
-                .with_current_leader_epoch(*epoch)
-                .with_fetch_offset(*offset)
-                .with_log_start_offset(*log_start)
-                .with_partition_max_bytes(s.max_bytes);
-            (tp.clone(), data)
-        })
-        .collect();
-    let data = session.build(wanted);
+    };
     if session.is_idle(&data) {
         return Ok(false);
     }
@@ -439,26 +459,26 @@ async fn fetch_round(
             code => anyhow::bail!("fetch failed with top-level error {}", errors::name(code)),
         }
     }
-    // Looked up by name: a response lists thousands of partitions at scale.
-    let requested: HashMap<&TopicPartition, usize> =
-        parts.iter().enumerate().map(|(i, x)| (&x.0, i)).collect();
     for (tp, r) in listed
         .into_iter()
         .zip(resp.responses.into_iter().flat_map(|t| t.partitions))
     {
-        let Some(&i) = requested.get(&tp) else {
+        // What the leader's session holds for it: what this answer is about.
+        let Some((epoch, offset, log_start)) = session.sent(&tp) else {
             continue;
         };
-        let (_, p, epoch, offset, log_start) = &parts[i];
+        let (epoch, offset, log_start) = (&epoch, &offset, &log_start);
         // Dropped or re-added at another epoch while the fetch was in flight.
         let current = states
             .lock()
             .expect("fetch states")
             .get(&tp)
-            .map(|st| (st.leader_epoch, st.fetch_offset));
-        if current != Some((*epoch, *offset)) {
+            .filter(|st| (st.leader_epoch, st.fetch_offset) == (*epoch, *offset))
+            .map(|st| st.partition.clone());
+        let Some(p) = current else {
             continue;
-        }
+        };
+        let p = &p;
         match r.error_code {
             errors::NONE => {
                 let records = r.records.unwrap_or_else(Bytes::new);
@@ -513,6 +533,36 @@ async fn fetch_round(
         }
     }
     Ok(true)
+}
+
+/// Every partition ready to fetch, as the request lists it (fetch offset, epoch, our log
+/// start offset), less those a follower quota holds back.
+fn wanted_partitions(s: &FetchSettings, states: &States) -> Vec<(TopicPartition, FetchPartition)> {
+    let mut wanted = Vec::new();
+    for (tp, p, epoch, offset) in ready(states, false) {
+        if should_follower_throttle(s, states, &tp) {
+            continue;
+        }
+        let Some(pos) = p.follower_position(epoch) else {
+            continue;
+        };
+        let data = FetchPartition::default()
+            .with_partition(tp.partition)
+            .with_current_leader_epoch(epoch)
+            .with_fetch_offset(offset)
+            .with_log_start_offset(pos.log_start_offset)
+            .with_partition_max_bytes(s.max_bytes);
+        wanted.push((tp, data));
+    }
+    wanted
+}
+
+/// Whether a partition waits out a backoff: the next look at the partitions must include
+/// it once that is over, so it cannot be skipped.
+fn any_delayed(states: &States) -> bool {
+    let now = now_ms();
+    let map = states.lock().expect("fetch states");
+    map.values().any(|st| st.delayed_until_ms > now)
 }
 
 /// The Fetch request (v11, as replica `broker.id`) carrying one session exchange.

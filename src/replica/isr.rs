@@ -82,6 +82,9 @@ impl Partition {
         if inner.state.leader != self.local_broker_id || inner.isr_change_in_flight {
             return None;
         }
+        for f in inner.followers.values_mut() {
+            f.catch_up_with_clock(leader_leo);
+        }
         let (mut lagging, mut details) = (Vec::new(), Vec::new());
         for r in inner
             .state

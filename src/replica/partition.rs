@@ -4,7 +4,7 @@
 //! of the ISR.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -45,6 +45,27 @@ pub struct FollowerState {
     pub last_caught_up_time_ms: i64,
     pub last_fetch_leader_log_end_offset: i64,
     pub last_fetch_time_ms: i64,
+    /// When the fetch session this follower last fetched through was last used. Fetches of
+    /// an idle session are answered without looking at its partitions (fetch.rs), so they
+    /// only advance this clock; `catch_up_with_clock` folds them in.
+    pub fetch_clock: Option<Arc<AtomicI64>>,
+}
+
+impl FollowerState {
+    /// Applies the fetches only the session clock saw, as updateFollowerFetchState would
+    /// have: same fetch offset, leader end offset `leader_leo` unchanged since (any append
+    /// folds the clock in first), so caught up iff the follower is at `leader_leo`.
+    pub fn catch_up_with_clock(&mut self, leader_leo: i64) {
+        let Some(t) = self.fetch_clock.as_ref().map(|c| c.load(Ordering::SeqCst)) else {
+            return;
+        };
+        if t > self.last_fetch_time_ms {
+            if self.log_end_offset >= leader_leo {
+                self.last_caught_up_time_ms = self.last_caught_up_time_ms.max(t);
+            }
+            self.last_fetch_time_ms = t;
+        }
+    }
 }
 
 /// Leadership and ISR as the controller (or, for ISR changes, the leader) last set them.
@@ -259,7 +280,7 @@ impl Partition {
         required_acks: i16,
         origin: AppendOrigin,
     ) -> Result<LogAppendInfo, AppendError> {
-        let inner = self.lock();
+        let mut inner = self.lock();
         if inner.state.leader != self.local_broker_id {
             return Err(AppendError::Partition(errors::NOT_LEADER_OR_FOLLOWER));
         }
@@ -267,6 +288,11 @@ impl Partition {
             .log
             .clone()
             .ok_or(AppendError::Partition(errors::NOT_LEADER_OR_FOLLOWER))?;
+        // The log end offset moves: idle-session fetches seen so far were at the old one.
+        let leo = log.log_end_offset();
+        for f in inner.followers.values_mut() {
+            f.catch_up_with_clock(leo);
+        }
         let min_isr = log.config().min_insync_replicas as usize;
         if required_acks == -1 && inner.state.isr.len() < min_isr {
             tracing::warn!(target: "kafka.cluster.Partition", "[Partition {} broker={}] Rejecting produce with acks=all: ISR {:?} is smaller than min.insync.replicas={min_isr}", self.tp, self.local_broker_id, inner.state.isr);
@@ -290,13 +316,16 @@ impl Partition {
     /// within `replica.lag.time.max.ms` (so a rejoining follower can reach the HW); it never
     /// moves back (Partition.maybeIncrementLeaderHW).
     pub fn maybe_increment_high_watermark(&self) -> Option<i64> {
-        let inner = self.lock();
-        let log = inner.log.as_ref()?;
+        let mut inner = self.lock();
+        let log = inner.log.clone()?;
         if inner.state.leader != self.local_broker_id {
             return None;
         }
         let now = crate::controller::now_ms();
         let mut hw = log.log_end_offset();
+        for f in inner.followers.values_mut() {
+            f.catch_up_with_clock(hw);
+        }
         for (id, f) in &inner.followers {
             let counts = inner.state.isr.contains(id)
                 || now - f.last_caught_up_time_ms <= self.replica_lag_time_max_ms;
@@ -317,6 +346,7 @@ impl Partition {
         fetch_offset: i64,
         log_start_offset: i64,
         now_ms: i64,
+        session_clock: Option<&Arc<AtomicI64>>,
     ) -> bool {
         {
             let mut inner = self.lock();
@@ -327,6 +357,14 @@ impl Partition {
             let Some(f) = inner.followers.get_mut(&replica_id) else {
                 return false;
             };
+            f.catch_up_with_clock(leader_leo);
+            if let Some(clock) = session_clock.filter(|c| {
+                f.fetch_clock
+                    .as_ref()
+                    .is_none_or(|mine| !Arc::ptr_eq(mine, c))
+            }) {
+                f.fetch_clock = Some(clock.clone());
+            }
             // Caught up if it reached the leader's end now, or the end as of its previous fetch.
             if fetch_offset >= leader_leo {
                 f.last_caught_up_time_ms = now_ms;

@@ -24,6 +24,9 @@ pub struct Purgatory {
     /// Keys changed so far, any key: a waiter that saw no change since its last check knows
     /// a new check would find what the last one found.
     changes: AtomicU64,
+    /// Woken on every change: what an idle fetch session waits on instead of a watcher per
+    /// partition (fetch.rs).
+    any_change: Notify,
 }
 
 impl Purgatory {
@@ -32,6 +35,7 @@ impl Purgatory {
             name,
             shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
             changes: AtomicU64::new(0),
+            any_change: Notify::new(),
         }
     }
 
@@ -68,9 +72,27 @@ impl Purgatory {
         self.changes.load(Ordering::SeqCst)
     }
 
+    /// Waits until any key changes after `seen` (a `changes()` value) or `deadline` passes;
+    /// returns whether something changed.
+    pub async fn any_change_after(&self, seen: u64, deadline: tokio::time::Instant) -> bool {
+        loop {
+            let notified = self.any_change.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a change between the two is not missed.
+            notified.as_mut().enable();
+            if self.changes() != seen {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.changes() != seen;
+            }
+        }
+    }
+
     /// Wakes every operation watching `key` (and forgets finished ones).
     pub fn check_and_complete(&self, key: &TopicPartition) {
         self.changes.fetch_add(1, Ordering::SeqCst);
+        self.any_change.notify_waiters();
         let mut w = self.shard(key);
         let Some(list) = w.get_mut(key) else { return };
         list.retain(|weak| match weak.upgrade() {

@@ -65,8 +65,8 @@ fn leader_hw_shrink_expand_and_acks_all() {
     assert_eq!(p.check_enough_replicas_reached(4), None, "acks=all waits");
 
     // Follower 2 reaches the end, follower 3 stays at 0: HW held by 3 (in the ISR).
-    p.update_follower_fetch_state(2, 4, 0, now);
-    p.update_follower_fetch_state(3, 0, 0, now);
+    p.update_follower_fetch_state(2, 4, 0, now, None);
+    p.update_follower_fetch_state(3, 0, 0, now, None);
     assert_eq!(log.high_watermark(), 0);
     assert!(
         p.maybe_shrink_isr(now + 1_000).is_none(),
@@ -107,7 +107,7 @@ fn leader_hw_shrink_expand_and_acks_all() {
     assert_eq!(p.check_enough_replicas_reached(4), Some(Ok(())));
 
     // 3 catches up to the HW: an expansion is proposed through the ISR channel.
-    p.update_follower_fetch_state(3, 4, 0, now + 10);
+    p.update_follower_fetch_state(3, 4, 0, now + 10, None);
     let expand = rx.try_recv().expect("expansion proposed");
     assert_eq!(expand.new_isr, vec![1, 2, 3]);
     assert!(p.complete_isr_change(&expand, Some(9)));
@@ -225,8 +225,8 @@ fn delete_records_moves_the_log_start_and_waits_for_live_followers() {
         Err(errors::OFFSET_OUT_OF_RANGE),
         "above the high watermark (0: followers have nothing yet)"
     );
-    p.update_follower_fetch_state(2, 10, 0, now);
-    p.update_follower_fetch_state(3, 10, 0, now);
+    p.update_follower_fetch_state(2, 10, 0, now, None);
+    p.update_follower_fetch_state(3, 10, 0, now, None);
     assert_eq!(p.log().unwrap().high_watermark(), 10);
     assert_eq!(
         p.delete_records_on_leader(-2),
@@ -242,14 +242,14 @@ fn delete_records_moves_the_log_start_and_waits_for_live_followers() {
     assert_eq!(p.log().unwrap().log_start_offset(), 4);
     // Low watermark: the followers are still at 0 until their next fetch says otherwise.
     assert_eq!(p.low_watermark_if_leader(&alive(&[1, 2, 3])), Ok(0));
-    p.update_follower_fetch_state(2, 10, 4, now);
+    p.update_follower_fetch_state(2, 10, 4, now, None);
     assert_eq!(p.low_watermark_if_leader(&alive(&[1, 2, 3])), Ok(0));
     assert_eq!(
         p.low_watermark_if_leader(&alive(&[1, 2])),
         Ok(4),
         "dead broker 3 ignored"
     );
-    p.update_follower_fetch_state(3, 10, 4, now);
+    p.update_follower_fetch_state(3, 10, 4, now, None);
     assert_eq!(p.low_watermark_if_leader(&alive(&[1, 2, 3])), Ok(4));
     // -1: up to the high watermark.
     assert_eq!(p.delete_records_on_leader(super::HIGH_WATERMARK), Ok(10));
@@ -300,8 +300,8 @@ fn isr_expiration_looks_only_at_partitions_with_a_follower_behind() {
     p.make_leader(state(1, 0, &[1, 2, 3]), open_log(dir.path()), now)
         .unwrap();
     assert_eq!(list.len(), 1, "a new leader is listed");
-    p.update_follower_fetch_state(2, 0, 0, now);
-    p.update_follower_fetch_state(3, 0, 0, now);
+    p.update_follower_fetch_state(2, 0, 0, now, None);
+    p.update_follower_fetch_state(3, 0, 0, now, None);
     expire_listed(&list, lookup, now + 1);
     assert!(list.is_empty(), "every follower at the log end: idle");
     expire_listed(&list, lookup, now + 2 * LAG_MS);
@@ -312,7 +312,7 @@ fn isr_expiration_looks_only_at_partitions_with_a_follower_behind() {
 
     p.append_records_to_leader(&batch(2), 1).unwrap();
     assert_eq!(list.len(), 1, "an append lists the partition");
-    p.update_follower_fetch_state(2, 2, 0, now + 10);
+    p.update_follower_fetch_state(2, 2, 0, now + 10, None);
     expire_listed(&list, lookup, now + 20);
     assert_eq!(list.len(), 1, "3 is behind: stays listed");
     assert!(rx.try_recv().is_err(), "3 is within the lag time");
@@ -324,4 +324,27 @@ fn isr_expiration_looks_only_at_partitions_with_a_follower_behind() {
     assert!(p.complete_isr_change(&shrink, Some(8)));
     expire_listed(&list, lookup, now + LAG_MS + 2);
     assert!(list.is_empty(), "the ISR [1,2] is at the log end");
+}
+
+#[test]
+fn quiet_session_fetches_keep_caught_up_followers_in_sync() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let p = Partition::with_isr_updates(TopicPartition::new("t", 0), 1, None, LAG_MS);
+    let t0 = crate::controller::now_ms() - 10 * LAG_MS;
+    p.make_leader(state(1, 0, &[1, 2, 3]), open_log(dir.path()), t0)
+        .unwrap();
+    let clock = Arc::new(AtomicI64::new(t0));
+    p.update_follower_fetch_state(2, 0, 0, t0, Some(&clock));
+    p.update_follower_fetch_state(3, 0, 0, t0, Some(&clock));
+    // Ten lag times of quiet fetches (fetch.rs): only the session clock moved.
+    let now = t0 + 10 * LAG_MS;
+    clock.store(now, Ordering::SeqCst);
+    p.append_records_to_leader(&batch(2), 1).unwrap();
+    assert!(
+        p.maybe_shrink_isr(now + 100).is_none(),
+        "caught up at every quiet fetch before the append"
+    );
+    let shrink = p.maybe_shrink_isr(now + LAG_MS + 1).expect("silent since");
+    assert_eq!(shrink.new_isr, vec![1]);
 }

@@ -9,11 +9,17 @@
 //! * Fetch sessions (KIP-227, fetch_session.rs): a full fetch with epoch 0 opens a session
 //!   when the cache has room; its incremental fetches read every partition of the session and
 //!   answer only those that changed. Epoch -1 (what librdkafka and most clients send) is a
-//!   sessionless full fetch.
+//!   sessionless full fetch. A follower session whose last answer listed nothing is quiet
+//!   while no partition changes (`change_count`): its fetches wait for any change without
+//!   reading or watching its partitions, so an idle broker's fetch work does not grow with
+//!   the partitions it leads (the followers' fetch states catch up through the session
+//!   clock, partition.rs `catch_up_with_clock`).
 //! * Records are returned exactly as stored (see fetch_response.rs).
 //! * Quotas: a consumer over its byte-rate or request quota gets an empty response with the
 //!   larger throttle time; the time spent waiting for data is not request time.
 
+use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::FetchRequest;
@@ -63,9 +69,17 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
     let params = fetch_params(apis, ctx, &req);
     let now = crate::controller::now_ms();
     let (meta, data, to_forget) = requested(version, &req);
-    let (session, data) = apis
+    let changes = change_count(apis);
+    let (mut session, mut data) = apis
         .fetch_sessions
-        .new_context(meta, data, &to_forget, follower, now);
+        .new_context(meta, data, &to_forget, follower, now, changes);
+    let mut max_wait = Duration::from_millis(req.max_wait_ms.max(0) as u64);
+    if let FetchContext::Quiet { session_id, epoch } = session {
+        match serve_quiet(apis, ctx, changes, (session_id, epoch), max_wait).await {
+            Ok(woken) => (session, data, max_wait) = woken,
+            Err(answered) => return answered,
+        }
+    }
     if let FetchContext::Error { code, session_id } = session {
         tracing::debug!(target: "kafka.server.FetchManager", "Session error for {}: {}", meta.session_id, errors::name(code));
         return encode(version, correlation_id, code, session_id, &[]);
@@ -76,13 +90,15 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
     let fetches = authorized_fetches(apis, ctx, data, follower, follower_authorized);
 
     let purgatory = &apis.replica_manager.fetch_purgatory;
+    let read_at = change_count(apis);
     let mut seen = purgatory.changes();
     let first = read_all(apis, &params, &fetches);
     if params.is_from_follower() && follower_authorized {
-        update_follower_states(apis, &params, &fetches, &first);
+        let clock = apis.fetch_sessions.clock(&session);
+        update_follower_states(apis, &params, &fetches, &first, clock.as_ref());
     }
     let readable: usize = first.iter().map(|p| p.records.length as usize).sum();
-    let done_now = req.max_wait_ms <= 0
+    let done_now = max_wait.is_zero()
         || fetches.is_empty()
         || readable >= req.min_bytes.max(0) as usize
         || first
@@ -103,7 +119,7 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
         // copied until the response is encoded), so it doubles as the "enough bytes?" check.
         wait_until_complete(
             &waker,
-            Duration::from_millis(req.max_wait_ms as u64),
+            max_wait,
             || {
                 let changes = purgatory.changes();
                 if changes == seen {
@@ -134,6 +150,7 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
         fetches,
         result,
         request_throttle_ms,
+        read_at,
     };
     respond(apis, ctx, &params, session, read, now)
 }
@@ -143,6 +160,70 @@ struct Read {
     fetches: Vec<PartitionFetch>,
     result: Vec<FetchedPartition>,
     request_throttle_ms: u64,
+    /// The change count before the first read.
+    read_at: u64,
+}
+
+/// Appends, high-watermark and leadership moves (the fetch purgatory's count) plus log start
+/// offset moves: while unchanged, a read of any partition finds what the last one found.
+fn change_count(apis: &KafkaApis) -> u64 {
+    apis.replica_manager.fetch_purgatory.changes() + crate::log::log_start_moves()
+}
+
+/// A quiet session's fetch: Err(the empty answer) once `max_wait` passed without a change,
+/// else the session's partitions to read after all, for the time left.
+async fn serve_quiet(
+    apis: &KafkaApis,
+    ctx: &RequestContext,
+    changes: u64,
+    (session_id, epoch): (i32, i32),
+    max_wait: Duration,
+) -> Result<(FetchContext, Vec<(TopicPartition, PartitionData)>, Duration), Handled> {
+    let (version, correlation_id) = (ctx.api_version(), ctx.header.correlation_id);
+    let deadline = tokio::time::Instant::now() + max_wait;
+    if quiet_wait(apis, ctx, changes, deadline).await {
+        crate::metrics::METRICS.fetched(true, 0);
+        return Err(encode(
+            version,
+            correlation_id,
+            errors::NONE,
+            session_id,
+            &[],
+        ));
+    }
+    let Some((session, data)) = apis.fetch_sessions.wake_quiet(session_id, epoch) else {
+        let code = errors::INVALID_FETCH_SESSION_EPOCH;
+        return Err(encode(
+            version,
+            correlation_id,
+            code,
+            INVALID_SESSION_ID,
+            &[],
+        ));
+    };
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    Ok((session, data, left))
+}
+
+/// A quiet follower fetch (FetchContext::Quiet): its session's last answer listed nothing and
+/// nothing changed since, so instead of reading and watching every partition of the session
+/// (thousands, every replica.fetch.wait.max.ms), it waits for any change. True: none came
+/// before `deadline` and the (empty) answer stands; false: read the session after all.
+async fn quiet_wait(
+    apis: &KafkaApis,
+    ctx: &RequestContext,
+    changes: u64,
+    deadline: tokio::time::Instant,
+) -> bool {
+    if !apis.authorize_cluster(ctx, AclOperation::ClusterAction) {
+        return false; // the full path answers each partition's authorization error
+    }
+    let purgatory = &apis.replica_manager.fetch_purgatory;
+    let seen = purgatory.changes();
+    if change_count(apis) != changes || purgatory.any_change_after(seen, deadline).await {
+        return false;
+    }
+    change_count(apis) == changes
 }
 
 /// The response: the partitions the session context selects, under the session id (a new
@@ -159,6 +240,7 @@ fn respond(
         fetches,
         result,
         request_throttle_ms,
+        read_at,
     } = read;
     let (version, correlation_id) = (ctx.api_version(), ctx.header.correlation_id);
     let sessions = &apis.fetch_sessions;
@@ -184,6 +266,15 @@ fn respond(
     let handled = encode(version, correlation_id, errors::NONE, session_id, &topics);
     if params.is_from_follower() {
         sessions.commit(&session, &topics);
+        // A throttled replica may get nothing while it is behind: never quiet then.
+        let throttling = apis
+            .replica_manager
+            .replication_quotas
+            .leader
+            .throttled_topic_count();
+        if topics.is_empty() && throttling == 0 && change_count(apis) == read_at {
+            sessions.mark_quiet(&session, read_at);
+        }
         crate::metrics::METRICS.fetched(true, sent);
         return handled;
     }
@@ -549,6 +640,7 @@ fn update_follower_states(
     params: &FetchParams,
     fetches: &[PartitionFetch],
     results: &[FetchedPartition],
+    session_clock: Option<&Arc<AtomicI64>>,
 ) {
     let rm = &apis.replica_manager;
     let now = crate::controller::now_ms();
@@ -564,6 +656,7 @@ fn update_follower_states(
             f.data.fetch_offset,
             f.data.log_start_offset,
             now,
+            session_clock,
         ) {
             rm.complete_delayed_requests(&f.tp);
         } else {

@@ -6,7 +6,9 @@
 //! requests name the session and the next epoch and list only partitions that changed or
 //! should be forgotten; the answer lists only partitions with records, a moved high watermark
 //! or log start offset, an error or a diverging epoch. An idle follower then exchanges empty
-//! requests and responses instead of thousands of partitions every `replica.fetch.wait.max.ms`.
+//! requests and responses instead of thousands of partitions every `replica.fetch.wait.max.ms`,
+//! and once an answer listed nothing, its session is quiet (`FetchContext::Quiet`) until
+//! something changes: the leader reads none of it meanwhile.
 //!
 //! At most `max.incremental.fetch.session.cache.slots` sessions; when full, a new one may
 //! evict a session unused for 2 minutes, or (followers' sessions are privileged) the least
@@ -14,7 +16,8 @@
 //! sessionless (session id 0), which every client accepts.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 
@@ -79,6 +82,11 @@ struct FetchSession {
     last_used_ms: i64,
     /// The epoch the next request must carry.
     epoch: i32,
+    /// The change count (fetch.rs `change_count`) at which the last answer was read and listed
+    /// nothing: while it is unchanged, no partition of the session can have anything to say.
+    quiet_at: Option<u64>,
+    /// When the session was last used: the follower states' `fetch_clock`.
+    clock: Arc<AtomicI64>,
 }
 
 impl FetchSession {
@@ -120,6 +128,9 @@ pub enum FetchContext {
     Full { privileged: bool },
     /// An incremental request of a live session, whose epoch is now `epoch`.
     Incremental { session_id: i32, epoch: i32 },
+    /// An incremental follower request changing nothing, of a session quiet since its last
+    /// answer: nothing to read until something changes (fetch.rs `quiet_fetch`).
+    Quiet { session_id: i32, epoch: i32 },
 }
 
 pub struct FetchSessionCache {
@@ -144,7 +155,8 @@ impl FetchSessionCache {
     }
 
     /// FetchManager.newContext: what kind of fetch this is, and the partitions to read (the
-    /// request's own for a full fetch, the whole session's for an incremental one).
+    /// request's own for a full fetch, the whole session's for an incremental one, none for
+    /// a quiet one). `changes`: the change count now.
     pub fn new_context(
         &self,
         meta: FetchMetadata,
@@ -152,6 +164,7 @@ impl FetchSessionCache {
         to_forget: &[TopicPartition],
         follower: bool,
         now: i64,
+        changes: u64,
     ) -> (FetchContext, Vec<(TopicPartition, PartitionData)>) {
         let mut sessions = self.sessions.lock().expect("fetch sessions");
         if meta.is_full() {
@@ -177,13 +190,23 @@ impl FetchSessionCache {
             return (error(code, INVALID_SESSION_ID), Vec::new());
         }
         let changed = !data.is_empty() || !to_forget.is_empty();
+        session.last_used_ms = now;
+        session.clock.store(now, Ordering::SeqCst);
+        if follower && !changed && session.quiet_at == Some(changes) {
+            session.epoch = next_epoch(session.epoch);
+            let ctx = FetchContext::Quiet {
+                session_id: meta.session_id,
+                epoch: session.epoch,
+            };
+            return (ctx, Vec::new());
+        }
+        session.quiet_at = None;
         session.update(data, to_forget);
         if session.partitions.is_empty() {
             sessions.remove(&meta.session_id);
             publish(&sessions);
             return (FetchContext::Sessionless, Vec::new());
         }
-        session.last_used_ms = now;
         session.epoch = next_epoch(session.epoch);
         let all = session
             .partitions
@@ -198,6 +221,45 @@ impl FetchSessionCache {
             publish(&sessions);
         }
         (ctx, all)
+    }
+
+    /// The partitions of a quiet fetch's session to read after all, once something changed
+    /// while it waited: those of `Incremental { session_id, epoch }`; None if the session
+    /// moved on meanwhile.
+    pub fn wake_quiet(
+        &self,
+        session_id: i32,
+        epoch: i32,
+    ) -> Option<(FetchContext, Vec<(TopicPartition, PartitionData)>)> {
+        let sessions = self.sessions.lock().expect("fetch sessions");
+        let session = sessions.get(&session_id).filter(|s| s.epoch == epoch)?;
+        let all = session
+            .partitions
+            .iter()
+            .map(|(tp, c)| (tp.clone(), c.req.clone()))
+            .collect();
+        Some((FetchContext::Incremental { session_id, epoch }, all))
+    }
+
+    /// The clock of an incremental fetch's session (followers' `fetch_clock`).
+    pub fn clock(&self, ctx: &FetchContext) -> Option<Arc<AtomicI64>> {
+        let FetchContext::Incremental { session_id, .. } = *ctx else {
+            return None;
+        };
+        let sessions = self.sessions.lock().expect("fetch sessions");
+        sessions.get(&session_id).map(|s| s.clock.clone())
+    }
+
+    /// The answer to an incremental fetch listed nothing, read at change count `changes`
+    /// (unchanged since): the next requests of the session that change nothing are quiet.
+    pub fn mark_quiet(&self, ctx: &FetchContext, changes: u64) {
+        let FetchContext::Incremental { session_id, epoch } = *ctx else {
+            return;
+        };
+        let mut sessions = self.sessions.lock().expect("fetch sessions");
+        if let Some(s) = sessions.get_mut(&session_id).filter(|s| s.epoch == epoch) {
+            s.quiet_at = Some(changes);
+        }
     }
 
     /// Which partitions the response lists (all but unchanged ones of an incremental fetch),
@@ -257,6 +319,8 @@ impl FetchSessionCache {
             creation_ms: now,
             last_used_ms: now,
             epoch: next_epoch(0),
+            quiet_at: None,
+            clock: Arc::new(AtomicI64::new(now)),
         };
         sessions.insert(id, session);
         publish(&sessions);

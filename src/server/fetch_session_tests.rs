@@ -38,7 +38,7 @@ fn meta(session_id: i32, epoch: i32) -> FetchMetadata {
 /// A follower session over partitions 0..n, all at offset 5 with high watermark 5.
 fn open(cache: &FetchSessionCache, n: i32, now: i64) -> i32 {
     let req: Vec<_> = (0..n).map(|p| (tp(p), data(5))).collect();
-    let (ctx, req) = cache.new_context(FetchMetadata::INITIAL, req, &[], true, now);
+    let (ctx, req) = cache.new_context(FetchMetadata::INITIAL, req, &[], true, now, 0);
     assert_eq!(ctx, FetchContext::Full { privileged: true });
     let results: Vec<_> = (0..n).map(|p| result(p, 5)).collect();
     cache.create(true, req.iter().map(|(t, d)| (t, d)), &results, now)
@@ -50,7 +50,7 @@ fn incremental_fetches_read_the_whole_session_and_list_only_changes() {
     let id = open(&cache, 3, 0);
     assert_ne!(id, INVALID_SESSION_ID);
     // Nothing listed: all three are read, none changed.
-    let (ctx, all) = cache.new_context(meta(id, 1), Vec::new(), &[], true, 1);
+    let (ctx, all) = cache.new_context(meta(id, 1), Vec::new(), &[], true, 1, 0);
     assert_eq!(
         ctx,
         FetchContext::Incremental {
@@ -65,7 +65,7 @@ fn incremental_fetches_read_the_whole_session_and_list_only_changes() {
         .unwrap();
     assert_eq!(mask, vec![false, false, false]);
     // Partition 1's high watermark moves: only it is listed, then it goes last.
-    let (ctx, all) = cache.new_context(meta(id, 2), vec![(tp(1), data(9))], &[], true, 2);
+    let (ctx, all) = cache.new_context(meta(id, 2), vec![(tp(1), data(9))], &[], true, 2, 0);
     assert_eq!(
         all[1].1.fetch_offset, 9,
         "the listed partition's request is updated"
@@ -80,7 +80,7 @@ fn incremental_fetches_read_the_whole_session_and_list_only_changes() {
         partitions: vec![result(1, 9)],
     }];
     cache.commit(&ctx, &listed);
-    let (_, all) = cache.new_context(meta(id, 3), Vec::new(), &[tp(0)], true, 3);
+    let (_, all) = cache.new_context(meta(id, 3), Vec::new(), &[tp(0)], true, 3, 0);
     let order: Vec<_> = all.iter().map(|(t, _)| t.partition).collect();
     assert_eq!(
         order,
@@ -94,7 +94,7 @@ fn incremental_fetches_read_the_whole_session_and_list_only_changes() {
 fn wrong_epochs_and_unknown_sessions_are_errors() {
     let cache = FetchSessionCache::new(10, EVICTION_MS);
     let id = open(&cache, 2, 0);
-    let (ctx, _) = cache.new_context(meta(id, 7), Vec::new(), &[], true, 1);
+    let (ctx, _) = cache.new_context(meta(id, 7), Vec::new(), &[], true, 1, 0);
     assert!(matches!(
         ctx,
         FetchContext::Error {
@@ -102,7 +102,7 @@ fn wrong_epochs_and_unknown_sessions_are_errors() {
             ..
         }
     ));
-    let (ctx, _) = cache.new_context(meta(id + 1, 1), Vec::new(), &[], true, 1);
+    let (ctx, _) = cache.new_context(meta(id + 1, 1), Vec::new(), &[], true, 1, 0);
     assert!(matches!(
         ctx,
         FetchContext::Error {
@@ -111,7 +111,7 @@ fn wrong_epochs_and_unknown_sessions_are_errors() {
         }
     ));
     // A full request naming the session closes it; epoch -1 opens none.
-    let (ctx, _) = cache.new_context(meta(id, FINAL_EPOCH), Vec::new(), &[], true, 1);
+    let (ctx, _) = cache.new_context(meta(id, FINAL_EPOCH), Vec::new(), &[], true, 1, 0);
     assert_eq!(ctx, FetchContext::Sessionless);
     assert_eq!(cache.sizes(), (0, 0));
 }
@@ -120,7 +120,7 @@ fn wrong_epochs_and_unknown_sessions_are_errors() {
 fn forgetting_every_partition_closes_the_session() {
     let cache = FetchSessionCache::new(10, EVICTION_MS);
     let id = open(&cache, 2, 0);
-    let (ctx, all) = cache.new_context(meta(id, 1), Vec::new(), &[tp(0), tp(1)], true, 1);
+    let (ctx, all) = cache.new_context(meta(id, 1), Vec::new(), &[tp(0), tp(1)], true, 1, 0);
     assert_eq!((ctx, all.len()), (FetchContext::Sessionless, 0));
     assert_eq!(cache.sizes().0, 0);
 }
@@ -144,4 +144,61 @@ fn a_full_cache_evicts_stale_then_less_valuable_sessions() {
     let third = cache.create(false, consumer.iter().map(|(t, d)| (t, d)), &results, late);
     assert_ne!(third, INVALID_SESSION_ID);
     assert_eq!(cache.sizes(), (1, 3));
+}
+
+#[test]
+fn a_session_answered_with_nothing_stays_quiet_until_a_change() {
+    let cache = FetchSessionCache::new(10, EVICTION_MS);
+    let id = open(&cache, 3, 0);
+    let (ctx, all) = cache.new_context(meta(id, 1), Vec::new(), &[], true, 1, 7);
+    assert_eq!(all.len(), 3, "not quiet before an answer listed nothing");
+    cache.mark_quiet(&ctx, 7);
+    let (ctx, all) = cache.new_context(meta(id, 2), Vec::new(), &[], true, 2, 7);
+    assert_eq!(
+        (ctx, all.len()),
+        (
+            FetchContext::Quiet {
+                session_id: id,
+                epoch: 3
+            },
+            0
+        )
+    );
+    assert_eq!(
+        cache
+            .clock(&FetchContext::Incremental {
+                session_id: id,
+                epoch: 3
+            })
+            .map(|c| c.load(Ordering::SeqCst)),
+        Some(2),
+        "a quiet fetch still counts as the follower's fetch"
+    );
+    // Woken by a change while waiting: the whole session is read after all.
+    let (woken, all) = cache.wake_quiet(id, 3).expect("session unchanged");
+    assert_eq!(
+        (woken, all.len()),
+        (
+            FetchContext::Incremental {
+                session_id: id,
+                epoch: 3
+            },
+            3
+        )
+    );
+    // Another change count, or a request changing something, reads the session again.
+    let (ctx, all) = cache.new_context(meta(id, 3), Vec::new(), &[], true, 3, 8);
+    assert!(matches!(ctx, FetchContext::Incremental { .. }) && all.len() == 3);
+    cache.mark_quiet(&ctx, 8);
+    let (ctx, all) = cache.new_context(meta(id, 4), vec![(tp(1), data(6))], &[], true, 4, 8);
+    assert!(matches!(ctx, FetchContext::Incremental { .. }) && all.len() == 3);
+    let (ctx, _) = cache.new_context(meta(id, 5), Vec::new(), &[], true, 5, 8);
+    assert!(
+        matches!(ctx, FetchContext::Incremental { .. }),
+        "quiet again only after an answer says so"
+    );
+    // Consumers' sessions are never quiet.
+    cache.mark_quiet(&ctx, 8);
+    let (ctx, _) = cache.new_context(meta(id, 6), Vec::new(), &[], false, 6, 8);
+    assert!(matches!(ctx, FetchContext::Incremental { .. }));
 }
