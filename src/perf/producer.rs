@@ -455,3 +455,26 @@ fn print_totals(context: &PerfContext) {
         (None, None) => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combined_stats_add_up_warmup_and_steady_state() {
+        let t0 = Instant::now();
+        let mut warmup = Stats::new(2, false);
+        let mut steady = Stats::new(3, true);
+        warmup.record(10, 100, t0);
+        warmup.record(30, 100, t0);
+        for latency in [5, 7, 9] {
+            steady.record(latency, 200, t0);
+        }
+        let all = Stats::combined(&warmup, &steady);
+        assert_eq!((all.count, all.bytes), (5, 800));
+        assert_eq!((all.total_latency, all.max_latency), (61, 30));
+        assert_eq!(all.latencies.len(), 5);
+        assert!(!all.steady_state && steady.steady_state);
+        assert_eq!(all.start, warmup.start.min(steady.start));
+    }
+}
