@@ -769,10 +769,35 @@ impl Broker {
         self.signal("TERM");
     }
 
+    /// SIGSTOP, returning once every thread of the broker has stopped. kill(2) returns before
+    /// the target's threads stop: a thread mid-request could still answer a fetch, so a
+    /// "stopped" follower caught up with the next record (replication's ISR test failed so).
     pub fn sigstop(&self) {
         self.signal("STOP");
         self.sigstopped
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.all_threads_stopped() {
+            assert!(
+                Instant::now() < deadline,
+                "broker {} did not stop within 10 s of SIGSTOP",
+                self.id
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Whether every thread is in state `T` (stopped) in /proc/<pid>/task/*/stat.
+    fn all_threads_stopped(&self) -> bool {
+        let Some(c) = &self.child else {
+            return true;
+        };
+        let Ok(tasks) = fs::read_dir(format!("/proc/{}/task", c.id())) else {
+            return true; // exited
+        };
+        tasks
+            .flatten()
+            .all(|t| proc_stopped(&t.path().join("stat")).unwrap_or(true))
     }
 
     pub fn sigcont(&self) {
@@ -786,13 +811,7 @@ impl Broker {
         let Some(c) = &self.child else {
             return false;
         };
-        fs::read_to_string(format!("/proc/{}/stat", c.id()))
-            .ok()
-            .and_then(|stat| {
-                let after_name = &stat[stat.rfind(')')? + 1..];
-                after_name.split_whitespace().next().map(|st| st == "T")
-            })
-            .unwrap_or(false)
+        proc_stopped(Path::new(&format!("/proc/{}/stat", c.id()))).unwrap_or(false)
     }
 
     /// A broker the test stopped that runs again was continued by someone else: the kernel
@@ -1078,4 +1097,11 @@ pub async fn start_cluster(connect: &str, extra: &[(&str, &str)]) -> Vec<Broker>
         .await;
     }
     brokers
+}
+
+/// Whether a /proc `stat` file shows state `T` (stopped); None if it cannot be read.
+fn proc_stopped(stat_path: &Path) -> Option<bool> {
+    let stat = fs::read_to_string(stat_path).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().next().map(|st| st == "T")
 }
