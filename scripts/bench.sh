@@ -23,7 +23,11 @@
 #              5 ms, 1 MB batches: what confluent-kafka users get), where that limit binds less.
 #              Saturating rows report their steady state: the first fifth of the records is
 #              warmup (--warmup-records, as newer Kafka's ProducerPerformance), which leaves
-#              out client start-up such as the idempotent producer's wait for its ProducerId
+#              out client start-up such as the idempotent producer's wait for its ProducerId.
+#              With Kafka's own kafka-producer-perf-test.sh (BENCH_JAVA_PERF, or KAFKA_HOME's),
+#              the plain, idempotent and transactional runs once more with the Java producer,
+#              whose idempotent producer keeps 5 requests per partition in flight ("Java
+#              producer" rows; 4x the records where the tool has no --warmup-records)
 #   failover:  1,000 partitions RF=2 on 3 brokers, kill -9 of a (non-controller) broker
 #              leading ~1/3 of them; time until every partition it led has a new leader
 #              in ZooKeeper, from the kill and from its session expiry (/brokers/ids/N gone)
@@ -56,7 +60,8 @@
 # or '16 KiB'; the failover scenario is named "failover", the scale one "scale"),
 # BENCH_LAT_SECS (latency run length, default 30), BENCH_ZK_SESSION_MS (broker session
 # timeout, default 6000 = Kafka 2.1's default), KAFKA_HOME (a Kafka 2.x distribution: run the
-# matrix against it too), BENCH_BROKER_PROPS (lines appended to every broker's
+# matrix against it too), BENCH_JAVA_PERF (a kafka-producer-perf-test.sh for the Java rows;
+# default KAFKA_HOME's; without either those rows are skipped), BENCH_BROKER_PROPS (lines appended to every broker's
 # server.properties), BENCH_BROKER_LOG (zkafka brokers' ZKAFKA_LOG, default warn; with
 # BENCH_KEEP=1 their server.out holds e.g. an info-level timeline of a restart),
 # BENCH_CLIENT_NICE (niceness of every perf producer, default 0; 19 stands in for a client on
@@ -82,6 +87,17 @@ ensure_zookeeper
 ensure_perf_binary
 # The broker under test is the same binary unless ZKAFKA_BIN says otherwise.
 [[ -x "$ZKAFKA_BIN" ]] || ZKAFKA_BIN="$PERF_BIN"
+# Kafka's own ProducerPerformance (the Java producer) for the "Java producer" rows: the
+# idempotent Java producer keeps 5 requests per partition in flight, librdkafka's one.
+JAVA_PERF="${BENCH_JAVA_PERF:-}"
+if [[ -z "$JAVA_PERF" && -x "${KAFKA_HOME:-}/bin/kafka-producer-perf-test.sh" ]]; then
+  JAVA_PERF="$KAFKA_HOME/bin/kafka-producer-perf-test.sh"
+fi
+[[ -z "$JAVA_PERF" || -x "$JAVA_PERF" ]] || die "BENCH_JAVA_PERF=$JAVA_PERF is not executable"
+JAVA_PERF_WARMUP=0
+if [[ -n "$JAVA_PERF" ]] && "$JAVA_PERF" --help 2>&1 | grep -q -- --warmup-records; then
+  JAVA_PERF_WARMUP=1
+fi
 
 BENCH_DIR="${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/zkafka-bench.XXXXXX")}"
 mkdir -p "$BENCH_DIR"
@@ -345,15 +361,26 @@ record() {
 # e.g. --transaction-duration-ms=100), record its final line.
 produce() {
   local scenario="$1" topic="$2" n="$3" size="$4" rate="$5" acks="$6" out c0 c1 line arg
-  local -a props=() flags=()
+  local -a props=() flags=() tool=("$PERF_BIN" perf producer)
   for arg in "${@:7}"; do
-    if [[ "$arg" == --* ]]; then flags+=("$arg"); else props+=("$arg"); fi
+    case "$arg" in
+      --java) tool=("$JAVA_PERF") ;;
+      --*) flags+=("$arg") ;;
+      *) props+=("$arg") ;;
+    esac
   done
   props+=("${CLIENT_PROPS[@]}")
   # Saturating runs report their steady state: the first fifth of the records is warmup, so
   # client start-up (an idempotent producer waits up to 500 ms for its ProducerId) is left out.
-  [[ "$rate" != -1 ]] || flags+=("--warmup-records=$((n / 5))")
+  # Kafka's own tool has --warmup-records only from 4.0 on; a Java row without it says so.
+  if [[ "$rate" == -1 ]] && { [[ "${tool[0]}" == "$PERF_BIN" ]] || ((JAVA_PERF_WARMUP)); }; then
+    flags+=("--warmup-records=$((n / 5))")
+  fi
   wanted "$scenario" || return 0
+  if [[ -z "${tool[0]}" ]]; then
+    info "$TARGET: $scenario: skipped (no Java ProducerPerformance: set BENCH_JAVA_PERF or KAFKA_HOME)"
+    return 0
+  fi
   FILLED[$topic]=1
   # Earlier scenarios' dirty pages would otherwise throttle this one's writes (writeback).
   sync
@@ -362,7 +389,7 @@ produce() {
   c0="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
   local client0 client1
   children_cpu_s client0
-  timeout 300 nice -n "${BENCH_CLIENT_NICE:-0}" "$PERF_BIN" perf producer --topic "$topic" --num-records "$n" --record-size "$size" \
+  timeout 300 nice -n "${BENCH_CLIENT_NICE:-0}" "${tool[@]}" --topic "$topic" --num-records "$n" --record-size "$size" \
     --throughput "$rate" "${flags[@]}" --producer-props "acks=$acks" "bootstrap.servers=$(bootstrap)" "${props[@]}" >"$out" 2>&1 ||
     { tail -n 5 "$out" >&2; die "producer failed: $scenario"; }
   c1="$(sum_cpu_ticks "${BROKER_PIDS[@]}")"
@@ -370,7 +397,7 @@ produce() {
   [[ -n "$line" ]] || die "no final line from the producer ($out)"
   echo "    $line"
   children_cpu_s client1
-  echo "    client (perf producer) CPU: $(awk -v a="$client0" -v b="$client1" 'BEGIN { printf "%.2f", b - a }') s user+sys"
+  echo "    client ($(basename "${tool[0]}")) CPU: $(awk -v a="$client0" -v b="$client1" 'BEGIN { printf "%.2f", b - a }') s user+sys"
   # "N records sent, X records/sec (Y MB/sec), A ms avg latency, M ms max latency, P ms 50th, ..."
   local recs mbs p50 p99 p999 cpu_per_gb
   recs="$(sed -E 's/^[0-9]+( steady state)? records sent, ([0-9.]+) records\/sec.*/\2/' <<<"$line")"
@@ -555,6 +582,9 @@ EOF
 }
 three_matrix() {
   local big="$1" huge="$2" lat_n="$3"
+  # Kafka's tool before 4.0 has no --warmup-records: its rows run 4x as long instead, so the
+  # JVM's start-up and JIT weigh little in their totals.
+  local java_n=$((JAVA_PERF_WARMUP ? RECORDS / 2 : RECORDS * 2))
   cat <<EOF
 produce|3 brokers RF=3 acks=all saturating 100 B|p3 $((RECORDS / 2)) 100 -1 all
 produce|3 brokers RF=3 acks=all saturating 100 B, idempotent|p3 $((RECORDS / 2)) 100 -1 all enable.idempotence=true
@@ -563,6 +593,9 @@ produce|3 brokers RF=3 acks=all saturating 100 B, 1 in flight|p3 $((RECORDS / 2)
 produce|3 brokers RF=3 acks=all saturating 100 B, idempotent, 1 in flight|p3 $((RECORDS / 2)) 100 -1 all enable.idempotence=true max.in.flight.requests.per.connection=1
 produce|3 brokers RF=3 acks=all saturating 100 B, librdkafka batching|p3 $((RECORDS / 2)) 100 -1 all $RDKAFKA_BATCHING
 produce|3 brokers RF=3 acks=all saturating 100 B, librdkafka batching, idempotent|p3 $((RECORDS / 2)) 100 -1 all $RDKAFKA_BATCHING enable.idempotence=true
+produce|3 brokers RF=3 acks=all saturating 100 B, Java producer|p3 $java_n 100 -1 all --java
+produce|3 brokers RF=3 acks=all saturating 100 B, Java producer, idempotent|p3 $java_n 100 -1 all --java enable.idempotence=true
+produce|3 brokers RF=3 acks=all saturating 100 B, Java producer, transactional (100 ms transactions)|p3 $java_n 100 -1 all --java --transaction-duration-ms=100
 consume|3 brokers consumer 100 B|p3 $CONSUME_N
 produce|3 brokers RF=3 acks=all @20k rec/s 100 B|p3 $lat_n 100 $LAT_RATE all
 produce|3 brokers RF=3 acks=all saturating 1 KiB|p3k $((big / 2)) 1024 -1 all
