@@ -585,6 +585,7 @@ three_matrix() {
   # Kafka's tool before 4.0 has no --warmup-records: its rows run 4x as long instead, so the
   # JVM's start-up and JIT weigh little in their totals.
   local java_n=$((JAVA_PERF_WARMUP ? RECORDS / 2 : RECORDS * 2))
+  # The plain Java row says enable.idempotence=false: from Kafka 3.0 on it defaults to true.
   cat <<EOF
 produce|3 brokers RF=3 acks=all saturating 100 B|p3 $((RECORDS / 2)) 100 -1 all
 produce|3 brokers RF=3 acks=all saturating 100 B, idempotent|p3 $((RECORDS / 2)) 100 -1 all enable.idempotence=true
@@ -593,7 +594,7 @@ produce|3 brokers RF=3 acks=all saturating 100 B, 1 in flight|p3 $((RECORDS / 2)
 produce|3 brokers RF=3 acks=all saturating 100 B, idempotent, 1 in flight|p3 $((RECORDS / 2)) 100 -1 all enable.idempotence=true max.in.flight.requests.per.connection=1
 produce|3 brokers RF=3 acks=all saturating 100 B, librdkafka batching|p3 $((RECORDS / 2)) 100 -1 all $RDKAFKA_BATCHING
 produce|3 brokers RF=3 acks=all saturating 100 B, librdkafka batching, idempotent|p3 $((RECORDS / 2)) 100 -1 all $RDKAFKA_BATCHING enable.idempotence=true
-produce|3 brokers RF=3 acks=all saturating 100 B, Java producer|p3 $java_n 100 -1 all --java
+produce|3 brokers RF=3 acks=all saturating 100 B, Java producer|p3 $java_n 100 -1 all --java enable.idempotence=false
 produce|3 brokers RF=3 acks=all saturating 100 B, Java producer, idempotent|p3 $java_n 100 -1 all --java enable.idempotence=true
 produce|3 brokers RF=3 acks=all saturating 100 B, Java producer, transactional (100 ms transactions)|p3 $java_n 100 -1 all --java --transaction-duration-ms=100
 consume|3 brokers consumer 100 B|p3 $CONSUME_N
