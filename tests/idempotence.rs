@@ -389,37 +389,13 @@ impl StreamProducer {
                 c
             }
             StreamProducer::Java(classpath) => {
-                let classes = compile_java_stream(classpath);
+                let cp = common::java::compile("IdempotentStream", classpath);
                 let mut c = std::process::Command::new("java");
-                c.arg("-cp")
-                    .arg(format!("{}:{classpath}", classes.display()))
-                    .args(["IdempotentStream", bootstrap, topic, &seconds]);
+                c.args(["-cp", &cp, "IdempotentStream", bootstrap, topic, &seconds]);
                 c
             }
         }
     }
-}
-
-/// javac of tests/java/IdempotentStream.java into a temporary directory.
-fn compile_java_stream(classpath: &str) -> std::path::PathBuf {
-    let src = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/java/IdempotentStream.java"
-    );
-    let dir = std::env::temp_dir().join(format!("zkafka-java-stream-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let out = std::process::Command::new("javac")
-        .arg("-d")
-        .arg(&dir)
-        .args(["-cp", classpath, src])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run javac: {e}"));
-    assert!(
-        out.status.success(),
-        "javac {src} against KAFKA_CLIENTS_CLASSPATH failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
 }
 
 /// kill -9 rounds alternating between the partition leader and the controller while an
@@ -541,7 +517,6 @@ async fn idempotent_producer_survives_20_rounds_of_kills() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn java_idempotent_producer_survives_20_rounds_of_kills() {
-    let classpath = std::env::var("KAFKA_CLIENTS_CLASSPATH")
-        .expect("KAFKA_CLIENTS_CLASSPATH: a kafka-clients jar and its dependencies, ':'-separated");
+    let classpath = common::java::clients_classpath();
     chaos_rounds(20, StreamProducer::Java(classpath)).await;
 }

@@ -532,12 +532,28 @@ async fn a_marker_from_an_older_transaction_coordinator_is_fenced() {
 /// but a call blocked inside librdkafka would outlive it: past SECONDS + 300 s it gets
 /// SIGABRT, and Python's faulthandler prints where it was stuck into the stderr the test
 /// reports.
-fn spawn_ctp(args: &[&str]) -> std::process::Child {
+/// The consume-transform-produce loop's client.
+enum CtpClient {
+    /// confluent-kafka (librdkafka), tests/python/txn_clients.py `ctp`.
+    Librdkafka,
+    /// The Kafka Java client, tests/java/TransactionalCopy.java, compiled against this
+    /// classpath (a kafka-clients jar and its dependencies).
+    Java(String),
+}
+
+fn spawn_ctp(client: &CtpClient, args: &[&str]) -> std::process::Child {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/txn_clients.py");
     let seconds: u64 = args[5].parse().expect("SECONDS");
-    std::process::Command::new("timeout")
-        .args(["-s", "ABRT", "-k", "10", &(seconds + 300).to_string()])
-        .args(["python3", "-X", "faulthandler", script, "ctp"])
+    let mut command = std::process::Command::new("timeout");
+    command.args(["-s", "ABRT", "-k", "10", &(seconds + 300).to_string()]);
+    match client {
+        CtpClient::Librdkafka => command.args(["python3", "-X", "faulthandler", script, "ctp"]),
+        CtpClient::Java(classpath) => {
+            let cp = common::java::compile("TransactionalCopy", classpath);
+            command.args(["java", "-cp", &cp, "TransactionalCopy"])
+        }
+    };
+    command
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -566,7 +582,7 @@ fn out_indexes(by_partition: &BTreeMap<i64, Vec<String>>) -> BTreeMap<i64, Vec<u
 /// partition. With `abort_every` > 0 the loop also aborts every `abort_every`-th
 /// transaction on purpose (after its records and offsets were sent) and processes its
 /// inputs again.
-async fn ctp_chaos(rounds: usize, inputs: usize, abort_every: usize) {
+async fn ctp_chaos(rounds: usize, inputs: usize, abort_every: usize, client: CtpClient) {
     let (zk, mut brokers) = txn_cluster().await;
     let connect = zk.connect_string();
     let bootstrap: Vec<String> = brokers.iter().map(|b| b.bootstrap()).collect();
@@ -599,7 +615,7 @@ async fn ctp_chaos(rounds: usize, inputs: usize, abort_every: usize) {
         "10",
         &abort_every,
     ];
-    let ctp = spawn_ctp(&args[1..]);
+    let ctp = spawn_ctp(&client, &args[1..]);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let zk_client = common::zk_client(&connect).await;
     for round in 0..rounds {
@@ -662,7 +678,7 @@ async fn ctp_chaos(rounds: usize, inputs: usize, abort_every: usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consume_transform_produce_survives_coordinator_and_leader_kills() {
-    ctp_chaos(3, 600, 0).await;
+    ctp_chaos(3, 600, 0, CtpClient::Librdkafka).await;
 }
 
 /// The same with every fourth transaction aborted on purpose, whose records read_committed
@@ -670,12 +686,25 @@ async fn consume_transform_produce_survives_coordinator_and_leader_kills() {
 /// kills (the coordinator's broker, then a ctp-out leader) keep it near a minute.
 #[tokio::test(flavor = "multi_thread")]
 async fn consume_transform_produce_with_aborts_survives_kills() {
-    ctp_chaos(2, 600, 4).await;
+    ctp_chaos(2, 600, 4, CtpClient::Librdkafka).await;
 }
 
-/// The long run: `cargo test --test transactions -- --ignored`.
+/// The long run: `cargo test --test transactions -- --ignored --exact
+/// consume_transform_produce_survives_12_rounds_of_kills`.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore]
 async fn consume_transform_produce_survives_12_rounds_of_kills() {
-    ctp_chaos(12, 3000, 0).await;
+    ctp_chaos(12, 3000, 0, CtpClient::Librdkafka).await;
+}
+
+/// The loop with the Kafka Java client (a group member, so each TxnOffsetCommit carries its
+/// generation, KIP-447), every fourth transaction aborted on purpose, through 12 rounds of
+/// kills. Needs a Kafka Java client, which no registry this project's CI reaches ships:
+/// `KAFKA_CLIENTS_CLASSPATH=<kafka-clients jar and its dependencies> cargo test --test
+/// transactions java -- --ignored`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn java_consume_transform_produce_survives_12_rounds_of_kills() {
+    let classpath = common::java::clients_classpath();
+    ctp_chaos(12, 3000, 4, CtpClient::Java(classpath)).await;
 }

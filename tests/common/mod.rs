@@ -1062,6 +1062,7 @@ pub fn parse_kcat_brokers(metadata: &str) -> Vec<KcatBroker> {
 pub mod acl_util;
 pub mod data_util;
 pub mod groups;
+pub mod java;
 pub mod log_util;
 pub mod poison;
 pub mod repl;
