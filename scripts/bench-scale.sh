@@ -96,6 +96,22 @@ SCALE_N="${BENCH_SCALE_PARTITIONS:-2000}"
 SCALE_NOFILE="${BENCH_SCALE_NOFILE:-20000}"
 SCALE_TOPICS="${BENCH_SCALE_TOPICS:-1}"
 SCALE_HOSTED=""
+SCALE_OUT="" SCALE_GONE_MS="" SCALE_RE_LED_MS=""
+
+# scale_kill9_until_re_led ID STATES WHAT: kill -9 of broker ID, then waits until none of the
+# partitions STATES shows it leading is led by it. Sets SCALE_GONE_MS (when its
+# /brokers/ids znode vanished), SCALE_OUT (the states then) and SCALE_RE_LED_MS (the newest
+# state znode mtime among those partitions).
+scale_kill9_until_re_led() {
+  local id="$1" pid="${BROKER_PIDS[$(($1 - 1))]}"
+  state_lines <<<"$2" | awk -F'\t' -v b="$id" '$2 == b { print $1 }' >"$SCALE_HOSTED.led"
+  kill -KILL "$pid"
+  wait "$pid" 2>/dev/null || true
+  SCALE_GONE_MS="$(wait_gone "$CHROOT/brokers/ids/$id")"
+  wait_until 1200 "$3 re-led" scale_not_led_by "$id"
+  SCALE_OUT="$(scale_states)"
+  SCALE_RE_LED_MS="$(max_mtime_of "$SCALE_HOSTED.led" <<<"$SCALE_OUT")"
+}
 scale() {
   local n="$SCALE_N" t=scale out controller victim id led pid t0 t1 still b most m
   wanted "scale" || return 0
@@ -125,14 +141,9 @@ scale() {
   controller="$(awk -F'\t' '$1 == "controller" { print $2 }' <<<"$out")"
   for id in 1 2 3; do [[ "$id" != "$controller" ]] && { victim="$id"; break; }; done
   led="$(leaders_of "$victim" <<<"$out")"
-  state_lines <<<"$out" | awk -F'\t' -v b="$victim" '$2 == b { print $1 }' >"$SCALE_HOSTED.led"
   local before="$out"
-  kill -KILL "${BROKER_PIDS[$((victim - 1))]}"
-  wait "${BROKER_PIDS[$((victim - 1))]}" 2>/dev/null || true
-  t0="$(wait_gone "$CHROOT/brokers/ids/$victim")"
-  wait_until 1200 "partitions of broker $victim re-led" scale_not_led_by "$victim"
-  out="$(scale_states)"
-  m="$(max_mtime_of "$SCALE_HOSTED.led" <<<"$out")"
+  scale_kill9_until_re_led "$victim" "$out" "partitions of broker $victim"
+  out="$SCALE_OUT" t0="$SCALE_GONE_MS" m="$SCALE_RE_LED_MS"
   # Writes per re-led partition state znode (1 = a single election write, as Kafka).
   local writes
   writes="$(paste <(state_lines <<<"$before") <(state_lines <<<"$out") | awk -F'\t' -v b="$victim" \
@@ -170,14 +181,9 @@ scale() {
 
   # Controller failover: kill -9 of the controller.
   out="$(scale_states)"
-  state_lines <<<"$out" | awk -F'\t' -v b="$controller" '$2 == b { print $1 }' >"$SCALE_HOSTED.led"
-  led="$(wc -l <"$SCALE_HOSTED.led")"
-  kill -KILL "${BROKER_PIDS[$((controller - 1))]}"
-  wait "${BROKER_PIDS[$((controller - 1))]}" 2>/dev/null || true
-  t0="$(wait_gone "$CHROOT/brokers/ids/$controller")"
-  wait_until 1200 "partitions of the old controller re-led" scale_not_led_by "$controller"
-  out="$(scale_states)"
-  m="$(max_mtime_of "$SCALE_HOSTED.led" <<<"$out")"
+  led="$(leaders_of "$controller" <<<"$out")"
+  scale_kill9_until_re_led "$controller" "$out" "partitions of the old controller"
+  out="$SCALE_OUT" t0="$SCALE_GONE_MS" m="$SCALE_RE_LED_MS"
   local elected
   elected="$(awk -F'\t' '$1 == "controller" { print $3 }' <<<"$out")"
   scale_record "kill -9 of controller $controller leading $led: new controller after $((elected - t0)) ms, all re-led after $((m - t0)) ms (after its znode vanished)"

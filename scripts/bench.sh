@@ -362,9 +362,10 @@ record() {
 produce() {
   local scenario="$1" topic="$2" n="$3" size="$4" rate="$5" acks="$6" out c0 c1 line arg
   local -a props=() flags=() tool=("$PERF_BIN" perf producer)
+  local warmup=1
   for arg in "${@:7}"; do
     case "$arg" in
-      --java) tool=("$JAVA_PERF") ;;
+      --java) tool=("$JAVA_PERF") warmup="$JAVA_PERF_WARMUP" ;;
       --*) flags+=("$arg") ;;
       *) props+=("$arg") ;;
     esac
@@ -372,10 +373,8 @@ produce() {
   props+=("${CLIENT_PROPS[@]}")
   # Saturating runs report their steady state: the first fifth of the records is warmup, so
   # client start-up (an idempotent producer waits up to 500 ms for its ProducerId) is left out.
-  # Kafka's own tool has --warmup-records only from 4.0 on; a Java row without it says so.
-  if [[ "$rate" == -1 ]] && { [[ "${tool[0]}" == "$PERF_BIN" ]] || ((JAVA_PERF_WARMUP)); }; then
-    flags+=("--warmup-records=$((n / 5))")
-  fi
+  # Kafka's own tool has --warmup-records only from 4.0 on (its rows run longer instead).
+  [[ "$rate" != -1 ]] || ((!warmup)) || flags+=("--warmup-records=$((n / 5))")
   wanted "$scenario" || return 0
   if [[ -z "${tool[0]}" ]]; then
     info "$TARGET: $scenario: skipped (no Java ProducerPerformance: set BENCH_JAVA_PERF or KAFKA_HOME)"
